@@ -1,0 +1,121 @@
+import Foundation
+
+/// Reads a numeric CSV table: a header row naming the columns, then one sample per line.
+///
+/// Fields are separated by commas; surrounding spaces and double quotes are stripped (quoted
+/// fields may not contain commas). Empty lines are skipped. Every feature must be a finite
+/// number; the target column may hold numbers or, for classification, words (class names).
+/// A `.gz` file is decompressed first. Any bad row is an error naming its line.
+public enum CSVLoader {
+  public static func load(
+    path: String, target: String?, task: DataSpec.CSVTask, maxBytes: Int = 1 << 31
+  ) throws -> (Dataset, classNames: [String]) {
+    var data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw DataError(source: path, message: "cannot read: \(error.localizedDescription)")
+    }
+    if Gzip.isCompressed(data) {
+      do { data = try Gzip.decompress(data, limit: maxBytes) } catch {
+        throw DataError(source: path, message: "\(error)")
+      }
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      throw DataError(source: path, message: "not UTF-8 text")
+    }
+    return try parse(text: text, source: path, target: target, task: task)
+  }
+
+  public static func parse(
+    text: String, source: String, target: String?, task: DataSpec.CSVTask
+  ) throws -> (Dataset, classNames: [String]) {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().lazy
+      .map { (number: $0.offset + 1, text: $0.element.hasSuffix("\r") ? $0.element.dropLast() : $0.element) }
+      .filter { !$0.text.allSatisfy(\.isWhitespace) }
+      .makeIterator()
+    guard let header = lines.next() else { throw DataError(source: source, message: "the file is empty") }
+    let columns = fields(header.text)
+    guard columns.count >= 2 else {
+      throw DataError(
+        source: source, line: header.number,
+        message: "the header must name at least two columns (features and a target); found \(columns.count)")
+    }
+    let targetIndex: Int
+    if let target {
+      guard let index = columns.firstIndex(of: target) else {
+        let hint = closestMatch(to: target, among: columns).map { " (did you mean '\($0)'?)" } ?? ""
+        throw DataError(
+          source: source, line: header.number,
+          message: "no column named '\(target)'\(hint); columns: \(columns.joined(separator: ", "))")
+      }
+      targetIndex = index
+    } else {
+      targetIndex = columns.count - 1
+    }
+    var features: [Float] = []
+    var numericTargets: [Float] = []
+    var wordTargets: [String] = []
+    var rows = 0
+    while let line = lines.next() {
+      let values = fields(line.text)
+      guard values.count == columns.count else {
+        throw DataError(
+          source: source, line: line.number,
+          message: "expected \(columns.count) fields as in the header, found \(values.count)")
+      }
+      for (index, value) in values.enumerated() {
+        if index == targetIndex {
+          if task == .regression {
+            guard let number = Float(value), number.isFinite else {
+              throw DataError(
+                source: source, line: line.number,
+                message: "target '\(columns[index])' = '\(value)' is not a finite number")
+            }
+            numericTargets.append(number)
+          } else {
+            wordTargets.append(value)
+          }
+        } else {
+          guard let number = Float(value), number.isFinite else {
+            throw DataError(
+              source: source, line: line.number,
+              message: "column '\(columns[index])' = '\(value)' is not a finite number")
+          }
+          features.append(number)
+        }
+      }
+      rows += 1
+    }
+    guard rows > 0 else { throw DataError(source: source, message: "the file has a header but no rows") }
+    let featureCount = columns.count - 1
+    if task == .regression {
+      return (Dataset(features: features, featureCount: featureCount, targets: numericTargets, outputs: 1), [])
+    }
+    // Class names sorted numerically when all are numbers, else as words.
+    let distinct = Set(wordTargets)
+    let classNames: [String]
+    if distinct.allSatisfy({ Double($0) != nil }) {
+      classNames = distinct.sorted { Double($0)! < Double($1)! }
+    } else {
+      classNames = distinct.sorted()
+    }
+    guard classNames.count >= 2 else {
+      throw DataError(
+        source: source, message: "the target column '\(columns[targetIndex])' has a single class; need at least two")
+    }
+    let indexOfClass = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, Int32($0)) })
+    let labels = wordTargets.map { indexOfClass[$0]! }
+    return (Dataset(features: features, featureCount: featureCount, labels: labels, classes: classNames.count), classNames)
+  }
+
+  static func fields(_ line: Substring) -> [String] {
+    line.split(separator: ",", omittingEmptySubsequences: false).map { field in
+      var value = field.trimmingCharacters(in: .whitespaces)
+      if value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"") {
+        value = String(value.dropFirst().dropLast())
+      }
+      return value
+    }
+  }
+}

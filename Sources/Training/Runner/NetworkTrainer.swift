@@ -1,0 +1,231 @@
+/// Trains a `Network` on prepared data: mini-batches in a seeded per-epoch order, gradients
+/// computed by shards (see `ShardPlan`), one optimizer step per batch. Owns the parameter,
+/// gradient and scratch buffers of one trial.
+final class NetworkTrainer {
+  let network: Network
+  let data: PreparedData
+  let batchSize: Int
+  let cores: Int
+  var optimizer: any Optimizer<Float>
+  private(set) var parameters: [Float]
+  private var gradient: [Float]
+  private var hessianDiagonal: [Float]
+  /// Gradient buffers of shards 1…S−1 (shard 0 writes into `gradient`).
+  private let shardGradients: [UnsafeMutablePointer<Float>]
+  private let workspaces: [NetworkWorkspace]
+  private var batchFeatures: [Float]
+  private var batchLabels: [Int32]
+  private var batchTargets: [Float]
+  private var order: [Int]
+  private var shuffler: RandomSource
+
+  /// Rows per evaluation chunk (independent of cores, so sums are reproducible).
+  static let evaluationChunk = 256
+
+  init(network: Network, data: PreparedData, spec: TrialSpec, cores: Int) throws {
+    self.network = network
+    self.data = data
+    self.batchSize = Swift.min(spec.batchSize, data.training.rows)
+    self.cores = Swift.max(1, cores)
+    optimizer = try spec.optimizer.makeOptimizer(scalar: Float.self, parameterCount: network.parameterCount)
+    parameters = [Float](repeating: 0, count: network.parameterCount)
+    var initRandom = RandomSource.derived(seed: spec.seed, stream: "init")
+    parameters.withUnsafeMutableBufferPointer {
+      network.initialize($0, initializer: spec.model.initializer, random: &initRandom)
+    }
+    gradient = [Float](repeating: 0, count: network.parameterCount)
+    hessianDiagonal = optimizer.needsHessianDiagonal ? [Float](repeating: 0, count: network.parameterCount) : []
+    let plan = ShardPlan(rows: batchSize)
+    shardGradients = (0..<Swift.max(plan.shardCount - 1, 0)).map { _ in
+      let buffer = UnsafeMutablePointer<Float>.allocate(capacity: network.parameterCount)
+      buffer.initialize(repeating: 0, count: network.parameterCount)
+      return buffer
+    }
+    let capacity = Swift.max(ShardPlan.rowsPerShard, Self.evaluationChunk)
+    workspaces = (0..<Swift.max(plan.shardCount, Swift.min(self.cores, 8))).map { _ in
+      NetworkWorkspace(network: network, capacity: capacity)
+    }
+    batchFeatures = [Float](repeating: 0, count: batchSize * network.inputs)
+    batchLabels = [Int32](repeating: 0, count: batchSize)
+    batchTargets = [Float](repeating: 0, count: data.training.task.isClassification ? 0 : batchSize * network.outputs)
+    order = Array(0..<data.training.rows)
+    shuffler = RandomSource.derived(seed: spec.seed, stream: "shuffle")
+  }
+
+  /// One pass over the training split. Returns the mean batch loss (weighted by rows) and
+  /// whether every loss stayed finite.
+  func trainEpoch(learningRateScale: Double) -> (loss: Double, finite: Bool) {
+    shuffler.shuffle(&order)
+    let rows = data.training.rows
+    var lossSum: Double = 0
+    var start = 0
+    while start < rows {
+      let end = Swift.min(start + batchSize, rows)
+      let batchLoss = step(rows: order[start..<end], learningRateScale: learningRateScale)
+      guard batchLoss.isFinite else { return (batchLoss, false) }
+      lossSum += batchLoss * Double(end - start)
+      start = end
+    }
+    return (lossSum / Double(rows), true)
+  }
+
+  deinit {
+    for buffer in shardGradients { buffer.deallocate() }
+  }
+
+  /// Gathers the rows, computes the loss and gradient, and takes one optimizer step.
+  /// Returns the batch's mean loss.
+  private func step(rows indices: ArraySlice<Int>, learningRateScale: Double) -> Double {
+    let n = indices.count
+    let d = network.inputs, outputs = network.outputs
+    let training = data.training
+    training.features.withUnsafeBufferPointer { source in
+      batchFeatures.withUnsafeMutableBufferPointer { target in
+        for (r, i) in indices.enumerated() {
+          (target.baseAddress! + r * d).update(from: source.baseAddress! + i * d, count: d)
+        }
+      }
+    }
+    if training.task.isClassification {
+      for (r, i) in indices.enumerated() { batchLabels[r] = training.labels[i] }
+    } else {
+      for (r, i) in indices.enumerated() {
+        for c in 0..<outputs { batchTargets[r * outputs + c] = training.targets[i * outputs + c] }
+      }
+    }
+    let plan = ShardPlan(rows: n)
+    let normalizer = network.lossNormalizer(rows: n)
+    let scale = Float(1 / normalizer)
+    var shardLoss = [Double](repeating: 0, count: plan.shardCount)
+    let needsDiagonal = optimizer.needsHessianDiagonal
+    let network = self.network
+    let workspaces = self.workspaces
+    let shardGradientPointers = shardGradients
+    parameters.withUnsafeBufferPointer { theta in
+      gradient.withUnsafeMutableBufferPointer { gradientBuffer in
+        hessianDiagonal.withUnsafeMutableBufferPointer { hessianBuffer in
+          let g = gradientBuffer, h = hessianBuffer
+          batchFeatures.withUnsafeBufferPointer { x in
+            batchLabels.withUnsafeBufferPointer { labels in
+              batchTargets.withUnsafeBufferPointer { values in
+                let targets: BatchTargets =
+                  training.task.isClassification ? .labels(labels.baseAddress!) : .values(values.baseAddress!)
+                shardLoss.withUnsafeMutableBufferPointer { lossBuffer in
+                  let losses = lossBuffer
+                  let work = { (s: Int) in
+                    let range = plan.range(ofShard: s)
+                    let xs = x.baseAddress! + range.lowerBound * d
+                    let ts = targets.advanced(by: range.lowerBound, outputs: outputs)
+                    let workspace = workspaces[s]
+                    network.forward(theta.baseAddress!, x: xs, rows: range.count, workspace: workspace)
+                    losses[s] =
+                      network.lossFromOutputs(
+                        targets: ts, rows: range.count, workspace: workspace, outputGradientScale: scale
+                      ).lossSum
+                    let destination = s == 0 ? g.baseAddress! : shardGradientPointers[s - 1]
+                    network.backward(
+                      theta.baseAddress!, x: xs, rows: range.count, workspace: workspace, gradient: destination)
+                    if needsDiagonal {
+                      // Accumulates into one buffer, so shards run in order (see below).
+                      network.addGaussNewtonDiagonal(
+                        theta.baseAddress!, x: xs, targets: ts, rows: range.count, workspace: workspace,
+                        scale: scale, diagonal: h.baseAddress!)
+                    }
+                  }
+                  if needsDiagonal {
+                    h.update(repeating: 0)
+                    for s in 0..<plan.shardCount { work(s) }
+                  } else {
+                    parallelFor(plan.shardCount, cores: cores, work)
+                  }
+                }
+                // g ← g₀ + g₁ + … in shard order, element-wise (parallel over chunks).
+                if plan.shardCount > 1 {
+                  let count = g.count
+                  let chunks = Swift.min(cores, 8)
+                  let chunkSize = (count + chunks - 1) / chunks
+                  parallelFor(chunks, cores: cores) { chunk in
+                    let lower = chunk * chunkSize, upper = Swift.min(lower + chunkSize, count)
+                    for s in 0..<(plan.shardCount - 1) {
+                      let source = shardGradientPointers[s]
+                      for i in lower..<upper { g[i] += source[i] }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    var loss: Double = 0
+    for s in 0..<plan.shardCount { loss += shardLoss[s] }
+    loss /= normalizer
+    guard loss.isFinite else { return loss }
+    parameters.withUnsafeMutableBufferPointer { theta in
+      gradient.withUnsafeMutableBufferPointer { g in
+        hessianDiagonal.withUnsafeBufferPointer { h in
+          optimizer.step(
+            parameters: theta, gradient: g,
+            context: StepContext(
+              loss: loss, hessianDiagonal: needsDiagonal ? h : nil, learningRateScale: learningRateScale))
+        }
+      }
+    }
+    return loss
+  }
+
+  /// Whether every parameter is finite.
+  var parametersAreFinite: Bool {
+    parameters.withUnsafeBufferPointer { p in
+      var finite = true
+      for x in p where !x.isFinite {
+        finite = false
+        break
+      }
+      return finite
+    }
+  }
+
+  /// Mean loss and error count over a data set, in fixed chunks.
+  func evaluate(_ dataset: Dataset) -> (loss: Double, errors: Int) {
+    let chunk = Self.evaluationChunk
+    let chunks = (dataset.rows + chunk - 1) / chunk
+    var losses = [Double](repeating: 0, count: chunks)
+    var errors = [Int](repeating: 0, count: chunks)
+    let network = self.network, workspaces = self.workspaces
+    let d = network.inputs, outputs = network.outputs
+    let threads = Swift.min(cores, workspaces.count)
+    parameters.withUnsafeBufferPointer { theta in
+      dataset.features.withUnsafeBufferPointer { x in
+        dataset.labels.withUnsafeBufferPointer { labels in
+          dataset.targets.withUnsafeBufferPointer { values in
+            let targets: BatchTargets =
+              dataset.task.isClassification ? .labels(labels.baseAddress!) : .values(values.baseAddress!)
+            losses.withUnsafeMutableBufferPointer { lossBuffer in
+              errors.withUnsafeMutableBufferPointer { errorBuffer in
+                let losses = lossBuffer, errors = errorBuffer
+                parallelFor(threads, cores: threads) { thread in
+                  var c = thread
+                  while c < chunks {
+                    let lower = c * chunk, rows = Swift.min(chunk, dataset.rows - lower)
+                    let workspace = workspaces[thread]
+                    network.forward(theta.baseAddress!, x: x.baseAddress! + lower * d, rows: rows, workspace: workspace)
+                    let result = network.lossFromOutputs(
+                      targets: targets.advanced(by: lower, outputs: outputs), rows: rows, workspace: workspace,
+                      outputGradientScale: nil)
+                    losses[c] = result.lossSum
+                    errors[c] = result.errors
+                    c += threads
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    let total = losses.reduce(0, +)
+    return (total / network.lossNormalizer(rows: dataset.rows), errors.reduce(0, +))
+  }
+}

@@ -1,0 +1,49 @@
+import Dispatch
+
+/// How a batch is split for parallel gradient computation.
+///
+/// The split depends on the batch size only, never on the cores free at the moment: shards
+/// of `rowsPerShard` rows (the last one shorter), each computing its gradient into its own
+/// buffer, added in shard order. `concurrentPerform` spreads the fixed shards over however
+/// many threads the trial owns, so the sums are bit-identical on 1 core or 8.
+public struct ShardPlan: Equatable, Sendable {
+  /// Rows per shard: large enough that one shard's matrix products stay efficient, small
+  /// enough that a batch of 256 splits in two.
+  public static let rowsPerShard = 128
+
+  public let rows: Int
+  public let shardCount: Int
+
+  public init(rows: Int) {
+    self.rows = rows
+    shardCount = max(1, (rows + Self.rowsPerShard - 1) / Self.rowsPerShard)
+  }
+
+  public func range(ofShard s: Int) -> Range<Int> {
+    let start = s * Self.rowsPerShard
+    return start..<Swift.min(start + Self.rowsPerShard, rows)
+  }
+}
+
+/// Runs `work(i)` for i in 0..<count on up to `cores` threads (statically striped, so which
+/// thread runs which index never affects the result), or inline for one core.
+@inline(__always)
+func parallelFor(_ count: Int, cores: Int, _ work: (Int) -> Void) {
+  let threads = Swift.min(cores, count)
+  if threads <= 1 {
+    for i in 0..<count { work(i) }
+    return
+  }
+  withoutActuallyEscaping(work) { work in
+    // Each index is written by exactly one thread and `concurrentPerform` returns only
+    // when all are done, so sharing the closure's captures is safe.
+    nonisolated(unsafe) let body = work
+    DispatchQueue.concurrentPerform(iterations: threads) { thread in
+      var i = thread
+      while i < count {
+        body(i)
+        i += threads
+      }
+    }
+  }
+}

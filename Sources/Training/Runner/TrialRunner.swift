@@ -1,0 +1,141 @@
+import Dispatch
+
+/// Trains one trial and reports each epoch.
+///
+/// ```swift
+/// let runner = try TrialRunner(spec: spec, cores: 2)
+/// let result = try runner.run { metrics in print(metrics); return .continue }
+/// ```
+/// Preparation (validation, data loading, splitting) happens in `init`, so errors in the
+/// spec or the data surface before any training. A non-finite loss or parameter ends the
+/// run as `diverged` with the epoch it happened in.
+public struct TrialRunner {
+  public let spec: TrialSpec
+  public let cores: Int
+  /// The prepared data (nil for the 2-D test functions).
+  public let data: PreparedData?
+  let network: Network?
+
+  public struct InvalidSpec: Error, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+  }
+
+  /// - Parameters:
+  ///   - spec: the trial.
+  ///   - cores: threads the trial may use for its gradient shards (≥ 1).
+  ///   - data: already prepared data for `spec.data` (a worker reuses it across trials).
+  public init(spec: TrialSpec, cores: Int = 1, data: PreparedData? = nil) throws {
+    let problems = spec.problems()
+    guard problems.isEmpty else { throw InvalidSpec(problems: problems) }
+    self.spec = spec
+    self.cores = Swift.max(1, cores)
+    if spec.model.testFunction != nil {
+      self.data = nil
+      network = nil
+      return
+    }
+    let prepared = try data ?? spec.data.prepare()
+    self.data = prepared
+    let task = prepared.training.task
+    let loss: LossKind
+    switch spec.model.kind {
+    case .linear: loss = .mse
+    case .logistic: loss = .crossEntropy
+    default: loss = spec.model.loss ?? (task.isClassification ? .crossEntropy : .mse)
+    }
+    if loss == .crossEntropy && !task.isClassification {
+      throw InvalidSpec(problems: ["model.loss: cross_entropy needs a classification data set; \(spec.data.dataset.rawValue) is regression"])
+    }
+    if spec.model.kind == .logistic && !task.isClassification {
+      throw InvalidSpec(problems: ["model.kind: logistic regression needs a classification data set"])
+    }
+    let hidden = spec.model.kind == .mlp ? spec.model.hidden : []
+    network = Network(
+      inputs: prepared.training.featureCount, hidden: hidden, outputs: task.outputCount,
+      activation: spec.model.activation, loss: loss)
+  }
+
+  /// Trains, calling `onEpoch` after every epoch; returning `.stop` ends the run.
+  public func run(onEpoch: (EpochMetrics) throws -> EpochDecision = { _ in .continue }) throws -> TrialResult {
+    if let function = spec.model.testFunction {
+      return try runTestFunction(function, onEpoch: onEpoch)
+    }
+    let network = self.network!, data = self.data!
+    let trainer = try NetworkTrainer(network: network, data: data, spec: spec, cores: cores)
+    let baseRate = try spec.optimizer.resolved().hyperparameters.real("lr")
+    var schedule = LearningRateSchedule(spec: spec.schedule, baseLearningRate: baseRate, epochs: spec.epochs)
+    var history: [EpochMetrics] = []
+    for epoch in 1...spec.epochs {
+      let started = DispatchTime.now().uptimeNanoseconds
+      let (trainLoss, finite) = trainer.trainEpoch(learningRateScale: schedule.multiplier)
+      guard finite, trainer.parametersAreFinite else {
+        return TrialResult(status: .diverged, epochsRun: epoch, divergedEpoch: epoch, metrics: history)
+      }
+      let (validationLoss, errors) = trainer.evaluate(data.validation)
+      guard validationLoss.isFinite else {
+        return TrialResult(status: .diverged, epochsRun: epoch, divergedEpoch: epoch, metrics: history)
+      }
+      var metrics = EpochMetrics(
+        epoch: epoch, trainLoss: trainLoss, valLoss: validationLoss, lr: trainer.optimizer.currentLearningRate,
+        seconds: 0)
+      if data.validation.task.isClassification {
+        let error = Double(errors) / Double(data.validation.rows)
+        metrics.valError = error
+        metrics.valAccuracy = 1 - error
+      } else {
+        metrics.valRMSE = validationLoss.squareRoot()
+      }
+      schedule.advance(completedEpochs: epoch, monitored: validationLoss)
+      metrics.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+      history.append(metrics)
+      if try onEpoch(metrics) == .stop {
+        return TrialResult(status: .stopped, epochsRun: epoch, metrics: history)
+      }
+    }
+    return TrialResult(status: .completed, epochsRun: spec.epochs, metrics: history)
+  }
+
+  /// A 2-D test function: one optimizer step per epoch; train and validation loss are f at
+  /// the new point.
+  private func runTestFunction(
+    _ function: TestFunction, onEpoch: (EpochMetrics) throws -> EpochDecision
+  ) throws -> TrialResult {
+    let start = spec.model.start.map { ($0[0], $0[1]) } ?? function.defaultStart
+    let baseRate = try spec.optimizer.resolved().hyperparameters.real("lr")
+    var schedule = LearningRateSchedule(spec: spec.schedule, baseLearningRate: baseRate, epochs: spec.epochs)
+    var optimizer = try spec.optimizer.makeOptimizer(scalar: Double.self, parameterCount: 2)
+    var point = [start.0, start.1], gradient = [0.0, 0.0], hessian = [0.0, 0.0]
+    var history: [EpochMetrics] = []
+    for epoch in 1...spec.epochs {
+      let started = DispatchTime.now().uptimeNanoseconds
+      let loss = function.value(point[0], point[1])
+      (gradient[0], gradient[1]) = function.gradient(point[0], point[1])
+      (hessian[0], hessian[1]) = function.hessianDiagonal(point[0], point[1])
+      let needsHessian = optimizer.needsHessianDiagonal
+      let scale = schedule.multiplier
+      hessian.withUnsafeBufferPointer { h in
+        point.withUnsafeMutableBufferPointer { p in
+          gradient.withUnsafeMutableBufferPointer { g in
+            optimizer.step(
+              parameters: p, gradient: g,
+              context: StepContext(loss: loss, hessianDiagonal: needsHessian ? h : nil, learningRateScale: scale))
+          }
+        }
+      }
+      let value = function.value(point[0], point[1])
+      guard value.isFinite, point.allSatisfy(\.isFinite) else {
+        return TrialResult(status: .diverged, epochsRun: epoch, divergedEpoch: epoch, metrics: history)
+      }
+      schedule.advance(completedEpochs: epoch, monitored: value)
+      let metrics = EpochMetrics(
+        epoch: epoch, trainLoss: value, valLoss: value, lr: optimizer.currentLearningRate,
+        seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+      history.append(metrics)
+      if try onEpoch(metrics) == .stop {
+        return TrialResult(status: .stopped, epochsRun: epoch, metrics: history)
+      }
+    }
+    return TrialResult(status: .completed, epochsRun: spec.epochs, metrics: history)
+  }
+}

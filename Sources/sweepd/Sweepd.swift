@@ -1,0 +1,25 @@
+import ArgumentParser
+import Logging
+
+/// The `sweepd` command line.
+@main
+struct Sweepd: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sweepd",
+    abstract: "Hyperparameter sweeps for small neural networks: train, trace optimizers, run sweeps.",
+    version: SweepdVersion.string,
+    subcommands: [Train.self, Trace.self, Doctor.self]
+  )
+
+  static func bootstrapLogging(verbose: Bool = false) {
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = verbose ? .debug : .info
+      return handler
+    }
+  }
+}
+
+enum SweepdVersion {
+  static let string = "0.1.0"
+}

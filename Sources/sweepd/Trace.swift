@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// `sweepd trace`: an optimizer's path on Beale or Rosenbrock.
+struct Trace: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print an optimizer's path on a 2-D test function (float64).",
+    discussion: """
+      Row 0 is the start; row k is the point after k steps and the learning rate used in
+      step k. CSV columns: step,x,y,loss,lr.
+      """)
+
+  @Option(help: "beale or rosenbrock.") var function: String
+  @Option(help: "Optimizer name.") var optimizer: String
+  @Option(name: .customLong("set"), help: "A hyperparameter, KEY=VALUE (repeatable).") var settings: [String] = []
+  @Option(help: "Start point X,Y (default: Beale 1,1.5; Rosenbrock -1.5,2).") var start: String?
+  @Option(help: "Number of steps.") var steps: Int = 200
+  @Option(help: "csv or json.") var format: Format = .csv
+
+  enum Format: String, ExpressibleByArgument { case csv, json }
+
+  func validate() throws {
+    if steps < 0 { throw ValidationError("--steps must be ≥ 0") }
+  }
+
+  func run() throws {
+    guard let surface = TestFunction(rawValue: function) else {
+      throw ValidationError("unknown function '\(function)'; known: beale, rosenbrock")
+    }
+    var point = surface.defaultStart
+    if let start {
+      let parts = start.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+      guard parts.count == 2, let x = parts[0], let y = parts[1], x.isFinite, y.isFinite else {
+        throw ValidationError("--start takes X,Y such as -1.5,2; got '\(start)'")
+      }
+      point = (x, y)
+    }
+    let spec = OptimizerSpec(name: optimizer, hyperparameters: try parseSettings(settings))
+    let path: [TracePoint]
+    do {
+      path = try traceOptimizer(function: surface, optimizer: spec, start: point, steps: steps)
+    } catch {
+      throw ValidationError("\(error)")
+    }
+    switch format {
+    case .csv:
+      var out = "step,x,y,loss,lr\n"
+      for row in path { out += "\(row.step),\(row.x),\(row.y),\(row.loss),\(row.lr)\n" }
+      FileHandle.standardOutput.write(Data(out.utf8))
+    case .json:
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      for row in path { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
+    }
+  }
+}

@@ -1,0 +1,197 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Training
+import Yams
+
+/// `sweepd train`: one trial, one line per epoch.
+struct Train: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Train one model and print its metrics, one line per epoch.",
+    discussion: """
+      The trial comes from --config (YAML: data, model, optimizer, schedule, training, seed),
+      from flags, or both (flags win). With neither, it trains the default: a 64-128-10 MLP
+      on the built-in digits data with Adam, 30 epochs, batch 32.
+      """)
+
+  @Option(help: "A YAML trial config.") var config: String?
+  @Option(help: "Data set: digits, spirals, moons, circles, blobs, xor, sine, csv, idx.") var dataset: String?
+  @Option(help: "CSV file (with --dataset csv).") var path: String?
+  @Option(help: "Model: mlp, linear, logistic, beale, rosenbrock.") var model: String?
+  @Option(help: "Hidden layer widths, comma-separated (e.g. 128,64).") var hidden: String?
+  @Option(help: "Activation: relu, tanh, sigmoid, leaky_relu, gelu.") var activation: String?
+  @Option(name: .customLong("init"), help: "Initializer: he, xavier, torch_default.") var initializer: String?
+  @Option(help: "Optimizer name (see docs/optimizers.md).") var optimizer: String?
+  @Option(name: .customLong("set"), help: "An optimizer hyperparameter, KEY=VALUE (repeatable).")
+  var settings: [String] = []
+  @Option(help: "Learning-rate schedule kind.") var schedule: String?
+  @Option(help: "Epochs.") var epochs: Int?
+  @Option(help: "Batch size.") var batchSize: Int?
+  @Option(help: "Seed of weights and shuffling.") var seed: UInt64?
+  @Option(help: "Threads for this trial's gradient shards (default: all cores).") var cores: Int?
+  @Option(help: "Output: table or json (JSON lines).") var format: OutputFormat = .table
+
+  enum OutputFormat: String, ExpressibleByArgument { case table, json }
+
+  func run() throws {
+    Sweepd.bootstrapLogging()
+    let logger = Logger(label: "sweepd.train")
+    BLASLauncher.prepare(logger: logger)
+    let spec = try makeSpec()
+    let threads = cores ?? ProcessInfo.processInfo.activeProcessorCount
+    let runner: TrialRunner
+    do {
+      runner = try TrialRunner(spec: spec, cores: threads)
+    } catch {
+      throw ValidationError("\(error)")
+    }
+    if let data = runner.data { logger.info("\(data.description)") }
+    let classification = runner.data?.training.task.isClassification ?? false
+    let errorColumn = classification ? "val_error" : (runner.data == nil ? nil : "val_rmse")
+    if format == .table {
+      var header = ["epoch", "train_loss", "val_loss"]
+      if let errorColumn { header.append(errorColumn) }
+      header += ["lr", "seconds"]
+      print(header.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let result = try runner.run { metrics in
+      switch format {
+      case .json:
+        print(String(decoding: try encoder.encode(metrics), as: UTF8.self))
+      case .table:
+        var cells = [String(metrics.epoch), fmt(metrics.trainLoss), fmt(metrics.valLoss)]
+        if let errorColumn, let value = metrics.value(named: errorColumn) { cells.append(fmt(value)) }
+        cells += [fmt(metrics.lr), String(format: "%.4f", metrics.seconds)]
+        print(cells.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+      }
+      fflush(nil)
+      return .continue
+    }
+    let summary = summarize(result, metric: errorColumn ?? "val_loss")
+    if format == .json {
+      var object: [String: Any] = ["status": result.status.rawValue, "epochs_run": result.epochsRun]
+      if let epoch = result.divergedEpoch { object["diverged_epoch"] = epoch }
+      let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+      print(String(decoding: data, as: UTF8.self))
+    } else {
+      print(summary)
+    }
+  }
+
+  func makeSpec() throws -> TrialSpec {
+    var spec = TrialSpec(data: DataSpec(dataset: .digits), model: ModelSpec(hidden: [128]))
+    if let config {
+      let text: String
+      do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
+        throw ValidationError("cannot read \(config): \(error.localizedDescription)")
+      }
+      do {
+        spec = try YAMLDecoder().decode(TrialSpec.self, from: text)
+      } catch let error as DecodingError {
+        throw ValidationError("\(config): \(describe(error))")
+      } catch {
+        throw ValidationError("\(config): \(error)")
+      }
+    }
+    if let dataset {
+      guard let source = DataSpec.Source(rawValue: dataset) else {
+        throw ValidationError(
+          "unknown data set '\(dataset)'; known: \(DataSpec.Source.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      spec.data.dataset = source
+    }
+    if let path { spec.data.path = path }
+    if let model {
+      guard let kind = ModelSpec.Kind(rawValue: model) else {
+        throw ValidationError("unknown model '\(model)'; known: \(ModelSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      spec.model.kind = kind
+    }
+    if let hidden {
+      let widths = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+      guard !widths.isEmpty, widths.allSatisfy({ $0 != nil }) else {
+        throw ValidationError("--hidden takes comma-separated widths such as 128,64; got '\(hidden)'")
+      }
+      spec.model.hidden = widths.map { $0! }
+    }
+    if let activation {
+      guard let value = Activation(rawValue: activation) else {
+        throw ValidationError("unknown activation '\(activation)'; known: \(Activation.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      spec.model.activation = value
+    }
+    if let initializer {
+      guard let value = Initializer(rawValue: initializer) else {
+        throw ValidationError("unknown initializer '\(initializer)'; known: \(Initializer.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      spec.model.initializer = value
+    }
+    if let optimizer {
+      if optimizer != spec.optimizer.name { spec.optimizer = OptimizerSpec(name: optimizer) }
+    }
+    for (key, value) in try parseSettings(settings) { spec.optimizer.hyperparameters[key] = value }
+    if let schedule {
+      guard let kind = ScheduleSpec.Kind(rawValue: schedule) else {
+        throw ValidationError("unknown schedule '\(schedule)'; known: \(ScheduleSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      spec.schedule = ScheduleSpec(kind: kind)
+    }
+    if let epochs { spec.epochs = epochs }
+    if let batchSize { spec.batchSize = batchSize }
+    if let seed { spec.seed = seed }
+    return spec
+  }
+}
+
+/// Parses repeated `KEY=VALUE` options.
+func parseSettings(_ settings: [String]) throws -> [String: HyperparameterValue] {
+  var result: [String: HyperparameterValue] = [:]
+  for setting in settings {
+    guard let equals = setting.firstIndex(of: "="), equals != setting.startIndex else {
+      throw ValidationError("--set takes KEY=VALUE, got '\(setting)'")
+    }
+    let key = String(setting[..<equals])
+    result[key] = HyperparameterValue(parsing: String(setting[setting.index(after: equals)...]))
+  }
+  return result
+}
+
+/// A compact number for tables.
+func fmt(_ x: Double) -> String {
+  if x == 0 { return "0" }
+  if abs(x) >= 1e-3 && abs(x) < 1e5 { return String(format: "%.6g", x) }
+  return String(format: "%.4e", x)
+}
+
+func summarize(_ result: TrialResult, metric: String) -> String {
+  var text = "\(result.status.rawValue): \(result.epochsRun) epoch\(result.epochsRun == 1 ? "" : "s")"
+  if let epoch = result.divergedEpoch { text += ", diverged in epoch \(epoch)" }
+  let valued = result.metrics.compactMap { m in m.value(named: metric).map { (m.epoch, $0) } }
+  if let best = valued.min(by: { $0.1 < $1.1 }) {
+    text += ", best \(metric) \(fmt(best.1)) at epoch \(best.0)"
+  }
+  return text
+}
+
+/// A decoding error as "key.path: what was wrong".
+func describe(_ error: DecodingError) -> String {
+  func path(_ codingPath: [CodingKey]) -> String {
+    codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+  }
+  switch error {
+  case .typeMismatch(let type, let context):
+    return "\(path(context.codingPath)): expected \(type) — \(context.debugDescription)"
+  case .valueNotFound(let type, let context):
+    return "\(path(context.codingPath)): missing \(type) value"
+  case .keyNotFound(let key, let context):
+    let at = path(context.codingPath)
+    return "\(at.isEmpty ? "" : at + ": ")missing required key '\(key.stringValue)'"
+  case .dataCorrupted(let context):
+    let at = path(context.codingPath)
+    return "\(at.isEmpty ? "" : at + ": ")\(context.debugDescription)"
+  @unknown default:
+    return "\(error)"
+  }
+}
