@@ -20,9 +20,10 @@ let package = Package(
     .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
+    .target(name: "CVectorMath"),
     .target(
       name: "Training",
-      dependencies: ["COpenBLAS", "CZlib"],
+      dependencies: ["COpenBLAS", "CZlib", "CVectorMath"],
       resources: [.copy("Resources/digits.csv.gz"), .copy("Resources/DIGITS-LICENSE.md")]
     ),
     .executableTarget(

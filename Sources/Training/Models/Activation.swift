@@ -23,15 +23,13 @@ public enum Activation: String, CaseIterable, Codable, Sendable {
   /// a ← f(z) for `count` elements.
   func apply(_ z: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, count: Int) {
     switch self {
-    case .relu:
-      for i in 0..<count { a[i] = Swift.max(z[i], 0) }
+    case .relu, .leakyRelu:
+      var kernel = RectifierKernel(z: z, a: a, slope: self == .relu ? 0 : Activation.leakySlope)
+      runElementwise(&kernel, count: count)
     case .tanh:
       for i in 0..<count { a[i] = tanhf(z[i]) }
     case .sigmoid:
       for i in 0..<count { a[i] = 1 / (1 + expf(-z[i])) }
-    case .leakyRelu:
-      let slope = Activation.leakySlope
-      for i in 0..<count { a[i] = z[i] > 0 ? z[i] : slope * z[i] }
     case .gelu:
       for i in 0..<count { a[i] = z[i] * 0.5 * (1 + erff(z[i] * 0.70710678118654752)) }
     }
@@ -42,15 +40,13 @@ public enum Activation: String, CaseIterable, Codable, Sendable {
     _ d: UnsafeMutablePointer<Float>, z: UnsafePointer<Float>, a: UnsafePointer<Float>, count: Int
   ) {
     switch self {
-    case .relu:
-      for i in 0..<count where !(z[i] > 0) { d[i] = 0 }
+    case .relu, .leakyRelu:
+      var kernel = RectifierDerivativeKernel(z: z, d: d, slope: self == .relu ? 0 : Activation.leakySlope)
+      runElementwise(&kernel, count: count)
     case .tanh:
       for i in 0..<count { d[i] *= 1 - a[i] * a[i] }
     case .sigmoid:
       for i in 0..<count { d[i] *= a[i] * (1 - a[i]) }
-    case .leakyRelu:
-      let slope = Activation.leakySlope
-      for i in 0..<count where !(z[i] > 0) { d[i] *= slope }
     case .gelu:
       for i in 0..<count {
         let x = z[i]
@@ -59,6 +55,30 @@ public enum Activation: String, CaseIterable, Codable, Sendable {
         d[i] *= cdf + x * pdf
       }
     }
+  }
+}
+
+/// a = z for z > 0, else slope·z (relu: slope 0), vectorized.
+private struct RectifierKernel: ElementwiseKernel {
+  typealias Scalar = Float
+  let z: UnsafePointer<Float>, a: UnsafeMutablePointer<Float>, slope: Float
+
+  @inline(__always)
+  mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Float {
+    let x = V.load(z + i)
+    x.wherePositive(x, else: V.splat(slope) * x).store(a + i)
+  }
+}
+
+/// d ← d for z > 0, else slope·d (relu: slope 0), vectorized.
+private struct RectifierDerivativeKernel: ElementwiseKernel {
+  typealias Scalar = Float
+  let z: UnsafePointer<Float>, d: UnsafeMutablePointer<Float>, slope: Float
+
+  @inline(__always)
+  mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Float {
+    let g = V.load(d + i)
+    V.load(z + i).wherePositive(g, else: V.splat(slope) * g).store(d + i)
   }
 }
 

@@ -42,12 +42,16 @@ public enum TestFunction: String, CaseIterable, Codable, Sendable {
     switch self {
     case .beale:
       let y2 = y * y, y3 = y2 * y
-      let a = 1.5 - x + x * y
-      let b = 2.25 - x + x * y2
-      let c = 2.625 - x + x * y3
-      let dx = 2 * a * (y - 1) + 2 * b * (y2 - 1) + 2 * c * (y3 - 1)
-      let dy = 2 * a * x + 4 * b * x * y + 6 * c * x * y2
-      return (dx, dy)
+      let a: S = 1.5 - x + x * y
+      let b: S = 2.25 - x + x * y2
+      let c: S = 2.625 - x + x * y3
+      let dxA: S = 2 * a * (y - 1)
+      let dxB: S = 2 * b * (y2 - 1)
+      let dxC: S = 2 * c * (y3 - 1)
+      let dyA: S = 2 * a * x
+      let dyB: S = 4 * b * x * y
+      let dyC: S = 6 * c * x * y2
+      return (dxA + dxB + dxC, dyA + dyB + dyC)
     case .rosenbrock:
       let w = y - x * x
       return (-2 * (1 - x) - 400 * x * w, 200 * w)
@@ -65,10 +69,14 @@ public enum TestFunction: String, CaseIterable, Codable, Sendable {
       let b = 2.25 - x + x * y2
       let c = 2.625 - x + x * y3
       let p = y - 1, q = y2 - 1, r = y3 - 1
-      let hxx = 2 * (p * p + q * q + r * r)
-      let bx = 2 * x * y, cx = 3 * x * y2
-      let hyy = 2 * x * x + 2 * bx * bx + 4 * b * x + 2 * cx * cx + 12 * c * x * y
-      return (hxx, hyy)
+      let squares: S = p * p + q * q + r * r
+      let hxx: S = 2 * squares
+      let bx: S = 2 * x * y
+      let cx: S = 3 * x * y2
+      let termA: S = 2 * x * x
+      let termB: S = 2 * bx * bx + 4 * b * x
+      let termC: S = 2 * cx * cx + 12 * c * x * y
+      return (hxx, termA + termB + termC)
     case .rosenbrock:
       return (2 - 400 * (y - x * x) + 800 * x * x, 200)
     }

@@ -41,19 +41,32 @@ public struct Adadelta<Scalar: OptimizerScalar>: Optimizer {
     let r = Scalar(rho), oneMinusRho = Scalar(1 - rho)
     ensureState(&squareAverage, count: n)
     ensureState(&deltaAverage, count: n)
-    let theta = parameters.baseAddress!, g = gradient.baseAddress!
     squareAverage.withUnsafeMutableBufferPointer { v in
       deltaAverage.withUnsafeMutableBufferPointer { u in
-        let v = v.baseAddress!, u = u.baseAddress!
-        for i in 0..<n {
-          let gi = g[i] + lambda * theta[i]
-          v[i] = v[i] * r + oneMinusRho * gi * gi
-          let std = (v[i] + eps).squareRoot()
-          let delta = (u[i] + eps).squareRoot() / std * gi
-          u[i] = u[i] * r + oneMinusRho * delta * delta
-          theta[i] -= alpha * delta
-        }
+        var kernel = Kernel(
+          theta: parameters.baseAddress!, g: gradient.baseAddress!, v: v.baseAddress!, u: u.baseAddress!,
+          alpha: alpha, lambda: lambda, eps: eps, rho: r, oneMinusRho: oneMinusRho)
+        runElementwise(&kernel, count: n)
       }
+    }
+  }
+
+  private struct Kernel: ElementwiseKernel {
+    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>
+    let v: UnsafeMutablePointer<Scalar>, u: UnsafeMutablePointer<Scalar>
+    let alpha: Scalar, lambda: Scalar, eps: Scalar, rho: Scalar, oneMinusRho: Scalar
+
+    @inline(__always)
+    mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+      let t = V.load(theta + i)
+      let gi = V.load(g + i) + V.splat(lambda) * t
+      let vi = V.load(v + i) * V.splat(rho) + V.splat(oneMinusRho) * gi * gi
+      vi.store(v + i)
+      let std = (vi + V.splat(eps)).root()
+      let ui = V.load(u + i)
+      let delta = (ui + V.splat(eps)).root() / std * gi
+      (ui * V.splat(rho) + V.splat(oneMinusRho) * delta * delta).store(u + i)
+      (t - V.splat(alpha) * delta).store(theta + i)
     }
   }
 }

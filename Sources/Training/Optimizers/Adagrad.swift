@@ -43,14 +43,25 @@ public struct Adagrad<Scalar: OptimizerScalar>: Optimizer {
     currentLearningRate = clr
     let alpha = Scalar(clr), lambda = Scalar(weightDecay), eps = Scalar(epsilon)
     ensureState(&sumOfSquares, count: n, initial: Scalar(initialAccumulator))
-    let theta = parameters.baseAddress!, g = gradient.baseAddress!
     sumOfSquares.withUnsafeMutableBufferPointer { s in
-      let s = s.baseAddress!
-      for i in 0..<n {
-        let gi = g[i] + lambda * theta[i]
-        s[i] += gi * gi
-        theta[i] -= alpha * (gi / (s[i].squareRoot() + eps))
-      }
+      var kernel = Kernel(
+        theta: parameters.baseAddress!, g: gradient.baseAddress!, s: s.baseAddress!, alpha: alpha, lambda: lambda,
+        eps: eps)
+      runElementwise(&kernel, count: n)
+    }
+  }
+
+  private struct Kernel: ElementwiseKernel {
+    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>, s: UnsafeMutablePointer<Scalar>
+    let alpha: Scalar, lambda: Scalar, eps: Scalar
+
+    @inline(__always)
+    mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+      let t = V.load(theta + i)
+      let gi = V.load(g + i) + V.splat(lambda) * t
+      let sum = V.load(s + i) + gi * gi
+      sum.store(s + i)
+      (t - V.splat(alpha) * (gi / (sum.root() + V.splat(eps)))).store(theta + i)
     }
   }
 }

@@ -60,7 +60,7 @@ public struct Adam<Scalar: OptimizerScalar>: Optimizer {
     currentLearningRate = lr
     let t = Double(stepCount)
     let biasCorrection1 = 1 - pow(beta1, t)
-    let biasCorrection2Root = (1 - pow(beta2, t)).squareRoot()
+    let biasCorrection2Root = (1 - pow(beta2, t)).root()
     let stepSize = Scalar(lr / biasCorrection1)
     let b2Root = Scalar(biasCorrection2Root), eps = Scalar(epsilon)
     let oneMinusBeta1 = Scalar(1 - beta1), b2 = Scalar(beta2), oneMinusBeta2 = Scalar(1 - beta2)
@@ -70,26 +70,46 @@ public struct Adam<Scalar: OptimizerScalar>: Optimizer {
     ensureState(&firstMoment, count: n)
     ensureState(&secondMoment, count: n)
     if amsgrad { ensureState(&maxSecondMoment, count: n) }
-    let theta = parameters.baseAddress!, g = gradient.baseAddress!
     firstMoment.withUnsafeMutableBufferPointer { m in
       secondMoment.withUnsafeMutableBufferPointer { v in
         maxSecondMoment.withUnsafeMutableBufferPointer { vMax in
-          let m = m.baseAddress!, v = v.baseAddress!
-          for i in 0..<n {
-            if decoupled { theta[i] *= shrink }
-            let gi = g[i] + coupled * theta[i]
-            m[i] = torchLerp(m[i], gi, oneMinusBeta1)
-            v[i] = v[i] * b2 + oneMinusBeta2 * gi * gi
-            var second = v[i]
-            if amsgrad {
-              second = Swift.max(vMax[i], second)
-              vMax[i] = second
-            }
-            let denominator = second.squareRoot() / b2Root + eps
-            theta[i] -= stepSize * (m[i] / denominator)
-          }
+          var kernel = Kernel(
+            theta: parameters.baseAddress!, g: gradient.baseAddress!, m: m.baseAddress!, v: v.baseAddress!,
+            vMax: amsgrad ? vMax.baseAddress : nil, stepSize: stepSize, inverseB2Root: 1 / b2Root, eps: eps,
+            oneMinusBeta1: oneMinusBeta1, beta2: b2, oneMinusBeta2: oneMinusBeta2, coupled: coupled,
+            shrink: decoupled ? shrink : 1)
+          runElementwise(&kernel, count: n)
         }
       }
+    }
+  }
+
+  private struct Kernel: ElementwiseKernel {
+    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>
+    let m: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>, vMax: UnsafeMutablePointer<Scalar>?
+    let stepSize: Scalar, inverseB2Root: Scalar, eps: Scalar, oneMinusBeta1: Scalar, beta2: Scalar, oneMinusBeta2: Scalar
+    let coupled: Scalar, shrink: Scalar
+
+    @inline(__always)
+    mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+      // AdamW's decoupled decay first (shrink = 1 − αλ, else 1), then Adam's coupled L2.
+      let t = V.load(theta + i) * V.splat(shrink)
+      let gi = V.load(g + i) + V.splat(coupled) * t
+      // torch.lerp(m, g, 1 − β1) as PyTorch evaluates it.
+      let previous = V.load(m + i)
+      let mi =
+        abs(oneMinusBeta1) < 0.5
+        ? previous + V.splat(oneMinusBeta1) * (gi - previous)
+        : gi - (gi - previous) * V.splat(1 - oneMinusBeta1)
+      mi.store(m + i)
+      var second = V.load(v + i) * V.splat(beta2) + V.splat(oneMinusBeta2) * gi * gi
+      second.store(v + i)
+      if let vMax {
+        second = V.maximum(V.load(vMax + i), second)
+        second.store(vMax + i)
+      }
+      // √v/√b2 as √v·(1/√b2): one division fewer per element (equal to the last bit or two).
+      (t - V.splat(stepSize) * (mi / (second.root() * V.splat(inverseB2Root) + V.splat(eps)))).store(theta + i)
     }
   }
 }

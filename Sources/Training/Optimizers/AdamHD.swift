@@ -65,45 +65,81 @@ public struct AdamHD<Scalar: OptimizerScalar>: Optimizer {
     let b2 = Scalar(beta2), oneMinusBeta2 = Scalar(1 - beta2)
     let perParameter = self.perParameter
     let previousFactor =
-      stepCount > 1 ? (1 - pow(beta2, t - 1)).squareRoot() / (1 - pow(beta1, t - 1)) : 0
-    let factor = (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t))
+      stepCount > 1 ? (1 - pow(beta2, t - 1)).root() / (1 - pow(beta1, t - 1)) : 0
+    let factor = (1 - pow(beta2, t)).root() / (1 - pow(beta1, t))
     ensureState(&firstMoment, count: n)
     ensureState(&secondMoment, count: n)
     if perParameter { ensureState(&learningRates, count: n, initial: Scalar(initialLearningRate)) }
     let theta = parameters.baseAddress!, g = gradient.baseAddress!
     if weightDecay != 0 {
-      for i in 0..<n { g[i] += lambda * theta[i] }
+      var decay = WeightDecay(theta: theta, g: g, lambda: lambda)
+      runElementwise(&decay, count: n)
     }
     firstMoment.withUnsafeMutableBufferPointer { m in
       secondMoment.withUnsafeMutableBufferPointer { v in
         learningRates.withUnsafeMutableBufferPointer { rates in
-          let m = m.baseAddress!, v = v.baseAddress!
-          let hasPrevious = stepCount > 1, previous = Scalar(previousFactor)
+          let hasPrevious = stepCount > 1
           if !perParameter && hasPrevious {
-            var h: Double = 0
-            for i in 0..<n { h += Double(g[i] * (m[i] / (v[i].squareRoot() + eps))) }
-            learningRate += hypergradientLearningRate * h * previousFactor
+            var hypergradient = PreviousDirectionDot(g: g, m: m.baseAddress!, v: v.baseAddress!, eps: eps)
+            runElementwise(&hypergradient, count: n)
+            learningRate += hypergradientLearningRate * hypergradient.sum * previousFactor
           }
-          let stepFactor = Scalar(learningRate * scale * factor)
-          let s = Scalar(scale), f = Scalar(factor)
-          var rateSum: Double = 0
-          for i in 0..<n {
-            let gi = g[i]
-            if perParameter && hasPrevious {
-              rates[i] += beta * gi * (m[i] / (v[i].squareRoot() + eps)) * previous
-            }
-            m[i] = m[i] * b1 + oneMinusBeta1 * gi
-            v[i] = v[i] * b2 + oneMinusBeta2 * gi * gi
-            let direction = m[i] / (v[i].squareRoot() + eps)
-            if perParameter {
-              rateSum += Double(rates[i])
-              theta[i] -= rates[i] * s * f * direction
-            } else {
-              theta[i] -= stepFactor * direction
-            }
-          }
-          currentLearningRate = perParameter ? rateSum / Double(max(n, 1)) * scale : learningRate * scale
+          var kernel = Kernel(
+            theta: theta, g: g, m: m.baseAddress!, v: v.baseAddress!, rates: perParameter ? rates.baseAddress : nil,
+            hasPrevious: hasPrevious, previousFactor: Scalar(previousFactor), factor: Scalar(factor),
+            stepFactor: Scalar(learningRate * scale * factor), scale: Scalar(scale), beta: beta, eps: eps,
+            beta1: b1, oneMinusBeta1: oneMinusBeta1, beta2: b2, oneMinusBeta2: oneMinusBeta2)
+          runElementwise(&kernel, count: n)
+          currentLearningRate =
+            perParameter ? kernel.rateSum / Double(max(n, 1)) * scale : learningRate * scale
         }
+      }
+    }
+  }
+
+  /// Σ g·m/(√v + ε) over the previous step's moments, in a fixed order.
+  private struct PreviousDirectionDot: ElementwiseKernel {
+    let g: UnsafeMutablePointer<Scalar>, m: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>
+    let eps: Scalar
+    var sum: Double = 0
+
+    @inline(__always)
+    mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+      sum += (V.load(g + i) * (V.load(m + i) / (V.load(v + i).root() + V.splat(eps)))).laneSum()
+    }
+  }
+
+  private struct Kernel: ElementwiseKernel {
+    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>
+    let m: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>, rates: UnsafeMutablePointer<Scalar>?
+    let hasPrevious: Bool
+    let previousFactor: Scalar, factor: Scalar, stepFactor: Scalar, scale: Scalar, beta: Scalar, eps: Scalar
+    let beta1: Scalar, oneMinusBeta1: Scalar, beta2: Scalar, oneMinusBeta2: Scalar
+    var rateSum: Double = 0
+
+    @inline(__always)
+    mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+      let gi = V.load(g + i)
+      var mi = V.load(m + i), vi = V.load(v + i)
+      var rate = V.splat(0)
+      if let rates {
+        rate = V.load(rates + i)
+        if hasPrevious {
+          rate = rate + V.splat(beta) * gi * (mi / (vi.root() + V.splat(eps))) * V.splat(previousFactor)
+          rate.store(rates + i)
+        }
+        rateSum += rate.laneSum()
+      }
+      mi = mi * V.splat(beta1) + V.splat(oneMinusBeta1) * gi
+      vi = vi * V.splat(beta2) + V.splat(oneMinusBeta2) * gi * gi
+      mi.store(m + i)
+      vi.store(v + i)
+      let direction = mi / (vi.root() + V.splat(eps))
+      let t = V.load(theta + i)
+      if rates != nil {
+        (t - rate * V.splat(scale) * V.splat(factor) * direction).store(theta + i)
+      } else {
+        (t - V.splat(stepFactor) * direction).store(theta + i)
       }
     }
   }

@@ -33,9 +33,20 @@ public struct DiagonalNewton<Scalar: OptimizerScalar>: Optimizer {
     }
     let lr = learningRate * context.learningRateScale
     currentLearningRate = lr
-    let alpha = Scalar(lr), eps = Scalar(epsilon)
-    for i in 0..<parameters.count {
-      parameters[i] -= alpha * gradient[i] / (abs(h[i]) + eps)
+    var kernel = Kernel(
+      theta: parameters.baseAddress!, g: gradient.baseAddress!, h: h.baseAddress!, alpha: Scalar(lr),
+      eps: Scalar(epsilon))
+    runElementwise(&kernel, count: parameters.count)
+  }
+
+  private struct Kernel: ElementwiseKernel {
+    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>, h: UnsafePointer<Scalar>
+    let alpha: Scalar, eps: Scalar
+
+    @inline(__always)
+    mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+      let step = V.splat(alpha) * V.load(g + i) / (V.absolute(V.load(h + i)) + V.splat(eps))
+      (V.load(theta + i) - step).store(theta + i)
     }
   }
 }

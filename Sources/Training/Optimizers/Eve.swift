@@ -82,18 +82,32 @@ public struct Eve<Scalar: OptimizerScalar>: Optimizer {
     let b2 = Scalar(beta2), oneMinusBeta2 = Scalar(1 - beta2)
     ensureState(&firstMoment, count: n)
     ensureState(&secondMoment, count: n)
-    let theta = parameters.baseAddress!, g = gradient.baseAddress!
     firstMoment.withUnsafeMutableBufferPointer { m in
       secondMoment.withUnsafeMutableBufferPointer { v in
-        let m = m.baseAddress!, v = v.baseAddress!
-        for i in 0..<n {
-          let gi = g[i]
-          m[i] = m[i] * b1 + oneMinusBeta1 * gi
-          v[i] = v[i] * b2 + oneMinusBeta2 * gi * gi
-          let mHat = m[i] / correction1, vHat = v[i] / correction2
-          theta[i] -= alpha * mHat / (d * vHat.squareRoot() + eps)
-        }
+        var kernel = Kernel(
+          theta: parameters.baseAddress!, g: gradient.baseAddress!, m: m.baseAddress!, v: v.baseAddress!,
+          alpha: alpha, d: d, eps: eps, beta1: b1, oneMinusBeta1: oneMinusBeta1, beta2: b2,
+          oneMinusBeta2: oneMinusBeta2, correction1: correction1, correction2: correction2)
+        runElementwise(&kernel, count: n)
       }
+    }
+  }
+
+  private struct Kernel: ElementwiseKernel {
+    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>
+    let m: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>
+    let alpha: Scalar, d: Scalar, eps: Scalar, beta1: Scalar, oneMinusBeta1: Scalar, beta2: Scalar
+    let oneMinusBeta2: Scalar, correction1: Scalar, correction2: Scalar
+
+    @inline(__always)
+    mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+      let gi = V.load(g + i)
+      let mi = V.load(m + i) * V.splat(beta1) + V.splat(oneMinusBeta1) * gi
+      let vi = V.load(v + i) * V.splat(beta2) + V.splat(oneMinusBeta2) * gi * gi
+      mi.store(m + i)
+      vi.store(v + i)
+      let mHat = mi / V.splat(correction1), vHat = vi / V.splat(correction2)
+      (V.load(theta + i) - V.splat(alpha) * mHat / (V.splat(d) * vHat.root() + V.splat(eps))).store(theta + i)
     }
   }
 }

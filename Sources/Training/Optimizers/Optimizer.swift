@@ -1,6 +1,6 @@
 /// The element types optimizers run on: `Float` in training, `Double` in `sweepd trace`
 /// (so traces can be compared with float64 reference trajectories).
-public protocol OptimizerScalar: BinaryFloatingPoint, Sendable {}
+public protocol OptimizerScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Lane where Scalar == Self {}
 extension Float: OptimizerScalar {}
 extension Double: OptimizerScalar {}
 

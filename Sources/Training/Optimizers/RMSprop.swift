@@ -51,31 +51,50 @@ public struct RMSprop<Scalar: OptimizerScalar>: Optimizer {
     ensureState(&squareAverage, count: n)
     if centered { ensureState(&gradientAverage, count: n) }
     if useMomentum { ensureState(&momentumBuffer, count: n) }
-    let theta = parameters.baseAddress!, g = gradient.baseAddress!
     squareAverage.withUnsafeMutableBufferPointer { v in
       gradientAverage.withUnsafeMutableBufferPointer { gBar in
         momentumBuffer.withUnsafeMutableBufferPointer { b in
-          let v = v.baseAddress!
-          for i in 0..<n {
-            let gi = g[i] + lambda * theta[i]
-            v[i] = v[i] * r + oneMinusRho * gi * gi
-            var average: Scalar
-            if centered {
-              let mean = torchLerp(gBar[i], gi, oneMinusRho)
-              gBar[i] = mean
-              average = (v[i] - mean * mean).squareRoot()
-            } else {
-              average = v[i].squareRoot()
-            }
-            average += eps
-            if useMomentum {
-              b[i] = b[i] * mu + gi / average
-              theta[i] -= alpha * b[i]
-            } else {
-              theta[i] -= alpha * (gi / average)
-            }
-          }
+          var kernel = Kernel(
+            theta: parameters.baseAddress!, g: gradient.baseAddress!, v: v.baseAddress!,
+            gBar: centered ? gBar.baseAddress : nil, b: useMomentum ? b.baseAddress : nil, alpha: alpha,
+            lambda: lambda, eps: eps, rho: r, oneMinusRho: oneMinusRho, mu: mu)
+          runElementwise(&kernel, count: n)
         }
+      }
+    }
+  }
+
+  private struct Kernel: ElementwiseKernel {
+    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>
+    let gBar: UnsafeMutablePointer<Scalar>?, b: UnsafeMutablePointer<Scalar>?
+    let alpha: Scalar, lambda: Scalar, eps: Scalar, rho: Scalar, oneMinusRho: Scalar, mu: Scalar
+
+    @inline(__always)
+    mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+      let t = V.load(theta + i)
+      let gi = V.load(g + i) + V.splat(lambda) * t
+      let vi = V.load(v + i) * V.splat(rho) + V.splat(oneMinusRho) * gi * gi
+      vi.store(v + i)
+      var average: V
+      if let gBar {
+        // torch.lerp(ḡ, g, w) = ḡ + w·(g − ḡ) for |w| < 0.5, else g − (g − ḡ)·(1 − w).
+        let previous = V.load(gBar + i)
+        let mean =
+          abs(oneMinusRho) < 0.5
+          ? previous + V.splat(oneMinusRho) * (gi - previous)
+          : gi - (gi - previous) * V.splat(1 - oneMinusRho)
+        mean.store(gBar + i)
+        average = (vi - mean * mean).root()
+      } else {
+        average = vi.root()
+      }
+      average = average + V.splat(eps)
+      if let b {
+        let bi = V.load(b + i) * V.splat(mu) + gi / average
+        bi.store(b + i)
+        (t - V.splat(alpha) * bi).store(theta + i)
+      } else {
+        (t - V.splat(alpha) * (gi / average)).store(theta + i)
       }
     }
   }

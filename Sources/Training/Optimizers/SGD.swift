@@ -46,27 +46,33 @@ public struct SGD<Scalar: OptimizerScalar>: Optimizer {
     currentLearningRate = lr
     let alpha = Scalar(lr), lambda = Scalar(weightDecay), mu = Scalar(momentum)
     let keep = Scalar(1 - dampening)
-    let theta = parameters.baseAddress!, g = gradient.baseAddress!
-    if weightDecay != 0 {
-      for i in 0..<n { g[i] += lambda * theta[i] }
-    }
-    if momentum == 0 {
-      for i in 0..<n { theta[i] -= alpha * g[i] }
-      return
-    }
     let first = !hasBuffer
-    ensureState(&buffer, count: n)
-    hasBuffer = true
-    let nesterov = self.nesterov
+    if momentum != 0 {
+      ensureState(&buffer, count: n)
+      hasBuffer = true
+    }
     buffer.withUnsafeMutableBufferPointer { b in
-      let b = b.baseAddress!
-      for i in 0..<n {
-        let gi = g[i]
-        let bi = first ? gi : mu * b[i] + keep * gi
-        b[i] = bi
-        let d = nesterov ? gi + mu * bi : bi
-        theta[i] -= alpha * d
+      var kernel = Kernel(
+        theta: parameters.baseAddress!, g: gradient.baseAddress!, b: momentum != 0 ? b.baseAddress : nil, alpha: alpha, lambda: lambda,
+        mu: mu, keep: keep, first: first, nesterov: nesterov)
+      runElementwise(&kernel, count: n)
+    }
+  }
+
+  private struct Kernel: ElementwiseKernel {
+    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>, b: UnsafeMutablePointer<Scalar>?
+    let alpha: Scalar, lambda: Scalar, mu: Scalar, keep: Scalar, first: Bool, nesterov: Bool
+
+    @inline(__always)
+    mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+      let t = V.load(theta + i)
+      var d = V.load(g + i) + V.splat(lambda) * t
+      if let b {
+        let bi = first ? d : V.splat(mu) * V.load(b + i) + V.splat(keep) * d
+        bi.store(b + i)
+        d = nesterov ? d + V.splat(mu) * bi : bi
       }
+      (t - V.splat(alpha) * d).store(theta + i)
     }
   }
 }

@@ -65,39 +65,63 @@ public struct SGDHD<Scalar: OptimizerScalar>: Optimizer {
     if perParameter { ensureState(&learningRates, count: n, initial: Scalar(initialLearningRate)) }
     let theta = parameters.baseAddress!, g = gradient.baseAddress!
     if weightDecay != 0 {
-      for i in 0..<n { g[i] += lambda * theta[i] }
+      var decay = WeightDecay(theta: theta, g: g, lambda: lambda)
+      runElementwise(&decay, count: n)
     }
     previousDirection.withUnsafeMutableBufferPointer { dPrev in
-      let dPrev = dPrev.baseAddress!
       if !perParameter {
-        var h: Double = 0
-        for i in 0..<n { h += Double(g[i] * dPrev[i]) }
-        learningRate += hypergradientLearningRate * h
+        learningRate += hypergradientLearningRate * dot(g, dPrev.baseAddress!, count: n)
       }
       buffer.withUnsafeMutableBufferPointer { b in
         learningRates.withUnsafeMutableBufferPointer { rates in
-          let alpha = Scalar(learningRate * scale), s = Scalar(scale)
-          var rateSum: Double = 0
-          for i in 0..<n {
-            let gi = g[i]
-            var d = gi
-            if useMomentum {
-              let bi = first ? gi : mu * b[i] + keep * gi
-              b[i] = bi
-              d = nesterov ? gi + mu * bi : bi
-            }
-            if perParameter {
-              rates[i] += beta * gi * dPrev[i]
-              rateSum += Double(rates[i])
-              theta[i] -= rates[i] * s * d
-            } else {
-              theta[i] -= alpha * d
-            }
-            dPrev[i] = d
-          }
-          currentLearningRate = perParameter ? rateSum / Double(max(n, 1)) * scale : learningRate * scale
+          var kernel = Kernel(
+            theta: theta, g: g, dPrev: dPrev.baseAddress!, b: useMomentum ? b.baseAddress : nil,
+            rates: perParameter ? rates.baseAddress : nil, alpha: Scalar(learningRate * scale), scale: Scalar(scale),
+            beta: beta, mu: mu, keep: keep, first: first, nesterov: nesterov)
+          runElementwise(&kernel, count: n)
+          currentLearningRate =
+            perParameter ? kernel.rateSum / Double(max(n, 1)) * scale : learningRate * scale
         }
       }
     }
+  }
+
+  private struct Kernel: ElementwiseKernel {
+    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>, dPrev: UnsafeMutablePointer<Scalar>
+    let b: UnsafeMutablePointer<Scalar>?, rates: UnsafeMutablePointer<Scalar>?
+    let alpha: Scalar, scale: Scalar, beta: Scalar, mu: Scalar, keep: Scalar, first: Bool, nesterov: Bool
+    var rateSum: Double = 0
+
+    @inline(__always)
+    mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+      let gi = V.load(g + i)
+      var d = gi
+      if let b {
+        let bi = first ? gi : V.splat(mu) * V.load(b + i) + V.splat(keep) * gi
+        bi.store(b + i)
+        d = nesterov ? gi + V.splat(mu) * bi : bi
+      }
+      let t = V.load(theta + i)
+      if let rates {
+        // α_i ← α_i + β·g_i·d_prev,i, then θ_i ← θ_i − α_i·s·d_i.
+        let rate = V.load(rates + i) + V.splat(beta) * gi * V.load(dPrev + i)
+        rate.store(rates + i)
+        rateSum += rate.laneSum()
+        (t - rate * V.splat(scale) * d).store(theta + i)
+      } else {
+        (t - V.splat(alpha) * d).store(theta + i)
+      }
+      d.store(dPrev + i)
+    }
+  }
+}
+
+/// g ← g + λθ (coupled L2 weight decay), element-wise.
+struct WeightDecay<Scalar: OptimizerScalar>: ElementwiseKernel {
+  let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>, lambda: Scalar
+
+  @inline(__always)
+  mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+    (V.load(g + i) + V.splat(lambda) * V.load(theta + i)).store(g + i)
   }
 }

@@ -18,6 +18,8 @@ final class NetworkTrainer {
   private var batchTargets: [Float]
   private var order: [Int]
   private var shuffler: RandomSource
+  /// Position in `order` of the next batch for `nextBatchStep`.
+  private var cursor = Int.max
 
   /// Rows per evaluation chunk (independent of cores, so sums are reproducible).
   static let evaluationChunk = 256
@@ -71,6 +73,19 @@ final class NetworkTrainer {
 
   deinit {
     for buffer in shardGradients { buffer.deallocate() }
+  }
+
+  /// One step on the next batch of a continuing pass (a new shuffled pass when the last
+  /// one ran out); for benchmarks.
+  func nextBatchStep() -> Double {
+    let rows = data.training.rows
+    if cursor >= rows {
+      shuffler.shuffle(&order)
+      cursor = 0
+    }
+    let end = Swift.min(cursor + batchSize, rows)
+    defer { cursor = end }
+    return step(rows: order[cursor..<end], learningRateScale: 1)
   }
 
   /// Gathers the rows, computes the loss and gradient, and takes one optimizer step.
