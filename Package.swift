@@ -1,5 +1,28 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// Native vector code. The training kernels (optimizer updates, activations) are written
+/// with explicit 8-wide SIMD lanes; compiled for AVX2 + FMA they run twice as fast as for
+/// the x86-64 baseline (SSE2). When the building machine has AVX2, the Training module is
+/// compiled for it, like `-march=native`, and the binary checks at start that the CPU it
+/// runs on has AVX2 too (a clear error instead of SIGILL). `SWEEPD_PORTABLE=1` at build
+/// time gives a baseline binary to copy to other machines. BLAS picks its kernels at run
+/// time either way.
+let nativeAVX2: Bool = {
+  #if os(Linux) && arch(x86_64)
+    if let portable = ProcessInfo.processInfo.environment["SWEEPD_PORTABLE"], portable != "0" { return false }
+    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+      let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return false }
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    return flags.contains("avx2") && flags.contains("fma")
+  #else
+    return false
+  #endif
+}()
+let nativeSwiftSettings: [SwiftSetting] = nativeAVX2 ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+let nativeCSettings: [CSetting] = nativeAVX2 ? [.define("SWEEPD_BUILT_FOR_AVX2", to: "1")] : []
 
 let package = Package(
   name: "sweepd",
@@ -20,11 +43,12 @@ let package = Package(
     .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
-    .target(name: "CVectorMath"),
+    .target(name: "CVectorMath", cSettings: nativeCSettings),
     .target(
       name: "Training",
       dependencies: ["COpenBLAS", "CZlib", "CVectorMath"],
-      resources: [.copy("Resources/digits.csv.gz"), .copy("Resources/DIGITS-LICENSE.md")]
+      resources: [.copy("Resources/digits.csv.gz"), .copy("Resources/DIGITS-LICENSE.md")],
+      swiftSettings: nativeSwiftSettings
     ),
     .executableTarget(
       name: "sweepd",

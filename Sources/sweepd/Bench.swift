@@ -16,6 +16,7 @@ struct BenchStep: ParsableCommand {
   @Option(help: "Steps per timed repeat.") var steps: Int = 500
   @Option(help: "Timed repeats (the median is reported).") var repeats: Int = 7
   @Option(help: "Threads for the gradient shards.") var cores: Int = 1
+  @Flag(help: "Also measure OpenBLAS's large-sgemm GFLOP/s (1024³, one thread).") var peak = false
 
   func run() throws {
     Sweepd.bootstrapLogging()
@@ -35,7 +36,9 @@ struct BenchStep: ParsableCommand {
       "repeats_us": result.repeats, "gflops": result.flopsPerStep / result.microsecondsPerStep / 1e3,
       "blas_core": BLAS.coreName,
     ]
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    var report = object
+    if peak { report["sgemm_peak_gflops"] = StepBenchmark.sgemmPeak() }
+    let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
   }
 }

@@ -19,6 +19,7 @@ struct Doctor: ParsableCommand {
     print("sweepd \(SweepdVersion.string)")
     print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
     print("cpu best kernel: \(features.bestCoreType ?? "generic")")
+    print("vector code: \(BuildInfo.vectorInstructions)")
     print("openblas core: \(BLAS.coreName)")
     print("openblas threads per call: \(BLAS.threadCount)")
     print("openblas config: \(BLAS.configuration)")

@@ -39,3 +39,6 @@ sweepd_where_positive_double8(sweepd_double8 z, sweepd_double8 a, sweepd_double8
   sweepd_long8 mask = z > 0;
   return (sweepd_double8)(((sweepd_long8)a & mask) | ((sweepd_long8)b & ~mask));
 }
+
+/// 1 when this build's training kernels were compiled for AVX2 + FMA, else 0.
+int sweepd_built_for_avx2(void);

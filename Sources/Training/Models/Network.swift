@@ -116,8 +116,9 @@ public struct Network: Hashable, Sendable {
     }
   }
 
-  /// The loss summed over the rows (not averaged) and the number of misclassified rows
-  /// (classification), from the output pre-activations a forward pass left in `workspace`.
+  /// The loss summed over the rows (not averaged) and, when evaluating (no gradient scale),
+  /// the number of misclassified rows, from the output pre-activations a forward pass left
+  /// in `workspace`.
   /// With `outputGradientScale` s it also writes ∂(s·Σ loss)/∂z into `workspace.outputDelta`.
   func lossFromOutputs(
     targets: BatchTargets, rows: Int, workspace: NetworkWorkspace, outputGradientScale: Float?
@@ -130,8 +131,9 @@ public struct Network: Hashable, Sendable {
     for r in 0..<rows {
       let row = z + r * outputs
       let deltaRow = delta + r * outputs
+      // The predicted class (first maximum); only evaluation counts errors.
       var predicted = 0
-      if case .labels = targets {
+      if outputGradientScale == nil, case .labels = targets {
         for c in 1..<max(outputs, 1) where row[c] > row[predicted] { predicted = c }
       }
       switch (loss, targets) {
@@ -151,7 +153,7 @@ public struct Network: Hashable, Sendable {
           for c in 0..<outputs { deltaRow[c] = deltaRow[c] * inverse * scale }
           deltaRow[label] -= scale
         }
-        if predicted != label { errors += 1 }
+        if outputGradientScale == nil && predicted != label { errors += 1 }
       case (.mse, .labels(let labels)):
         let label = Int(labels[r])
         for c in 0..<outputs {
@@ -159,7 +161,7 @@ public struct Network: Hashable, Sendable {
           lossSum += Double(diff * diff)
           if let scale = outputGradientScale { deltaRow[c] = 2 * diff * scale }
         }
-        if predicted != label { errors += 1 }
+        if outputGradientScale == nil && predicted != label { errors += 1 }
       case (.mse, .values(let values)):
         let target = values + r * outputs
         for c in 0..<outputs {

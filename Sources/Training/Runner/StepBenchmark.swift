@@ -10,7 +10,8 @@ public struct StepBenchmark {
     public var samplesPerSecond: Double
     /// Every repeat's µs/step.
     public var repeats: [Double]
-    /// Multiply–adds per step (forward and backward).
+    /// Floating-point operations of the step's matrix products: 2·B·(forward Σ in·out +
+    /// weight gradients Σ in·out + input gradients of every layer but the first).
     public var flopsPerStep: Double
   }
 
@@ -57,7 +58,40 @@ public struct StepBenchmark {
     let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     return Result(
       microsecondsPerStep: median, samplesPerSecond: Double(batchSize) / median * 1e6, repeats: times,
-      flopsPerStep: 2 * 3 * Double(network.forwardMultiplyAdds) * Double(batchSize))
+      flopsPerStep: Self.flops(widths: network.widths, batchSize: batchSize))
+  }
+
+  static func flops(widths: [Int], batchSize: Int) -> Double {
+    var multiplyAdds = 0
+    for layer in 1..<widths.count {
+      let product = widths[layer - 1] * widths[layer]
+      multiplyAdds += 2 * product + (layer > 1 ? product : 0)
+    }
+    return 2 * Double(multiplyAdds) * Double(batchSize)
+  }
+
+  /// OpenBLAS's own single-thread sgemm speed on a large square product (n×n·n×n), the
+  /// ceiling a training step's products can approach: the best of `repeats` (a peak, so
+  /// the least disturbed run counts).
+  public static func sgemmPeak(n: Int = 1024, repeats: Int = 9) -> Double {
+    var random = RandomSource(seed: 1)
+    let a = (0..<(n * n)).map { _ in Float(random.uniform(-1, 1)) }
+    let b = (0..<(n * n)).map { _ in Float(random.uniform(-1, 1)) }
+    var c = [Float](repeating: 0, count: n * n)
+    var rates: [Double] = []
+    for _ in 0..<(repeats + 1) {
+      let start = DispatchTime.now().uptimeNanoseconds
+      a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          c.withUnsafeMutableBufferPointer { c in
+            BLAS.gemm(.none, .none, m: n, n: n, k: n, a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n)
+          }
+        }
+      }
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      rates.append(2 * Double(n) * Double(n) * Double(n) / seconds / 1e9)
+    }
+    return rates.dropFirst().max() ?? 0
   }
 }
 
