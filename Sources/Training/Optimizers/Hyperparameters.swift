@@ -158,10 +158,14 @@ public struct ResolvedHyperparameters: Hashable, Sendable {
   }
 }
 
-/// Formats a number the short way (`0.001`, `1e-08`, `10`).
+/// Formats a number the short way (`0.001`, `1e-8`, `10`).
 public func formatNumber(_ x: Double) -> String {
   if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
-  return "\(x)"
+  var text = "\(x)"
+  // Swift writes 1e-08; configs and docs write 1e-8.
+  while let range = text.range(of: "e-0") { text.replaceSubrange(range, with: "e-") }
+  while let range = text.range(of: "e+0") { text.replaceSubrange(range, with: "e+") }
+  return text
 }
 
 /// The candidate closest to `word` by edit distance, if it is close enough to be a likely
