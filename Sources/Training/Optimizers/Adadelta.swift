@@ -46,7 +46,7 @@ public struct Adadelta<Scalar: OptimizerScalar>: Optimizer {
         var kernel = Kernel(
           theta: parameters.baseAddress!, g: gradient.baseAddress!, v: v.baseAddress!, u: u.baseAddress!,
           alpha: alpha, lambda: lambda, eps: eps, rho: r, oneMinusRho: oneMinusRho)
-        runElementwise(&kernel, count: n)
+        runElementwise(&kernel, count: n, threads: context.threads)
       }
     }
   }

@@ -47,7 +47,7 @@ public struct Adagrad<Scalar: OptimizerScalar>: Optimizer {
       var kernel = Kernel(
         theta: parameters.baseAddress!, g: gradient.baseAddress!, s: s.baseAddress!, alpha: alpha, lambda: lambda,
         eps: eps)
-      runElementwise(&kernel, count: n)
+      runElementwise(&kernel, count: n, threads: context.threads)
     }
   }
 

@@ -78,7 +78,7 @@ public struct Adam<Scalar: OptimizerScalar>: Optimizer {
             vMax: amsgrad ? vMax.baseAddress : nil, stepSize: stepSize, inverseB2Root: 1 / b2Root, eps: eps,
             oneMinusBeta1: oneMinusBeta1, beta2: b2, oneMinusBeta2: oneMinusBeta2, coupled: coupled,
             shrink: decoupled ? shrink : 1)
-          runElementwise(&kernel, count: n)
+          runElementwise(&kernel, count: n, threads: context.threads)
         }
       }
     }

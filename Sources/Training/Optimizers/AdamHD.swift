@@ -73,7 +73,7 @@ public struct AdamHD<Scalar: OptimizerScalar>: Optimizer {
     let theta = parameters.baseAddress!, g = gradient.baseAddress!
     if weightDecay != 0 {
       var decay = WeightDecay(theta: theta, g: g, lambda: lambda)
-      runElementwise(&decay, count: n)
+      runElementwise(&decay, count: n, threads: context.threads)
     }
     firstMoment.withUnsafeMutableBufferPointer { m in
       secondMoment.withUnsafeMutableBufferPointer { v in
@@ -81,7 +81,7 @@ public struct AdamHD<Scalar: OptimizerScalar>: Optimizer {
           let hasPrevious = stepCount > 1
           if !perParameter && hasPrevious {
             var hypergradient = PreviousDirectionDot(g: g, m: m.baseAddress!, v: v.baseAddress!, eps: eps)
-            runElementwise(&hypergradient, count: n)
+            runElementwise(&hypergradient, count: n, threads: context.threads)
             learningRate += hypergradientLearningRate * hypergradient.sum * previousFactor
           }
           var kernel = Kernel(
@@ -89,7 +89,7 @@ public struct AdamHD<Scalar: OptimizerScalar>: Optimizer {
             hasPrevious: hasPrevious, previousFactor: Scalar(previousFactor), factor: Scalar(factor),
             stepFactor: Scalar(learningRate * scale * factor), scale: Scalar(scale), beta: beta, eps: eps,
             beta1: b1, oneMinusBeta1: oneMinusBeta1, beta2: b2, oneMinusBeta2: oneMinusBeta2)
-          runElementwise(&kernel, count: n)
+          runElementwise(&kernel, count: n, threads: context.threads)
           currentLearningRate =
             perParameter ? kernel.rateSum / Double(max(n, 1)) * scale : learningRate * scale
         }
@@ -102,6 +102,8 @@ public struct AdamHD<Scalar: OptimizerScalar>: Optimizer {
     let g: UnsafeMutablePointer<Scalar>, m: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>
     let eps: Scalar
     var sum: Double = 0
+
+    mutating func absorb(_ chunk: Self) { sum += chunk.sum }
 
     @inline(__always)
     mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
@@ -116,6 +118,8 @@ public struct AdamHD<Scalar: OptimizerScalar>: Optimizer {
     let previousFactor: Scalar, factor: Scalar, stepFactor: Scalar, scale: Scalar, beta: Scalar, eps: Scalar
     let beta1: Scalar, oneMinusBeta1: Scalar, beta2: Scalar, oneMinusBeta2: Scalar
     var rateSum: Double = 0
+
+    mutating func absorb(_ chunk: Self) { rateSum += chunk.rateSum }
 
     @inline(__always)
     mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {

@@ -36,7 +36,7 @@ public struct DiagonalNewton<Scalar: OptimizerScalar>: Optimizer {
     var kernel = Kernel(
       theta: parameters.baseAddress!, g: gradient.baseAddress!, h: h.baseAddress!, alpha: Scalar(lr),
       eps: Scalar(epsilon))
-    runElementwise(&kernel, count: parameters.count)
+    runElementwise(&kernel, count: parameters.count, threads: context.threads)
   }
 
   private struct Kernel: ElementwiseKernel {

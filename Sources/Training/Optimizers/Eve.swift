@@ -88,7 +88,7 @@ public struct Eve<Scalar: OptimizerScalar>: Optimizer {
           theta: parameters.baseAddress!, g: gradient.baseAddress!, m: m.baseAddress!, v: v.baseAddress!,
           alpha: alpha, d: d, eps: eps, beta1: b1, oneMinusBeta1: oneMinusBeta1, beta2: b2,
           oneMinusBeta2: oneMinusBeta2, correction1: correction1, correction2: correction2)
-        runElementwise(&kernel, count: n)
+        runElementwise(&kernel, count: n, threads: context.threads)
       }
     }
   }

@@ -86,40 +86,67 @@ extension SIMD8: Lane where Scalar: OptimizerScalar {
 }
 
 /// An element-wise update over `count` elements: `apply(at: i, V.self)` updates the
-/// elements i..<i+width of its arrays, for V a scalar or an 8-wide vector.
+/// elements i..<i+width of its arrays, for V a scalar or an 8-wide vector. A kernel that
+/// accumulates (a dot product, a sum of rates) merges the totals of its chunks in `absorb`.
 public protocol ElementwiseKernel {
   associatedtype Scalar: OptimizerScalar
   mutating func apply<V: Lane>(at index: Int, _ lane: V.Type) where V.Scalar == Scalar
+  /// Adds a chunk's accumulated totals into this kernel (chunks are absorbed in order).
+  mutating func absorb(_ chunk: Self)
 }
 
-/// Runs `kernel` over 0..<count: 8-wide chunks, then the scalar tail.
-@inline(__always)
-func runElementwise<K: ElementwiseKernel>(_ kernel: inout K, count: Int) {
-  var i = 0
-  while i + 8 <= count {
-    kernel.apply(at: i, SIMD8<K.Scalar>.self)
-    i += 8
-  }
-  while i < count {
-    kernel.apply(at: i, K.Scalar.self)
-    i += 1
-  }
+extension ElementwiseKernel {
+  @inline(__always) public mutating func absorb(_ chunk: Self) {}
 }
 
-/// Σ a_i·b_i in a fixed order (8 lane sums, then the tail), accumulated per lane in the
-/// element type and summed in float64.
+/// Elements per chunk of `runElementwise`. Chunk boundaries depend on the element count
+/// only, so sums come out bit-identical however many threads run the chunks.
+let elementwiseChunk = 16_384
+
+/// Runs `kernel` over 0..<count in fixed chunks of `elementwiseChunk` elements (8-wide
+/// vectors, then a scalar tail in the last chunk), the chunks spread over up to `threads`
+/// threads. Each chunk runs on a fresh copy of `kernel`, and the copies are absorbed back in
+/// chunk order.
 @inline(__always)
-func dot<S: OptimizerScalar>(_ a: UnsafePointer<S>, _ b: UnsafePointer<S>, count: Int) -> Double {
-  var lanes = SIMD8<S>(repeating: 0)
-  var i = 0
-  while i + 8 <= count {
-    lanes = lanes + SIMD8<S>.load(a + i) * SIMD8<S>.load(b + i)
-    i += 8
+func runElementwise<K: ElementwiseKernel>(_ kernel: inout K, count: Int, threads: Int = 1) {
+  let chunks = Swift.max(1, (count + elementwiseChunk - 1) / elementwiseChunk)
+  @inline(__always)
+  func run(_ part: inout K, _ lower: Int, _ upper: Int) {
+    var i = lower
+    while i + 8 <= upper {
+      part.apply(at: i, SIMD8<K.Scalar>.self)
+      i += 8
+    }
+    while i < upper {
+      part.apply(at: i, K.Scalar.self)
+      i += 1
+    }
   }
-  var sum = lanes.laneSum()
-  while i < count {
-    sum += Double(a[i] * b[i])
-    i += 1
+  if chunks == 1 {
+    var part = kernel
+    run(&part, 0, count)
+    kernel.absorb(part)
+    return
   }
-  return sum
+  var parts = [K](repeating: kernel, count: chunks)
+  parts.withUnsafeMutableBufferPointer { parts in
+    let parts = parts
+    parallelFor(chunks, cores: threads) { c in
+      run(&parts[c], c * elementwiseChunk, Swift.min((c + 1) * elementwiseChunk, count))
+    }
+  }
+  for part in parts { kernel.absorb(part) }
+}
+
+/// Σ a_i·b_i in a fixed order (per chunk: 8-lane sums in float64; chunks in order).
+struct DotKernel<Scalar: OptimizerScalar>: ElementwiseKernel {
+  let a: UnsafePointer<Scalar>, b: UnsafePointer<Scalar>
+  var sum: Double = 0
+
+  @inline(__always)
+  mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {
+    sum += (V.load(a + i) * V.load(b + i)).laneSum()
+  }
+
+  mutating func absorb(_ chunk: Self) { sum += chunk.sum }
 }

@@ -1,6 +1,6 @@
 /// The element types optimizers run on: `Float` in training, `Double` in `sweepd trace`
 /// (so traces can be compared with float64 reference trajectories).
-public protocol OptimizerScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Lane where Scalar == Self {}
+public protocol OptimizerScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable, Lane where Scalar == Self {}
 extension Float: OptimizerScalar {}
 extension Double: OptimizerScalar {}
 
@@ -14,13 +14,17 @@ public struct StepContext<Scalar: OptimizerScalar> {
   /// The schedule's multiplier on the learning rate (1 for a constant schedule). For the
   /// hypergradient optimizers it multiplies the adapted rate: the step uses `α_t · scale`.
   public var learningRateScale: Double
+  /// Threads the update may use (its chunks are fixed, so the result does not depend on it).
+  public var threads: Int
 
   public init(
-    loss: Double, hessianDiagonal: UnsafeBufferPointer<Scalar>? = nil, learningRateScale: Double = 1
+    loss: Double, hessianDiagonal: UnsafeBufferPointer<Scalar>? = nil, learningRateScale: Double = 1,
+    threads: Int = 1
   ) {
     self.loss = loss
     self.hessianDiagonal = hessianDiagonal
     self.learningRateScale = learningRateScale
+    self.threads = threads
   }
 }
 

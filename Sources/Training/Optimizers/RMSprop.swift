@@ -58,7 +58,7 @@ public struct RMSprop<Scalar: OptimizerScalar>: Optimizer {
             theta: parameters.baseAddress!, g: gradient.baseAddress!, v: v.baseAddress!,
             gBar: centered ? gBar.baseAddress : nil, b: useMomentum ? b.baseAddress : nil, alpha: alpha,
             lambda: lambda, eps: eps, rho: r, oneMinusRho: oneMinusRho, mu: mu)
-          runElementwise(&kernel, count: n)
+          runElementwise(&kernel, count: n, threads: context.threads)
         }
       }
     }

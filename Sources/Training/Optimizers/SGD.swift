@@ -55,7 +55,7 @@ public struct SGD<Scalar: OptimizerScalar>: Optimizer {
       var kernel = Kernel(
         theta: parameters.baseAddress!, g: gradient.baseAddress!, b: momentum != 0 ? b.baseAddress : nil, alpha: alpha, lambda: lambda,
         mu: mu, keep: keep, first: first, nesterov: nesterov)
-      runElementwise(&kernel, count: n)
+      runElementwise(&kernel, count: n, threads: context.threads)
     }
   }
 

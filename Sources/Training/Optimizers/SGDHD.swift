@@ -66,11 +66,13 @@ public struct SGDHD<Scalar: OptimizerScalar>: Optimizer {
     let theta = parameters.baseAddress!, g = gradient.baseAddress!
     if weightDecay != 0 {
       var decay = WeightDecay(theta: theta, g: g, lambda: lambda)
-      runElementwise(&decay, count: n)
+      runElementwise(&decay, count: n, threads: context.threads)
     }
     previousDirection.withUnsafeMutableBufferPointer { dPrev in
       if !perParameter {
-        learningRate += hypergradientLearningRate * dot(g, dPrev.baseAddress!, count: n)
+        var dot = DotKernel(a: g, b: dPrev.baseAddress!)
+        runElementwise(&dot, count: n, threads: context.threads)
+        learningRate += hypergradientLearningRate * dot.sum
       }
       buffer.withUnsafeMutableBufferPointer { b in
         learningRates.withUnsafeMutableBufferPointer { rates in
@@ -78,7 +80,7 @@ public struct SGDHD<Scalar: OptimizerScalar>: Optimizer {
             theta: theta, g: g, dPrev: dPrev.baseAddress!, b: useMomentum ? b.baseAddress : nil,
             rates: perParameter ? rates.baseAddress : nil, alpha: Scalar(learningRate * scale), scale: Scalar(scale),
             beta: beta, mu: mu, keep: keep, first: first, nesterov: nesterov)
-          runElementwise(&kernel, count: n)
+          runElementwise(&kernel, count: n, threads: context.threads)
           currentLearningRate =
             perParameter ? kernel.rateSum / Double(max(n, 1)) * scale : learningRate * scale
         }
@@ -91,6 +93,8 @@ public struct SGDHD<Scalar: OptimizerScalar>: Optimizer {
     let b: UnsafeMutablePointer<Scalar>?, rates: UnsafeMutablePointer<Scalar>?
     let alpha: Scalar, scale: Scalar, beta: Scalar, mu: Scalar, keep: Scalar, first: Bool, nesterov: Bool
     var rateSum: Double = 0
+
+    mutating func absorb(_ chunk: Self) { rateSum += chunk.rateSum }
 
     @inline(__always)
     mutating func apply<V: Lane>(at i: Int, _: V.Type) where V.Scalar == Scalar {

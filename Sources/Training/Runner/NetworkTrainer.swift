@@ -183,7 +183,8 @@ final class NetworkTrainer {
           optimizer.step(
             parameters: theta, gradient: g,
             context: StepContext(
-              loss: loss, hessianDiagonal: needsDiagonal ? h : nil, learningRateScale: learningRateScale))
+              loss: loss, hessianDiagonal: needsDiagonal ? h : nil, learningRateScale: learningRateScale,
+              threads: cores))
         }
       }
     }
