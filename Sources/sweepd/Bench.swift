@@ -12,7 +12,8 @@ struct BenchStep: ParsableCommand {
   @Option(help: "Layer widths, input to output, e.g. 64,128,10.") var layers: String = "64,128,10"
   @Option(help: "Batch size.") var batchSize: Int = 32
   @Option(help: "Optimizer.") var optimizer: String = "adam"
-  @Option(name: .customLong("set"), help: "A hyperparameter, KEY=VALUE (repeatable).") var settings: [String] = []
+  @Option(name: .customLong("set"), help: "A hyperparameter, KEY=VALUE (repeatable).") var settings:
+    [String] = []
   @Option(help: "Steps per timed repeat.") var steps: Int = 500
   @Option(help: "Timed repeats (the median is reported).") var repeats: Int = 7
   @Option(help: "Threads for the gradient shards.") var cores: Int = 1
@@ -27,7 +28,8 @@ struct BenchStep: ParsableCommand {
     }
     let benchmark = StepBenchmark(
       inputs: widths[0], hidden: Array(widths.dropFirst().dropLast()), outputs: widths.last!,
-      batchSize: batchSize, optimizer: OptimizerSpec(name: optimizer, hyperparameters: try parseSettings(settings)),
+      batchSize: batchSize,
+      optimizer: OptimizerSpec(name: optimizer, hyperparameters: try parseSettings(settings)),
       cores: cores)
     let result = try benchmark.run(steps: steps, repeats: repeats)
     let object: [String: Any] = [

@@ -27,7 +27,9 @@ struct Doctor: ParsableCommand {
     let outcomes = GemmCheck.run()
     let worst = outcomes.map(\.maxRelativeError).max() ?? 0
     let ok = worst <= GemmCheck.tolerance
-    print("sgemm check: \(outcomes.count) products, max relative error \(String(format: "%.2e", worst)) — \(ok ? "ok" : "WRONG")")
+    print(
+      "sgemm check: \(outcomes.count) products, max relative error \(String(format: "%.2e", worst)) — \(ok ? "ok" : "WRONG")"
+    )
     if !ok { throw ExitCode(1) }
   }
 }

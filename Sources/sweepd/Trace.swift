@@ -13,7 +13,8 @@ struct Trace: ParsableCommand {
 
   @Option(help: "beale or rosenbrock.") var function: String
   @Option(help: "Optimizer name.") var optimizer: String
-  @Option(name: .customLong("set"), help: "A hyperparameter, KEY=VALUE (repeatable).") var settings: [String] = []
+  @Option(name: .customLong("set"), help: "A hyperparameter, KEY=VALUE (repeatable).") var settings:
+    [String] = []
   @Option(help: "Start point X,Y (default: Beale 1,1.5; Rosenbrock -1.5,2).") var start: String?
   @Option(help: "Number of steps.") var steps: Int = 200
   @Option(help: "csv or json.") var format: Format = .csv

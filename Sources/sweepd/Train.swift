@@ -98,14 +98,17 @@ struct Train: ParsableCommand {
     if let dataset {
       guard let source = DataSpec.Source(rawValue: dataset) else {
         throw ValidationError(
-          "unknown data set '\(dataset)'; known: \(DataSpec.Source.allCases.map(\.rawValue).joined(separator: ", "))")
+          "unknown data set '\(dataset)'; known: \(DataSpec.Source.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
       }
       spec.data.dataset = source
     }
     if let path { spec.data.path = path }
     if let model {
       guard let kind = ModelSpec.Kind(rawValue: model) else {
-        throw ValidationError("unknown model '\(model)'; known: \(ModelSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw ValidationError(
+          "unknown model '\(model)'; known: \(ModelSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
       }
       spec.model.kind = kind
     }
@@ -118,13 +121,17 @@ struct Train: ParsableCommand {
     }
     if let activation {
       guard let value = Activation(rawValue: activation) else {
-        throw ValidationError("unknown activation '\(activation)'; known: \(Activation.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw ValidationError(
+          "unknown activation '\(activation)'; known: \(Activation.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
       }
       spec.model.activation = value
     }
     if let initializer {
       guard let value = Initializer(rawValue: initializer) else {
-        throw ValidationError("unknown initializer '\(initializer)'; known: \(Initializer.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw ValidationError(
+          "unknown initializer '\(initializer)'; known: \(Initializer.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
       }
       spec.model.initializer = value
     }
@@ -134,7 +141,9 @@ struct Train: ParsableCommand {
     for (key, value) in try parseSettings(settings) { spec.optimizer.hyperparameters[key] = value }
     if let schedule {
       guard let kind = ScheduleSpec.Kind(rawValue: schedule) else {
-        throw ValidationError("unknown schedule '\(schedule)'; known: \(ScheduleSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw ValidationError(
+          "unknown schedule '\(schedule)'; known: \(ScheduleSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
       }
       spec.schedule = ScheduleSpec(kind: kind)
     }

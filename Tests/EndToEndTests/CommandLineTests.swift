@@ -4,7 +4,9 @@ import XCTest
 /// The `sweepd` executable, run as users run it.
 final class CommandLineTests: XCTestCase {
   func testTrainPrintsOneJSONLinePerEpoch() throws {
-    let output = try SweepdProcess.run(["train", "--epochs", "3", "--hidden", "32", "--format", "json", "--seed", "4"])
+    let output = try SweepdProcess.run([
+      "train", "--epochs", "3", "--hidden", "32", "--format", "json", "--seed", "4",
+    ])
     XCTAssertEqual(output.status, 0, output.stderr)
     let lines = output.stdout.split(separator: "\n").map(String.init)
     XCTAssertEqual(lines.count, 4, output.stdout)
@@ -19,7 +21,9 @@ final class CommandLineTests: XCTestCase {
     XCTAssertTrue(output.stderr.contains("OpenBLAS kernel"), output.stderr)
     XCTAssertTrue(output.stderr.contains("digits: 1438 training + 359 validation rows"), output.stderr)
     // Same seed, same numbers.
-    let again = try SweepdProcess.run(["train", "--epochs", "3", "--hidden", "32", "--format", "json", "--seed", "4"])
+    let again = try SweepdProcess.run([
+      "train", "--epochs", "3", "--hidden", "32", "--format", "json", "--seed", "4",
+    ])
     func withoutSeconds(_ text: String) -> String {
       text.replacingOccurrences(of: #""seconds":[0-9.e-]+,"#, with: "", options: .regularExpression)
     }
@@ -32,13 +36,13 @@ final class CommandLineTests: XCTestCase {
     defer { try? FileManager.default.removeItem(at: directory) }
     let config = directory.appendingPathComponent("sine.yaml")
     try """
-      data: {dataset: sine, samples: 400, noise: 0.05, seed: 2}
-      model: {kind: mlp, hidden: [16], activation: tanh, init: xavier}
-      optimizer: {name: rmsprop, lr: 0.01, centered: true}
-      schedule: {kind: step, step_size: 5, gamma: 0.5}
-      training: {epochs: 8, batch_size: 16}
-      seed: 3
-      """.write(to: config, atomically: true, encoding: .utf8)
+    data: {dataset: sine, samples: 400, noise: 0.05, seed: 2}
+    model: {kind: mlp, hidden: [16], activation: tanh, init: xavier}
+    optimizer: {name: rmsprop, lr: 0.01, centered: true}
+    schedule: {kind: step, step_size: 5, gamma: 0.5}
+    training: {epochs: 8, batch_size: 16}
+    seed: 3
+    """.write(to: config, atomically: true, encoding: .utf8)
     let output = try SweepdProcess.run(["train", "--config", config.path])
     XCTAssertEqual(output.status, 0, output.stderr)
     let lines = output.stdout.split(separator: "\n")
@@ -53,16 +57,21 @@ final class CommandLineTests: XCTestCase {
     let bad = try SweepdProcess.run(["train", "--config", config.path])
     XCTAssertNotEqual(bad.status, 0)
     XCTAssertTrue(bad.stderr.contains("'hiden' (did you mean 'hidden'?)"), bad.stderr)
-    let badOptimizer = try SweepdProcess.run(["train", "--optimizer", "adam", "--set", "momentum=0.9", "--epochs", "1"])
+    let badOptimizer = try SweepdProcess.run([
+      "train", "--optimizer", "adam", "--set", "momentum=0.9", "--epochs", "1",
+    ])
     XCTAssertNotEqual(badOptimizer.status, 0)
-    XCTAssertTrue(badOptimizer.stderr.contains("optimizer 'adam' does not accept the hyperparameter 'momentum'"), badOptimizer.stderr)
+    XCTAssertTrue(
+      badOptimizer.stderr.contains("optimizer 'adam' does not accept the hyperparameter 'momentum'"),
+      badOptimizer.stderr)
     let typo = try SweepdProcess.run(["train", "--optimizer", "nestrov", "--epochs", "1"])
     XCTAssertTrue(typo.stderr.contains("did you mean 'nesterov'"), typo.stderr)
   }
 
   func testTraceReproducesAReferenceTrajectory() throws {
     let output = try SweepdProcess.run([
-      "trace", "--function", "beale", "--optimizer", "adam_hd", "--set", "lr=0.01", "--set", "hypergrad_lr=0.001",
+      "trace", "--function", "beale", "--optimizer", "adam_hd", "--set", "lr=0.01", "--set",
+      "hypergrad_lr=0.001",
       "--start", "1,1.5", "--steps", "200",
     ])
     XCTAssertEqual(output.status, 0, output.stderr)
@@ -76,7 +85,9 @@ final class CommandLineTests: XCTestCase {
     XCTAssertEqual(last[2], 0.4958797633751484, accuracy: 1e-4)
     XCTAssertEqual(last[4], 0.28445559264293807, accuracy: 1e-6)
 
-    let json = try SweepdProcess.run(["trace", "--function", "rosenbrock", "--optimizer", "sgd", "--steps", "2", "--format", "json"])
+    let json = try SweepdProcess.run([
+      "trace", "--function", "rosenbrock", "--optimizer", "sgd", "--steps", "2", "--format", "json",
+    ])
     XCTAssertEqual(json.stdout.split(separator: "\n").count, 3)
     let bad = try SweepdProcess.run(["trace", "--function", "himmelblau", "--optimizer", "sgd"])
     XCTAssertNotEqual(bad.status, 0)
@@ -93,11 +104,15 @@ final class CommandLineTests: XCTestCase {
     let lines = Dictionary(
       output.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
         guard let colon = line.firstIndex(of: ":") else { return nil }
-        return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        return (
+          String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        )
       }, uniquingKeysWith: { a, _ in a })
     let best = lines["cpu best kernel"] ?? "generic"
     let core = (lines["openblas core"] ?? "").lowercased()
-    let rank: [String: Int] = ["sandybridge": 2, "haswell": 3, "zen": 3, "skylakex": 4, "cooperlake": 4, "sapphirerapids": 4]
+    let rank: [String: Int] = [
+      "sandybridge": 2, "haswell": 3, "zen": 3, "skylakex": 4, "cooperlake": 4, "sapphirerapids": 4,
+    ]
     let expected = ["SANDYBRIDGE": 2, "HASWELL": 3, "SKYLAKEX": 4][best] ?? 0
     XCTAssertGreaterThanOrEqual(rank[core] ?? 0, expected, "kernel \(core) on a CPU that supports \(best)")
 

@@ -16,10 +16,13 @@ enum SweepdProcess {
     if directory.pathExtension == "xctest" { directory.deleteLastPathComponent() }
     let candidate = directory.appendingPathComponent("sweepd")
     if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sweepd")
+    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+      "sweepd")
   }
 
-  static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> Output {
+  static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120)
+    throws -> Output
+  {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments

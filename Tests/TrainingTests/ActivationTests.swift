@@ -10,13 +10,16 @@ final class ActivationTests: XCTestCase {
     for activation in Activation.allCases {
       var a = [Float](repeating: .nan, count: z.count)
       z.withUnsafeBufferPointer { zp in
-        a.withUnsafeMutableBufferPointer { activation.apply(zp.baseAddress!, $0.baseAddress!, count: z.count) }
+        a.withUnsafeMutableBufferPointer {
+          activation.apply(zp.baseAddress!, $0.baseAddress!, count: z.count)
+        }
       }
       var d = [Float](repeating: 1, count: z.count)
       z.withUnsafeBufferPointer { zp in
         a.withUnsafeBufferPointer { ap in
           d.withUnsafeMutableBufferPointer {
-            activation.multiplyByDerivative($0.baseAddress!, z: zp.baseAddress!, a: ap.baseAddress!, count: z.count)
+            activation.multiplyByDerivative(
+              $0.baseAddress!, z: zp.baseAddress!, a: ap.baseAddress!, count: z.count)
           }
         }
       }

@@ -17,7 +17,8 @@ final class BLASTests: XCTestCase {
 
   func testKernelSelection() {
     let avx512 = BLASKernelSelection.CPUFeatures(
-      cpuinfo: "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl\n")
+      cpuinfo:
+        "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl\n")
     XCTAssertEqual(avx512.bestCoreType, "SKYLAKEX")
     let avx2 = BLASKernelSelection.CPUFeatures(cpuinfo: "flags : sse2 avx avx2 fma\n")
     XCTAssertEqual(avx2.bestCoreType, "HASWELL")

@@ -75,7 +75,8 @@ final class DataTests: XCTestCase {
 
       cat, 0, 0, 0e0
       """
-    let (data, classes) = try CSVLoader.parse(text: text, source: "t.csv", target: "species", task: .classification)
+    let (data, classes) = try CSVLoader.parse(
+      text: text, source: "t.csv", target: "species", task: .classification)
     XCTAssertEqual(classes, ["cat", "dog"])
     XCTAssertEqual(data.labels, [0, 1, 0])
     XCTAssertEqual(data.featureCount, 3)
@@ -99,7 +100,9 @@ final class DataTests: XCTestCase {
       error("a,b,label\n1,2,0\n\n3,4\n"), "bad.csv:4: expected 3 fields as in the header, found 2")
     XCTAssertEqual(
       error("a,b,y\n1,2,nan\n", task: .regression), "bad.csv:2: target 'y' = 'nan' is not a finite number")
-    XCTAssertTrue(error("a,b,label\n1,2,0\n", target: "lable").contains("no column named 'lable' (did you mean 'label'?)"))
+    XCTAssertTrue(
+      error("a,b,label\n1,2,0\n", target: "lable").contains("no column named 'lable' (did you mean 'label'?)")
+    )
     XCTAssertEqual(error(""), "bad.csv: the file is empty")
     XCTAssertEqual(error("a,label\n"), "bad.csv: the file has a header but no rows")
     XCTAssertTrue(error("a,label\n1,x\n2,x\n").contains("single class"))
@@ -134,7 +137,9 @@ final class DataTests: XCTestCase {
   func testIDXRoundTripAndErrors() throws {
     func idx(type: UInt8, shape: [Int], payload: [UInt8]) -> Data {
       var bytes: [UInt8] = [0, 0, type, UInt8(shape.count)]
-      for size in shape { bytes += [UInt8(size >> 24), UInt8((size >> 16) & 255), UInt8((size >> 8) & 255), UInt8(size & 255)] }
+      for size in shape {
+        bytes += [UInt8(size >> 24), UInt8((size >> 16) & 255), UInt8((size >> 8) & 255), UInt8(size & 255)]
+      }
       return Data(bytes + payload)
     }
     let images = idx(type: 0x08, shape: [3, 2, 2], payload: Array(0..<12))
@@ -144,7 +149,8 @@ final class DataTests: XCTestCase {
     // float32, big-endian: 1.5 = 0x3FC00000.
     let floats = try IDXLoader.parse(idx(type: 0x0D, shape: [1], payload: [0x3F, 0xC0, 0, 0]), source: "f")
     XCTAssertEqual(floats.values, [1.5])
-    XCTAssertThrowsError(try IDXLoader.parse(idx(type: 0x08, shape: [5], payload: [1, 2]), source: "short")) { error in
+    XCTAssertThrowsError(try IDXLoader.parse(idx(type: 0x08, shape: [5], payload: [1, 2]), source: "short")) {
+      error in
       XCTAssertTrue("\(error)".contains("needs 5 bytes of data, the file has 2"), "\(error)")
     }
     XCTAssertThrowsError(try IDXLoader.parse(Data([1, 2, 3, 4]), source: "junk"))

@@ -11,7 +11,10 @@ final class NetworkGradientTests: XCTestCase {
     var values: [Float]
     var rows: Int
 
-    init(inputs: Int, hidden: [Int], outputs: Int, activation: Activation, loss: LossKind, rows: Int, seed: UInt64) {
+    init(
+      inputs: Int, hidden: [Int], outputs: Int, activation: Activation, loss: LossKind, rows: Int,
+      seed: UInt64
+    ) {
       network = Network(inputs: inputs, hidden: hidden, outputs: outputs, activation: activation, loss: loss)
       var random = RandomSource(seed: seed)
       self.rows = rows
@@ -41,7 +44,8 @@ final class NetworkGradientTests: XCTestCase {
               targets: targets, rows: rows, workspace: workspace, outputGradientScale: Float(1 / normalizer)
             ).lossSum
             if let gradient {
-              network.backward(p.baseAddress!, x: xs.baseAddress!, rows: rows, workspace: workspace, gradient: gradient)
+              network.backward(
+                p.baseAddress!, x: xs.baseAddress!, rows: rows, workspace: workspace, gradient: gradient)
             }
             return sum / normalizer
           }
@@ -65,7 +69,8 @@ final class NetworkGradientTests: XCTestCase {
             diagonal.withUnsafeMutableBufferPointer { d in
               network.forward(p.baseAddress!, x: xs.baseAddress!, rows: rows, workspace: workspace)
               network.addGaussNewtonDiagonal(
-                p.baseAddress!, x: xs.baseAddress!, targets: targets, rows: rows, workspace: workspace, scale: scale,
+                p.baseAddress!, x: xs.baseAddress!, targets: targets, rows: rows, workspace: workspace,
+                scale: scale,
                 diagonal: d.baseAddress!)
             }
           }
@@ -106,10 +111,14 @@ final class NetworkGradientTests: XCTestCase {
     func initialParameters(_ initializer: Initializer = .xavier, seed: UInt64 = 3) -> [Float] {
       var theta = [Float](repeating: 0, count: network.parameterCount)
       var random = RandomSource(seed: seed)
-      theta.withUnsafeMutableBufferPointer { network.initialize($0, initializer: initializer, random: &random) }
+      theta.withUnsafeMutableBufferPointer {
+        network.initialize($0, initializer: initializer, random: &random)
+      }
       // Non-zero biases, so their gradients are exercised away from the initial point.
       for layer in 0..<network.layerCount {
-        for j in 0..<network.widths[layer + 1] { theta[network.biasOffsets[layer] + j] = Float(random.uniform(-0.3, 0.3)) }
+        for j in 0..<network.widths[layer + 1] {
+          theta[network.biasOffsets[layer] + j] = Float(random.uniform(-0.3, 0.3))
+        }
       }
       return theta
     }
@@ -117,7 +126,9 @@ final class NetworkGradientTests: XCTestCase {
 
   /// Central differences in float32 with step h: agreement to a few parts in a thousand.
   /// (h is small enough that no rectifier kink lies within ±h of a sample here.)
-  func assertGradientMatches(_ problem: Problem, _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+  func assertGradientMatches(
+    _ problem: Problem, _ label: String, file: StaticString = #filePath, line: UInt = #line
+  ) {
     let theta = problem.initialParameters()
     let analytic = problem.gradient(theta)
     let h: Float = 1e-3
@@ -138,10 +149,12 @@ final class NetworkGradientTests: XCTestCase {
       for loss in LossKind.allCases {
         // The first data seed whose samples keep clear of the rectifier kinks.
         var seed: UInt64 = 11
-        var problem = Problem(inputs: 4, hidden: [6, 5], outputs: 3, activation: activation, loss: loss, rows: 7, seed: seed)
+        var problem = Problem(
+          inputs: 4, hidden: [6, 5], outputs: 3, activation: activation, loss: loss, rows: 7, seed: seed)
         while problem.smallestHiddenPreActivation(problem.initialParameters()) < 0.02 {
           seed += 1
-          problem = Problem(inputs: 4, hidden: [6, 5], outputs: 3, activation: activation, loss: loss, rows: 7, seed: seed)
+          problem = Problem(
+            inputs: 4, hidden: [6, 5], outputs: 3, activation: activation, loss: loss, rows: 7, seed: seed)
         }
         assertGradientMatches(problem, "mlp \(activation) \(loss)")
       }
@@ -152,7 +165,8 @@ final class NetworkGradientTests: XCTestCase {
     assertGradientMatches(
       Problem(inputs: 5, hidden: [], outputs: 2, activation: .relu, loss: .mse, rows: 9, seed: 4), "linear")
     assertGradientMatches(
-      Problem(inputs: 5, hidden: [], outputs: 4, activation: .relu, loss: .crossEntropy, rows: 9, seed: 5), "logistic")
+      Problem(inputs: 5, hidden: [], outputs: 4, activation: .relu, loss: .crossEntropy, rows: 9, seed: 5),
+      "logistic")
   }
 
   func testInitializersHaveTheDocumentedScale() {
@@ -160,7 +174,9 @@ final class NetworkGradientTests: XCTestCase {
     for initializer in Initializer.allCases {
       var theta = [Float](repeating: 0, count: network.parameterCount)
       var random = RandomSource(seed: 9)
-      theta.withUnsafeMutableBufferPointer { network.initialize($0, initializer: initializer, random: &random) }
+      theta.withUnsafeMutableBufferPointer {
+        network.initialize($0, initializer: initializer, random: &random)
+      }
       let weights = theta[0..<(400 * 300)].map(Double.init)
       let std = (weights.map { $0 * $0 }.reduce(0, +) / Double(weights.count)).squareRoot()
       let bias = theta[network.biasOffsets[0]..<(network.biasOffsets[0] + 300)]
@@ -185,7 +201,8 @@ final class NetworkGradientTests: XCTestCase {
   /// diagonal must equal finite differences of the gradient.
   func testGaussNewtonDiagonalIsTheExactHessianDiagonalForLinearModels() {
     for (loss, outputs) in [(LossKind.mse, 2), (.crossEntropy, 3)] {
-      let problem = Problem(inputs: 4, hidden: [], outputs: outputs, activation: .relu, loss: loss, rows: 8, seed: 21)
+      let problem = Problem(
+        inputs: 4, hidden: [], outputs: outputs, activation: .relu, loss: loss, rows: 8, seed: 21)
       let theta = problem.initialParameters()
       let diagonal = problem.gaussNewtonDiagonal(theta)
       let h: Float = 1e-2
@@ -194,7 +211,8 @@ final class NetworkGradientTests: XCTestCase {
         plus[i] += h
         minus[i] -= h
         let numeric = Double(problem.gradient(plus)[i] - problem.gradient(minus)[i]) / Double(2 * h)
-        XCTAssertEqual(Double(diagonal[i]), numeric, accuracy: 2e-2 * max(0.05, abs(numeric)), "\(loss) parameter \(i)")
+        XCTAssertEqual(
+          Double(diagonal[i]), numeric, accuracy: 2e-2 * max(0.05, abs(numeric)), "\(loss) parameter \(i)")
       }
     }
   }
@@ -203,7 +221,8 @@ final class NetworkGradientTests: XCTestCase {
   /// Jacobians of the outputs.
   func testGaussNewtonDiagonalOfAnMLPMatchesABruteForceProduct() {
     for loss in LossKind.allCases {
-      let problem = Problem(inputs: 3, hidden: [4], outputs: 3, activation: .tanh, loss: loss, rows: 5, seed: 8)
+      let problem = Problem(
+        inputs: 3, hidden: [4], outputs: 3, activation: .tanh, loss: loss, rows: 5, seed: 8)
       let theta = problem.initialParameters()
       let diagonal = problem.gaussNewtonDiagonal(theta)
       let outputs = problem.network.outputs, rows = problem.rows
@@ -231,7 +250,8 @@ final class NetworkGradientTests: XCTestCase {
           }
         }
         expected /= normalizer
-        XCTAssertEqual(Double(diagonal[i]), expected, accuracy: 2e-2 * max(0.02, abs(expected)), "\(loss) parameter \(i)")
+        XCTAssertEqual(
+          Double(diagonal[i]), expected, accuracy: 2e-2 * max(0.02, abs(expected)), "\(loss) parameter \(i)")
       }
     }
   }

@@ -4,7 +4,9 @@ import XCTest
 
 final class OptimizerTests: XCTestCase {
   func testUnknownHyperparametersAreNamedTogether() {
-    XCTAssertThrowsError(try OptimizerKind.adam.resolve(["lr": .number(0.1), "betta1": .number(0.9), "momentum": .number(0.9)])) {
+    XCTAssertThrowsError(
+      try OptimizerKind.adam.resolve(["lr": .number(0.1), "betta1": .number(0.9), "momentum": .number(0.9)])
+    ) {
       error in
       let text = "\(error)"
       XCTAssertTrue(text.contains("'betta1'"), text)
@@ -71,7 +73,8 @@ final class OptimizerTests: XCTestCase {
             gradient.withUnsafeMutableBufferPointer { g in
               optimizer.step(
                 parameters: p, gradient: g,
-                context: StepContext(loss: 1 + Double(step), hessianDiagonal: optimizer.needsHessianDiagonal ? h : nil))
+                context: StepContext(
+                  loss: 1 + Double(step), hessianDiagonal: optimizer.needsHessianDiagonal ? h : nil))
             }
           }
         }
@@ -96,7 +99,8 @@ final class OptimizerTests: XCTestCase {
       var results: [[Float]] = []
       var rates: [Double] = []
       for threads in [1, 3] {
-        var optimizer = try OptimizerSpec(name: name, hyperparameters: hyper).makeOptimizer(scalar: Float.self, parameterCount: n)
+        var optimizer = try OptimizerSpec(name: name, hyperparameters: hyper).makeOptimizer(
+          scalar: Float.self, parameterCount: n)
         var theta = start
         for g in gradients {
           var g = g
@@ -134,12 +138,14 @@ final class OptimizerTests: XCTestCase {
             gradient.withUnsafeMutableBufferPointer { g in
               single.step(
                 parameters: p, gradient: g,
-                context: StepContext(loss: Double(loss), hessianDiagonal: single.needsHessianDiagonal ? h : nil))
+                context: StepContext(
+                  loss: Double(loss), hessianDiagonal: single.needsHessianDiagonal ? h : nil))
             }
           }
         }
       }
-      let reference = try traceOptimizer(function: .rosenbrock, optimizer: spec, start: (-1.5, 2), steps: 50).last!
+      let reference = try traceOptimizer(function: .rosenbrock, optimizer: spec, start: (-1.5, 2), steps: 50)
+        .last!
       XCTAssertEqual(Double(point[0]), reference.x, accuracy: 1e-3, "\(kind)")
       XCTAssertEqual(Double(point[1]), reference.y, accuracy: 1e-3, "\(kind)")
     }
@@ -149,7 +155,8 @@ final class OptimizerTests: XCTestCase {
     // On a quadratic bowl successive gradients align, so SGD-HD grows α from a bad start.
     let path = try traceOptimizer(
       function: .rosenbrock,
-      optimizer: OptimizerSpec(name: "sgd_hd", hyperparameters: ["lr": .number(1e-5), "hypergrad_lr": .number(1e-9)]),
+      optimizer: OptimizerSpec(
+        name: "sgd_hd", hyperparameters: ["lr": .number(1e-5), "hypergrad_lr": .number(1e-9)]),
       start: (-1.2, 1), steps: 50)
     XCTAssertGreaterThan(path.last!.lr, 2e-5)
     XCTAssertLessThan(path.last!.loss, path.first!.loss)
@@ -162,7 +169,9 @@ final class OptimizerTests: XCTestCase {
     for (step, loss) in [5.0, 100.0, 0.001, 0.001, 50.0].enumerated() {
       var g = [0.1 * Double(step + 1), -0.2]
       theta.withUnsafeMutableBufferPointer { p in
-        g.withUnsafeMutableBufferPointer { gp in eve.step(parameters: p, gradient: gp, context: StepContext(loss: loss)) }
+        g.withUnsafeMutableBufferPointer { gp in
+          eve.step(parameters: p, gradient: gp, context: StepContext(loss: loss))
+        }
       }
       XCTAssertGreaterThan(eve.feedback, 0)
       XCTAssertLessThanOrEqual(eve.feedback, 10)

@@ -6,7 +6,8 @@ final class ScheduleTests: XCTestCase {
   /// PyTorch semantics: the rate drops on the (patience+1)-th bad epoch; cooldown epochs
   /// do not count as bad; min_lr is a floor; best is not reset after a drop.
   func testReduceOnPlateau() {
-    var plateau = ReduceLROnPlateau(learningRate: 1, factor: 0.5, patience: 2, threshold: 0.1, cooldown: 1, minimumLearningRate: 0.2)
+    var plateau = ReduceLROnPlateau(
+      learningRate: 1, factor: 0.5, patience: 2, threshold: 0.1, cooldown: 1, minimumLearningRate: 0.2)
     var rates: [Double] = []
     for metric in [10.0, 9.5, 9.2, 9.1, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0] {
       plateau.step(metric)
@@ -19,7 +20,8 @@ final class ScheduleTests: XCTestCase {
   }
 
   func testReduceOnPlateauAbsoluteThresholdAndMaxMode() {
-    var plateau = ReduceLROnPlateau(learningRate: 1, factor: 0.1, patience: 0, threshold: 0.5, relativeThreshold: false, maximize: true)
+    var plateau = ReduceLROnPlateau(
+      learningRate: 1, factor: 0.1, patience: 0, threshold: 0.5, relativeThreshold: false, maximize: true)
     plateau.step(1)
     XCTAssertEqual(plateau.learningRate, 1)
     plateau.step(1.4)  // not > 1 + 0.5
@@ -39,7 +41,8 @@ final class ScheduleTests: XCTestCase {
       return values
     }
     XCTAssertEqual(multipliers(.constant), Array(repeating: 1, count: 10))
-    XCTAssertEqual(multipliers(ScheduleSpec(kind: .step, settings: ["step_size": .number(3), "gamma": .number(0.5)])),
+    XCTAssertEqual(
+      multipliers(ScheduleSpec(kind: .step, settings: ["step_size": .number(3), "gamma": .number(0.5)])),
       [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125])
     let exponential = multipliers(ScheduleSpec(kind: .exponential, settings: ["gamma": .number(0.9)]))
     for (e, m) in exponential.enumerated() { XCTAssertEqual(m, pow(0.9, Double(e)), accuracy: 1e-12) }

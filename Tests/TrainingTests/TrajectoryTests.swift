@@ -22,7 +22,8 @@ final class TrajectoryTests: XCTestCase {
 
   static func loadFixture() throws -> Fixture {
     let url = try XCTUnwrap(
-      Bundle.module.url(forResource: "optimizer-trajectories", withExtension: "json", subdirectory: "Fixtures"))
+      Bundle.module.url(
+        forResource: "optimizer-trajectories", withExtension: "json", subdirectory: "Fixtures"))
     return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
   }
 
@@ -42,7 +43,9 @@ final class TrajectoryTests: XCTestCase {
       for (row, expected) in zip(path, reference.trajectory) {
         let error = max(abs(row.x - expected[0]), abs(row.y - expected[1]))
         if !(error <= worst) { worst = error; worstStep = row.step }
-        XCTAssertEqual(row.lr, expected[3], accuracy: 1e-6 * max(1, abs(expected[3])), "\(reference.id) lr at step \(row.step)")
+        XCTAssertEqual(
+          row.lr, expected[3], accuracy: 1e-6 * max(1, abs(expected[3])),
+          "\(reference.id) lr at step \(row.step)")
       }
       XCTAssertLessThanOrEqual(worst, 1e-4, "\(reference.id): worst |Δ| \(worst) at step \(worstStep)")
       covered.insert(reference.optimizer)

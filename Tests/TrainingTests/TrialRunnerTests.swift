@@ -3,16 +3,21 @@ import XCTest
 @testable import Training
 
 final class TrialRunnerTests: XCTestCase {
-  func small(_ optimizer: String = "adam", _ hyper: [String: HyperparameterValue] = [:], epochs: Int = 4) -> TrialSpec {
+  func small(_ optimizer: String = "adam", _ hyper: [String: HyperparameterValue] = [:], epochs: Int = 4)
+    -> TrialSpec
+  {
     TrialSpec(
-      data: DataSpec(dataset: .spirals, seed: 1, samples: 600), model: ModelSpec(kind: .mlp, hidden: [32, 16]),
-      optimizer: OptimizerSpec(name: optimizer, hyperparameters: hyper), epochs: epochs, batchSize: 32, seed: 7)
+      data: DataSpec(dataset: .spirals, seed: 1, samples: 600),
+      model: ModelSpec(kind: .mlp, hidden: [32, 16]),
+      optimizer: OptimizerSpec(name: optimizer, hyperparameters: hyper), epochs: epochs, batchSize: 32,
+      seed: 7)
   }
 
   /// Same spec, same seed → the same metrics bit for bit (all but wall-clock seconds).
   func testRunsAreReproducibleBitForBit() throws {
     for optimizer in OptimizerKind.allCases.map(\.rawValue) {
-      let spec = small(optimizer, optimizer == "diag_newton" ? ["lr": .number(0.1), "eps": .number(0.1)] : [:], epochs: 3)
+      let spec = small(
+        optimizer, optimizer == "diag_newton" ? ["lr": .number(0.1), "eps": .number(0.1)] : [:], epochs: 3)
       let first = try TrialRunner(spec: spec).run()
       let second = try TrialRunner(spec: spec).run()
       XCTAssertEqual(first.status, .completed, optimizer)
@@ -26,7 +31,8 @@ final class TrialRunnerTests: XCTestCase {
       var reseeded = spec
       reseeded.seed = 8
       XCTAssertNotEqual(
-        try TrialRunner(spec: reseeded).run().metrics.first?.trainLoss, first.metrics.first?.trainLoss, optimizer)
+        try TrialRunner(spec: reseeded).run().metrics.first?.trainLoss, first.metrics.first?.trainLoss,
+        optimizer)
     }
   }
 
@@ -51,7 +57,8 @@ final class TrialRunnerTests: XCTestCase {
     XCTAssertEqual(result.divergedEpoch, 1)
     XCTAssertEqual(result.epochsRun, 1)
     let rosenbrock = TrialSpec(
-      model: ModelSpec(kind: .rosenbrock), optimizer: OptimizerSpec(name: "sgd", hyperparameters: ["lr": .number(0.01)]),
+      model: ModelSpec(kind: .rosenbrock),
+      optimizer: OptimizerSpec(name: "sgd", hyperparameters: ["lr": .number(0.01)]),
       epochs: 200)
     let path = try TrialRunner(spec: rosenbrock).run()
     XCTAssertEqual(path.status, .diverged)
@@ -82,11 +89,14 @@ final class TrialRunnerTests: XCTestCase {
     XCTAssertLessThan(result.metrics.last!.trainLoss, result.metrics.first!.trainLoss)
 
     let sine = TrialSpec(
-      data: DataSpec(dataset: .sine, seed: 1, samples: 500), model: ModelSpec(kind: .mlp, hidden: [32], activation: .tanh),
-      optimizer: OptimizerSpec(name: "adam", hyperparameters: ["lr": .number(0.01)]), epochs: 40, batchSize: 16)
+      data: DataSpec(dataset: .sine, seed: 1, samples: 500),
+      model: ModelSpec(kind: .mlp, hidden: [32], activation: .tanh),
+      optimizer: OptimizerSpec(name: "adam", hyperparameters: ["lr": .number(0.01)]), epochs: 40,
+      batchSize: 16)
     let regression = try TrialRunner(spec: sine).run()
     XCTAssertNil(regression.metrics.last!.valError)
-    XCTAssertEqual(regression.metrics.last!.valRMSE!, regression.metrics.last!.valLoss.squareRoot(), accuracy: 1e-12)
+    XCTAssertEqual(
+      regression.metrics.last!.valRMSE!, regression.metrics.last!.valLoss.squareRoot(), accuracy: 1e-12)
     // Noise σ = 0.1 bounds what can be reached; a fitted sine gets near it.
     XCTAssertLessThan(regression.metrics.last!.valRMSE!, 0.2)
   }
@@ -95,20 +105,23 @@ final class TrialRunnerTests: XCTestCase {
     var spec = small("sgd", ["lr": .number(0.1)], epochs: 4)
     spec.schedule = ScheduleSpec(kind: .step, settings: ["step_size": .number(2), "gamma": .number(0.5)])
     XCTAssertEqual(try TrialRunner(spec: spec).run().metrics.map(\.lr), [0.1, 0.1, 0.05, 0.05])
-    spec.optimizer = OptimizerSpec(name: "sgd_hd", hyperparameters: ["lr": .number(0.1), "hypergrad_lr": .number(0)])
+    spec.optimizer = OptimizerSpec(
+      name: "sgd_hd", hyperparameters: ["lr": .number(0.1), "hypergrad_lr": .number(0)])
     XCTAssertEqual(try TrialRunner(spec: spec).run().metrics.map(\.lr), [0.1, 0.1, 0.05, 0.05])
   }
 
   func testLinearLogisticAndDiagonalNewtonTrain() throws {
     let logistic = TrialSpec(
       data: DataSpec(dataset: .blobs, seed: 3, samples: 400, classes: 3), model: ModelSpec(kind: .logistic),
-      optimizer: OptimizerSpec(name: "diag_newton", hyperparameters: ["lr": .number(0.5)]), epochs: 5, batchSize: 50)
+      optimizer: OptimizerSpec(name: "diag_newton", hyperparameters: ["lr": .number(0.5)]), epochs: 5,
+      batchSize: 50)
     let result = try TrialRunner(spec: logistic).run()
     XCTAssertEqual(result.status, .completed)
     XCTAssertLessThan(result.metrics.last!.valError!, 0.05)
     let linear = TrialSpec(
       data: DataSpec(dataset: .sine, seed: 3, samples: 400), model: ModelSpec(kind: .linear),
-      optimizer: OptimizerSpec(name: "diag_newton", hyperparameters: ["lr": .number(0.5)]), epochs: 10, batchSize: 400)
+      optimizer: OptimizerSpec(name: "diag_newton", hyperparameters: ["lr": .number(0.5)]), epochs: 10,
+      batchSize: 400)
     let fit = try TrialRunner(spec: linear).run()
     // The best line through sin x on [−π, π] leaves RMSE ≈ 0.4.
     XCTAssertLessThan(fit.metrics.last!.valRMSE!, 0.5)
@@ -139,7 +152,8 @@ final class TrialRunnerTests: XCTestCase {
       let spec = TrialSpec(
         data: DataSpec(dataset: .digits, validation: 0.2, seed: UInt64(split)),
         model: ModelSpec(kind: .mlp, hidden: [128], activation: .relu, initializer: .he),
-        optimizer: OptimizerSpec(name: "adam", hyperparameters: ["lr": .number(0.001)]), epochs: 30, batchSize: 32,
+        optimizer: OptimizerSpec(name: "adam", hyperparameters: ["lr": .number(0.001)]), epochs: 30,
+        batchSize: 32,
         seed: 1)
       errors.append(try TrialRunner(spec: spec, cores: 2).run().metrics.last!.valError!)
     }

@@ -90,7 +90,9 @@ public enum CSVLoader {
     guard rows > 0 else { throw DataError(source: source, message: "the file has a header but no rows") }
     let featureCount = columns.count - 1
     if task == .regression {
-      return (Dataset(features: features, featureCount: featureCount, targets: numericTargets, outputs: 1), [])
+      return (
+        Dataset(features: features, featureCount: featureCount, targets: numericTargets, outputs: 1), []
+      )
     }
     // Class names sorted numerically when all are numbers, else as words.
     let distinct = Set(wordTargets)
@@ -102,11 +104,15 @@ public enum CSVLoader {
     }
     guard classNames.count >= 2 else {
       throw DataError(
-        source: source, message: "the target column '\(columns[targetIndex])' has a single class; need at least two")
+        source: source,
+        message: "the target column '\(columns[targetIndex])' has a single class; need at least two")
     }
     let indexOfClass = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, Int32($0)) })
     let labels = wordTargets.map { indexOfClass[$0]! }
-    return (Dataset(features: features, featureCount: featureCount, labels: labels, classes: classNames.count), classNames)
+    return (
+      Dataset(features: features, featureCount: featureCount, labels: labels, classes: classNames.count),
+      classNames
+    )
   }
 
   static func fields(_ line: Substring) -> [String] {

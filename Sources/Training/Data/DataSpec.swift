@@ -83,7 +83,9 @@ public struct DataSpec: Hashable, Sendable, Codable {
   /// for existence here; their contents when loaded.
   public func problems() -> [String] {
     var problems: [String] = []
-    if !(validation > 0 && validation < 1) { problems.append("data.validation must be in (0, 1), got \(validation)") }
+    if !(validation > 0 && validation < 1) {
+      problems.append("data.validation must be in (0, 1), got \(validation)")
+    }
     if let samples, samples < 4 { problems.append("data.samples must be ≥ 4, got \(samples)") }
     if let noise, !(noise >= 0 && noise.isFinite) { problems.append("data.noise must be ≥ 0, got \(noise)") }
     if let classes, classes < 2 { problems.append("data.classes must be ≥ 2, got \(classes)") }
@@ -91,14 +93,18 @@ public struct DataSpec: Hashable, Sendable, Codable {
     switch dataset {
     case .csv:
       if let path {
-        if !FileManager.default.fileExists(atPath: path) { problems.append("data.path: no such file '\(path)'") }
+        if !FileManager.default.fileExists(atPath: path) {
+          problems.append("data.path: no such file '\(path)'")
+        }
       } else {
         problems.append("data.path is required for dataset csv")
       }
     case .idx:
       for (key, value) in [("images", images), ("labels", labels)] {
         if let value {
-          if !FileManager.default.fileExists(atPath: value) { problems.append("data.\(key): no such file '\(value)'") }
+          if !FileManager.default.fileExists(atPath: value) {
+            problems.append("data.\(key): no such file '\(value)'")
+          }
         } else {
           problems.append("data.\(key) is required for dataset idx")
         }
@@ -151,7 +157,9 @@ public struct DataSpec: Hashable, Sendable, Codable {
     }
     return PreparedData(
       training: training, validation: held,
-      description: "\(dataset.rawValue): \(training.rows) training + \(held.rows) validation rows, \(rows.featureCount) features")
+      description:
+        "\(dataset.rawValue): \(training.rows) training + \(held.rows) validation rows, \(rows.featureCount) features"
+    )
   }
 }
 
@@ -174,5 +182,7 @@ func rejectUnknownKeys(_ decoder: Decoder, allowed: [String], in section: String
   throw DecodingError.dataCorrupted(
     DecodingError.Context(
       codingPath: decoder.codingPath,
-      debugDescription: "unknown key\(unknown.count > 1 ? "s" : "") in \(section): \(described.joined(separator: ", ")); allowed: \(allowed.joined(separator: ", "))"))
+      debugDescription:
+        "unknown key\(unknown.count > 1 ? "s" : "") in \(section): \(described.joined(separator: ", ")); allowed: \(allowed.joined(separator: ", "))"
+    ))
 }

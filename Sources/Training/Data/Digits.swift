@@ -15,7 +15,8 @@ public enum Digits {
     }
     let compressed = try Data(contentsOf: url)
     let text = String(decoding: try Gzip.decompress(compressed), as: UTF8.self)
-    let (dataset, _) = try CSVLoader.parse(text: text, source: "digits.csv", target: "label", task: .classification)
+    let (dataset, _) = try CSVLoader.parse(
+      text: text, source: "digits.csv", target: "label", task: .classification)
     return dataset
   }
 }

@@ -59,7 +59,8 @@ public enum IDXLoader {
     guard bytes.count - start == count * width else {
       throw DataError(
         source: source,
-        message: "IDX shape \(shape) needs \(count * width) bytes of data, the file has \(bytes.count - start)")
+        message:
+          "IDX shape \(shape) needs \(count * width) bytes of data, the file has \(bytes.count - start)")
     }
     var values = [Float](repeating: 0, count: count)
     for i in 0..<count {

@@ -10,7 +10,8 @@
 public enum SyntheticData {
   /// K interleaved spiral arms in 2-D (the CS231n spiral): class k has radius r ∈ [0, 1]
   /// and angle 4k + 4r (+ noise on the angle, scaled by 4).
-  public static func spirals(samples: Int, classes: Int, noise: Double, random: inout RandomSource) -> Dataset {
+  public static func spirals(samples: Int, classes: Int, noise: Double, random: inout RandomSource) -> Dataset
+  {
     var features: [Float] = [], labels: [Int32] = []
     for i in 0..<samples {
       let k = i % classes

@@ -45,7 +45,8 @@ public struct Adagrad<Scalar: OptimizerScalar>: Optimizer {
     ensureState(&sumOfSquares, count: n, initial: Scalar(initialAccumulator))
     sumOfSquares.withUnsafeMutableBufferPointer { s in
       var kernel = Kernel(
-        theta: parameters.baseAddress!, g: gradient.baseAddress!, s: s.baseAddress!, alpha: alpha, lambda: lambda,
+        theta: parameters.baseAddress!, g: gradient.baseAddress!, s: s.baseAddress!, alpha: alpha,
+        lambda: lambda,
         eps: eps)
       runElementwise(&kernel, count: n, threads: context.threads)
     }

@@ -87,7 +87,8 @@ public struct Adam<Scalar: OptimizerScalar>: Optimizer {
   private struct Kernel: ElementwiseKernel {
     let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>
     let m: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>, vMax: UnsafeMutablePointer<Scalar>?
-    let stepSize: Scalar, inverseB2Root: Scalar, eps: Scalar, oneMinusBeta1: Scalar, beta2: Scalar, oneMinusBeta2: Scalar
+    let stepSize: Scalar, inverseB2Root: Scalar, eps: Scalar, oneMinusBeta1: Scalar, beta2: Scalar,
+      oneMinusBeta2: Scalar
     let coupled: Scalar, shrink: Scalar
 
     @inline(__always)
@@ -109,7 +110,8 @@ public struct Adam<Scalar: OptimizerScalar>: Optimizer {
         second.store(vMax + i)
       }
       // √v/√b2 as √v·(1/√b2): one division fewer per element (equal to the last bit or two).
-      (t - V.splat(stepSize) * (mi / (second.root() * V.splat(inverseB2Root) + V.splat(eps)))).store(theta + i)
+      (t - V.splat(stepSize) * (mi / (second.root() * V.splat(inverseB2Root) + V.splat(eps)))).store(
+        theta + i)
     }
   }
 }

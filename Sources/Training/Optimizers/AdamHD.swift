@@ -85,7 +85,8 @@ public struct AdamHD<Scalar: OptimizerScalar>: Optimizer {
             learningRate += hypergradientLearningRate * hypergradient.sum * previousFactor
           }
           var kernel = Kernel(
-            theta: theta, g: g, m: m.baseAddress!, v: v.baseAddress!, rates: perParameter ? rates.baseAddress : nil,
+            theta: theta, g: g, m: m.baseAddress!, v: v.baseAddress!,
+            rates: perParameter ? rates.baseAddress : nil,
             hasPrevious: hasPrevious, previousFactor: Scalar(previousFactor), factor: Scalar(factor),
             stepFactor: Scalar(learningRate * scale * factor), scale: Scalar(scale), beta: beta, eps: eps,
             beta1: b1, oneMinusBeta1: oneMinusBeta1, beta2: b2, oneMinusBeta2: oneMinusBeta2)

@@ -63,8 +63,11 @@ public enum HyperparameterKind: Hashable, Sendable {
     switch self {
     case .real(let lower, let upper, let openLower, let openUpper):
       if lower == -.infinity && upper == .infinity { return "any finite number" }
-      if upper == .infinity { return openLower ? "a number > \(formatNumber(lower))" : "a number ≥ \(formatNumber(lower))" }
-      return "a number in \(openLower ? "(" : "[")\(formatNumber(lower)), \(formatNumber(upper))\(openUpper ? ")" : "]")"
+      if upper == .infinity {
+        return openLower ? "a number > \(formatNumber(lower))" : "a number ≥ \(formatNumber(lower))"
+      }
+      return
+        "a number in \(openLower ? "(" : "[")\(formatNumber(lower)), \(formatNumber(upper))\(openUpper ? ")" : "]")"
     case .flag: return "true or false"
     case .choice(let words): return "one of " + words.joined(separator: ", ")
     }

@@ -26,7 +26,6 @@ public protocol Lane {
   func wherePositive(_ ifPositive: Self, else otherwise: Self) -> Self
 }
 
-
 extension OptimizerScalar {
   @inline(__always) public static func splat(_ value: Self) -> Self { value }
   @inline(__always) public static func load(_ pointer: UnsafePointer<Self>) -> Self { pointer.pointee }
@@ -38,8 +37,12 @@ extension OptimizerScalar {
     self > 0 ? ifPositive : otherwise
   }
   @inline(__always) public func root() -> Self {
-    if Self.self == Float.self { return unsafeBitCast(sweepd_sqrt_float(unsafeBitCast(self, to: Float.self)), to: Self.self) }
-    if Self.self == Double.self { return unsafeBitCast(sweepd_sqrt_double(unsafeBitCast(self, to: Double.self)), to: Self.self) }
+    if Self.self == Float.self {
+      return unsafeBitCast(sweepd_sqrt_float(unsafeBitCast(self, to: Float.self)), to: Self.self)
+    }
+    if Self.self == Double.self {
+      return unsafeBitCast(sweepd_sqrt_double(unsafeBitCast(self, to: Double.self)), to: Self.self)
+    }
     return squareRoot()
   }
 }
@@ -52,7 +55,9 @@ extension SIMD8: Lane where Scalar: OptimizerScalar {
   @inline(__always) public func store(_ pointer: UnsafeMutablePointer<Scalar>) {
     UnsafeMutableRawPointer(pointer).storeBytes(of: self, as: Self.self)
   }
-  @inline(__always) public static func maximum(_ a: Self, _ b: Self) -> Self { (b - a).wherePositive(b, else: a) }
+  @inline(__always) public static func maximum(_ a: Self, _ b: Self) -> Self {
+    (b - a).wherePositive(b, else: a)
+  }
   @inline(__always) public static func absolute(_ a: Self) -> Self { a.wherePositive(a, else: Self() - a) }
   @inline(__always) public func root() -> Self {
     if Scalar.self == Float.self {

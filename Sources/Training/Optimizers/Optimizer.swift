@@ -1,6 +1,7 @@
 /// The element types optimizers run on: `Float` in training, `Double` in `sweepd trace`
 /// (so traces can be compared with float64 reference trajectories).
-public protocol OptimizerScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable, Lane where Scalar == Self {}
+public protocol OptimizerScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable, Lane
+where Scalar == Self {}
 extension Float: OptimizerScalar {}
 extension Double: OptimizerScalar {}
 

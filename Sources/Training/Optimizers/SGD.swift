@@ -53,7 +53,8 @@ public struct SGD<Scalar: OptimizerScalar>: Optimizer {
     }
     buffer.withUnsafeMutableBufferPointer { b in
       var kernel = Kernel(
-        theta: parameters.baseAddress!, g: gradient.baseAddress!, b: momentum != 0 ? b.baseAddress : nil, alpha: alpha, lambda: lambda,
+        theta: parameters.baseAddress!, g: gradient.baseAddress!, b: momentum != 0 ? b.baseAddress : nil,
+        alpha: alpha, lambda: lambda,
         mu: mu, keep: keep, first: first, nesterov: nesterov)
       runElementwise(&kernel, count: n, threads: context.threads)
     }

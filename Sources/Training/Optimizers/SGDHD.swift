@@ -78,7 +78,8 @@ public struct SGDHD<Scalar: OptimizerScalar>: Optimizer {
         learningRates.withUnsafeMutableBufferPointer { rates in
           var kernel = Kernel(
             theta: theta, g: g, dPrev: dPrev.baseAddress!, b: useMomentum ? b.baseAddress : nil,
-            rates: perParameter ? rates.baseAddress : nil, alpha: Scalar(learningRate * scale), scale: Scalar(scale),
+            rates: perParameter ? rates.baseAddress : nil, alpha: Scalar(learningRate * scale),
+            scale: Scalar(scale),
             beta: beta, mu: mu, keep: keep, first: first, nesterov: nesterov)
           runElementwise(&kernel, count: n, threads: context.threads)
           currentLearningRate =
@@ -89,7 +90,8 @@ public struct SGDHD<Scalar: OptimizerScalar>: Optimizer {
   }
 
   private struct Kernel: ElementwiseKernel {
-    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>, dPrev: UnsafeMutablePointer<Scalar>
+    let theta: UnsafeMutablePointer<Scalar>, g: UnsafeMutablePointer<Scalar>,
+      dPrev: UnsafeMutablePointer<Scalar>
     let b: UnsafeMutablePointer<Scalar>?, rates: UnsafeMutablePointer<Scalar>?
     let alpha: Scalar, scale: Scalar, beta: Scalar, mu: Scalar, keep: Scalar, first: Bool, nesterov: Bool
     var rateSum: Double = 0

@@ -36,7 +36,8 @@ final class NetworkTrainer {
       network.initialize($0, initializer: spec.model.initializer, random: &initRandom)
     }
     gradient = [Float](repeating: 0, count: network.parameterCount)
-    hessianDiagonal = optimizer.needsHessianDiagonal ? [Float](repeating: 0, count: network.parameterCount) : []
+    hessianDiagonal =
+      optimizer.needsHessianDiagonal ? [Float](repeating: 0, count: network.parameterCount) : []
     let plan = ShardPlan(rows: batchSize)
     shardGradients = (0..<Swift.max(plan.shardCount - 1, 0)).map { _ in
       let buffer = UnsafeMutablePointer<Float>.allocate(capacity: network.parameterCount)
@@ -49,7 +50,8 @@ final class NetworkTrainer {
     }
     batchFeatures = [Float](repeating: 0, count: batchSize * network.inputs)
     batchLabels = [Int32](repeating: 0, count: batchSize)
-    batchTargets = [Float](repeating: 0, count: data.training.task.isClassification ? 0 : batchSize * network.outputs)
+    batchTargets = [Float](
+      repeating: 0, count: data.training.task.isClassification ? 0 : batchSize * network.outputs)
     order = Array(0..<data.training.rows)
     shuffler = RandomSource.derived(seed: spec.seed, stream: "shuffle")
   }
@@ -139,7 +141,8 @@ final class NetworkTrainer {
                       ).lossSum
                     let destination = s == 0 ? g.baseAddress! : shardGradientPointers[s - 1]
                     network.backward(
-                      theta.baseAddress!, x: xs, rows: range.count, workspace: workspace, gradient: destination)
+                      theta.baseAddress!, x: xs, rows: range.count, workspace: workspace,
+                      gradient: destination)
                     if needsDiagonal {
                       // Accumulates into one buffer, so shards run in order (see below).
                       network.addGaussNewtonDiagonal(
@@ -226,9 +229,11 @@ final class NetworkTrainer {
                   while c < chunks {
                     let lower = c * chunk, rows = Swift.min(chunk, dataset.rows - lower)
                     let workspace = workspaces[thread]
-                    network.forward(theta.baseAddress!, x: x.baseAddress! + lower * d, rows: rows, workspace: workspace)
+                    network.forward(
+                      theta.baseAddress!, x: x.baseAddress! + lower * d, rows: rows, workspace: workspace)
                     let result = network.lossFromOutputs(
-                      targets: targets.advanced(by: lower, outputs: outputs), rows: rows, workspace: workspace,
+                      targets: targets.advanced(by: lower, outputs: outputs), rows: rows,
+                      workspace: workspace,
                       outputGradientScale: nil)
                     losses[c] = result.lossSum
                     errors[c] = result.errors

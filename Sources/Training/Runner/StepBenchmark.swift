@@ -23,7 +23,9 @@ public struct StepBenchmark {
   public var activation: Activation = .relu
   public var cores: Int = 1
 
-  public init(inputs: Int, hidden: [Int], outputs: Int, batchSize: Int, optimizer: OptimizerSpec, cores: Int = 1) {
+  public init(
+    inputs: Int, hidden: [Int], outputs: Int, batchSize: Int, optimizer: OptimizerSpec, cores: Int = 1
+  ) {
     self.inputs = inputs
     self.hidden = hidden
     self.outputs = outputs
@@ -40,7 +42,8 @@ public struct StepBenchmark {
     let labels = (0..<rows).map { _ in Int32(random.index(below: outputs)) }
     let training = Dataset(features: features, featureCount: inputs, labels: labels, classes: outputs)
     let data = PreparedData(training: training, validation: training.subset([0, 1]), description: "random")
-    let network = Network(inputs: inputs, hidden: hidden, outputs: outputs, activation: activation, loss: .crossEntropy)
+    let network = Network(
+      inputs: inputs, hidden: hidden, outputs: outputs, activation: activation, loss: .crossEntropy)
     var spec = TrialSpec()
     spec.optimizer = optimizer
     spec.batchSize = batchSize
@@ -55,7 +58,9 @@ public struct StepBenchmark {
       times.append(elapsed / Double(steps))
     }
     let sorted = times.sorted()
-    let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    let median =
+      sorted.count % 2 == 1
+      ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     return Result(
       microsecondsPerStep: median, samplesPerSecond: Double(batchSize) / median * 1e6, repeats: times,
       flopsPerStep: Self.flops(widths: network.widths, batchSize: batchSize))
@@ -84,7 +89,9 @@ public struct StepBenchmark {
       a.withUnsafeBufferPointer { a in
         b.withUnsafeBufferPointer { b in
           c.withUnsafeMutableBufferPointer { c in
-            BLAS.gemm(.none, .none, m: n, n: n, k: n, a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n)
+            BLAS.gemm(
+              .none, .none, m: n, n: n, k: n, a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n,
+              c: c.baseAddress!, ldc: n)
           }
         }
       }

@@ -45,7 +45,9 @@ public struct TrialRunner {
     default: loss = spec.model.loss ?? (task.isClassification ? .crossEntropy : .mse)
     }
     if loss == .crossEntropy && !task.isClassification {
-      throw InvalidSpec(problems: ["model.loss: cross_entropy needs a classification data set; \(spec.data.dataset.rawValue) is regression"])
+      throw InvalidSpec(problems: [
+        "model.loss: cross_entropy needs a classification data set; \(spec.data.dataset.rawValue) is regression"
+      ])
     }
     if spec.model.kind == .logistic && !task.isClassification {
       throw InvalidSpec(problems: ["model.kind: logistic regression needs a classification data set"])
@@ -57,7 +59,8 @@ public struct TrialRunner {
   }
 
   /// Trains, calling `onEpoch` after every epoch; returning `.stop` ends the run.
-  public func run(onEpoch: (EpochMetrics) throws -> EpochDecision = { _ in .continue }) throws -> TrialResult {
+  public func run(onEpoch: (EpochMetrics) throws -> EpochDecision = { _ in .continue }) throws -> TrialResult
+  {
     if let function = spec.model.testFunction {
       return try runTestFunction(function, onEpoch: onEpoch)
     }
@@ -77,7 +80,8 @@ public struct TrialRunner {
         return TrialResult(status: .diverged, epochsRun: epoch, divergedEpoch: epoch, metrics: history)
       }
       var metrics = EpochMetrics(
-        epoch: epoch, trainLoss: trainLoss, valLoss: validationLoss, lr: trainer.optimizer.currentLearningRate,
+        epoch: epoch, trainLoss: trainLoss, valLoss: validationLoss,
+        lr: trainer.optimizer.currentLearningRate,
         seconds: 0)
       if data.validation.task.isClassification {
         let error = Double(errors) / Double(data.validation.rows)
@@ -119,7 +123,8 @@ public struct TrialRunner {
           gradient.withUnsafeMutableBufferPointer { g in
             optimizer.step(
               parameters: p, gradient: g,
-              context: StepContext(loss: loss, hessianDiagonal: needsHessian ? h : nil, learningRateScale: scale))
+              context: StepContext(
+                loss: loss, hessianDiagonal: needsHessian ? h : nil, learningRateScale: scale))
           }
         }
       }

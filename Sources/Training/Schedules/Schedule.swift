@@ -58,10 +58,14 @@ public struct ScheduleSpec: Hashable, Sendable, Codable {
     let container = try decoder.container(keyedBy: Key.self)
     let kindName = try container.decode(String.self, forKey: Key(stringValue: "kind"))
     guard let kind = Kind(rawValue: kindName) else {
-      let hint = closestMatch(to: kindName, among: Kind.allCases.map(\.rawValue)).map { " (did you mean '\($0)'?)" } ?? ""
+      let hint =
+        closestMatch(to: kindName, among: Kind.allCases.map(\.rawValue)).map { " (did you mean '\($0)'?)" }
+        ?? ""
       throw DecodingError.dataCorruptedError(
         forKey: Key(stringValue: "kind"), in: container,
-        debugDescription: "unknown schedule '\(kindName)'\(hint); known: \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        debugDescription:
+          "unknown schedule '\(kindName)'\(hint); known: \(Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+      )
     }
     var settings: [String: HyperparameterValue] = [:]
     for key in container.allKeys where key.stringValue != "kind" {
@@ -69,7 +73,8 @@ public struct ScheduleSpec: Hashable, Sendable, Codable {
     }
     self.init(kind: kind, settings: settings)
     if let problem = problems().first {
-      throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath, debugDescription: problem))
+      throw DecodingError.dataCorrupted(
+        DecodingError.Context(codingPath: decoder.codingPath, debugDescription: problem))
     }
   }
 
@@ -86,7 +91,8 @@ public struct ScheduleSpec: Hashable, Sendable, Codable {
     for key in unknown {
       let hint = closestMatch(to: key, among: kind.settings).map { " (did you mean '\($0)'?)" } ?? ""
       problems.append(
-        "schedule '\(kind.rawValue)' has no setting '\(key)'\(hint); it accepts: \(kind.settings.isEmpty ? "none" : kind.settings.joined(separator: ", "))")
+        "schedule '\(kind.rawValue)' has no setting '\(key)'\(hint); it accepts: \(kind.settings.isEmpty ? "none" : kind.settings.joined(separator: ", "))"
+      )
     }
     func check(_ key: String, _ valid: (Double) -> Bool, _ expected: String) {
       guard let value = settings[key] else { return }
@@ -142,7 +148,8 @@ public struct LearningRateSchedule: Sendable {
       plateau = ReduceLROnPlateau(
         learningRate: baseLearningRate, factor: spec.number("factor", 0.1),
         patience: Int(spec.number("patience", 10)), threshold: spec.number("threshold", 1e-4),
-        relativeThreshold: spec.word("threshold_mode", "rel") == "rel", cooldown: Int(spec.number("cooldown", 0)),
+        relativeThreshold: spec.word("threshold_mode", "rel") == "rel",
+        cooldown: Int(spec.number("cooldown", 0)),
         minimumLearningRate: spec.number("min_lr", 0), epsilon: spec.number("eps", 1e-8),
         maximize: spec.word("mode", "min") == "max")
     }
