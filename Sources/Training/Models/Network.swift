@@ -200,21 +200,37 @@ public struct Network: Hashable, Sendable {
         c: gradient + weightOffsets[layer], ldc: fanIn)
       let biasGradient = gradient + biasOffsets[layer]
       biasGradient.update(repeating: 0, count: fanOut)
-      for r in 0..<rows {
-        let row = delta + r * fanOut
-        for j in 0..<fanOut { biasGradient[j] += row[j] }
-      }
+      addColumnSums(of: delta, rows: rows, columns: fanOut, into: biasGradient)
       guard layer > 0 else { break }
-      // ∂L/∂A_prev = δ·W, then ⊙ f′(z_prev).
-      let previous = workspace.hiddenDelta[layer - 1]
-      BLAS.gemm(
-        .none, .none, m: rows, n: fanIn, k: fanOut, a: delta, lda: fanOut,
-        b: parameters + weightOffsets[layer], ldb: fanIn, c: previous, ldc: fanIn)
-      activation.multiplyByDerivative(
-        previous, z: workspace.preActivations[layer - 1], a: workspace.activations[layer - 1],
-        count: rows * fanIn)
-      delta = previous
+      delta = propagate(delta, below: layer, parameters, rows: rows, workspace: workspace)
     }
+  }
+
+  /// Σ over rows of a rows × columns matrix, added into `sums`.
+  private func addColumnSums(
+    of matrix: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>
+  ) {
+    for r in 0..<rows {
+      let row = matrix + r * columns
+      for j in 0..<columns { sums[j] += row[j] }
+    }
+  }
+
+  /// Back-propagates the output-side gradient δ of `layer` to the layer below:
+  /// ∂/∂A_prev = δ·W, then ⊙ f′(z_prev). Returns the workspace buffer holding the result.
+  private func propagate(
+    _ delta: UnsafeMutablePointer<Float>, below layer: Int, _ parameters: UnsafePointer<Float>, rows: Int,
+    workspace: NetworkWorkspace
+  ) -> UnsafeMutablePointer<Float> {
+    let fanIn = widths[layer], fanOut = widths[layer + 1]
+    let previous = workspace.hiddenDelta[layer - 1]
+    BLAS.gemm(
+      .none, .none, m: rows, n: fanIn, k: fanOut, a: delta, lda: fanOut,
+      b: parameters + weightOffsets[layer], ldb: fanIn, c: previous, ldc: fanIn)
+    activation.multiplyByDerivative(
+      previous, z: workspace.preActivations[layer - 1], a: workspace.activations[layer - 1],
+      count: rows * fanIn)
+    return previous
   }
 
   /// Adds the diagonal of the generalized Gauss–Newton matrix G = Σ_n J_nᵀ·H_n·J_n of the
@@ -275,20 +291,9 @@ public struct Network: Hashable, Sendable {
         BLAS.gemm(
           .transposed, .none, m: fanOut, n: fanIn, k: rows, a: squaredDelta, lda: fanOut,
           b: squaredInputs[layer], ldb: fanIn, beta: 1, c: diagonal + weightOffsets[layer], ldc: fanIn)
-        let biasDiagonal = diagonal + biasOffsets[layer]
-        for r in 0..<rows {
-          let row = squaredDelta + r * fanOut
-          for j in 0..<fanOut { biasDiagonal[j] += row[j] }
-        }
+        addColumnSums(of: squaredDelta, rows: rows, columns: fanOut, into: diagonal + biasOffsets[layer])
         guard layer > 0 else { break }
-        let previous = workspace.hiddenDelta[layer - 1]
-        BLAS.gemm(
-          .none, .none, m: rows, n: fanIn, k: fanOut, a: current, lda: fanOut,
-          b: parameters + weightOffsets[layer], ldb: fanIn, c: previous, ldc: fanIn)
-        activation.multiplyByDerivative(
-          previous, z: workspace.preActivations[layer - 1], a: workspace.activations[layer - 1],
-          count: rows * fanIn)
-        current = previous
+        current = propagate(current, below: layer, parameters, rows: rows, workspace: workspace)
       }
     }
   }
