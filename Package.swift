@@ -26,7 +26,7 @@ let nativeCSettings: [CSetting] = nativeAVX2 ? [.define("SWEEPD_BUILT_FOR_AVX2",
 
 let package = Package(
   name: "sweepd",
-  platforms: [.macOS(.v13)],
+  platforms: [.macOS(.v15)],
   products: [
     .executable(name: "sweepd", targets: ["sweepd"]),
     .library(name: "Training", targets: ["Training"]),

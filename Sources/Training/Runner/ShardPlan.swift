@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// How a batch is split for parallel gradient computation.
 ///
@@ -25,8 +26,9 @@ public struct ShardPlan: Equatable, Sendable {
   }
 }
 
-/// Runs `work(i)` for i in 0..<count on up to `cores` threads (statically striped, so which
-/// thread runs which index never affects the result), or inline for one core.
+/// Runs `work(i)` for i in 0..<count on up to `cores` threads, or inline for one core.
+/// Threads take the next index from a shared counter, so a core slowed by other load does
+/// less of the work; which thread runs which index never affects the result.
 @inline(__always)
 func parallelFor(_ count: Int, cores: Int, _ work: (Int) -> Void) {
   let threads = Swift.min(cores, count)
@@ -34,15 +36,16 @@ func parallelFor(_ count: Int, cores: Int, _ work: (Int) -> Void) {
     for i in 0..<count { work(i) }
     return
   }
+  let next = Atomic<Int>(0)
   withoutActuallyEscaping(work) { work in
-    // Each index is written by exactly one thread and `concurrentPerform` returns only
+    // Each index is claimed by exactly one thread and `concurrentPerform` returns only
     // when all are done, so sharing the closure's captures is safe.
     nonisolated(unsafe) let body = work
-    DispatchQueue.concurrentPerform(iterations: threads) { thread in
-      var i = thread
-      while i < count {
+    DispatchQueue.concurrentPerform(iterations: threads) { _ in
+      while true {
+        let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        if i >= count { break }
         body(i)
-        i += threads
       }
     }
   }
