@@ -50,10 +50,14 @@ let package = Package(
       resources: [.copy("Resources/digits.csv.gz"), .copy("Resources/DIGITS-LICENSE.md")],
       swiftSettings: nativeSwiftSettings
     ),
+    .target(
+      name: "Search",
+      dependencies: ["Training", .product(name: "Yams", package: "Yams")]
+    ),
     .executableTarget(
       name: "sweepd",
       dependencies: [
-        "Training", "CZeroMQ",
+        "Training", "Search", "CZeroMQ",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
@@ -62,6 +66,11 @@ let package = Package(
     .testTarget(
       name: "TrainingTests",
       dependencies: ["Training"],
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "SearchTests",
+      dependencies: ["Search", "Training"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(

@@ -55,6 +55,9 @@ public struct DataSpec: Hashable, Sendable, Codable {
     self.labels = labels
   }
 
+  /// The keys of the `data` section.
+  public static var configKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
   enum CodingKeys: String, CodingKey, CaseIterable {
     case dataset, validation, standardize, seed, samples, noise, classes, dimensions, path, target, task
     case images, labels

@@ -33,6 +33,9 @@ public struct ModelSpec: Hashable, Sendable, Codable {
     self.start = start
   }
 
+  /// The keys of the `model` section.
+  public static var configKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
   enum CodingKeys: String, CodingKey, CaseIterable {
     case kind, hidden, activation, initializer = "init", loss, start
   }

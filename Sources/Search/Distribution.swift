@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+  import Glibc
+#else
+  import Foundation
+#endif
+
+/// How a swept parameter's values are drawn (W&B's distribution names). Every distribution
+/// is an inverse CDF: `value(at: u)` maps u ∈ [0, 1) to a value, so random search feeds it
+/// uniform numbers and Sobol search feeds it low-discrepancy points.
+public enum Distribution: Hashable, Sendable {
+  /// Always `value`.
+  case constant(ConfigValue)
+  /// One of `values`, with the given probabilities (default: equal).
+  case categorical([ConfigValue], probabilities: [Double]?)
+  /// U(min, max).
+  case uniform(min: Double, max: Double)
+  /// A whole number in min…max, each equally likely.
+  case intUniform(min: Int, max: Int)
+  /// round(U(min, max)/q)·q.
+  case qUniform(min: Double, max: Double, q: Double)
+  /// exp(U(min, max)): min and max are natural-log exponents.
+  case logUniform(min: Double, max: Double)
+  /// exp(U(ln min, ln max)): log-uniform between the values min and max.
+  case logUniformValues(min: Double, max: Double)
+  /// round(exp(U(ln min, ln max))/q)·q.
+  case qLogUniformValues(min: Double, max: Double, q: Double)
+  /// 1/X with ln X uniform in [ln(1/max), ln(1/min)] (W&B's definition); as a distribution of
+  /// values this is log-uniform on [min, max], drawn from the other end.
+  case invLogUniformValues(min: Double, max: Double)
+  /// N(μ, σ).
+  case normal(mu: Double, sigma: Double)
+  /// round(N(μ, σ)/q)·q.
+  case qNormal(mu: Double, sigma: Double, q: Double)
+  /// exp(N(μ, σ)).
+  case logNormal(mu: Double, sigma: Double)
+  /// round(exp(N(μ, σ))/q)·q.
+  case qLogNormal(mu: Double, sigma: Double, q: Double)
+
+  /// The config name of the distribution.
+  public var name: String {
+    switch self {
+    case .constant: return "constant"
+    case .categorical: return "categorical"
+    case .uniform: return "uniform"
+    case .intUniform: return "int_uniform"
+    case .qUniform: return "q_uniform"
+    case .logUniform: return "log_uniform"
+    case .logUniformValues: return "log_uniform_values"
+    case .qLogUniformValues: return "q_log_uniform_values"
+    case .invLogUniformValues: return "inv_log_uniform_values"
+    case .normal: return "normal"
+    case .qNormal: return "q_normal"
+    case .logNormal: return "log_normal"
+    case .qLogNormal: return "q_log_normal"
+    }
+  }
+
+  /// The value at quantile u (u is clamped into [0, 1)).
+  public func value(at u: Double) -> ConfigValue {
+    let u = Swift.min(Swift.max(u, 0), 1 - 0x1p-53)
+    switch self {
+    case .constant(let value):
+      return value
+    case .categorical(let values, let probabilities):
+      guard let probabilities else {
+        return values[Swift.min(Int(u * Double(values.count)), values.count - 1)]
+      }
+      var cumulative = 0.0
+      for (index, p) in probabilities.enumerated() {
+        cumulative += p
+        if u < cumulative { return values[index] }
+      }
+      return values[values.count - 1]
+    case .uniform(let low, let high):
+      return .double(low + u * (high - low))
+    case .intUniform(let low, let high):
+      return .int(Swift.min(low + Int((u * Double(high - low + 1)).rounded(.down)), high))
+    case .qUniform(let low, let high, let q):
+      return quantize(low + u * (high - low), q)
+    case .logUniform(let low, let high):
+      return .double(exp(low + u * (high - low)))
+    case .logUniformValues(let low, let high):
+      return .double(exp(log(low) + u * (log(high) - log(low))))
+    case .qLogUniformValues(let low, let high, let q):
+      return quantize(exp(log(low) + u * (log(high) - log(low))), q)
+    case .invLogUniformValues(let low, let high):
+      // W&B: exp(−U(ln(1/max), ln(1/min))) evaluated at 1 − u, so the value rises with u.
+      let lower = log(1 / high), upper = log(1 / low)
+      return .double(exp(-(lower + (1 - u) * (upper - lower))))
+    case .normal(let mu, let sigma):
+      return .double(mu + sigma * normalQuantile(u))
+    case .qNormal(let mu, let sigma, let q):
+      return quantize(mu + sigma * normalQuantile(u), q)
+    case .logNormal(let mu, let sigma):
+      return .double(exp(mu + sigma * normalQuantile(u)))
+    case .qLogNormal(let mu, let sigma, let q):
+      return quantize(exp(mu + sigma * normalQuantile(u)), q)
+    }
+  }
+
+  /// Every value, for grid search; nil for continuous distributions.
+  public var gridValues: [ConfigValue]? {
+    switch self {
+    case .constant(let value): return [value]
+    case .categorical(let values, _): return values
+    case .intUniform(let low, let high): return (low...high).map { .int($0) }
+    case .qUniform(let low, let high, let q):
+      let first = (low / q).rounded(), last = (high / q).rounded()
+      guard last - first < 100_000 else { return nil }
+      return stride(from: first, through: last, by: 1).map { quantize($0 * q, q) }
+    default: return nil
+    }
+  }
+
+  /// How many grid values, without building them (nil for continuous).
+  public var gridCount: Int? {
+    switch self {
+    case .constant: return 1
+    case .categorical(let values, _): return values.count
+    case .intUniform(let low, let high): return high - low + 1
+    case .qUniform(let low, let high, let q):
+      let count = (high / q).rounded() - (low / q).rounded() + 1
+      return count < 100_000 ? Int(count) : nil
+    default: return nil
+    }
+  }
+
+  /// Whether values are numbers on a log scale (TPE models them in log space).
+  public var isLogScale: Bool {
+    switch self {
+    case .logUniform, .logUniformValues, .qLogUniformValues, .invLogUniformValues, .logNormal, .qLogNormal:
+      return true
+    default: return false
+    }
+  }
+}
+
+/// round(x/q)·q, as a whole number when q is whole.
+func quantize(_ x: Double, _ q: Double) -> ConfigValue {
+  let value = (x / q).rounded() * q
+  if q == q.rounded() && abs(value) < 9e15 { return .int(Int(value)) }
+  // Trim the float noise of the multiplication (0.30000000000000004 → 0.3).
+  let decimals = Swift.max(0, Int((-log10(q)).rounded(.up)) + 1)
+  let scale = pow(10, Double(Swift.min(decimals, 15)))
+  return .double((value * scale).rounded() / scale)
+}
+
+/// Φ⁻¹(u), the standard normal quantile, by Newton's method on Φ(x) = ½·erfc(−x/√2) from a
+/// logistic start; accurate to ~1e-12 for u in [1e-300, 1 − 1e-16].
+public func normalQuantile(_ u: Double) -> Double {
+  let p = Swift.min(Swift.max(u, 1e-300), 1 - 1e-16)
+  if p == 0.5 { return 0 }
+  // Start: the logistic approximation Φ⁻¹(p) ≈ ln(p/(1−p))·√3/π·… refined below.
+  var x = log(p / (1 - p)) * 0.5513
+  for _ in 0..<60 {
+    let cdf = 0.5 * erfc(-x / 2.0.squareRoot())
+    let pdf = exp(-0.5 * x * x) / (2 * Double.pi).squareRoot()
+    guard pdf > 0 else { break }
+    var step = (cdf - p) / pdf
+    // Damp steps in the tails, where Newton overshoots.
+    if abs(step) > 1 { step = step > 0 ? 1 : -1 }
+    x -= step
+    if abs(step) < 1e-14 * Swift.max(1, abs(x)) { break }
+  }
+  return x
+}

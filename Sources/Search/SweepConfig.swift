@@ -1,0 +1,564 @@
+import Foundation
+import Training
+
+/// Parses and validates sweep configs (YAML, W&B-compatible where the keys overlap).
+///
+/// Every problem is collected, not just the first, each with file, line, column, key path,
+/// what was wrong and what is allowed (with a did-you-mean for misspelt names).
+public enum SweepConfig {
+  static let topLevelKeys = [
+    "name", "description", "method", "metric", "parameters", "run_cap", "early_terminate", "seed", "repeats",
+    "max_attempts", "data", "model", "training", "schedule", "optimizer",
+  ]
+  /// W&B keys that describe its own runner; accepted with a warning.
+  static let wandbOnlyKeys = ["program", "command", "project", "entity", "controller", "job", "image_uri"]
+  static let methods = ["grid", "random", "bayes", "sobol", "tpe"]
+  static let metricNames = ["val_loss", "val_error", "val_accuracy", "val_rmse", "train_loss"]
+  static let distributions = [
+    "constant", "categorical", "uniform", "int_uniform", "q_uniform", "log_uniform", "log_uniform_values",
+    "q_log_uniform_values", "inv_log_uniform_values", "normal", "q_normal", "log_normal", "q_log_normal",
+  ]
+  static let sections = ["data", "model", "training", "schedule", "optimizer"]
+  static let trainingKeys = ["epochs", "batch_size"]
+
+  /// Reads and parses a file.
+  public static func load(path: String, limits: ConfigLimits = ConfigLimits()) throws -> SweepSpec {
+    let data: Data
+    do {
+      let attributes = try FileManager.default.attributesOfItem(atPath: path)
+      if let size = attributes[.size] as? Int, size > limits.maximumBytes {
+        throw ConfigErrors(issues: [
+          ConfigIssue(
+            file: path, location: SourceLocation(line: 1, column: 1), keyPath: "",
+            message: "the file is \(size) bytes; a config may be at most \(limits.maximumBytes) bytes")
+        ])
+      }
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch let error as ConfigErrors {
+      throw error
+    } catch {
+      throw ConfigErrors(issues: [
+        ConfigIssue(
+          file: path, location: SourceLocation(line: 1, column: 1), keyPath: "",
+          message: "cannot read the file: \(error.localizedDescription)")
+      ])
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      throw ConfigErrors(issues: [
+        ConfigIssue(
+          file: path, location: SourceLocation(line: 1, column: 1), keyPath: "",
+          message: "not UTF-8 text (binary data?); a config is YAML text")
+      ])
+    }
+    return try parse(text: text, file: path, limits: limits)
+  }
+
+  /// Parses config text; `file` names it in errors.
+  public static func parse(text: String, file: String, limits: ConfigLimits = ConfigLimits()) throws
+    -> SweepSpec
+  {
+    let tree: ConfigTree
+    do {
+      tree = try ConfigTreeBuilder.parse(text, limits: limits)
+    } catch let failure as ConfigTreeBuilder.Failure {
+      throw ConfigErrors(issues: [
+        ConfigIssue(file: file, location: failure.location, keyPath: "", message: failure.message)
+      ])
+    }
+    var parser = Parser(file: file)
+    let spec = parser.parse(tree)
+    if !parser.issues.isEmpty || spec == nil {
+      throw ConfigErrors(
+        issues: parser.issues.sorted {
+          ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
+        })
+    }
+    return spec!
+  }
+
+  struct Parser {
+    let file: String
+    var issues: [ConfigIssue] = []
+    var warnings: [ConfigIssue] = []
+
+    init(file: String) { self.file = file }
+
+    mutating func issue(_ location: SourceLocation, _ path: String, _ message: String) {
+      issues.append(ConfigIssue(file: file, location: location, keyPath: path, message: message))
+    }
+
+    func hint(_ word: String, _ candidates: [String]) -> String {
+      closestMatch(to: word, among: candidates).map { " (did you mean '\($0)'?)" } ?? ""
+    }
+
+    mutating func parse(_ tree: ConfigTree) -> SweepSpec? {
+      guard let entries = tree.entries else {
+        issue(
+          tree.location, "",
+          "a sweep config is a mapping of keys (method, parameters, …), not \(tree.kindDescription)")
+        return nil
+      }
+      var byKey: [String: ConfigTree.Entry] = [:]
+      for entry in entries {
+        if Self.isTopLevel(entry.key) {
+          byKey[entry.key] = entry
+        } else if SweepConfig.wandbOnlyKeys.contains(entry.key) {
+          warnings.append(
+            ConfigIssue(
+              file: file, location: entry.keyLocation, keyPath: entry.key,
+              message: "W&B key ignored: sweepd trains its built-in models, so it runs no program"))
+        } else {
+          issue(
+            entry.keyLocation, entry.key,
+            "unknown key\(hint(entry.key, SweepConfig.topLevelKeys)); allowed: \(SweepConfig.topLevelKeys.joined(separator: ", "))"
+          )
+        }
+      }
+
+      let name = text(byKey["name"], "name")
+      let description = text(byKey["description"], "description")
+      var methodName = "random"
+      var method = SweepSpec.Method.random
+      if let entry = byKey["method"] {
+        if let word = entry.value.string, SweepConfig.methods.contains(word) {
+          methodName = word
+          method = word == "bayes" ? .tpe : SweepSpec.Method(rawValue: word)!
+        } else {
+          issue(
+            entry.value.location, "method",
+            "unknown method '\(entry.value.plain)'\(hint(entry.value.string ?? "", SweepConfig.methods)); allowed: \(SweepConfig.methods.joined(separator: ", "))"
+          )
+        }
+      }
+      let metric = parseMetric(byKey["metric"])
+      let runCap = integer(byKey["run_cap"], "run_cap", minimum: 1)
+      let seed = integer(byKey["seed"], "seed", minimum: 0).map { UInt64($0) } ?? 0
+      let repeats = integer(byKey["repeats"], "repeats", minimum: 1) ?? 1
+      let maxAttempts = integer(byKey["max_attempts"], "max_attempts", minimum: 1) ?? 3
+      let earlyTerminate = byKey["early_terminate"].flatMap { parseEarlyTermination($0.value) }
+
+      // The base trial: sections as written, checked by decoding each as the trial spec does.
+      var base = ConfigValue.map([])
+      for section in SweepConfig.sections {
+        guard let entry = byKey[section] else { continue }
+        if section == "optimizer", let word = entry.value.string {
+          base.set(.map([ConfigValue.Entry(key: "name", value: .string(word))]), at: ["optimizer"])
+          continue
+        }
+        guard entry.value.entries != nil else {
+          issue(
+            entry.value.location, section,
+            "expected a mapping of settings, found \(entry.value.kindDescription)")
+          continue
+        }
+        base.set(entry.value.plain, at: [section])
+      }
+      if base["data"]?["seed"] == nil { base.set(.int(Int(seed)), at: ["data", "seed"]) }
+      if base["data"]?["dataset"] == nil { base.set(.string("digits"), at: ["data", "dataset"]) }
+      checkBase(base, byKey)
+
+      var parameters: [SweepSpec.Parameter] = []
+      if let entry = byKey["parameters"] {
+        if let specs = entry.value.entries {
+          for parameter in specs {
+            if let distribution = parseDistribution(parameter) {
+              parameters.append(
+                SweepSpec.Parameter(
+                  path: parameter.key, distribution: distribution, location: parameter.keyLocation))
+            }
+          }
+        } else {
+          issue(
+            entry.value.location, "parameters",
+            "expected a mapping from setting names to value specs, found \(entry.value.kindDescription)")
+        }
+      }
+      var spec = SweepSpec(
+        file: file, name: name, description: description, method: method, methodName: methodName,
+        metric: metric ?? SweepSpec.Metric(name: "val_loss", goal: .minimize), runCap: runCap, seed: seed,
+        repeats: repeats, maxAttempts: maxAttempts, earlyTerminate: earlyTerminate, base: base,
+        parameters: parameters, warnings: warnings)
+      checkParameters(&spec)
+      if method == .grid {
+        for parameter in spec.parameters where parameter.distribution.gridCount == nil {
+          issue(
+            parameter.location, "parameters.\(parameter.path)",
+            "grid search cannot enumerate a \(parameter.distribution.name) distribution; give `values` (or use int_uniform or q_uniform)"
+          )
+        }
+      }
+      return spec
+    }
+
+    static func isTopLevel(_ key: String) -> Bool { SweepConfig.topLevelKeys.contains(key) }
+
+    // MARK: Scalars
+
+    mutating func text(_ entry: ConfigTree.Entry?, _ path: String) -> String? {
+      guard let entry else { return nil }
+      if let word = entry.value.string { return word }
+      issue(entry.value.location, path, "expected text, found \(entry.value.kindDescription)")
+      return nil
+    }
+
+    mutating func integer(_ entry: ConfigTree.Entry?, _ path: String, minimum: Int) -> Int? {
+      guard let entry else { return nil }
+      guard case .scalar(.int(let value), _) = entry.value else {
+        issue(
+          entry.value.location, path,
+          "expected a whole number ≥ \(minimum), found \(entry.value.kindDescription) '\(entry.value.plain)'")
+        return nil
+      }
+      guard value >= minimum else {
+        issue(entry.value.location, path, "must be ≥ \(minimum), got \(value)")
+        return nil
+      }
+      return value
+    }
+
+    mutating func number(_ tree: ConfigTree, _ path: String) -> Double? {
+      guard let value = tree.number, value.isFinite else {
+        issue(tree.location, path, "expected a number, found \(tree.kindDescription) '\(tree.plain)'")
+        return nil
+      }
+      return value
+    }
+
+    // MARK: Metric and early termination
+
+    mutating func parseMetric(_ entry: ConfigTree.Entry?) -> SweepSpec.Metric? {
+      guard let entry else { return nil }
+      guard let fields = entry.value.entries else {
+        issue(
+          entry.value.location, "metric",
+          "expected {name: …, goal: minimize|maximize}, found \(entry.value.kindDescription)")
+        return nil
+      }
+      var name = "val_loss"
+      var goal = SweepSpec.Goal.minimize
+      var goalGiven = false
+      for field in fields {
+        switch field.key {
+        case "name":
+          if let word = field.value.string, SweepConfig.metricNames.contains(word) {
+            name = word
+          } else {
+            issue(
+              field.value.location, "metric.name",
+              "unknown metric '\(field.value.plain)'\(hint(field.value.string ?? "", SweepConfig.metricNames)); sweepd records: \(SweepConfig.metricNames.joined(separator: ", "))"
+            )
+          }
+        case "goal":
+          if let word = field.value.string, let value = SweepSpec.Goal(rawValue: word) {
+            goal = value
+            goalGiven = true
+          } else {
+            issue(
+              field.value.location, "metric.goal",
+              "expected minimize or maximize, found '\(field.value.plain)'")
+          }
+        case "target":
+          _ = number(field.value, "metric.target")
+        default:
+          issue(
+            field.keyLocation, "metric.\(field.key)",
+            "unknown key\(hint(field.key, ["name", "goal", "target"])); allowed: name, goal, target")
+        }
+      }
+      if !goalGiven && name == "val_accuracy" { goal = .maximize }
+      return SweepSpec.Metric(name: name, goal: goal)
+    }
+
+    mutating func parseEarlyTermination(_ tree: ConfigTree) -> SweepSpec.EarlyTermination? {
+      guard let fields = tree.entries else {
+        issue(tree.location, "early_terminate", "expected {type: …, …}, found \(tree.kindDescription)")
+        return nil
+      }
+      let types = ["hyperband", "plateau", "median", "asha"]
+      guard let typeField = fields.first(where: { $0.key == "type" }) else {
+        issue(
+          tree.location, "early_terminate", "missing key 'type' (one of \(types.joined(separator: ", ")))")
+        return nil
+      }
+      guard let type = typeField.value.string, types.contains(type) else {
+        issue(
+          typeField.value.location, "early_terminate.type",
+          "unknown type '\(typeField.value.plain)'\(hint(typeField.value.string ?? "", types)); allowed: \(types.joined(separator: ", "))"
+        )
+        return nil
+      }
+      let allowed: [String]
+      switch type {
+      case "hyperband": allowed = ["type", "min_iter", "max_iter", "s", "eta", "strict"]
+      case "plateau": allowed = ["type", "patience", "min_delta", "mode", "min_epochs", "restore_best"]
+      case "median": allowed = ["type", "min_trials", "grace_epochs"]
+      default: allowed = ["type", "min_epochs", "max_epochs", "eta"]
+      }
+      var values: [String: ConfigTree] = [:]
+      for field in fields {
+        if allowed.contains(field.key) {
+          values[field.key] = field.value
+        } else {
+          issue(
+            field.keyLocation, "early_terminate.\(field.key)",
+            "not a setting of \(type)\(hint(field.key, allowed)); allowed: \(allowed.dropFirst().joined(separator: ", "))"
+          )
+        }
+      }
+      func whole(_ key: String, _ minimum: Int, _ fallback: Int?) -> Int? {
+        guard let tree = values[key] else { return fallback }
+        guard let value = tree.integer, case .scalar(.int, _) = tree else {
+          issue(
+            tree.location, "early_terminate.\(key)",
+            "expected a whole number ≥ \(minimum), found '\(tree.plain)'")
+          return fallback
+        }
+        if value < minimum {
+          issue(tree.location, "early_terminate.\(key)", "must be ≥ \(minimum), got \(value)")
+        }
+        return value
+      }
+      func real(_ key: String, _ fallback: Double, above minimum: Double) -> Double {
+        guard let tree = values[key] else { return fallback }
+        guard let value = tree.number else {
+          issue(tree.location, "early_terminate.\(key)", "expected a number, found '\(tree.plain)'")
+          return fallback
+        }
+        if !(value > minimum) {
+          issue(
+            tree.location, "early_terminate.\(key)",
+            "must be > \(shortNumber(minimum)), got \(shortNumber(value))")
+        }
+        return value
+      }
+      func flag(_ key: String) -> Bool {
+        guard let tree = values[key] else { return false }
+        guard let value = tree.bool else {
+          issue(tree.location, "early_terminate.\(key)", "expected true or false, found '\(tree.plain)'")
+          return false
+        }
+        return value
+      }
+      switch type {
+      case "hyperband":
+        let minIter = whole("min_iter", 1, nil), maxIter = whole("max_iter", 1, nil), s = whole("s", 1, nil)
+        if minIter == nil && (maxIter == nil || s == nil) {
+          issue(tree.location, "early_terminate", "hyperband needs min_iter, or max_iter and s")
+        }
+        return .hyperband(
+          minIter: minIter, maxIter: maxIter, s: s, eta: real("eta", 3, above: 1), strict: flag("strict"))
+      case "plateau":
+        var relative = false
+        if let mode = values["mode"] {
+          if let word = mode.string, word == "rel" || word == "abs" {
+            relative = word == "rel"
+          } else {
+            issue(mode.location, "early_terminate.mode", "expected abs or rel, found '\(mode.plain)'")
+          }
+        }
+        var minDelta = 0.0
+        if let tree = values["min_delta"] {
+          if let value = tree.number, value >= 0 {
+            minDelta = value
+          } else {
+            issue(tree.location, "early_terminate.min_delta", "expected a number ≥ 0, found '\(tree.plain)'")
+          }
+        }
+        return .plateau(
+          patience: whole("patience", 1, 5) ?? 5, minDelta: minDelta, relative: relative,
+          minEpochs: whole("min_epochs", 0, 0) ?? 0, restoreBest: flag("restore_best"))
+      case "median":
+        return .median(
+          minTrials: whole("min_trials", 1, 5) ?? 5, graceEpochs: whole("grace_epochs", 0, 5) ?? 5)
+      default:
+        let minEpochs = whole("min_epochs", 1, 1) ?? 1
+        let maxEpochs = whole("max_epochs", 1, nil)
+        if let maxEpochs, maxEpochs < minEpochs {
+          issue(
+            values["max_epochs"]!.location, "early_terminate.max_epochs",
+            "must be ≥ min_epochs (\(minEpochs)), got \(maxEpochs)")
+        }
+        return .asha(minEpochs: minEpochs, maxEpochs: maxEpochs, eta: real("eta", 3, above: 1))
+      }
+    }
+
+    // MARK: Distributions
+
+    mutating func parseDistribution(_ entry: ConfigTree.Entry) -> Distribution? {
+      let path = "parameters.\(entry.key)"
+      guard let fields = entry.value.entries else {
+        issue(
+          entry.value.location, path,
+          "expected a value spec such as {values: […]}, {value: …} or {min: …, max: …}, found \(entry.value.kindDescription)"
+        )
+        return nil
+      }
+      let allowed = ["value", "values", "probabilities", "distribution", "min", "max", "q", "mu", "sigma"]
+      if let nested = fields.first(where: { $0.key == "parameters" }) {
+        issue(
+          nested.keyLocation, "\(path).parameters",
+          "nested parameters are written as dotted paths here, e.g. `\(entry.key).hidden: {values: [[64], [128]]}`"
+        )
+        return nil
+      }
+      var f: [String: ConfigTree] = [:]
+      for field in fields {
+        if allowed.contains(field.key) {
+          f[field.key] = field.value
+        } else {
+          issue(
+            field.keyLocation, "\(path).\(field.key)",
+            "unknown key\(hint(field.key, allowed)); allowed: \(allowed.joined(separator: ", "))")
+        }
+      }
+      var kind: String
+      if let given = f["distribution"] {
+        guard let word = given.string, SweepConfig.distributions.contains(word) else {
+          issue(
+            given.location, "\(path).distribution",
+            "unknown distribution '\(given.plain)'\(hint(given.string ?? "", SweepConfig.distributions)); allowed: \(SweepConfig.distributions.joined(separator: ", "))"
+          )
+          return nil
+        }
+        kind = word
+      } else if f["value"] != nil {
+        kind = "constant"
+      } else if f["values"] != nil {
+        kind = "categorical"
+      } else if let low = f["min"], let high = f["max"] {
+        if case .scalar(.int, _) = low, case .scalar(.int, _) = high {
+          kind = "int_uniform"
+        } else {
+          kind = "uniform"
+        }
+      } else {
+        issue(
+          entry.keyLocation, path,
+          "needs `value`, `values`, or `min` and `max` (with an optional `distribution`)")
+        return nil
+      }
+      let needs: [String: [String]] = [
+        "constant": ["value"], "categorical": ["values"], "uniform": ["min", "max"],
+        "int_uniform": ["min", "max"],
+        "q_uniform": ["min", "max"], "log_uniform": ["min", "max"], "log_uniform_values": ["min", "max"],
+        "q_log_uniform_values": ["min", "max"], "inv_log_uniform_values": ["min", "max"], "normal": [],
+        "q_normal": [], "log_normal": [], "q_log_normal": [],
+      ]
+      let accepts: [String: [String]] = [
+        "constant": ["value"], "categorical": ["values", "probabilities"], "uniform": ["min", "max"],
+        "int_uniform": ["min", "max"], "q_uniform": ["min", "max", "q"], "log_uniform": ["min", "max"],
+        "log_uniform_values": ["min", "max"], "q_log_uniform_values": ["min", "max", "q"],
+        "inv_log_uniform_values": ["min", "max"], "normal": ["mu", "sigma"],
+        "q_normal": ["mu", "sigma", "q"],
+        "log_normal": ["mu", "sigma"], "q_log_normal": ["mu", "sigma", "q"],
+      ]
+      var complete = true
+      for key in needs[kind]! where f[key] == nil {
+        issue(entry.keyLocation, path, "distribution \(kind) needs `\(key)`")
+        complete = false
+      }
+      for field in fields
+      where allowed.contains(field.key) && field.key != "distribution" && !accepts[kind]!.contains(field.key)
+      {
+        issue(
+          field.keyLocation, "\(path).\(field.key)",
+          "not used by distribution \(kind), which takes: \(accepts[kind]!.joined(separator: ", "))")
+        complete = false
+      }
+      guard complete else { return nil }
+
+      switch kind {
+      case "constant":
+        return .constant(f["value"]!.plain)
+      case "categorical":
+        guard let items = f["values"]!.items else {
+          issue(
+            f["values"]!.location, "\(path).values", "expected a list, found \(f["values"]!.kindDescription)")
+          return nil
+        }
+        guard !items.isEmpty else {
+          issue(f["values"]!.location, "\(path).values", "is empty; give at least one value")
+          return nil
+        }
+        var probabilities: [Double]?
+        if let given = f["probabilities"] {
+          guard let list = given.items, list.count == items.count, list.allSatisfy({ ($0.number ?? -1) >= 0 })
+          else {
+            issue(
+              given.location, "\(path).probabilities",
+              "expected \(items.count) numbers ≥ 0, one per value")
+            return nil
+          }
+          let values = list.map { $0.number! }
+          let total = values.reduce(0, +)
+          guard abs(total - 1) < 1e-6 else {
+            issue(given.location, "\(path).probabilities", "must sum to 1, they sum to \(shortNumber(total))")
+            return nil
+          }
+          probabilities = values
+        }
+        return .categorical(items.map(\.plain), probabilities: probabilities)
+      case "normal", "q_normal", "log_normal", "q_log_normal":
+        let mu = f["mu"].flatMap { number($0, "\(path).mu") } ?? 0
+        let sigma = f["sigma"].flatMap { number($0, "\(path).sigma") } ?? 1
+        guard sigma > 0 else {
+          issue(f["sigma"]!.location, "\(path).sigma", "must be > 0, got \(shortNumber(sigma))")
+          return nil
+        }
+        if kind == "normal" { return .normal(mu: mu, sigma: sigma) }
+        if kind == "log_normal" { return .logNormal(mu: mu, sigma: sigma) }
+        guard let q = quantum(f, path) else { return nil }
+        return kind == "q_normal"
+          ? .qNormal(mu: mu, sigma: sigma, q: q) : .qLogNormal(mu: mu, sigma: sigma, q: q)
+      default:
+        guard let low = number(f["min"]!, "\(path).min"), let high = number(f["max"]!, "\(path).max") else {
+          return nil
+        }
+        guard low < high || (kind == "int_uniform" && low == high) else {
+          issue(
+            f["min"]!.location, "\(path).min",
+            "min (\(shortNumber(low))) must be less than max (\(shortNumber(high)))")
+          return nil
+        }
+        switch kind {
+        case "uniform": return .uniform(min: low, max: high)
+        case "int_uniform":
+          guard let a = f["min"]!.integer, let b = f["max"]!.integer, case .scalar(.int, _) = f["min"]!,
+            case .scalar(.int, _) = f["max"]!
+          else {
+            issue(f["min"]!.location, "\(path).min", "int_uniform needs whole-number min and max")
+            return nil
+          }
+          return .intUniform(min: a, max: b)
+        case "q_uniform":
+          guard let q = quantum(f, path) else { return nil }
+          return .qUniform(min: low, max: high, q: q)
+        case "log_uniform":
+          return .logUniform(min: low, max: high)
+        default:
+          guard low > 0 else {
+            issue(
+              f["min"]!.location, "\(path).min",
+              "\(kind) needs min > 0 (it is a value, not an exponent), got \(shortNumber(low))\(kind == "log_uniform_values" ? "; for exponents use log_uniform" : "")"
+            )
+            return nil
+          }
+          if kind == "log_uniform_values" { return .logUniformValues(min: low, max: high) }
+          if kind == "inv_log_uniform_values" { return .invLogUniformValues(min: low, max: high) }
+          guard let q = quantum(f, path) else { return nil }
+          return .qLogUniformValues(min: low, max: high, q: q)
+        }
+      }
+    }
+
+    mutating func quantum(_ f: [String: ConfigTree], _ path: String) -> Double? {
+      guard let tree = f["q"] else { return 1 }
+      guard let q = number(tree, "\(path).q") else { return nil }
+      guard q > 0 else {
+        issue(tree.location, "\(path).q", "must be > 0, got \(shortNumber(q))")
+        return nil
+      }
+      return q
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import Training
+
+/// A validated sweep: how to search, what to optimize, the base trial and the parameters to
+/// vary. Parse one with `SweepConfig.parse(text:file:)`.
+public struct SweepSpec: Sendable {
+  public enum Method: String, CaseIterable, Sendable, Codable {
+    case grid, random, sobol, tpe
+  }
+
+  public enum Goal: String, Sendable, Codable {
+    case minimize, maximize
+  }
+
+  public struct Metric: Hashable, Sendable {
+    public var name: String
+    public var goal: Goal
+  }
+
+  /// A swept setting: a dotted path (`model.hidden`), `optimizer`, or a bare optimizer
+  /// hyperparameter (`lr`).
+  public struct Parameter: Sendable {
+    public var path: String
+    public var distribution: Distribution
+    public var location: SourceLocation
+
+    /// Whether the path names an optimizer hyperparameter (bare name).
+    public var isHyperparameter: Bool { !path.contains(".") && path != "optimizer" }
+  }
+
+  /// Early termination, validated here and acted on by the coordinator.
+  public enum EarlyTermination: Hashable, Sendable {
+    /// W&B's Hyperband: brackets from `min_iter` (or `max_iter` and `s`), factor `eta`.
+    case hyperband(minIter: Int?, maxIter: Int?, s: Int?, eta: Double, strict: Bool)
+    /// Stop after `patience` epochs without an improvement of more than `minDelta`.
+    case plateau(patience: Int, minDelta: Double, relative: Bool, minEpochs: Int, restoreBest: Bool)
+    /// The median stopping rule (Golovin et al. 2017).
+    case median(minTrials: Int, graceEpochs: Int)
+    /// Asynchronous successive halving (Li et al. 2020).
+    case asha(minEpochs: Int, maxEpochs: Int?, eta: Double)
+  }
+
+  public var file: String
+  public var name: String?
+  public var description: String?
+  public var method: Method
+  /// The config's own word for the method (`bayes` is TPE).
+  public var methodName: String
+  public var metric: Metric
+  public var runCap: Int?
+  public var seed: UInt64
+  public var repeats: Int
+  public var maxAttempts: Int
+  public var earlyTerminate: EarlyTermination?
+  /// The trial every parameter assignment starts from: `data`, `model`, `optimizer`,
+  /// `schedule`, `training`.
+  public var base: ConfigValue
+  public var parameters: [Parameter]
+  /// Keys accepted for W&B compatibility but without effect here.
+  public var warnings: [ConfigIssue]
+
+  /// The optimizers trials may use: the swept `optimizer` values, or the base optimizer.
+  public var candidateOptimizers: [String] {
+    if let swept = parameters.first(where: { $0.path == "optimizer" }) {
+      switch swept.distribution {
+      case .constant(let value): return [value.description]
+      case .categorical(let values, _): return values.map(\.description)
+      default: return []
+      }
+    }
+    if case .string(let name)? = base["optimizer"]?["name"] { return [name] }
+    return [TrialSpec().optimizer.name]
+  }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Training
+
+/// Turns a parameter assignment into a trial spec: the base trial with each dotted path set,
+/// `optimizer` choosing the optimizer, and bare names passed as hyperparameters only to an
+/// optimizer that accepts them (conditional parameters). The trial records what it used.
+public enum TrialFactory {
+  public struct Made: Sendable {
+    public var spec: TrialSpec
+    /// The parameter values this trial actually used, in parameter order.
+    public var used: [(String, ConfigValue)]
+  }
+
+  public struct Failure: Error, CustomStringConvertible {
+    public var keyPath: String
+    public var message: String
+    public var description: String { keyPath.isEmpty ? message : "\(keyPath): \(message)" }
+  }
+
+  public static func make(base: ConfigValue, assignment: [(String, ConfigValue)], seed: UInt64) throws -> Made
+  {
+    var tree = base
+    var used: [(String, ConfigValue)] = []
+    var hyperparameters: [(String, ConfigValue)] = []
+    for (path, value) in assignment {
+      if path == "optimizer" {
+        // A new optimizer keeps only the base hyperparameters it accepts (below).
+        tree.set(value, at: ["optimizer", "name"])
+        used.append((path, value))
+      } else if path.contains(".") {
+        tree.set(value, at: path.split(separator: ".").map(String.init))
+        used.append((path, value))
+      } else {
+        hyperparameters.append((path, value))
+      }
+    }
+    let name: String
+    if case .string(let chosen)? = tree["optimizer"]?["name"] {
+      name = chosen
+    } else {
+      name = TrialSpec().optimizer.name
+    }
+    let kind = try? OptimizerKind.named(name)
+    let accepted = Set(kind?.hyperparameters.map(\.name) ?? [])
+    var optimizer: [ConfigValue.Entry] = [ConfigValue.Entry(key: "name", value: .string(name))]
+    let sweptOptimizer = assignment.contains { $0.0 == "optimizer" }
+    if case .map(let entries)? = tree["optimizer"] {
+      for entry in entries where entry.key != "name" && (!sweptOptimizer || accepted.contains(entry.key)) {
+        optimizer.append(entry)
+      }
+    }
+    for (key, value) in hyperparameters where accepted.contains(key) {
+      optimizer.removeAll { $0.key == key }
+      optimizer.append(ConfigValue.Entry(key: key, value: value))
+      used.append((key, value))
+    }
+    tree.set(.map(optimizer), at: ["optimizer"])
+    // The 64-bit seed is set after decoding (JSON numbers do not carry all of UInt64).
+    tree.set(.int(0), at: ["seed"])
+    let spec = try decodeTrial(tree)
+    var result = spec
+    result.seed = seed
+    let problems = result.problems()
+    if let first = problems.first {
+      throw Failure(keyPath: "", message: first)
+    }
+    return Made(spec: result, used: used)
+  }
+
+  /// Decodes a trial spec from a config value, as `sweepd train --config` would.
+  static func decodeTrial(_ tree: ConfigValue) throws -> TrialSpec {
+    let data = try JSONEncoder().encode(tree)
+    do {
+      return try JSONDecoder().decode(TrialSpec.self, from: data)
+    } catch let error as DecodingError {
+      throw Failure(keyPath: "", message: describe(error))
+    }
+  }
+
+  /// A decoding error as "key.path: what was wrong".
+  static func describe(_ error: DecodingError) -> String {
+    func path(_ codingPath: [CodingKey]) -> String {
+      codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+    switch error {
+    case .typeMismatch(let type, let context):
+      return "\(path(context.codingPath)): expected \(readable(type))"
+    case .valueNotFound(let type, let context):
+      return "\(path(context.codingPath)): missing \(readable(type))"
+    case .keyNotFound(let key, let context):
+      let at = path(context.codingPath)
+      return (at.isEmpty ? "" : at + ": ") + "missing required key '\(key.stringValue)'"
+    case .dataCorrupted(let context):
+      let at = path(context.codingPath)
+      var message = context.debugDescription
+      if message.hasPrefix("Cannot initialize") {
+        // An enum raw value: name the word and what is allowed where we know it.
+        message = "not one of the allowed words"
+        if let last = context.codingPath.last?.stringValue { message = allowedWords(for: last) ?? message }
+      }
+      return (at.isEmpty ? "" : at + ": ") + message
+    @unknown default:
+      return "\(error)"
+    }
+  }
+
+  static func readable(_ type: Any.Type) -> String {
+    switch type {
+    case is Int.Type, is UInt64.Type: return "a whole number"
+    case is Double.Type: return "a number"
+    case is Bool.Type: return "true or false"
+    case is String.Type: return "text"
+    default: return "\(type)"
+    }
+  }
+
+  static func allowedWords(for key: String) -> String? {
+    switch key {
+    case "dataset":
+      return "unknown data set; allowed: " + DataSpec.Source.allCases.map(\.rawValue).joined(separator: ", ")
+    case "kind":
+      return "unknown model kind; allowed: " + ModelSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+    case "activation":
+      return "unknown activation; allowed: " + Activation.allCases.map(\.rawValue).joined(separator: ", ")
+    case "init":
+      return "unknown initializer; allowed: " + Initializer.allCases.map(\.rawValue).joined(separator: ", ")
+    case "loss": return "unknown loss; allowed: " + LossKind.allCases.map(\.rawValue).joined(separator: ", ")
+    case "task": return "unknown task; allowed: classification, regression"
+    default: return nil
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Search
+import Training
+
+/// `sweepd validate FILE`: check a sweep config and summarize it.
+struct Validate: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Check a sweep config; print ok and a summary, or every error (exit code 2).")
+
+  @Argument(help: "The sweep config (YAML).") var file: String
+
+  func run() throws {
+    let spec = try loadSweep(file)
+    for warning in spec.warnings { printError("warning: \(warning)") }
+    let plan = SweepPlan(spec: spec)
+    var summary = "ok: \(spec.name.map { "'\($0)', " } ?? "")method \(spec.methodName)"
+    summary += ", \(spec.parameters.count) parameter\(spec.parameters.count == 1 ? "" : "s")"
+    if let size = plan.gridSize {
+      summary +=
+        ", \(size) configuration\(size == 1 ? "" : "s") × \(spec.repeats) repeat\(spec.repeats == 1 ? "" : "s")"
+      if let total = plan.totalTrials { summary += " = \(total) trial\(total == 1 ? "" : "s")" }
+      if let cap = spec.runCap, cap < size * spec.repeats { summary += " (run_cap \(cap))" }
+    } else if let cap = spec.runCap {
+      summary += ", run_cap \(cap) trials"
+    } else {
+      summary += ", no run_cap (runs until stopped)"
+    }
+    summary += ", metric \(spec.metric.name) (\(spec.metric.goal.rawValue))"
+    print(summary)
+  }
+}
+
+/// `sweepd expand FILE`: the trials a sweep would start with.
+struct Expand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print the trials a sweep config starts with.")
+
+  @Argument(help: "The sweep config (YAML).") var file: String
+  @Option(help: "Most trials to print.") var limit: Int = 20
+  @Option(help: "table or json (JSON lines).") var format: Format = .table
+
+  enum Format: String, ExpressibleByArgument { case table, json }
+
+  func run() throws {
+    let spec = try loadSweep(file)
+    let plan = SweepPlan(spec: spec)
+    let trials: [PlannedTrial]
+    do {
+      trials = try plan.trials(limit: limit)
+    } catch {
+      printError("sweepd: \(file): \(error)")
+      throw ExitCode(2)
+    }
+    switch format {
+    case .json:
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      for trial in trials {
+        var parameters: [String: ConfigValue] = [:]
+        for (key, value) in trial.used { parameters[key] = value }
+        let record = ExpandedTrial(
+          index: trial.index, configuration: trial.configuration, repeatIndex: trial.repeatIndex,
+          seed: trial.seed, parameters: parameters, spec: trial.spec)
+        print(String(decoding: try encoder.encode(record), as: UTF8.self))
+      }
+    case .table:
+      let names = spec.parameters.map(\.path)
+      var rows = [["trial", "config", "repeat", "seed", "optimizer"] + names.filter { $0 != "optimizer" }]
+      for trial in trials {
+        var row = [
+          String(trial.index), String(trial.configuration), String(trial.repeatIndex),
+          String(trial.seed % 100_000),
+        ]
+        row.append(trial.spec.optimizer.name)
+        for name in names where name != "optimizer" {
+          row.append(trial.used.first { $0.0 == name }.map { $0.1.description } ?? "–")
+        }
+        rows.append(row)
+      }
+      let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+      for row in rows {
+        print(zip(row, widths).map { $0.padding(toLength: $1 + 2, withPad: " ", startingAt: 0) }.joined())
+      }
+      if let total = plan.totalTrials, total > trials.count {
+        print("… \(total - trials.count) more (of \(total))")
+      } else if plan.totalTrials == nil {
+        print("… and more until stopped (no run_cap)")
+      }
+    }
+  }
+
+  struct ExpandedTrial: Encodable {
+    var index: Int
+    var configuration: Int
+    var repeatIndex: Int
+    var seed: UInt64
+    var parameters: [String: ConfigValue]
+    var spec: TrialSpecRecord
+
+    init(
+      index: Int, configuration: Int, repeatIndex: Int, seed: UInt64, parameters: [String: ConfigValue],
+      spec: TrialSpec
+    ) {
+      self.index = index
+      self.configuration = configuration
+      self.repeatIndex = repeatIndex
+      self.seed = seed
+      self.parameters = parameters
+      self.spec = TrialSpecRecord(spec: spec)
+    }
+
+    enum CodingKeys: String, CodingKey {
+      case index, configuration, repeatIndex = "repeat", seed, parameters, spec
+    }
+  }
+}
+
+/// A trial spec in its config form, for JSON output.
+struct TrialSpecRecord: Encodable {
+  var spec: TrialSpec
+  func encode(to encoder: Encoder) throws { try spec.encode(to: encoder) }
+}
+
+/// Loads a sweep config or prints its errors and exits with code 2.
+func loadSweep(_ file: String) throws -> SweepSpec {
+  do {
+    return try SweepConfig.load(path: file)
+  } catch let errors as ConfigErrors {
+    for issue in errors.issues { printError("error: \(issue)") }
+    printError("\(errors.issues.count) error\(errors.issues.count == 1 ? "" : "s") in \(file)")
+    throw ExitCode(2)
+  }
+}
+
+func printError(_ text: String) {
+  FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,75 @@
+import Foundation
+import XCTest
+
+@testable import Search
+
+/// Every config under Fixtures/bad-configs fails with exactly the errors in its
+/// `.expected` file (file:line:column: key.path: message, one per line, all at once).
+final class BadConfigTests: XCTestCase {
+  func testEveryBadConfigGivesItsExactErrors() throws {
+    let directory = try XCTUnwrap(
+      Bundle.module.url(forResource: "bad-configs", withExtension: nil, subdirectory: "Fixtures"))
+    let configs = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+      $0.hasSuffix(".yaml")
+    }.sorted()
+    XCTAssertGreaterThanOrEqual(configs.count, 30)
+    for name in configs {
+      let text = String(decoding: try Data(contentsOf: directory.appendingPathComponent(name)), as: UTF8.self)
+      let expected = try String(
+        contentsOf: directory.appendingPathComponent(String(name.dropLast(5)) + ".expected"), encoding: .utf8
+      ).trimmingCharacters(in: .whitespacesAndNewlines)
+      XCTAssertFalse(expected.isEmpty, name)
+      do {
+        _ = try SweepConfig.parse(text: text, file: name)
+        XCTFail("\(name) was accepted")
+      } catch let errors as ConfigErrors {
+        XCTAssertEqual(errors.description, expected, name)
+      }
+    }
+  }
+
+  func testSeveralErrorsAreReportedAtOnce() {
+    XCTAssertThrowsError(
+      try SweepConfig.parse(
+        text: "method: grids\nrun_cap: 0\nparameters:\n  lr: {values: []}\n", file: "x.yaml")
+    ) { error in
+      XCTAssertEqual((error as? ConfigErrors)?.issues.count, 3)
+    }
+  }
+
+  func testWandbRunnerKeysAreWarningsNotErrors() throws {
+    let spec = try SweepConfig.parse(
+      text:
+        "program: train.py\nproject: demo\nmethod: random\nrun_cap: 2\nparameters:\n  lr: {min: 0.001, max: 0.1}\n",
+      file: "w.yaml")
+    XCTAssertEqual(spec.warnings.map(\.keyPath), ["program", "project"])
+  }
+
+  func testHostileFilesFailFast() {
+    func error(_ text: String, limits: ConfigLimits = ConfigLimits()) -> String {
+      do {
+        _ = try SweepConfig.parse(text: text, file: "h.yaml", limits: limits)
+        return "accepted"
+      } catch { return "\(error)" }
+    }
+    // Huge.
+    let huge = "method: grid\n# " + String(repeating: "x", count: 2 << 20) + "\n"
+    XCTAssertTrue(error(huge).contains("a config may be at most 1048576 bytes"), error(huge))
+    // Deeply nested.
+    let deep = "data: " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "\n"
+    XCTAssertTrue(error(deep).contains("nesting deeper than 32 levels"), error(deep))
+    // A billion-laughs alias bomb: 10 levels of 10 aliases each.
+    var bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in 1...9 {
+      bomb +=
+        "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ")
+        + "]\n"
+    }
+    let started = Date()
+    XCTAssertTrue(error(bomb).contains("more than 100000 values"), error(bomb))
+    XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+    // Binary.
+    XCTAssertTrue(error("method: grid\n\u{0}\u{1}").contains("h.yaml:"), error("method: grid\n\u{0}\u{1}"))
+    XCTAssertTrue(error("").contains("the file is empty"))
+  }
+}

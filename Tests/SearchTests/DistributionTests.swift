@@ -1,0 +1,123 @@
+import XCTest
+
+@testable import Search
+@testable import Training
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Property tests over seeded random draws: bounds, quantization, shape (Kolmogorov–Smirnov
+/// against the exact CDF) and categorical frequencies (χ²).
+final class DistributionTests: XCTestCase {
+  func draws(_ distribution: Distribution, count: Int = 4000, seed: UInt64 = 1) -> [Double] {
+    var random = RandomSource(seed: seed)
+    return (0..<count).map { _ in distribution.value(at: random.nextUnitDouble()).number! }
+  }
+
+  /// The largest gap between the empirical CDF and `cdf`.
+  func ksStatistic(_ samples: [Double], _ cdf: (Double) -> Double) -> Double {
+    let sorted = samples.sorted()
+    var worst = 0.0
+    for (i, x) in sorted.enumerated() {
+      let f = cdf(x)
+      worst = max(
+        worst, abs(f - Double(i) / Double(sorted.count)), abs(f - Double(i + 1) / Double(sorted.count)))
+    }
+    return worst
+  }
+
+  /// 1% critical value of the one-sample KS test: 1.63/√n.
+  func ksBound(_ n: Int) -> Double { 1.63 / Double(n).squareRoot() }
+
+  func testContinuousDistributionsFollowTheirCDFs() {
+    let n = 4000
+    for seed in 1...5 as ClosedRange<UInt64> {
+      let uniform = draws(.uniform(min: -2, max: 3), count: n, seed: seed)
+      XCTAssertTrue(uniform.allSatisfy { (-2..<3).contains($0) })
+      XCTAssertLessThan(ksStatistic(uniform) { ($0 + 2) / 5 }, ksBound(n))
+
+      let logValues = draws(.logUniformValues(min: 1e-4, max: 1), count: n, seed: seed)
+      XCTAssertTrue(logValues.allSatisfy { $0 >= 1e-4 && $0 <= 1 })
+      XCTAssertLessThan(ksStatistic(logValues) { (log($0) - log(1e-4)) / (log(1) - log(1e-4)) }, ksBound(n))
+
+      let exponents = draws(.logUniform(min: -3, max: 1), count: n, seed: seed)
+      XCTAssertLessThan(ksStatistic(exponents) { (log($0) + 3) / 4 }, ksBound(n))
+
+      let inverse = draws(.invLogUniformValues(min: 0.01, max: 10), count: n, seed: seed)
+      XCTAssertTrue(inverse.allSatisfy { $0 >= 0.01 - 1e-12 && $0 <= 10 + 1e-9 })
+      XCTAssertLessThan(ksStatistic(inverse) { (log($0) - log(0.01)) / (log(10) - log(0.01)) }, ksBound(n))
+
+      let normal = draws(.normal(mu: 1, sigma: 2), count: n, seed: seed)
+      XCTAssertLessThan(ksStatistic(normal) { 0.5 * erfc(-($0 - 1) / (2 * 2.0.squareRoot())) }, ksBound(n))
+
+      let logNormal = draws(.logNormal(mu: 0, sigma: 0.5), count: n, seed: seed)
+      XCTAssertTrue(logNormal.allSatisfy { $0 > 0 })
+      XCTAssertLessThan(
+        ksStatistic(logNormal) { 0.5 * erfc(-log($0) / (0.5 * 2.0.squareRoot())) }, ksBound(n))
+    }
+  }
+
+  func testNormalQuantileIsTheInverseCDF() {
+    for u in [1e-12, 1e-6, 0.001, 0.025, 0.3, 0.5, 0.7, 0.975, 0.999999] {
+      let x = normalQuantile(u)
+      XCTAssertEqual(0.5 * erfc(-x / 2.0.squareRoot()), u, accuracy: 1e-12 + u * 1e-10, "u \(u)")
+    }
+    XCTAssertEqual(normalQuantile(0.975), 1.959963984540054, accuracy: 1e-9)
+  }
+
+  func testQuantizedAndIntegerDistributions() {
+    var random = RandomSource(seed: 9)
+    var seen = Set<Int>()
+    for _ in 0..<3000 {
+      guard case .int(let i) = Distribution.intUniform(min: -2, max: 4).value(at: random.nextUnitDouble())
+      else {
+        return XCTFail("int_uniform gave a non-integer")
+      }
+      XCTAssertTrue((-2...4).contains(i))
+      seen.insert(i)
+      guard
+        case .int(let q) = Distribution.qUniform(min: 0, max: 100, q: 5).value(at: random.nextUnitDouble())
+      else {
+        return XCTFail("q_uniform with whole q gave a non-integer")
+      }
+      XCTAssertEqual(q % 5, 0)
+      XCTAssertTrue((0...100).contains(q))
+      let fractional = Distribution.qUniform(min: 0, max: 1, q: 0.1).value(at: random.nextUnitDouble())
+        .number!
+      XCTAssertEqual((fractional * 10).rounded(), fractional * 10, accuracy: 1e-9)
+      guard
+        case .int(let b) = Distribution.qLogUniformValues(min: 16, max: 512, q: 16).value(
+          at: random.nextUnitDouble())
+      else { return XCTFail() }
+      XCTAssertEqual(b % 16, 0)
+      XCTAssertTrue((16...512).contains(b))
+    }
+    XCTAssertEqual(seen, Set(-2...4), "every integer in range appears")
+    XCTAssertEqual(Distribution.intUniform(min: 1, max: 3).gridValues, [.int(1), .int(2), .int(3)])
+    XCTAssertEqual(Distribution.qUniform(min: 0, max: 1, q: 0.25).gridValues?.count, 5)
+    XCTAssertNil(Distribution.uniform(min: 0, max: 1).gridValues)
+  }
+
+  /// χ² goodness of fit of categorical frequencies (3 degrees of freedom, 1% level 11.34).
+  func testCategoricalProbabilities() {
+    let values: [ConfigValue] = [.string("a"), .string("b"), .string("c"), .string("d")]
+    for probabilities in [[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1]] {
+      let distribution = Distribution.categorical(values, probabilities: probabilities)
+      var random = RandomSource(seed: 11)
+      var counts = [ConfigValue: Int]()
+      let n = 20_000
+      for _ in 0..<n { counts[distribution.value(at: random.nextUnitDouble()), default: 0] += 1 }
+      var chiSquare = 0.0
+      for (value, p) in zip(values, probabilities) {
+        let expected = p * Double(n)
+        chiSquare += pow(Double(counts[value, default: 0]) - expected, 2) / expected
+      }
+      XCTAssertLessThan(chiSquare, 11.34, "\(probabilities): \(counts)")
+    }
+    let equal = Distribution.categorical([.int(1), .int(2)], probabilities: nil)
+    XCTAssertEqual(equal.value(at: 0.49), .int(1))
+    XCTAssertEqual(equal.value(at: 0.5), .int(2))
+    XCTAssertEqual(equal.value(at: 1), .int(2))
+  }
+}

@@ -1,0 +1,122 @@
+import XCTest
+
+@testable import Search
+@testable import Training
+
+final class SweepPlanTests: XCTestCase {
+  let gridConfig = """
+    name: digits-optimizers
+    method: grid
+    metric: {name: val_error, goal: minimize}
+    seed: 7
+    repeats: 2
+    data: {dataset: digits, validation: 0.2}
+    model: {kind: mlp, hidden: [128], activation: relu, init: he}
+    training: {epochs: 30, batch_size: 32}
+    parameters:
+      optimizer: {values: [sgd, adam]}
+      lr: {values: [0.01, 0.001]}
+      momentum: {values: [0.5, 0.9]}
+      model.hidden: {values: [[64], [128, 64]]}
+    """
+
+  func testGridIsTheCartesianProductInAStableOrder() throws {
+    let spec = try SweepConfig.parse(text: gridConfig, file: "g.yaml")
+    let plan = SweepPlan(spec: spec)
+    XCTAssertEqual(plan.gridSize, 16)
+    XCTAssertEqual(plan.totalTrials, 32)
+    let trials = try plan.trials(limit: 100)
+    XCTAssertEqual(trials.count, 32)
+    // The last parameter varies fastest; repeats are adjacent with different seeds.
+    XCTAssertEqual(
+      trials[0].assigned.map(\.1), [.string("sgd"), .double(0.01), .double(0.5), .list([.int(64)])])
+    XCTAssertEqual(
+      trials[2].assigned.map(\.1),
+      [.string("sgd"), .double(0.01), .double(0.5), .list([.int(128), .int(64)])])
+    XCTAssertEqual(
+      trials[31].assigned.map(\.1),
+      [.string("adam"), .double(0.001), .double(0.9), .list([.int(128), .int(64)])])
+    XCTAssertEqual(trials[0].configuration, trials[1].configuration)
+    XCTAssertNotEqual(trials[0].seed, trials[1].seed)
+    XCTAssertEqual(Set(trials.map(\.seed)).count, 32)
+    // Every configuration appears exactly `repeats` times.
+    let configurations = Dictionary(
+      grouping: trials, by: { $0.assigned.map(\.1.description).joined(separator: "|") })
+    XCTAssertEqual(configurations.count, 16)
+    XCTAssertTrue(configurations.values.allSatisfy { $0.count == 2 })
+    // The specs carry the values.
+    XCTAssertEqual(trials[2].spec.model.hidden, [128, 64])
+    XCTAssertEqual(trials[2].spec.optimizer.hyperparameters["lr"], .number(0.01))
+    XCTAssertEqual(trials[2].spec.data.seed, 7, "the split follows the sweep seed")
+    XCTAssertEqual(trials[2].spec.epochs, 30)
+  }
+
+  /// `momentum` applies to sgd only: adam trials neither get it nor record it.
+  func testConditionalParameters() throws {
+    let trials = try SweepPlan(spec: try SweepConfig.parse(text: gridConfig, file: "g.yaml")).trials(
+      limit: 32)
+    for trial in trials {
+      let usesMomentum = trial.used.contains { $0.0 == "momentum" }
+      XCTAssertEqual(usesMomentum, trial.spec.optimizer.name == "sgd")
+      XCTAssertEqual(
+        trial.spec.optimizer.hyperparameters["momentum"] != nil, trial.spec.optimizer.name == "sgd")
+      XCTAssertNoThrow(
+        try TrialRunner(
+          spec: trial.spec,
+          data: PreparedData(
+            training: Dataset(features: [0, 0], featureCount: 1, labels: [0, 1], classes: 2),
+            validation: Dataset(features: [0], featureCount: 1, labels: [0], classes: 2), description: "")))
+    }
+  }
+
+  func testRunCapAndRepeats() throws {
+    var text = gridConfig + "\nrun_cap: 5\n"
+    var plan = SweepPlan(spec: try SweepConfig.parse(text: text, file: "g.yaml"))
+    XCTAssertEqual(plan.totalTrials, 5)
+    XCTAssertEqual(try plan.trials(limit: 100).count, 5)
+    text = "method: random\nparameters:\n  lr: {min: 0.001, max: 0.1}\n"
+    plan = SweepPlan(spec: try SweepConfig.parse(text: text, file: "r.yaml"))
+    XCTAssertNil(plan.totalTrials, "random without run_cap runs until stopped")
+    XCTAssertEqual(try plan.trials(limit: 7).count, 7)
+  }
+
+  func testSameConfigAndSeedGiveTheSameTrials() throws {
+    let text = """
+      method: random
+      run_cap: 50
+      seed: 3
+      parameters:
+        optimizer: {values: [adam, rmsprop, sgd_hd], probabilities: [0.5, 0.3, 0.2]}
+        lr: {distribution: log_uniform_values, min: 1.0e-4, max: 0.1}
+        training.batch_size: {distribution: q_log_uniform_values, min: 16, max: 256, q: 16}
+        model.hidden: {values: [[32], [64, 32]]}
+      """
+    let a = try SweepPlan(spec: try SweepConfig.parse(text: text, file: "r.yaml")).trials(limit: 50)
+    let b = try SweepPlan(spec: try SweepConfig.parse(text: text, file: "r.yaml")).trials(limit: 50)
+    XCTAssertEqual(a.map(\.spec), b.map(\.spec))
+    XCTAssertEqual(a.map(\.seed), b.map(\.seed))
+    let other = try SweepPlan(
+      spec: try SweepConfig.parse(
+        text: text.replacingOccurrences(of: "seed: 3", with: "seed: 4"), file: "r.yaml")
+    )
+    .trials(limit: 50)
+    XCTAssertNotEqual(a.map(\.spec), other.map(\.spec))
+    for trial in a {
+      let lr = trial.spec.optimizer.hyperparameters["lr"]!
+      guard case .number(let x) = lr else { return XCTFail("lr \(lr)") }
+      XCTAssertTrue((1e-4...0.1).contains(x))
+      XCTAssertEqual(trial.spec.batchSize % 16, 0)
+      XCTAssertTrue((16...256).contains(trial.spec.batchSize))
+    }
+  }
+
+  func testUnavailableSamplersSayWhich() throws {
+    let plan = SweepPlan(
+      spec: try SweepConfig.parse(
+        text: "method: bayes\nrun_cap: 3\nparameters:\n  lr: {min: 0.001, max: 0.1}\n", file: "b.yaml"))
+    XCTAssertEqual(plan.spec.method, .tpe)
+    XCTAssertThrowsError(try plan.trials(limit: 3)) { error in
+      XCTAssertTrue("\(error)".contains("method bayes"), "\(error)")
+    }
+  }
+}
