@@ -179,6 +179,11 @@ public enum SweepConfig {
         repeats: repeats, maxAttempts: maxAttempts, earlyTerminate: earlyTerminate, base: base,
         parameters: parameters, warnings: warnings)
       checkParameters(&spec)
+      if method == .sobol && spec.parameters.count > SobolSequence.maximumDimensions {
+        issue(
+          SourceLocation(line: 1, column: 1), "parameters",
+          "sobol supports up to \(SobolSequence.maximumDimensions) parameters, this sweep has \(spec.parameters.count)")
+      }
       if method == .grid {
         for parameter in spec.parameters where parameter.distribution.gridCount == nil {
           issue(

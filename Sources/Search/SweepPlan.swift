@@ -17,7 +17,7 @@ public struct PlannedTrial: Sendable {
   public var spec: TrialSpec
 }
 
-/// Expands a sweep into trials for the non-adaptive methods (grid, random).
+/// Expands a sweep into trials for the non-adaptive methods (grid, random, sobol).
 ///
 /// Same config and seed → the same sequence of trials: configuration c draws its values from
 /// the seeded stream `random/c`, and repeat r of configuration c trains with the seed of
@@ -60,8 +60,8 @@ public struct SweepPlan: Sendable {
   /// The first `limit` trials.
   public func trials(limit: Int) throws -> [PlannedTrial] {
     switch spec.method {
-    case .grid, .random: break
-    case .sobol, .tpe:
+    case .grid, .random, .sobol: break
+    case .tpe:
       throw Unavailable(
         description:
           "method \(spec.methodName): this build of sweepd expands grid and random sweeps; the \(spec.method.rawValue) sampler is not in it yet"
@@ -103,6 +103,11 @@ public struct SweepPlan: Sendable {
         remainder /= options.count
       }
       return values.reversed()
+    case .sobol:
+      // Point c of a scrambled Sobol sequence, one dimension per parameter (categoricals
+      // through their inverse CDF like every other distribution).
+      let point = SobolSequence(dimensions: Swift.max(spec.parameters.count, 1), scrambleSeed: spec.seed).point(c)
+      return zip(spec.parameters, point).map { ($0.path, $0.distribution.value(at: $1)) }
     default:
       var random = RandomSource.derived(seed: spec.seed, stream: "random/\(c)")
       return spec.parameters.map { ($0.path, $0.distribution.value(at: random.nextUnitDouble())) }
