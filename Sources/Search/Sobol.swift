@@ -1,3 +1,5 @@
+import Training
+
 /// The Sobol low-discrepancy sequence in base 2 (Sobol 1967), with Joe–Kuo direction
 /// numbers, generated in Gray-code order (Antonov & Saleev 1979): point n+1 is point n with
 /// the direction vector of the lowest zero bit of n XOR-ed in. Point 0 is the origin.
@@ -15,7 +17,9 @@ public struct SobolSequence: Sendable {
   private let shift: [UInt32]
 
   public init(dimensions: Int, scrambleSeed: UInt64? = nil) {
-    precondition(dimensions >= 1 && dimensions <= Self.maximumDimensions, "Sobol supports 1…\(Self.maximumDimensions) dimensions")
+    precondition(
+      dimensions >= 1 && dimensions <= Self.maximumDimensions,
+      "Sobol supports 1…\(Self.maximumDimensions) dimensions")
     self.dimensions = dimensions
     var directions: [[UInt32]] = [(0..<Self.bits).map { UInt32(1) << (31 - $0) }]
     for d in 1..<dimensions {
@@ -69,5 +73,3 @@ public struct SobolSequence: Sendable {
     integerPoint(index).map { Double($0) * 0x1p-32 }
   }
 }
-
-import Training

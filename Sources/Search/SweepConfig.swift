@@ -182,7 +182,8 @@ public enum SweepConfig {
       if method == .sobol && spec.parameters.count > SobolSequence.maximumDimensions {
         issue(
           SourceLocation(line: 1, column: 1), "parameters",
-          "sobol supports up to \(SobolSequence.maximumDimensions) parameters, this sweep has \(spec.parameters.count)")
+          "sobol supports up to \(SobolSequence.maximumDimensions) parameters, this sweep has \(spec.parameters.count)"
+        )
       }
       if method == .grid {
         for parameter in spec.parameters where parameter.distribution.gridCount == nil {

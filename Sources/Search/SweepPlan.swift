@@ -17,7 +17,7 @@ public struct PlannedTrial: Sendable {
   public var spec: TrialSpec
 }
 
-/// Expands a sweep into trials for the non-adaptive methods (grid, random, sobol).
+/// Expands a sweep into trials: grid, random and sobol up front; TPE as results arrive.
 ///
 /// Same config and seed → the same sequence of trials: configuration c draws its values from
 /// the seeded stream `random/c`, and repeat r of configuration c trains with the seed of
@@ -25,12 +25,12 @@ public struct PlannedTrial: Sendable {
 public struct SweepPlan: Sendable {
   public let spec: SweepSpec
 
-  public struct Unavailable: Error, CustomStringConvertible {
-    public var description: String
-  }
+  /// The TPE sampler of a `tpe` (or `bayes`) sweep.
+  public let tpe: TPESampler
 
   public init(spec: SweepSpec) {
     self.spec = spec
+    tpe = TPESampler(parameters: spec.parameters, goal: spec.metric.goal, seed: spec.seed)
   }
 
   /// Distinct configurations of a grid (the product of every parameter's value count).
@@ -59,15 +59,11 @@ public struct SweepPlan: Sendable {
 
   /// The first `limit` trials.
   public func trials(limit: Int) throws -> [PlannedTrial] {
-    switch spec.method {
-    case .grid, .random, .sobol: break
-    case .tpe:
-      throw Unavailable(
-        description:
-          "method \(spec.methodName): this build of sweepd expands grid and random sweeps; the \(spec.method.rawValue) sampler is not in it yet"
-      )
+    var count = Swift.min(limit, totalTrials ?? limit)
+    if spec.method == .tpe {
+      // Beyond its random start-up trials TPE needs results; without any, the plan ends there.
+      count = Swift.min(count, tpe.startupTrials)
     }
-    let count = Swift.min(limit, totalTrials ?? limit)
     var result: [PlannedTrial] = []
     result.reserveCapacity(Swift.max(count, 0))
     for index in 0..<Swift.max(count, 0) {
@@ -76,11 +72,12 @@ public struct SweepPlan: Sendable {
     return result
   }
 
-  /// Trial `index` of a grid or random sweep.
-  public func trial(_ index: Int) throws -> PlannedTrial {
+  /// Trial `index`. For TPE, `history` holds one observation per configuration so far (in
+  /// order); the other methods ignore it.
+  public func trial(_ index: Int, history: [Observation] = []) throws -> PlannedTrial {
     let configuration = index / spec.repeats
     let repeatIndex = index % spec.repeats
-    let assigned = assignment(configuration)
+    let assigned = assignment(configuration, history: history)
     var seedSource = RandomSource.derived(seed: spec.seed, stream: "trial/\(configuration)/\(repeatIndex)")
     let seed = seedSource.next()
     let made = try TrialFactory.make(base: spec.base, assignment: assigned, seed: seed)
@@ -89,8 +86,22 @@ public struct SweepPlan: Sendable {
       used: made.used, spec: made.spec)
   }
 
+  /// The quantile point of configuration `c` (one u ∈ [0, 1) per parameter), for the
+  /// sampling methods; TPE reads `history`.
+  public func point(_ c: Int, history: [Observation] = []) -> [Double] {
+    switch spec.method {
+    case .sobol:
+      return SobolSequence(dimensions: Swift.max(spec.parameters.count, 1), scrambleSeed: spec.seed).point(c)
+    case .tpe:
+      return tpe.suggest(index: c, history: history)
+    default:
+      var random = RandomSource.derived(seed: spec.seed, stream: "random/\(c)")
+      return spec.parameters.map { _ in random.nextUnitDouble() }
+    }
+  }
+
   /// The parameter values of configuration `c`.
-  public func assignment(_ c: Int) -> [(String, ConfigValue)] {
+  public func assignment(_ c: Int, history: [Observation] = []) -> [(String, ConfigValue)] {
     switch spec.method {
     case .grid:
       // Mixed-radix digits of c, the last parameter varying fastest (nested loops in file
@@ -103,14 +114,10 @@ public struct SweepPlan: Sendable {
         remainder /= options.count
       }
       return values.reversed()
-    case .sobol:
-      // Point c of a scrambled Sobol sequence, one dimension per parameter (categoricals
-      // through their inverse CDF like every other distribution).
-      let point = SobolSequence(dimensions: Swift.max(spec.parameters.count, 1), scrambleSeed: spec.seed).point(c)
-      return zip(spec.parameters, point).map { ($0.path, $0.distribution.value(at: $1)) }
     default:
-      var random = RandomSource.derived(seed: spec.seed, stream: "random/\(c)")
-      return spec.parameters.map { ($0.path, $0.distribution.value(at: random.nextUnitDouble())) }
+      // Random: seeded uniforms; Sobol: point c of a scrambled sequence; TPE: its
+      // suggestion. Each through the parameters' inverse CDFs (categoricals included).
+      return zip(spec.parameters, point(c, history: history)).map { ($0.path, $0.distribution.value(at: $1)) }
     }
   }
 }

@@ -8,7 +8,9 @@ struct Sweepd: ParsableCommand {
     commandName: "sweepd",
     abstract: "Hyperparameter sweeps for small neural networks: train, trace optimizers, run sweeps.",
     version: SweepdVersion.string,
-    subcommands: [Train.self, Validate.self, Expand.self, Trace.self, Doctor.self, BenchStep.self]
+    subcommands: [
+      Train.self, Validate.self, Expand.self, Trace.self, Doctor.self, BenchStep.self, BenchSearch.self,
+    ]
   )
 
   static func bootstrapLogging(verbose: Bool = false) {

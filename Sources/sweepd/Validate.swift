@@ -74,7 +74,7 @@ struct Expand: ParsableCommand {
         ]
         row.append(trial.spec.optimizer.name)
         for name in names where name != "optimizer" {
-          row.append(trial.used.first { $0.0 == name }.map { $0.1.description } ?? "–")
+          row.append(trial.used.first { $0.0 == name }.map { cell($0.1) } ?? "–")
         }
         rows.append(row)
       }
@@ -82,12 +82,22 @@ struct Expand: ParsableCommand {
       for row in rows {
         print(zip(row, widths).map { $0.padding(toLength: $1 + 2, withPad: " ", startingAt: 0) }.joined())
       }
-      if let total = plan.totalTrials, total > trials.count {
+      if spec.method == .tpe {
+        print(
+          "… then TPE suggests each further trial from the results so far\(plan.totalTrials.map { " (up to \($0))" } ?? "")"
+        )
+      } else if let total = plan.totalTrials, total > trials.count {
         print("… \(total - trials.count) more (of \(total))")
       } else if plan.totalTrials == nil {
         print("… and more until stopped (no run_cap)")
       }
     }
+  }
+
+  /// A table cell: numbers to 4 significant digits.
+  func cell(_ value: ConfigValue) -> String {
+    if case .double(let x) = value { return String(format: "%.4g", x) }
+    return value.description
   }
 
   struct ExpandedTrial: Encodable {

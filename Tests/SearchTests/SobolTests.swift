@@ -1,3 +1,4 @@
+import Training
 import XCTest
 
 @testable import Search
@@ -21,7 +22,8 @@ final class SobolTests: XCTestCase {
         616_562_688, 1_589_641_216, 3_091_202_048, 1_480_589_312, 4_257_218_560, 3_116_367_872, 2_243_952_640,
         2_361_393_152, 4_081_057_792, 2_319_450_112, 2_503_999_488, 3_896_508_416, 171_966_464, 4_206_886_912,
         255_852_544, 1_463_812_096, 633_339_904, 624_951_296, 1_270_874_112, 2_545_942_528, 3_443_523_584,
-        3_309_305_856, 3_644_850_176, 3_569_352_704, 1_321_205_760, 2_059_403_264, 3_921_674_240, 1_094_713_344,
+        3_309_305_856, 3_644_850_176, 3_569_352_704, 1_321_205_760, 2_059_403_264, 3_921_674_240,
+        1_094_713_344,
         4_123_000_832, 3_015_704_576, 3_611_295_744, 398_458_880, 3_745_513_472, 3_946_840_064, 4_290_772_992,
         2_059_403_264, 1_514_143_744, 2_218_786_816, 3_233_808_384, 1_883_242_496, 541_065_216, 3_829_399_552,
         1_950_351_360, 339_738_624, 3_795_845_120, 2_453_667_840, 1_916_796_928, 2_587_885_568, 1_111_490_560,
@@ -42,13 +44,15 @@ final class SobolTests: XCTestCase {
       let sobol = SobolSequence(dimensions: 20, scrambleSeed: seed)
       let points = (0..<256).map { sobol.point($0) }
       for d in 0..<20 {
-        XCTAssertEqual(Set(points.map { Int($0[d] * 256) }).count, 256, "dimension \(d), seed \(String(describing: seed))")
+        XCTAssertEqual(
+          Set(points.map { Int($0[d] * 256) }).count, 256, "dimension \(d), seed \(String(describing: seed))")
       }
       // The first two dimensions form a (0, 2)-sequence: each of the 16 × 16 boxes holds
       // one of 256 points. Later pairs have t > 0 (Joe–Kuo keep it small): at most 2 a box.
       XCTAssertEqual(Set(points.map { Int($0[0] * 16) * 16 + Int($0[1] * 16) }).count, 256)
       for (a, b) in [(2, 7), (5, 19)] {
-        XCTAssertGreaterThanOrEqual(Set(points.map { Int($0[a] * 16) * 16 + Int($0[b] * 16) }).count, 128, "dimensions \(a), \(b)")
+        XCTAssertGreaterThanOrEqual(
+          Set(points.map { Int($0[a] * 16) * 16 + Int($0[b] * 16) }).count, 128, "dimensions \(a), \(b)")
       }
     }
     XCTAssertNotEqual(SobolSequence(dimensions: 2, scrambleSeed: 1).point(0), [0, 0])
@@ -76,5 +80,3 @@ final class SobolTests: XCTestCase {
     XCTAssertLessThan(quasi, 0.03)
   }
 }
-
-import Training
