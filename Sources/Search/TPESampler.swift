@@ -25,16 +25,21 @@ public struct Observation: Sendable {
   }
 }
 
-/// The Tree-structured Parzen Estimator (Bergstra, Bardenet, Bengio & Kégl, NeurIPS 2011),
-/// univariate, with Optuna's defaults as the anchor: `startupTrials` 10 random points first,
-/// `candidates` 24 draws from l(x) scored by log l(x) − log g(x), γ(n) = min(⌈0.1·n⌉, 25)
-/// observations in the "good" group, a prior component of weight 1, Optuna's bandwidths
-/// (distance to the farther neighbour, clipped to [range/min(100, 1 + n), range]) and its
-/// weights (older observations ramp down once there are more than 25).
+/// The Tree-structured Parzen Estimator (Bergstra, Bardenet, Bengio & Kégl, NeurIPS 2011)
+/// in its multivariate form (Falkner, Klein & Hutter, ICML 2018), with the defaults of
+/// Optuna 5, our anchor: `startupTrials` 10 random points first; then the observations
+/// split into a good group of γ(n) = min(⌈0.1·n⌉, 25) and the rest; each group becomes a
+/// mixture of product kernels (one per observation, plus a prior kernel of weight 1 at the
+/// centre of the space, as wide as the space); `candidates` 24 points are drawn from the good
+/// mixture l and the one maximizing log l(x) − log g(x) is suggested.
+///
+/// Kernel widths per dimension follow Optuna: the distance to the farther neighbour (to the
+/// nearer one at the two ends), clipped to [range/min(100, n + 2), range]. Observation
+/// weights are 1, ramping down linearly for the oldest once a group has more than 25.
 ///
 /// Every parameter is modelled in its quantile space u ∈ [0, 1): log-scale parameters are
-/// then modelled in log space, normal ones in probability space, and the prior is the
-/// config's own distribution. Categorical parameters use a smoothed categorical estimator.
+/// then modelled in log space, normal ones in probability space, and so on. Categorical
+/// parameters get categorical kernels (the observed choice plus a smoothing prior).
 /// Pruned, diverged and failed trials count as observed with the worst value seen
 /// (W&B's `impute: worst`).
 public struct TPESampler: Sendable {
@@ -67,7 +72,7 @@ public struct TPESampler: Sendable {
   /// The point for trial `index` given the observations so far (in trial order).
   public func suggest(index: Int, history: [Observation]) -> [Double] {
     var random = RandomSource.derived(seed: seed, stream: "tpe/\(index)")
-    guard history.count >= startupTrials, !history.isEmpty else {
+    guard history.count >= startupTrials, !history.isEmpty, !parameters.isEmpty else {
       return parameters.map { _ in random.nextUnitDouble() }
     }
     // Loss to minimize, worst value imputed for trials without one.
@@ -82,84 +87,15 @@ public struct TPESampler: Sendable {
       return value * sign
     }
     let order = losses.indices.sorted { (losses[$0], $0) < (losses[$1], $1) }
-    let good = Set(order.prefix(Self.goodCount(history.count)))
-    let weights = Self.weights(history.count)
-    var point: [Double] = []
-    for (d, parameter) in parameters.enumerated() {
-      var below: [(Double, Double)] = [], above: [(Double, Double)] = []
-      for (i, observation) in history.enumerated() {
-        let entry = (Swift.min(Swift.max(observation.point[d], 0), 1), weights[i])
-        if good.contains(i) { below.append(entry) } else { above.append(entry) }
-      }
-      if let categories = categoryIntervals(parameter.distribution) {
-        point.append(suggestCategory(categories, below: below, above: above, random: &random))
-      } else {
-        point.append(suggestNumber(below: below, above: above, random: &random))
-      }
-    }
-    return point
-  }
-
-  // MARK: Numbers (truncated Gaussian mixtures on [0, 1])
-
-  struct Mixture {
-    var mus: [Double]
-    var sigmas: [Double]
-    var weights: [Double]
-
-    /// Optuna's univariate Parzen estimator: the observations plus a prior at the centre
-    /// of the range, as wide as the range.
-    init(_ observations: [(Double, Double)], priorWeight: Double) {
-      // (position, weight, is the prior), sorted by position.
-      let all = (observations.map { ($0.0, $0.1, false) } + [(0.5, priorWeight, true)]).sorted { $0.0 < $1.0 }
-      let mus = all.map(\.0)
-      let total = all.map(\.1).reduce(0, +)
-      weights = all.map { $0.1 / total }
-      let n = mus.count
-      let maximum = 1.0, minimum = 1.0 / Swift.min(100, 1 + Double(n))
-      self.mus = mus
-      sigmas = (0..<n).map { i in
-        if all[i].2 { return maximum }
-        let left = mus[i] - (i > 0 ? mus[i - 1] : 0)
-        let right = (i < n - 1 ? mus[i + 1] : 1) - mus[i]
-        return Swift.min(Swift.max(Swift.max(left, right), minimum), maximum)
-      }
-    }
-
-    func logDensity(_ x: Double) -> Double {
-      var density = 0.0
-      for i in mus.indices {
-        let mass = normalCDF((1 - mus[i]) / sigmas[i]) - normalCDF((0 - mus[i]) / sigmas[i])
-        let z = (x - mus[i]) / sigmas[i]
-        density +=
-          weights[i] * exp(-0.5 * z * z)
-          / (sigmas[i] * (2 * Double.pi).squareRoot() * Swift.max(mass, 1e-300))
-      }
-      return log(Swift.max(density, 1e-300))
-    }
-
-    func sample(_ random: inout RandomSource) -> Double {
-      var u = random.nextUnitDouble()
-      var component = mus.count - 1
-      for i in weights.indices {
-        if u < weights[i] {
-          component = i
-          break
-        }
-        u -= weights[i]
-      }
-      let mu = mus[component], sigma = sigmas[component]
-      let low = normalCDF((0 - mu) / sigma), high = normalCDF((1 - mu) / sigma)
-      let p = low + random.nextUnitDouble() * (high - low)
-      return Swift.min(Swift.max(mu + sigma * normalQuantile(p), 0), 1 - 0x1p-53)
-    }
-  }
-
-  func suggestNumber(below: [(Double, Double)], above: [(Double, Double)], random: inout RandomSource)
-    -> Double
-  {
-    let l = Mixture(below, priorWeight: priorWeight), g = Mixture(above, priorWeight: priorWeight)
-    var best = 0.0, bestScore = -Double.infinity
+    let goodSet = Set(order.prefix(Self.goodCount(history.count)))
+    // Each group in trial order.
+    let good = history.indices.filter { goodSet.contains($0) }.map { history[$0].point }
+    let rest = history.indices.filter { !goodSet.contains($0) }.map { history[$0].point }
+    let layout = parameters.map { categoryIntervals($0.distribution) }
+    let l = Mixture(points: good, layout: layout, priorWeight: priorWeight)
+    let g = Mixture(points: rest, layout: layout, priorWeight: priorWeight)
+    var best: [Double] = []
+    var bestScore = -Double.infinity
     for _ in 0..<candidates {
       let x = l.sample(&random)
       let score = l.logDensity(x) - g.logDensity(x)
@@ -168,10 +104,122 @@ public struct TPESampler: Sendable {
         bestScore = score
       }
     }
-    return best
+    // Categorical coordinates are reported at the middle of their category's interval.
+    return zip(best, layout).map { u, intervals in
+      guard let intervals else { return u }
+      let c = category(u, intervals)
+      return (intervals[c].0 + intervals[c].1) / 2
+    }
   }
 
-  // MARK: Categories
+  /// A weighted mixture of product kernels over [0, 1)^d: per dimension a truncated
+  /// Gaussian, or for a categorical dimension a categorical distribution.
+  struct Mixture {
+    var weights: [Double]
+    /// Per kernel, per dimension: (μ, σ) for numbers.
+    var mus: [[Double]]
+    var sigmas: [[Double]]
+    /// Per kernel, per categorical dimension: probabilities of each category.
+    var categoryProbabilities: [[[Double]]]
+    let layout: [[(Double, Double)]?]
+
+    init(points: [[Double]], layout: [[(Double, Double)]?], priorWeight: Double) {
+      self.layout = layout
+      let n = points.count
+      var weights = TPESampler.weights(n) + [priorWeight]
+      let total = weights.reduce(0, +)
+      weights = weights.map { $0 / total }
+      self.weights = weights
+      let kernels = n + 1
+      let dimensions = layout.count
+      var mus = [[Double]](repeating: [Double](repeating: 0.5, count: dimensions), count: kernels)
+      var sigmas = [[Double]](repeating: [Double](repeating: 1, count: dimensions), count: kernels)
+      var probabilities = [[[Double]]](
+        repeating: [[Double]](repeating: [], count: dimensions), count: kernels)
+      for d in 0..<dimensions {
+        if let intervals = layout[d] {
+          let choices = intervals.count
+          for k in 0..<kernels {
+            var row = [Double](repeating: priorWeight / Double(kernels), count: choices)
+            if k < n { row[category(points[k][d], intervals)] += 1 }
+            let sum = row.reduce(0, +)
+            probabilities[k][d] = row.map { $0 / sum }
+          }
+          continue
+        }
+        let values = points.map { Swift.min(Swift.max($0[d], 0), 1) }
+        let sorted = values.indices.sorted { values[$0] < values[$1] }
+        let minimum = 1.0 / Swift.min(100, 1 + Double(kernels)), maximum = 1.0
+        for (rank, k) in sorted.enumerated() {
+          let here = values[k]
+          let left = here - (rank > 0 ? values[sorted[rank - 1]] : 0)
+          let right = (rank < n - 1 ? values[sorted[rank + 1]] : 1) - here
+          var sigma = Swift.max(left, right)
+          // Optuna's consider_endpoints=False: the outermost kernels ignore the bounds.
+          if n >= 2 && rank == 0 { sigma = values[sorted[1]] - here }
+          if n >= 2 && rank == n - 1 { sigma = here - values[sorted[n - 2]] }
+          mus[k][d] = here
+          sigmas[k][d] = Swift.min(Swift.max(sigma, minimum), maximum)
+        }
+      }
+      self.mus = mus
+      self.sigmas = sigmas
+      self.categoryProbabilities = probabilities
+    }
+
+    func logDensity(_ x: [Double]) -> Double {
+      var terms: [Double] = []
+      terms.reserveCapacity(weights.count)
+      for k in weights.indices {
+        var logp = log(weights[k])
+        for d in x.indices {
+          if let intervals = layout[d] {
+            logp += log(categoryProbabilities[k][d][category(x[d], intervals)])
+          } else {
+            let mu = mus[k][d], sigma = sigmas[k][d]
+            let mass = normalCDF((1 - mu) / sigma) - normalCDF((0 - mu) / sigma)
+            let z = (x[d] - mu) / sigma
+            logp += -0.5 * z * z - log(sigma * (2 * Double.pi).squareRoot() * Swift.max(mass, 1e-300))
+          }
+        }
+        terms.append(logp)
+      }
+      let top = terms.max() ?? -Double.infinity
+      guard top.isFinite else { return top }
+      return top + log(terms.reduce(0) { $0 + exp($1 - top) })
+    }
+
+    func sample(_ random: inout RandomSource) -> [Double] {
+      var u = random.nextUnitDouble()
+      var kernel = weights.count - 1
+      for k in weights.indices {
+        if u < weights[k] {
+          kernel = k
+          break
+        }
+        u -= weights[k]
+      }
+      return layout.indices.map { d in
+        if let intervals = layout[d] {
+          var v = random.nextUnitDouble()
+          let row = categoryProbabilities[kernel][d]
+          var c = row.count - 1
+          for i in row.indices {
+            if v < row[i] {
+              c = i
+              break
+            }
+            v -= row[i]
+          }
+          return (intervals[c].0 + intervals[c].1) / 2
+        }
+        let mu = mus[kernel][d], sigma = sigmas[kernel][d]
+        let low = normalCDF((0 - mu) / sigma), high = normalCDF((1 - mu) / sigma)
+        let p = low + random.nextUnitDouble() * (high - low)
+        return Swift.min(Swift.max(mu + sigma * normalQuantile(p), 0), 1 - 0x1p-53)
+      }
+    }
+  }
 
   /// The quantile interval of each category, or nil for a non-categorical distribution.
   func categoryIntervals(_ distribution: Distribution) -> [(Double, Double)]? {
@@ -187,39 +235,11 @@ public struct TPESampler: Sendable {
     default: return nil
     }
   }
+}
 
-  func suggestCategory(
-    _ intervals: [(Double, Double)], below: [(Double, Double)], above: [(Double, Double)],
-    random: inout RandomSource
-  ) -> Double {
-    func category(_ u: Double) -> Int { intervals.firstIndex { u < $0.1 } ?? intervals.count - 1 }
-    func probabilities(_ observations: [(Double, Double)]) -> [Double] {
-      // Prior: the config's probabilities, with total weight `priorWeight`.
-      var mass = intervals.map { ($0.1 - $0.0) * priorWeight }
-      for (u, w) in observations { mass[category(u)] += w }
-      let total = mass.reduce(0, +)
-      return mass.map { $0 / total }
-    }
-    let l = probabilities(below), g = probabilities(above)
-    var best = 0, bestScore = -Double.infinity
-    for _ in 0..<candidates {
-      var u = random.nextUnitDouble()
-      var c = l.count - 1
-      for i in l.indices {
-        if u < l[i] {
-          c = i
-          break
-        }
-        u -= l[i]
-      }
-      let score = log(l[c]) - log(g[c])
-      if score > bestScore {
-        best = c
-        bestScore = score
-      }
-    }
-    return (intervals[best].0 + intervals[best].1) / 2
-  }
+/// The category whose quantile interval holds u.
+func category(_ u: Double, _ intervals: [(Double, Double)]) -> Int {
+  intervals.firstIndex { u < $0.1 } ?? intervals.count - 1
 }
 
 /// Φ(x), the standard normal CDF.
