@@ -24,7 +24,37 @@ def hartmann6(x):
     return -sum(ALPHA[i] * math.exp(-sum(A[i][j] * (x[j] - P[i][j]) ** 2 for j in range(6))) for i in range(4))
 
 
+def load_surface(path):
+    """The tabulated digits-MLP surface: ln(val_loss), multilinear in log coordinates."""
+    with open(path) as f:
+        rows = [[float(v) for v in line.split(",")] for line in f.read().splitlines()[1:] if line]
+    axes = [sorted({row[d] for row in rows}) for d in range(len(rows[0]) - 1)]
+    table = {tuple(row[:-1]): math.log(row[-1]) for row in rows}
+
+    def value(x):
+        cells = []
+        for d, axis in enumerate(axes):
+            t = math.log(min(max(x[d], axis[0]), axis[-1]))
+            i = 0
+            while i < len(axis) - 2 and math.log(axis[i + 1]) < t:
+                i += 1
+            a, b = math.log(axis[i]), math.log(axis[i + 1])
+            cells.append((i, min(max((t - a) / (b - a), 0.0), 1.0)))
+        total = 0.0
+        for corner in range(1 << len(axes)):
+            weight, key = 1.0, []
+            for d, axis in enumerate(axes):
+                upper = (corner >> d) & 1
+                weight *= cells[d][1] if upper else 1 - cells[d][1]
+                key.append(axis[cells[d][0] + upper])
+            total += weight * table[tuple(key)]
+        return total
+
+    return value, [(axis[0], axis[-1]) for axis in axes], min(table.values())
+
+
 FUNCTIONS = {"branin": (branin, [(-5, 10), (0, 15)]), "hartmann6": (hartmann6, [(0, 1)] * 6)}
+MINIMA = {"branin": 0.397887, "hartmann6": -3.32237}
 
 
 def main():
@@ -32,21 +62,29 @@ def main():
     parser.add_argument("--function", required=True)
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--table", default="scripts/bench/data/digits-mlp-surface.csv")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    function, bounds = FUNCTIONS[args.function]
+    log_scale = False
+    if args.function == "digits":
+        function, bounds, minimum = load_surface(args.table)
+        log_scale = True
+    else:
+        function, bounds = FUNCTIONS[args.function]
+        minimum = MINIMA[args.function]
     curves = []
     for seed in range(args.seeds):
         study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
-        study.optimize(lambda trial: function([trial.suggest_float(f"x{i}", lo, hi) for i, (lo, hi) in enumerate(bounds)]),
-                       n_trials=args.trials)
+        study.optimize(
+            lambda trial: function([trial.suggest_float(f"x{i}", lo, hi, log=log_scale) for i, (lo, hi) in enumerate(bounds)]),
+            n_trials=args.trials)
         best, curve = math.inf, []
         for trial in study.trials:
             best = min(best, trial.value)
             curve.append(best)
         curves.append(curve)
     print(json.dumps({"function": args.function, "method": "optuna-tpe", "optuna": optuna.__version__,
-                      "trials": args.trials, "best_so_far": curves}))
+                      "trials": args.trials, "minimum": minimum, "best_so_far": curves}))
 
 
 if __name__ == "__main__":

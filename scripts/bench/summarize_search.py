@@ -3,8 +3,6 @@ import json
 import statistics
 import sys
 
-MINIMUM = {"branin": 0.397887, "hartmann6": -3.32237}
-
 print("| function (minimum) | sampler | median best after 50 | after 100 | interquartile range after 100 | median gap to minimum after 100 |")
 print("|---|---|---:|---:|---:|---:|")
 for line in sys.stdin:
@@ -14,6 +12,6 @@ for line in sys.stdin:
     at100 = statistics.median(c[99] for c in curves)
     quartiles = statistics.quantiles([c[99] for c in curves], n=4)
     name = "Optuna TPE " + d["optuna"] if d["method"] == "optuna-tpe" else "sweepd " + d["method"]
-    function = d["function"]
-    print(f"| {function} ({MINIMUM[function]}) | {name} | {at50:.4f} | {at100:.4f} | {quartiles[0]:.4f} … {quartiles[2]:.4f} | {at100 - MINIMUM[function]:.4f} |")
+    function, minimum = d["function"], d["minimum"]
+    print(f"| {function} ({minimum:.6g}) | {name} | {at50:.4f} | {at100:.4f} | {quartiles[0]:.4f} … {quartiles[2]:.4f} | {at100 - minimum:.4f} |")
 print(f"\n{len(curves)} seeds per sampler, 100 trials each.")
