@@ -50,6 +50,7 @@ let package = Package(
       resources: [.copy("Resources/digits.csv.gz"), .copy("Resources/DIGITS-LICENSE.md")],
       swiftSettings: nativeSwiftSettings
     ),
+    .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
     .target(
       name: "Search",
       dependencies: ["Training", .product(name: "Yams", package: "Yams")]
@@ -57,7 +58,7 @@ let package = Package(
     .executableTarget(
       name: "sweepd",
       dependencies: [
-        "Training", "Search", "CZeroMQ",
+        "Training", "Search", "ZMQ",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
@@ -68,6 +69,7 @@ let package = Package(
       dependencies: ["Training"],
       resources: [.copy("Fixtures")]
     ),
+    .testTarget(name: "ZMQTests", dependencies: ["ZMQ", "CZeroMQ"]),
     .testTarget(
       name: "SearchTests",
       dependencies: ["Search", "Training"],

@@ -1,8 +1,8 @@
 import ArgumentParser
-import CZeroMQ
 import Foundation
 import Logging
 import Training
+import ZMQ
 
 /// `sweepd doctor`: what this machine runs, and whether the math is right.
 struct Doctor: ParsableCommand {
@@ -12,8 +12,6 @@ struct Doctor: ParsableCommand {
   func run() throws {
     Sweepd.bootstrapLogging()
     BLASLauncher.prepare(logger: Logger(label: "sweepd.doctor"))
-    var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
-    zmq_version(&major, &minor, &patch)
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let features = BLASKernelSelection.CPUFeatures(cpuinfo: cpuinfo)
     print("sweepd \(SweepdVersion.string)")
@@ -23,7 +21,7 @@ struct Doctor: ParsableCommand {
     print("openblas core: \(BLAS.coreName)")
     print("openblas threads per call: \(BLAS.threadCount)")
     print("openblas config: \(BLAS.configuration)")
-    print("libzmq: \(major).\(minor).\(patch), curve: \(zmq_has("curve") == 1 ? "yes" : "no")")
+    print("libzmq: \(ZMQContext.version), curve: \(ZMQContext.has("curve") ? "yes" : "no")")
     let outcomes = GemmCheck.run()
     let worst = outcomes.map(\.maxRelativeError).max() ?? 0
     let ok = worst <= GemmCheck.tolerance
