@@ -51,6 +51,7 @@ let package = Package(
       swiftSettings: nativeSwiftSettings
     ),
     .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
+    .target(name: "Wire", dependencies: ["Training"]),
     .target(
       name: "Search",
       dependencies: ["Training", .product(name: "Yams", package: "Yams")]
@@ -70,6 +71,7 @@ let package = Package(
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "ZMQTests", dependencies: ["ZMQ", "CZeroMQ"]),
+    .testTarget(name: "WireTests", dependencies: ["Wire", "Training"]),
     .testTarget(
       name: "SearchTests",
       dependencies: ["Search", "Training"],

@@ -1,0 +1,262 @@
+import Foundation
+
+/// Why bytes from the network were not a message. Decoding never traps: every malformed
+/// input comes back as one of these, to be logged and dropped.
+public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
+  case frameCount(Int)
+  case unknownProtocol(String)
+  case unknownCommand(String)
+  case frameTooLarge(bytes: Int, limit: Int)
+  case malformedBody(command: String, reason: String)
+  case invalid(command: String, reason: String)
+
+  public var description: String {
+    switch self {
+    case .frameCount(let count): return "expected 3 frames [\(Protocol.header), command, body], got \(count)"
+    case .unknownProtocol(let header):
+      return "unknown protocol header '\(header)' (this is \(Protocol.header))"
+    case .unknownCommand(let command): return "unknown command '\(command)'"
+    case .frameTooLarge(let bytes, let limit): return "a \(bytes)-byte frame exceeds the \(limit)-byte limit"
+    case .malformedBody(let command, let reason): return "\(command): malformed body: \(reason)"
+    case .invalid(let command, let reason): return "\(command): \(reason)"
+    }
+  }
+}
+
+/// Encodes and decodes messages as `[header, command, JSON body]` frames.
+///
+/// Non-finite numbers (a diverged loss) travel as the strings "nan", "inf" and "-inf".
+public enum WireCodec {
+  static func encoder() -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return encoder
+  }
+
+  static func decoder() -> JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return decoder
+  }
+
+  struct Empty: Codable {}
+  struct Text: Codable { var text: String }
+  struct Sweep: Codable { var sweep: String? }
+  struct Attempts: Codable { var attempts: [AttemptID] }
+  struct Reply: Codable {
+    var ok: Bool
+    var error: String?
+    var json: String?
+  }
+
+  static func frames(_ command: String, _ body: some Encodable) -> [[UInt8]] {
+    // Encoding our own value types cannot fail except on a programming error.
+    let data = try! encoder().encode(body)
+    return [Array(Protocol.header.utf8), Array(command.utf8), Array(data)]
+  }
+
+  // MARK: Encoding
+
+  public static func encode(_ message: WorkerMessage) -> [[UInt8]] {
+    switch message {
+    case .ready(let ready): return frames("READY", ready)
+    case .heartbeat: return frames("HEARTBEAT", Empty())
+    case .metric(let metric): return frames("METRIC", metric)
+    case .done(let done): return frames("DONE", done)
+    case .handBack(let attempts): return frames("HANDBACK", Attempts(attempts: attempts))
+    case .bye: return frames("BYE", Empty())
+    }
+  }
+
+  public static func encode(_ message: CoordinatorMessage) -> [[UInt8]] {
+    switch message {
+    case .assign(let assignment): return frames("ASSIGN", assignment)
+    case .stop(let stop): return frames("STOP", stop)
+    case .acknowledge(let attempt): return frames("ACK", attempt)
+    case .heartbeat: return frames("HEARTBEAT", Empty())
+    case .disconnect(let reason): return frames("DISCONNECT", Text(text: reason))
+    }
+  }
+
+  public static func encode(_ request: ClientRequest) -> [[UInt8]] {
+    switch request {
+    case .submit(let submit): return frames("SUBMIT", submit)
+    case .status(let sweep): return frames("STATUS", Sweep(sweep: sweep))
+    case .leaderboard(let request): return frames("LEADERBOARD", request)
+    case .cancel(let sweep): return frames("CANCEL", Sweep(sweep: sweep))
+    }
+  }
+
+  public static func encode(_ reply: ClientReply) -> [[UInt8]] {
+    switch reply {
+    case .ok(let json):
+      return frames("REPLY", Reply(ok: true, error: nil, json: String(decoding: json, as: UTF8.self)))
+    case .error(let message): return frames("REPLY", Reply(ok: false, error: message, json: nil))
+    }
+  }
+
+  // MARK: Decoding
+
+  /// Checks the envelope and returns the command and body.
+  static func envelope(_ frames: [[UInt8]], limit: Int) -> Result<(String, [UInt8]), WireError> {
+    for frame in frames where frame.count > limit {
+      return .failure(.frameTooLarge(bytes: frame.count, limit: limit))
+    }
+    guard frames.count == 3 else { return .failure(.frameCount(frames.count)) }
+    guard let header = String(validating: frames[0], as: UTF8.self), header == Protocol.header else {
+      return .failure(.unknownProtocol(String(decoding: frames[0].prefix(16), as: UTF8.self)))
+    }
+    guard let command = String(validating: frames[1], as: UTF8.self), !command.isEmpty, command.count <= 32
+    else {
+      return .failure(.unknownCommand(String(decoding: frames[1].prefix(32), as: UTF8.self)))
+    }
+    return .success((command, frames[2]))
+  }
+
+  static func body<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], _ command: String) -> Result<T, WireError>
+  {
+    do {
+      return .success(try decoder().decode(T.self, from: Data(bytes)))
+    } catch let error as DecodingError {
+      return .failure(.malformedBody(command: command, reason: describe(error)))
+    } catch {
+      return .failure(.malformedBody(command: command, reason: "\(error)"))
+    }
+  }
+
+  static func describe(_ error: DecodingError) -> String {
+    func path(_ codingPath: [CodingKey]) -> String {
+      let text = codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+      return text.isEmpty ? "" : text + ": "
+    }
+    switch error {
+    case .typeMismatch(let type, let context): return "\(path(context.codingPath))expected \(type)"
+    case .valueNotFound(let type, let context): return "\(path(context.codingPath))missing \(type)"
+    case .keyNotFound(let key, let context):
+      return "\(path(context.codingPath))missing key '\(key.stringValue)'"
+    case .dataCorrupted(let context): return "\(path(context.codingPath))\(context.debugDescription)"
+    @unknown default: return "\(error)"
+    }
+  }
+
+  static func checked(_ attempt: AttemptID, _ command: String) -> WireError? {
+    if attempt.trial < 0 {
+      return .invalid(command: command, reason: "trial id \(attempt.trial) is negative")
+    }
+    if attempt.attempt < 1 {
+      return .invalid(command: command, reason: "attempt \(attempt.attempt) is not ≥ 1")
+    }
+    return nil
+  }
+
+  /// A worker's message, validated (ids ≥ 0, attempts ≥ 1, epochs ≥ 1, slots ≥ 1).
+  public static func decodeWorkerMessage(_ frames: [[UInt8]], limit: Int = Protocol.maximumFrameBytes)
+    -> Result<WorkerMessage, WireError>
+  {
+    let (command, bytes): (String, [UInt8])
+    switch envelope(frames, limit: limit) {
+    case .success(let value): (command, bytes) = value
+    case .failure(let error): return .failure(error)
+    }
+    switch command {
+    case "READY":
+      return body(Ready.self, bytes, command).flatMap { ready in
+        guard ready.slots >= 1 else {
+          return .failure(.invalid(command: command, reason: "slots \(ready.slots) is not ≥ 1"))
+        }
+        if let bad = ready.running.lazy.compactMap({ checked($0, command) }).first { return .failure(bad) }
+        return .success(.ready(ready))
+      }
+    case "HEARTBEAT": return body(Empty.self, bytes, command).map { _ in .heartbeat }
+    case "METRIC":
+      return body(MetricReport.self, bytes, command).flatMap { metric in
+        if let bad = checked(metric.attempt, command) { return .failure(bad) }
+        guard metric.epoch >= 1 else {
+          return .failure(.invalid(command: command, reason: "epoch \(metric.epoch) is not ≥ 1"))
+        }
+        return .success(.metric(metric))
+      }
+    case "DONE":
+      return body(DoneReport.self, bytes, command).flatMap { done in
+        if let bad = checked(done.attempt, command) { return .failure(bad) }
+        guard done.epochs >= 0 else {
+          return .failure(.invalid(command: command, reason: "epochs \(done.epochs) is negative"))
+        }
+        return .success(.done(done))
+      }
+    case "HANDBACK":
+      return body(Attempts.self, bytes, command).flatMap { list in
+        if let bad = list.attempts.lazy.compactMap({ checked($0, command) }).first { return .failure(bad) }
+        return .success(.handBack(list.attempts))
+      }
+    case "BYE": return body(Empty.self, bytes, command).map { _ in .bye }
+    default: return .failure(.unknownCommand(command))
+    }
+  }
+
+  public static func decodeCoordinatorMessage(_ frames: [[UInt8]], limit: Int = Protocol.maximumFrameBytes)
+    -> Result<CoordinatorMessage, WireError>
+  {
+    let (command, bytes): (String, [UInt8])
+    switch envelope(frames, limit: limit) {
+    case .success(let value): (command, bytes) = value
+    case .failure(let error): return .failure(error)
+    }
+    switch command {
+    case "ASSIGN":
+      return body(Assignment.self, bytes, command).flatMap { assignment in
+        if let bad = checked(assignment.attempt, command) { return .failure(bad) }
+        return .success(.assign(assignment))
+      }
+    case "STOP":
+      return body(StopOrder.self, bytes, command).flatMap { stop in
+        if let bad = checked(stop.attempt, command) { return .failure(bad) }
+        return .success(.stop(stop))
+      }
+    case "ACK": return body(AttemptID.self, bytes, command).map { .acknowledge($0) }
+    case "HEARTBEAT": return body(Empty.self, bytes, command).map { _ in .heartbeat }
+    case "DISCONNECT": return body(Text.self, bytes, command).map { .disconnect($0.text) }
+    default: return .failure(.unknownCommand(command))
+    }
+  }
+
+  public static func decodeClientRequest(_ frames: [[UInt8]], limit: Int = Protocol.maximumFrameBytes)
+    -> Result<ClientRequest, WireError>
+  {
+    let (command, bytes): (String, [UInt8])
+    switch envelope(frames, limit: limit) {
+    case .success(let value): (command, bytes) = value
+    case .failure(let error): return .failure(error)
+    }
+    switch command {
+    case "SUBMIT": return body(SubmitRequest.self, bytes, command).map { .submit($0) }
+    case "STATUS": return body(Sweep.self, bytes, command).map { .status(sweep: $0.sweep) }
+    case "LEADERBOARD": return body(LeaderboardRequest.self, bytes, command).map { .leaderboard($0) }
+    case "CANCEL":
+      return body(Sweep.self, bytes, command).flatMap { request in
+        guard let sweep = request.sweep else {
+          return .failure(.invalid(command: command, reason: "missing sweep"))
+        }
+        return .success(.cancel(sweep: sweep))
+      }
+    default: return .failure(.unknownCommand(command))
+    }
+  }
+
+  public static func decodeClientReply(_ frames: [[UInt8]], limit: Int = Protocol.maximumFrameBytes)
+    -> Result<ClientReply, WireError>
+  {
+    let (command, bytes): (String, [UInt8])
+    switch envelope(frames, limit: limit) {
+    case .success(let value): (command, bytes) = value
+    case .failure(let error): return .failure(error)
+    }
+    guard command == "REPLY" else { return .failure(.unknownCommand(command)) }
+    return body(Reply.self, bytes, command).flatMap { reply in
+      if reply.ok { return .success(.ok(json: Array((reply.json ?? "null").utf8))) }
+      return .success(.error(reply.error ?? "unknown error"))
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import Training
+
+/// The wire protocol's messages: value types only. Every message travels as the frames
+/// `["SWP1", COMMAND, BODY]` (a ROUTER adds the peer's routing id in front); BODY is JSON.
+/// The header names the protocol version, so a peer speaking another version is refused
+/// with a clear error instead of being misread.
+public enum Protocol {
+  public static let header = "SWP1"
+  public static let version = 1
+  /// Largest frame accepted from the network (bytes). Larger frames are refused.
+  public static let maximumFrameBytes = 1 << 20
+}
+
+/// A trial attempt on the wire: the trial's id in the coordinator's store, and which
+/// attempt (1, 2, …). Messages about an older attempt are stale and change nothing.
+public struct AttemptID: Hashable, Sendable, Codable, CustomStringConvertible {
+  public var trial: Int64
+  public var attempt: Int
+
+  public init(trial: Int64, attempt: Int) {
+    self.trial = trial
+    self.attempt = attempt
+  }
+
+  public var description: String { "trial \(trial) attempt \(attempt)" }
+}
+
+// MARK: Worker → coordinator
+
+public struct Ready: Hashable, Sendable, Codable {
+  /// The worker's name (stable across reconnects; `--name`, default host:pid).
+  public var worker: String
+  public var host: String
+  /// Trials the worker runs at once.
+  public var slots: Int
+  /// The worker's sweepd version.
+  public var version: String
+  /// Attempts the worker is still running (after a reconnect), so the coordinator can keep
+  /// their leases instead of requeueing them.
+  public var running: [AttemptID]
+
+  public init(worker: String, host: String, slots: Int, version: String, running: [AttemptID] = []) {
+    self.worker = worker
+    self.host = host
+    self.slots = slots
+    self.version = version
+    self.running = running
+  }
+}
+
+public struct MetricReport: Hashable, Sendable, Codable {
+  public var attempt: AttemptID
+  /// 1-based epoch.
+  public var epoch: Int
+  /// The epoch's metrics by name (train_loss, val_loss, val_error, …, lr, seconds).
+  public var values: [String: Double]
+
+  public init(attempt: AttemptID, epoch: Int, values: [String: Double]) {
+    self.attempt = attempt
+    self.epoch = epoch
+    self.values = values
+  }
+}
+
+public struct DoneReport: Hashable, Sendable, Codable {
+  public enum Status: String, Hashable, Sendable, Codable {
+    /// Ran every epoch.
+    case completed
+    /// Stopped by the coordinator (STOP).
+    case stopped
+    /// The loss or a weight became non-finite.
+    case diverged
+    /// The trial could not run (bad data, an error); `message` says why.
+    case failed
+  }
+
+  public var attempt: AttemptID
+  public var status: Status
+  public var epochs: Int
+  public var divergedEpoch: Int?
+  public var seconds: Double
+  public var message: String?
+
+  public init(
+    attempt: AttemptID, status: Status, epochs: Int, divergedEpoch: Int? = nil, seconds: Double,
+    message: String? = nil
+  ) {
+    self.attempt = attempt
+    self.status = status
+    self.epochs = epochs
+    self.divergedEpoch = divergedEpoch
+    self.seconds = seconds
+    self.message = message
+  }
+}
+
+/// What a worker sends.
+public enum WorkerMessage: Hashable, Sendable {
+  case ready(Ready)
+  case heartbeat
+  case metric(MetricReport)
+  case done(DoneReport)
+  /// Handing back attempts it will not finish (graceful shutdown).
+  case handBack([AttemptID])
+  case bye
+}
+
+// MARK: Coordinator → worker
+
+public struct Assignment: Hashable, Sendable, Codable {
+  public var attempt: AttemptID
+  public var sweep: String
+  public var spec: TrialSpec
+
+  public init(attempt: AttemptID, sweep: String, spec: TrialSpec) {
+    self.attempt = attempt
+    self.sweep = sweep
+    self.spec = spec
+  }
+}
+
+public struct StopOrder: Hashable, Sendable, Codable {
+  public var attempt: AttemptID
+  public var reason: String
+
+  public init(attempt: AttemptID, reason: String) {
+    self.attempt = attempt
+    self.reason = reason
+  }
+}
+
+/// What the coordinator sends a worker.
+public enum CoordinatorMessage: Hashable, Sendable {
+  case assign(Assignment)
+  case stop(StopOrder)
+  /// Acknowledges a DONE, so the worker can forget the result.
+  case acknowledge(AttemptID)
+  case heartbeat
+  /// The worker must close its socket and reconnect (or exit); says why.
+  case disconnect(String)
+}
+
+// MARK: Client ↔ coordinator
+
+public struct SubmitRequest: Hashable, Sendable, Codable {
+  /// The config's file name (for error messages) and its text.
+  public var file: String
+  public var text: String
+
+  public init(file: String, text: String) {
+    self.file = file
+    self.text = text
+  }
+}
+
+public struct LeaderboardRequest: Hashable, Sendable, Codable {
+  public var sweep: String
+  public var top: Int?
+  public var groupBy: String?
+
+  public init(sweep: String, top: Int? = nil, groupBy: String? = nil) {
+    self.sweep = sweep
+    self.top = top
+    self.groupBy = groupBy
+  }
+}
+
+/// What a client (`sweepd submit`, `status`, …) asks.
+public enum ClientRequest: Hashable, Sendable {
+  case submit(SubmitRequest)
+  case status(sweep: String?)
+  case leaderboard(LeaderboardRequest)
+  case cancel(sweep: String)
+}
+
+/// The coordinator's answer to a client: a JSON document, or an error message.
+public enum ClientReply: Hashable, Sendable {
+  case ok(json: [UInt8])
+  case error(String)
+}

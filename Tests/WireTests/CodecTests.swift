@@ -1,0 +1,127 @@
+import XCTest
+
+@testable import Training
+@testable import Wire
+
+final class CodecTests: XCTestCase {
+  let attempt = AttemptID(trial: 42, attempt: 2)
+
+  func testEveryMessageRoundTrips() throws {
+    var spec = TrialSpec()
+    spec.seed = UInt64.max - 12_345  // beyond 2^53: must survive JSON exactly
+    spec.optimizer = OptimizerSpec(
+      name: "adam_hd", hyperparameters: ["lr": .number(3e-4), "hypergrad_scope": .word("parameter")])
+    spec.schedule = ScheduleSpec(kind: .reduceOnPlateau, settings: ["factor": .number(0.5)])
+    let workerMessages: [WorkerMessage] = [
+      .ready(Ready(worker: "box-1", host: "box", slots: 4, version: "0.1.0", running: [attempt])),
+      .heartbeat,
+      .metric(
+        MetricReport(attempt: attempt, epoch: 3, values: ["val_loss": 0.25, "lr": 1e-3, "train_loss": .nan])),
+      .done(DoneReport(attempt: attempt, status: .diverged, epochs: 5, divergedEpoch: 5, seconds: 1.5)),
+      .done(DoneReport(attempt: attempt, status: .failed, epochs: 0, seconds: 0, message: "no such file")),
+      .handBack([attempt, AttemptID(trial: 7, attempt: 1)]),
+      .bye,
+    ]
+    for message in workerMessages {
+      let decoded = try WireCodec.decodeWorkerMessage(WireCodec.encode(message)).get()
+      if case .metric(let a) = message, case .metric(let b) = decoded {
+        // NaN never equals itself: compare the rest and the NaN-ness.
+        XCTAssertEqual(a.attempt, b.attempt)
+        XCTAssertEqual(a.values["val_loss"], b.values["val_loss"])
+        XCTAssertTrue(b.values["train_loss"]!.isNaN)
+      } else {
+        XCTAssertEqual(decoded, message)
+      }
+    }
+    let coordinatorMessages: [CoordinatorMessage] = [
+      .assign(Assignment(attempt: attempt, sweep: "s-1", spec: spec)),
+      .stop(StopOrder(attempt: attempt, reason: "cancelled")),
+      .acknowledge(attempt), .heartbeat, .disconnect("protocol error"),
+    ]
+    for message in coordinatorMessages {
+      XCTAssertEqual(try WireCodec.decodeCoordinatorMessage(WireCodec.encode(message)).get(), message)
+    }
+    let requests: [ClientRequest] = [
+      .submit(SubmitRequest(file: "s.yaml", text: "method: grid\n")), .status(sweep: nil),
+      .status(sweep: "s-1"),
+      .leaderboard(LeaderboardRequest(sweep: "s-1", top: 5, groupBy: "optimizer")), .cancel(sweep: "s-1"),
+    ]
+    for request in requests {
+      XCTAssertEqual(try WireCodec.decodeClientRequest(WireCodec.encode(request)).get(), request)
+    }
+    for reply in [ClientReply.ok(json: Array(#"{"a":[1,2]}"#.utf8)), .error("unknown sweep 's-9'")] {
+      XCTAssertEqual(try WireCodec.decodeClientReply(WireCodec.encode(reply)).get(), reply)
+    }
+  }
+
+  func testMalformedInputIsAnErrorNotACrash() {
+    func error(_ frames: [[UInt8]]) -> WireError? {
+      if case .failure(let error) = WireCodec.decodeWorkerMessage(frames) { return error }
+      return nil
+    }
+    let header = Array("SWP1".utf8)
+    XCTAssertEqual(error([]), .frameCount(0))
+    XCTAssertEqual(error([header, Array("BYE".utf8)]), .frameCount(2))
+    XCTAssertEqual(
+      error([Array("SWP2".utf8), Array("BYE".utf8), Array("{}".utf8)]), .unknownProtocol("SWP2"))
+    XCTAssertEqual(error([header, Array("LAUNCH".utf8), Array("{}".utf8)]), .unknownCommand("LAUNCH"))
+    XCTAssertEqual(error([header, [0xff, 0xfe], Array("{}".utf8)]), .unknownCommand("\u{FFFD}\u{FFFD}"))
+    XCTAssertEqual(
+      error([header, Array("METRIC".utf8), [UInt8](repeating: 32, count: 2_000_000)]),
+      .frameTooLarge(bytes: 2_000_000, limit: Protocol.maximumFrameBytes))
+    if case .malformedBody(let command, let reason)? = error([
+      header, Array("METRIC".utf8), Array("{\"epoch\": 1}".utf8),
+    ]) {
+      XCTAssertEqual(command, "METRIC")
+      XCTAssertTrue(reason.contains("missing key 'attempt'"), reason)
+    } else {
+      XCTFail("missing attempt not reported")
+    }
+    XCTAssertEqual(
+      error(
+        WireCodec.encode(
+          .metric(MetricReport(attempt: AttemptID(trial: 1, attempt: 0), epoch: 1, values: [:])))),
+      .invalid(command: "METRIC", reason: "attempt 0 is not ≥ 1"))
+    XCTAssertEqual(
+      error(WireCodec.encode(.metric(MetricReport(attempt: attempt, epoch: 0, values: [:])))),
+      .invalid(command: "METRIC", reason: "epoch 0 is not ≥ 1"))
+    XCTAssertEqual(
+      error(WireCodec.encode(.ready(Ready(worker: "w", host: "h", slots: 0, version: "1")))),
+      .invalid(command: "READY", reason: "slots 0 is not ≥ 1"))
+  }
+
+  /// Seeded random frames — pure noise, and mutations of valid messages — through every
+  /// decoder: each returns a message or an error, never traps.
+  func testRandomFramesNeverTrap() throws {
+    var random = RandomSource(seed: 99)
+    let valid = [
+      WireCodec.encode(
+        WorkerMessage.metric(MetricReport(attempt: attempt, epoch: 2, values: ["val_loss": 0.5]))),
+      WireCodec.encode(
+        CoordinatorMessage.assign(Assignment(attempt: attempt, sweep: "s", spec: TrialSpec()))),
+      WireCodec.encode(ClientRequest.submit(SubmitRequest(file: "f", text: "t"))),
+    ]
+    var decoded = 0
+    for i in 0..<30_000 {
+      var frames: [[UInt8]]
+      if i % 2 == 0 {
+        frames = (0..<random.index(below: 5)).map { _ in
+          (0..<random.index(below: 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        }
+      } else {
+        frames = valid[random.index(below: valid.count)]
+        let f = random.index(below: frames.count)
+        if !frames[f].isEmpty {
+          for _ in 0..<(1 + random.index(below: 4)) {
+            frames[f][random.index(below: frames[f].count)] = UInt8(truncatingIfNeeded: random.next())
+          }
+        }
+      }
+      if case .success = WireCodec.decodeWorkerMessage(frames) { decoded += 1 }
+      if case .success = WireCodec.decodeCoordinatorMessage(frames) { decoded += 1 }
+      if case .success = WireCodec.decodeClientRequest(frames) { decoded += 1 }
+      _ = WireCodec.decodeClientReply(frames)
+    }
+    XCTAssertGreaterThan(decoded, 0, "some mutations leave a valid message")
+  }
+}
