@@ -35,6 +35,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
   ],
   targets: [
     // System libraries (Debian packages installed by scripts/setup).
@@ -52,6 +53,7 @@ let package = Package(
     ),
     .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
     .target(name: "Wire", dependencies: ["Training"]),
+    .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
     .target(
       name: "Search",
       dependencies: ["Training", .product(name: "Yams", package: "Yams")]
@@ -72,6 +74,7 @@ let package = Package(
     ),
     .testTarget(name: "ZMQTests", dependencies: ["ZMQ", "CZeroMQ"]),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Training"]),
+    .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(
       name: "SearchTests",
       dependencies: ["Search", "Training"],

@@ -1,0 +1,148 @@
+import GRDB
+
+/// A sweep as stored: its config text (the source of truth, re-parsed on recovery) and state.
+public struct SweepRecord: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+  public static let databaseTableName = "sweep"
+
+  public enum State: String, Codable, Sendable, DatabaseValueConvertible {
+    case running, completed, cancelled
+  }
+
+  public var id: String
+  public var name: String?
+  public var file: String
+  public var configText: String
+  public var method: String
+  public var metricName: String
+  public var metricGoal: String
+  /// The sweep seed's bits (SQLite integers are signed).
+  public var seedBits: Int64
+  public var state: State
+  /// Unix time, seconds.
+  public var createdAt: Double
+
+  public init(
+    id: String, name: String?, file: String, configText: String, method: String, metricName: String,
+    metricGoal: String, seed: UInt64, state: State = .running, createdAt: Double
+  ) {
+    self.id = id
+    self.name = name
+    self.file = file
+    self.configText = configText
+    self.method = method
+    self.metricName = metricName
+    self.metricGoal = metricGoal
+    self.seedBits = Int64(bitPattern: seed)
+    self.state = state
+    self.createdAt = createdAt
+  }
+
+  public var seed: UInt64 { UInt64(bitPattern: seedBits) }
+}
+
+/// A trial as stored: what it runs (the spec and the parameter values it used, as JSON),
+/// where it stands, and its best result so far.
+public struct TrialRecord: Codable, Hashable, Sendable, FetchableRecord, MutablePersistableRecord {
+  public static let databaseTableName = "trial"
+
+  /// `pending → running → completed | early_stopped | diverged | failed | cancelled`; a lost
+  /// attempt returns to `pending` with attempt + 1.
+  public enum State: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case pending, running, completed
+    case earlyStopped = "early_stopped"
+    case diverged, failed, cancelled
+
+    public var isFinished: Bool { self != .pending && self != .running }
+  }
+
+  public var id: Int64?
+  public var sweepID: String
+  /// Position in the sweep (0-based), its configuration and repeat.
+  public var index: Int
+  public var configuration: Int
+  public var repeatIndex: Int
+  public var seedBits: Int64
+  /// JSON: the parameter values the trial used, the sampler's quantile point, the spec.
+  public var params: String
+  public var point: String
+  public var spec: String
+  public var state: State
+  /// The current attempt (0 before the first assignment).
+  public var attempt: Int
+  public var worker: String?
+  public var bestValue: Double?
+  public var bestEpoch: Int?
+  public var epochs: Int
+  public var seconds: Double
+  public var message: String?
+  public var updatedAt: Double
+
+  public init(
+    sweepID: String, index: Int, configuration: Int, repeatIndex: Int, seed: UInt64, params: String,
+    point: String,
+    spec: String, updatedAt: Double
+  ) {
+    self.id = nil
+    self.sweepID = sweepID
+    self.index = index
+    self.configuration = configuration
+    self.repeatIndex = repeatIndex
+    self.seedBits = Int64(bitPattern: seed)
+    self.params = params
+    self.point = point
+    self.spec = spec
+    self.state = .pending
+    self.attempt = 0
+    self.worker = nil
+    self.bestValue = nil
+    self.bestEpoch = nil
+    self.epochs = 0
+    self.seconds = 0
+    self.message = nil
+    self.updatedAt = updatedAt
+  }
+
+  public var seed: UInt64 { UInt64(bitPattern: seedBits) }
+
+  public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// One epoch of one attempt of a trial (metrics as a JSON object).
+public struct MetricRecord: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+  public static let databaseTableName = "metric"
+
+  public var trialID: Int64
+  public var attempt: Int
+  public var epoch: Int
+  public var values: String
+
+  public init(trialID: Int64, attempt: Int, epoch: Int, values: String) {
+    self.trialID = trialID
+    self.attempt = attempt
+    self.epoch = epoch
+    self.values = values
+  }
+}
+
+/// Something that happened, for `sweepd status` and post-mortems.
+public struct EventRecord: Codable, Hashable, Sendable, FetchableRecord, MutablePersistableRecord {
+  public static let databaseTableName = "event"
+
+  public var id: Int64?
+  public var time: Double
+  public var sweepID: String?
+  public var trialID: Int64?
+  public var kind: String
+  public var detail: String
+
+  public init(time: Double, sweepID: String?, trialID: Int64?, kind: String, detail: String) {
+    self.id = nil
+    self.time = time
+    self.sweepID = sweepID
+    self.trialID = trialID
+    self.kind = kind
+    self.detail = detail
+  }
+
+  public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}

@@ -1,0 +1,188 @@
+import GRDB
+
+/// The coordinator's durable state in SQLite (WAL mode, through GRDB): sweeps, trials,
+/// per-epoch metrics and events. Every change is a transaction, so a crash leaves either the
+/// old or the new state, never half of one; the coordinator writes a transition here before
+/// acting on it.
+public final class Store: Sendable {
+  let pool: DatabasePool
+
+  /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+  public init(path: String) throws {
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(5)
+    pool = try DatabasePool(path: path, configuration: configuration)
+    try Self.migrator.migrate(pool)
+  }
+
+  static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("v1") { db in
+      try db.create(table: "sweep") { t in
+        t.primaryKey("id", .text)
+        t.column("name", .text)
+        t.column("file", .text).notNull()
+        t.column("configText", .text).notNull()
+        t.column("method", .text).notNull()
+        t.column("metricName", .text).notNull()
+        t.column("metricGoal", .text).notNull()
+        t.column("seedBits", .integer).notNull()
+        t.column("state", .text).notNull()
+        t.column("createdAt", .double).notNull()
+      }
+      try db.create(table: "trial") { t in
+        t.autoIncrementedPrimaryKey("id")
+        t.column("sweepID", .text).notNull().references("sweep", onDelete: .cascade)
+        t.column("index", .integer).notNull()
+        t.column("configuration", .integer).notNull()
+        t.column("repeatIndex", .integer).notNull()
+        t.column("seedBits", .integer).notNull()
+        t.column("params", .text).notNull()
+        t.column("point", .text).notNull()
+        t.column("spec", .text).notNull()
+        t.column("state", .text).notNull().indexed()
+        t.column("attempt", .integer).notNull()
+        t.column("worker", .text)
+        t.column("bestValue", .double)
+        t.column("bestEpoch", .integer)
+        t.column("epochs", .integer).notNull()
+        t.column("seconds", .double).notNull()
+        t.column("message", .text)
+        t.column("updatedAt", .double).notNull()
+        t.uniqueKey(["sweepID", "index"])
+      }
+      try db.create(table: "metric") { t in
+        t.column("trialID", .integer).notNull().references("trial", onDelete: .cascade)
+        t.column("attempt", .integer).notNull()
+        t.column("epoch", .integer).notNull()
+        t.column("values", .text).notNull()
+        t.primaryKey(["trialID", "attempt", "epoch"])
+      }
+      try db.create(table: "event") { t in
+        t.autoIncrementedPrimaryKey("id")
+        t.column("time", .double).notNull()
+        t.column("sweepID", .text)
+        t.column("trialID", .integer)
+        t.column("kind", .text).notNull()
+        t.column("detail", .text).notNull()
+      }
+    }
+    return migrator
+  }
+
+  /// The journal mode in force ("wal").
+  public func journalMode() throws -> String {
+    try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+  }
+
+  // MARK: Sweeps and trials
+
+  /// Stores a new sweep and its first trials in one transaction; returns the trials with
+  /// their ids.
+  public func createSweep(_ sweep: SweepRecord, trials: [TrialRecord]) throws -> [TrialRecord] {
+    try pool.write { db in
+      try sweep.insert(db)
+      var stored: [TrialRecord] = []
+      for var trial in trials {
+        try trial.insert(db)
+        stored.append(trial)
+      }
+      return stored
+    }
+  }
+
+  /// Adds trials to an existing sweep (adaptive samplers add them as results arrive).
+  public func appendTrials(_ trials: [TrialRecord]) throws -> [TrialRecord] {
+    try pool.write { db in
+      var stored: [TrialRecord] = []
+      for var trial in trials {
+        try trial.insert(db)
+        stored.append(trial)
+      }
+      return stored
+    }
+  }
+
+  public func sweeps() throws -> [SweepRecord] {
+    try pool.read { db in try SweepRecord.order(Column("createdAt")).fetchAll(db) }
+  }
+
+  public func sweep(_ id: String) throws -> SweepRecord? {
+    try pool.read { db in try SweepRecord.fetchOne(db, key: id) }
+  }
+
+  public func setSweepState(_ id: String, _ state: SweepRecord.State) throws {
+    try pool.write { db in
+      try db.execute(sql: "UPDATE sweep SET state = ? WHERE id = ?", arguments: [state.rawValue, id])
+    }
+  }
+
+  public func trials(sweep: String) throws -> [TrialRecord] {
+    try pool.read { db in
+      try TrialRecord.filter(Column("sweepID") == sweep).order(Column("index")).fetchAll(db)
+    }
+  }
+
+  public func trial(_ id: Int64) throws -> TrialRecord? {
+    try pool.read { db in try TrialRecord.fetchOne(db, key: id) }
+  }
+
+  /// Trials that were pending or running: what a restarted coordinator must recover.
+  public func unfinishedTrials() throws -> [TrialRecord] {
+    try pool.read { db in
+      try TrialRecord.filter(
+        [TrialRecord.State.pending.rawValue, TrialRecord.State.running.rawValue].contains(Column("state"))
+      )
+      .order(Column("id")).fetchAll(db)
+    }
+  }
+
+  /// Applies `change` to trial `id` only if its current attempt is `attempt` (a message
+  /// from a stale attempt changes nothing). Returns the updated trial, or nil when stale or
+  /// unknown.
+  @discardableResult
+  public func updateTrial(
+    _ id: Int64, ifAttempt attempt: Int, now: Double, _ change: @Sendable (inout TrialRecord) -> Void
+  ) throws -> TrialRecord? {
+    try pool.write { db in
+      guard var trial = try TrialRecord.fetchOne(db, key: id), trial.attempt == attempt else { return nil }
+      change(&trial)
+      trial.updatedAt = now
+      try trial.update(db)
+      return trial
+    }
+  }
+
+  // MARK: Metrics and events
+
+  /// Writes a batch of metric rows in one transaction. A row already stored for the same
+  /// (trial, attempt, epoch) is kept (a resent message changes nothing).
+  public func recordMetrics(_ rows: [MetricRecord]) throws {
+    guard !rows.isEmpty else { return }
+    try pool.write { db in
+      let statement = try db.cachedStatement(
+        sql: "INSERT OR IGNORE INTO metric (trialID, attempt, epoch, \"values\") VALUES (?, ?, ?, ?)")
+      for row in rows {
+        try statement.execute(arguments: [row.trialID, row.attempt, row.epoch, row.values])
+      }
+    }
+  }
+
+  public func metrics(trial: Int64, attempt: Int) throws -> [MetricRecord] {
+    try pool.read { db in
+      try MetricRecord.filter(Column("trialID") == trial && Column("attempt") == attempt).order(
+        Column("epoch")
+      ).fetchAll(db)
+    }
+  }
+
+  public func recordEvent(_ event: EventRecord) throws {
+    var event = event
+    try pool.write { db in try event.insert(db) }
+  }
+
+  public func events(sweep: String) throws -> [EventRecord] {
+    try pool.read { db in try EventRecord.filter(Column("sweepID") == sweep).order(Column("id")).fetchAll(db)
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import XCTest
+
+@testable import Store
+
+final class StoreTests: XCTestCase {
+  var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "sweepd-store-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  func makeSweep(_ store: Store, id: String = "s-1", trials: Int = 3) throws -> [TrialRecord] {
+    let sweep = SweepRecord(
+      id: id, name: "demo", file: "demo.yaml", configText: "method: grid\n", method: "grid",
+      metricName: "val_error",
+      metricGoal: "minimize", seed: UInt64.max - 3, createdAt: 1)
+    let rows = (0..<trials).map {
+      TrialRecord(
+        sweepID: id, index: $0, configuration: $0, repeatIndex: 0, seed: UInt64.max - UInt64($0),
+        params: #"{"lr":0.1}"#,
+        point: "[0.5]", spec: "{}", updatedAt: 1)
+    }
+    return try store.createSweep(sweep, trials: rows)
+  }
+
+  func testSchemaWALAndRoundTrip() throws {
+    let path = directory.appendingPathComponent("sweepd.db").path
+    let store = try Store(path: path)
+    XCTAssertEqual(try store.journalMode(), "wal")
+    let trials = try makeSweep(store)
+    XCTAssertEqual(trials.compactMap(\.id).count, 3)
+    XCTAssertEqual(try store.sweep("s-1")?.seed, UInt64.max - 3)
+    XCTAssertEqual(try store.trials(sweep: "s-1").map(\.seed), [UInt64.max, UInt64.max - 1, UInt64.max - 2])
+    XCTAssertEqual(try store.unfinishedTrials().count, 3)
+  }
+
+  /// A transition for a stale attempt changes nothing; the current attempt's does.
+  func testStaleAttemptsChangeNothing() throws {
+    let store = try Store(path: directory.appendingPathComponent("a.db").path)
+    let id = try makeSweep(store)[0].id!
+    let running = try store.updateTrial(id, ifAttempt: 0, now: 2) {
+      $0.state = .running
+      $0.attempt = 1
+      $0.worker = "w1"
+    }
+    XCTAssertEqual(running?.state, .running)
+    XCTAssertNil(
+      try store.updateTrial(id, ifAttempt: 0, now: 3) { $0.state = .failed }, "attempt 0 is stale now")
+    XCTAssertEqual(try store.trial(id)?.state, .running)
+    XCTAssertNil(try store.updateTrial(999, ifAttempt: 1, now: 3) { $0.state = .failed })
+    let done = try store.updateTrial(id, ifAttempt: 1, now: 4) {
+      $0.state = .completed
+      $0.bestValue = 0.02
+      $0.bestEpoch = 7
+      $0.epochs = 10
+    }
+    XCTAssertEqual(done?.state, .completed)
+    XCTAssertEqual(done?.updatedAt, 4)
+    XCTAssertEqual(try store.unfinishedTrials().count, 2)
+  }
+
+  /// Batched metric writes; a resent (trial, attempt, epoch) keeps the first row.
+  func testMetricsAreBatchedAndIdempotent() throws {
+    let store = try Store(path: directory.appendingPathComponent("m.db").path)
+    let trials = try makeSweep(store, trials: 2)
+    var rows: [MetricRecord] = []
+    for trial in trials {
+      for epoch in 1...500 {
+        rows.append(
+          MetricRecord(trialID: trial.id!, attempt: 1, epoch: epoch, values: #"{"val_loss":\#(epoch)}"#))
+      }
+    }
+    try store.recordMetrics(rows)
+    try store.recordMetrics([
+      MetricRecord(trialID: trials[0].id!, attempt: 1, epoch: 1, values: #"{"val_loss":-1}"#)
+    ])
+    let stored = try store.metrics(trial: trials[0].id!, attempt: 1)
+    XCTAssertEqual(stored.count, 500)
+    XCTAssertEqual(stored[0].values, #"{"val_loss":1}"#)
+    XCTAssertEqual(try store.metrics(trial: trials[0].id!, attempt: 2).count, 0)
+  }
+
+  /// Closing and reopening the file keeps everything (nothing lives only in memory).
+  func testReopeningKeepsEverything() throws {
+    let path = directory.appendingPathComponent("durable.db").path
+    do {
+      let store = try Store(path: path)
+      let id = try makeSweep(store)[1].id!
+      try store.updateTrial(id, ifAttempt: 0, now: 5) {
+        $0.state = .diverged
+        $0.attempt = 1
+      }
+      try store.recordEvent(
+        EventRecord(time: 5, sweepID: "s-1", trialID: id, kind: "diverged", detail: "epoch 3"))
+      try store.setSweepState("s-1", .cancelled)
+    }
+    let reopened = try Store(path: path)
+    XCTAssertEqual(try reopened.sweep("s-1")?.state, .cancelled)
+    XCTAssertEqual(try reopened.trials(sweep: "s-1").map(\.state), [.pending, .diverged, .pending])
+    XCTAssertEqual(try reopened.events(sweep: "s-1").map(\.kind), ["diverged"])
+  }
+
+  func testUnwritableLocationIsAClearError() {
+    XCTAssertThrowsError(try Store(path: "/nonexistent-directory/sweepd.db")) { error in
+      XCTAssertFalse("\(error)".isEmpty)
+    }
+  }
+}
