@@ -54,6 +54,7 @@ let package = Package(
     .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
     .target(name: "Wire", dependencies: ["Training"]),
     .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+    .target(name: "Coordinator", dependencies: ["Wire"]),
     .target(
       name: "Search",
       dependencies: ["Training", .product(name: "Yams", package: "Yams")]
@@ -75,6 +76,7 @@ let package = Package(
     .testTarget(name: "ZMQTests", dependencies: ["ZMQ", "CZeroMQ"]),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Training"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
+    .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Wire"]),
     .testTarget(
       name: "SearchTests",
       dependencies: ["Search", "Training"],

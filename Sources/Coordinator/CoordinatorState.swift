@@ -1,0 +1,317 @@
+import Wire
+
+/// The coordinator's scheduling and liveness logic as a pure state machine: events in,
+/// actions out, no I/O and no clock of its own (`now` is passed in, in seconds), so tests
+/// drive it with a fake clock. The I/O loop performs the actions in order; a `.persist`
+/// comes before the messages that depend on it, so the store always knows first.
+///
+/// Liveness follows the Paranoid Pirate pattern: any message from a worker counts as a
+/// heartbeat; a worker silent for `liveness` × `heartbeatInterval` is dead, and its running
+/// attempts go back to pending with attempt + 1 (or fail after `maxAttempts`). Every message
+/// about a trial names its attempt, so one from a superseded attempt changes nothing.
+public struct CoordinatorState: Sendable {
+  /// A peer's routing id on the coordinator's ROUTER.
+  public typealias Peer = String
+
+  public struct Settings: Sendable {
+    /// Seconds between heartbeats to an idle worker. Default 1.
+    public var heartbeatInterval = 1.0
+    /// Silent intervals after which a worker is dead. Default 3.
+    public var liveness = 3.0
+
+    public init() {}
+  }
+
+  /// What changed, for the store: written before the messages that follow it.
+  public enum Transition: Hashable, Sendable {
+    case started(AttemptID, worker: String)
+    case finished(AttemptID, DoneReport)
+    /// The attempt was lost; the trial is pending again as `next`.
+    case requeued(lost: AttemptID, next: AttemptID, reason: String)
+    case failed(AttemptID, reason: String)
+    case cancelled(trial: Int64)
+  }
+
+  public enum Action: Hashable, Sendable {
+    case persist(Transition)
+    case assign(Peer, AttemptID, sweep: String)
+    case stop(Peer, AttemptID, reason: String)
+    case acknowledge(Peer, AttemptID)
+    case heartbeat(Peer)
+    case disconnect(Peer, reason: String)
+    case recordMetric(MetricReport)
+  }
+
+  public enum Event: Hashable, Sendable {
+    case message(Peer, WorkerMessage)
+    /// New trials of a sweep (in order), with the sweep's attempt limit.
+    case trialsAdded(sweep: String, trials: [Int64], maxAttempts: Int)
+    case cancel(sweep: String)
+    case tick
+  }
+
+  struct Worker: Sendable {
+    var name: String
+    var slots: Int
+    var lastHeard: Double
+    var lastSent: Double
+    var running: Set<AttemptID>
+  }
+
+  struct Trial: Sendable {
+    var sweep: String
+    var attempt: Int
+    var maxAttempts: Int
+    var running: Bool
+    var worker: Peer?
+    /// For a recovered running attempt whose worker has not reconnected yet: when to give up.
+    var leaseDeadline: Double?
+  }
+
+  public let settings: Settings
+  var workers: [Peer: Worker] = [:]
+  var trials: [Int64: Trial] = [:]
+  /// Pending trial ids per sweep, oldest first; sweeps take turns (round robin).
+  var pending: [String: [Int64]] = [:]
+  var sweepOrder: [String] = []
+  var nextSweep = 0
+
+  public init(settings: Settings = Settings()) {
+    self.settings = settings
+  }
+
+  /// Recovery after a restart: the store's unfinished trials. Running attempts keep their
+  /// lease for one liveness period, for their worker to reconnect and claim them (READY
+  /// lists what it still runs); after that they are requeued.
+  public mutating func recover(
+    pending: [(trial: Int64, sweep: String, attempt: Int, maxAttempts: Int)],
+    running: [(trial: Int64, sweep: String, attempt: Int, maxAttempts: Int)], now: Double
+  ) {
+    for entry in pending {
+      trials[entry.trial] = Trial(
+        sweep: entry.sweep, attempt: entry.attempt, maxAttempts: entry.maxAttempts, running: false)
+      enqueue(entry.trial, sweep: entry.sweep)
+    }
+    for entry in running {
+      trials[entry.trial] = Trial(
+        sweep: entry.sweep, attempt: entry.attempt, maxAttempts: entry.maxAttempts, running: true,
+        leaseDeadline: now + deadTime)
+    }
+  }
+
+  var deadTime: Double { settings.heartbeatInterval * settings.liveness }
+
+  /// Workers connected now, and trials by state (for status and tests).
+  public var workerCount: Int { workers.count }
+  public var pendingCount: Int { pending.values.map(\.count).reduce(0, +) }
+  public var runningCount: Int { trials.values.filter(\.running).count }
+
+  public mutating func handle(_ event: Event, now: Double) -> [Action] {
+    var actions: [Action] = []
+    switch event {
+    case .trialsAdded(let sweep, let ids, let maxAttempts):
+      for id in ids where trials[id] == nil {
+        trials[id] = Trial(sweep: sweep, attempt: 0, maxAttempts: maxAttempts, running: false)
+        enqueue(id, sweep: sweep)
+      }
+    case .cancel(let sweep):
+      for id in pending[sweep] ?? [] {
+        trials[id] = nil
+        actions.append(.persist(.cancelled(trial: id)))
+      }
+      pending[sweep] = []
+      for (id, trial) in trials where trial.sweep == sweep && trial.running {
+        let attempt = AttemptID(trial: id, attempt: trial.attempt)
+        actions.append(.persist(.cancelled(trial: id)))
+        if let peer = trial.worker {
+          actions.append(.stop(peer, attempt, reason: "sweep \(sweep) cancelled"))
+        }
+        release(attempt)
+        trials[id] = nil
+      }
+    case .tick:
+      actions += expire(now: now)
+      for (peer, worker) in workers where now - worker.lastSent >= settings.heartbeatInterval {
+        actions.append(.heartbeat(peer))
+        workers[peer]?.lastSent = now
+      }
+    case .message(let peer, let message):
+      actions += receive(message, from: peer, now: now)
+    }
+    actions += schedule(now: now)
+    return actions
+  }
+
+  mutating func receive(_ message: WorkerMessage, from peer: Peer, now: Double) -> [Action] {
+    if case .ready(let ready) = message {
+      return register(peer, ready, now: now)
+    }
+    guard workers[peer] != nil else {
+      return [.disconnect(peer, reason: "unknown worker: send READY first")]
+    }
+    workers[peer]?.lastHeard = now
+    switch message {
+    case .ready, .heartbeat:
+      return []
+    case .metric(let metric):
+      guard isCurrent(metric.attempt, on: peer) else { return [] }
+      return [.recordMetric(metric)]
+    case .done(let done):
+      // Acknowledged even when stale, so the worker stops resending it.
+      var actions: [Action] = []
+      if isCurrent(done.attempt, on: peer) {
+        actions.append(.persist(.finished(done.attempt, done)))
+        release(done.attempt)
+        trials[done.attempt.trial] = nil
+      }
+      actions.append(.acknowledge(peer, done.attempt))
+      return actions
+    case .handBack(let attempts):
+      var actions: [Action] = []
+      for attempt in attempts where isCurrent(attempt, on: peer) {
+        actions += requeue(attempt, reason: "handed back by \(workers[peer]!.name)")
+      }
+      return actions
+    case .bye:
+      return drop(peer, reason: "worker \(workers[peer]!.name) left")
+    }
+  }
+
+  mutating func register(_ peer: Peer, _ ready: Ready, now: Double) -> [Action] {
+    var actions: [Action] = []
+    // A reconnect under a new routing id: the old connection is gone.
+    for (other, worker) in workers where worker.name == ready.worker && other != peer {
+      let claimed = Set(ready.running)
+      for attempt in worker.running where claimed.contains(attempt) {
+        workers[other]?.running.remove(attempt)
+      }
+      actions += drop(other, reason: "worker \(ready.worker) reconnected")
+    }
+    var worker =
+      workers[peer]
+      ?? Worker(name: ready.worker, slots: ready.slots, lastHeard: now, lastSent: now, running: [])
+    worker.slots = ready.slots
+    worker.lastHeard = now
+    // Attempts the worker still runs and that are still current are its again; anything
+    // else it names is stale and gets a STOP.
+    for attempt in ready.running {
+      if let trial = trials[attempt.trial], trial.running, trial.attempt == attempt.attempt {
+        trials[attempt.trial]?.worker = peer
+        trials[attempt.trial]?.leaseDeadline = nil
+        worker.running.insert(attempt)
+      } else {
+        actions.append(.stop(peer, attempt, reason: "attempt superseded"))
+      }
+    }
+    workers[peer] = worker
+    return actions
+  }
+
+  func isCurrent(_ attempt: AttemptID, on peer: Peer) -> Bool {
+    guard let trial = trials[attempt.trial] else { return false }
+    return trial.running && trial.attempt == attempt.attempt && trial.worker == peer
+  }
+
+  mutating func release(_ attempt: AttemptID) {
+    if let peer = trials[attempt.trial]?.worker { workers[peer]?.running.remove(attempt) }
+  }
+
+  /// The attempt is lost: pending again as attempt + 1, or failed after `maxAttempts`.
+  mutating func requeue(_ attempt: AttemptID, reason: String) -> [Action] {
+    release(attempt)
+    guard var trial = trials[attempt.trial] else { return [] }
+    if attempt.attempt >= trial.maxAttempts {
+      trials[attempt.trial] = nil
+      return [
+        .persist(
+          .failed(attempt, reason: "\(reason); \(attempt.attempt) of \(trial.maxAttempts) attempts used"))
+      ]
+    }
+    trial.running = false
+    trial.worker = nil
+    trial.leaseDeadline = nil
+    trials[attempt.trial] = trial
+    enqueue(attempt.trial, sweep: trial.sweep, front: true)
+    return [
+      .persist(
+        .requeued(
+          lost: attempt, next: AttemptID(trial: attempt.trial, attempt: attempt.attempt + 1), reason: reason))
+    ]
+  }
+
+  mutating func drop(_ peer: Peer, reason: String) -> [Action] {
+    guard let worker = workers.removeValue(forKey: peer) else { return [] }
+    var actions: [Action] = []
+    for attempt in worker.running.sorted(by: { $0.trial < $1.trial }) {
+      if trials[attempt.trial]?.worker == peer { actions += requeue(attempt, reason: reason) }
+    }
+    return actions
+  }
+
+  mutating func expire(now: Double) -> [Action] {
+    var actions: [Action] = []
+    for (peer, worker) in workers.sorted(by: { $0.key < $1.key }) where now - worker.lastHeard > deadTime {
+      actions += drop(
+        peer, reason: "worker \(worker.name) silent for \(formatSeconds(now - worker.lastHeard))")
+    }
+    for (id, trial) in trials.sorted(by: { $0.key < $1.key }) {
+      if let deadline = trial.leaseDeadline, now > deadline, trial.running, trial.worker == nil {
+        actions += requeue(
+          AttemptID(trial: id, attempt: trial.attempt), reason: "its worker did not come back after a restart"
+        )
+      }
+    }
+    return actions
+  }
+
+  mutating func enqueue(_ id: Int64, sweep: String, front: Bool = false) {
+    if pending[sweep] == nil || !sweepOrder.contains(sweep) { sweepOrder.append(sweep) }
+    if front { pending[sweep, default: []].insert(id, at: 0) } else { pending[sweep, default: []].append(id) }
+  }
+
+  /// The next pending trial, sweeps taking turns.
+  mutating func nextPending() -> Int64? {
+    guard !sweepOrder.isEmpty else { return nil }
+    for offset in 0..<sweepOrder.count {
+      let index = (nextSweep + offset) % sweepOrder.count
+      let sweep = sweepOrder[index]
+      if var queue = pending[sweep], !queue.isEmpty {
+        let id = queue.removeFirst()
+        pending[sweep] = queue
+        nextSweep = (index + 1) % sweepOrder.count
+        return id
+      }
+    }
+    return nil
+  }
+
+  /// Fills free slots, least-loaded workers first.
+  mutating func schedule(now: Double) -> [Action] {
+    var actions: [Action] = []
+    while true {
+      let candidates = workers.filter { $0.value.running.count < $0.value.slots }
+      guard
+        let (peer, _) = candidates.min(by: {
+          (Double($0.value.running.count) / Double($0.value.slots), $0.key)
+            < (Double($1.value.running.count) / Double($1.value.slots), $1.key)
+        })
+      else { break }
+      guard let id = nextPending(), var trial = trials[id] else { break }
+      trial.attempt += 1
+      trial.running = true
+      trial.worker = peer
+      trials[id] = trial
+      let attempt = AttemptID(trial: id, attempt: trial.attempt)
+      workers[peer]?.running.insert(attempt)
+      workers[peer]?.lastSent = now
+      actions.append(.persist(.started(attempt, worker: workers[peer]!.name)))
+      actions.append(.assign(peer, attempt, sweep: trial.sweep))
+    }
+    return actions
+  }
+}
+
+func formatSeconds(_ seconds: Double) -> String {
+  let tenths = (seconds * 10).rounded() / 10
+  return "\(tenths) s"
+}

@@ -1,0 +1,184 @@
+import XCTest
+
+@testable import Coordinator
+@testable import Wire
+
+/// The coordinator's state machine, driven with a fake clock.
+final class CoordinatorStateTests: XCTestCase {
+  typealias Action = CoordinatorState.Action
+
+  func ready(_ name: String, slots: Int, running: [AttemptID] = []) -> WorkerMessage {
+    .ready(Ready(worker: name, host: "h", slots: slots, version: "test", running: running))
+  }
+
+  func assigned(_ actions: [Action]) -> [(String, AttemptID)] {
+    actions.compactMap {
+      if case .assign(let peer, let attempt, _) = $0 { return (peer, attempt) } else { return nil }
+    }
+  }
+
+  func done(_ attempt: AttemptID, _ status: DoneReport.Status = .completed) -> WorkerMessage {
+    .done(DoneReport(attempt: attempt, status: status, epochs: 3, seconds: 1))
+  }
+
+  func testAssignsUpToEachWorkersSlotsAndPersistsFirst() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1, 2, 3, 4, 5], maxAttempts: 3), now: 0)
+    let actions = state.handle(.message("p1", ready("w1", slots: 2)), now: 0)
+    XCTAssertEqual(
+      assigned(actions).map(\.1), [AttemptID(trial: 1, attempt: 1), AttemptID(trial: 2, attempt: 1)])
+    // Each assignment is preceded by its persisted transition.
+    XCTAssertEqual(actions[0], .persist(.started(AttemptID(trial: 1, attempt: 1), worker: "w1")))
+    XCTAssertEqual(actions[1], .assign("p1", AttemptID(trial: 1, attempt: 1), sweep: "a"))
+    let more = state.handle(.message("p2", ready("w2", slots: 1)), now: 0.1)
+    XCTAssertEqual(assigned(more).map(\.1), [AttemptID(trial: 3, attempt: 1)])
+    XCTAssertEqual(state.pendingCount, 2)
+    XCTAssertEqual(state.runningCount, 3)
+  }
+
+  func testDoneIsAcknowledgedAndFreesTheSlot() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1, 2], maxAttempts: 3), now: 0)
+    _ = state.handle(.message("p1", ready("w1", slots: 1)), now: 0)
+    let first = AttemptID(trial: 1, attempt: 1)
+    let actions = state.handle(.message("p1", done(first)), now: 5)
+    XCTAssertEqual(
+      actions[0],
+      .persist(.finished(first, DoneReport(attempt: first, status: .completed, epochs: 3, seconds: 1))))
+    XCTAssertEqual(actions[1], .acknowledge("p1", first))
+    XCTAssertEqual(assigned(actions).map(\.1), [AttemptID(trial: 2, attempt: 1)])
+    // The same DONE again (a resend): acknowledged, nothing else.
+    XCTAssertEqual(state.handle(.message("p1", done(first)), now: 6), [.acknowledge("p1", first)])
+  }
+
+  func testSweepsShareSlotsInTurn() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1, 2, 3], maxAttempts: 3), now: 0)
+    _ = state.handle(.trialsAdded(sweep: "b", trials: [10, 11, 12], maxAttempts: 3), now: 0)
+    let actions = state.handle(.message("p1", ready("w1", slots: 4)), now: 0)
+    XCTAssertEqual(assigned(actions).map(\.1.trial), [1, 10, 2, 11])
+  }
+
+  /// A worker silent for 3 intervals is dead: its attempts go back as attempt + 1 and run
+  /// elsewhere; late messages from the old attempt change nothing.
+  func testSilentWorkerIsExpiredAndItsTrialsRetried() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1], maxAttempts: 3), now: 0)
+    _ = state.handle(.message("p1", ready("w1", slots: 1)), now: 0)
+    _ = state.handle(.message("p2", ready("w2", slots: 1)), now: 0)
+    XCTAssertEqual(
+      state.handle(.tick, now: 2.9).filter { if case .persist = $0 { return true } else { return false } }, []
+    )
+    _ = state.handle(.message("p2", .heartbeat), now: 2.9)
+    let actions = state.handle(.tick, now: 3.5)
+    let lost = AttemptID(trial: 1, attempt: 1), next = AttemptID(trial: 1, attempt: 2)
+    XCTAssertTrue(
+      actions.contains(.persist(.requeued(lost: lost, next: next, reason: "worker w1 silent for 3.5 s"))),
+      "\(actions)")
+    XCTAssertEqual(assigned(actions).map { $0.0 }, ["p2"])
+    XCTAssertEqual(assigned(actions).map(\.1), [next])
+    XCTAssertEqual(state.workerCount, 1)
+    // The dead worker's late METRIC and DONE: it must READY again; nothing is recorded.
+    let late = state.handle(
+      .message("p1", .metric(MetricReport(attempt: lost, epoch: 2, values: ["val_loss": 1]))), now: 4)
+    XCTAssertEqual(late, [.disconnect("p1", reason: "unknown worker: send READY first")])
+    // A stale attempt from a live worker is ignored too.
+    XCTAssertEqual(
+      state.handle(.message("p2", .metric(MetricReport(attempt: lost, epoch: 2, values: [:]))), now: 4), [])
+    XCTAssertEqual(
+      state.handle(.message("p2", .metric(MetricReport(attempt: next, epoch: 1, values: [:]))), now: 4),
+      [.recordMetric(MetricReport(attempt: next, epoch: 1, values: [:]))])
+  }
+
+  func testTrialFailsAfterMaxAttempts() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1], maxAttempts: 2), now: 0)
+    var now = 0.0
+    var persisted: [CoordinatorState.Transition] = []
+    for round in 1...3 {
+      let actions = state.handle(.message("p\(round)", ready("w\(round)", slots: 1)), now: now)
+      persisted += actions.compactMap { if case .persist(let t) = $0 { return t } else { return nil } }
+      now += 10
+      persisted += state.handle(.tick, now: now).compactMap {
+        if case .persist(let t) = $0 { return t } else { return nil }
+      }
+    }
+    XCTAssertEqual(
+      persisted.last,
+      .failed(AttemptID(trial: 1, attempt: 2), reason: "worker w2 silent for 10.0 s; 2 of 2 attempts used"))
+    XCTAssertEqual(state.pendingCount, 0)
+    XCTAssertEqual(state.runningCount, 0)
+  }
+
+  func testHeartbeatsGoToIdleWorkersEachInterval() {
+    var state = CoordinatorState()
+    _ = state.handle(.message("p1", ready("w1", slots: 1)), now: 0)
+    XCTAssertEqual(state.handle(.tick, now: 0.5), [])
+    XCTAssertEqual(state.handle(.tick, now: 1.0), [.heartbeat("p1")])
+    XCTAssertEqual(state.handle(.tick, now: 1.5), [])
+  }
+
+  /// A worker that reconnects (new routing id, same name) keeps the attempts it still runs.
+  func testReconnectKeepsClaimedAttempts() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1, 2], maxAttempts: 3), now: 0)
+    _ = state.handle(.message("old", ready("w1", slots: 2)), now: 0)
+    let one = AttemptID(trial: 1, attempt: 1), two = AttemptID(trial: 2, attempt: 1)
+    let actions = state.handle(.message("new", ready("w1", slots: 2, running: [one])), now: 1)
+    // Trial 2 was not claimed: requeued and reassigned (to the same worker, now "new").
+    XCTAssertTrue(
+      actions.contains(
+        .persist(.requeued(lost: two, next: AttemptID(trial: 2, attempt: 2), reason: "worker w1 reconnected"))
+      ))
+    XCTAssertEqual(assigned(actions).map(\.1), [AttemptID(trial: 2, attempt: 2)])
+    XCTAssertEqual(
+      state.handle(.message("new", .metric(MetricReport(attempt: one, epoch: 1, values: [:]))), now: 2),
+      [.recordMetric(MetricReport(attempt: one, epoch: 1, values: [:]))])
+  }
+
+  func testCancelStopsRunningAndDropsPending() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1, 2, 3], maxAttempts: 3), now: 0)
+    _ = state.handle(.message("p1", ready("w1", slots: 1)), now: 0)
+    let actions = state.handle(.cancel(sweep: "a"), now: 1)
+    XCTAssertTrue(actions.contains(.stop("p1", AttemptID(trial: 1, attempt: 1), reason: "sweep a cancelled")))
+    XCTAssertEqual(
+      Set(
+        actions.compactMap { action -> Int64? in
+          if case .persist(.cancelled(let id)) = action { return id } else { return nil }
+        }), [1, 2, 3] as Set<Int64>)
+    XCTAssertEqual(state.pendingCount + state.runningCount, 0)
+  }
+
+  /// After a restart, running attempts wait one liveness period for their worker.
+  func testRecoveryReLeasesOrRequeues() {
+    var state = CoordinatorState()
+    state.recover(
+      pending: [(trial: 3, sweep: "a", attempt: 1, maxAttempts: 3)],
+      running: [
+        (trial: 1, sweep: "a", attempt: 1, maxAttempts: 3),
+        (trial: 2, sweep: "a", attempt: 2, maxAttempts: 3),
+      ],
+      now: 100)
+    // w1 comes back still running trial 1; trial 3 is pending and gets its slot.
+    let back = state.handle(
+      .message("p1", ready("w1", slots: 2, running: [AttemptID(trial: 1, attempt: 1)])), now: 101)
+    XCTAssertEqual(assigned(back).map(\.1), [AttemptID(trial: 3, attempt: 2)])
+    // Trial 2's worker never returns: requeued after the lease.
+    let later = state.handle(.tick, now: 104)
+    XCTAssertTrue(
+      later.contains(
+        .persist(
+          .requeued(
+            lost: AttemptID(trial: 2, attempt: 2), next: AttemptID(trial: 2, attempt: 3),
+            reason: "its worker did not come back after a restart"))),
+      "\(later)")
+  }
+
+  func testUnknownPeersMustSayReadyFirst() {
+    var state = CoordinatorState()
+    XCTAssertEqual(
+      state.handle(.message("x", .heartbeat), now: 0),
+      [.disconnect("x", reason: "unknown worker: send READY first")])
+  }
+}
