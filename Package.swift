@@ -55,6 +55,7 @@ let package = Package(
     .target(name: "Wire", dependencies: ["Training"]),
     .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
     .target(name: "Coordinator", dependencies: ["Wire"]),
+    .target(name: "Report", dependencies: ["Search"]),
     .target(
       name: "Search",
       dependencies: ["Training", .product(name: "Yams", package: "Yams")]
@@ -77,6 +78,7 @@ let package = Package(
     .testTarget(name: "WireTests", dependencies: ["Wire", "Training"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Wire"]),
+    .testTarget(name: "ReportTests", dependencies: ["Report", "Search"]),
     .testTarget(
       name: "SearchTests",
       dependencies: ["Search", "Training"],

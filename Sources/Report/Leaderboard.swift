@@ -1,0 +1,116 @@
+import Foundation
+import Search
+
+/// One trial as the leaderboard shows it.
+public struct TrialSummary: Hashable, Sendable {
+  public var trial: Int64
+  public var index: Int
+  public var configuration: Int
+  public var status: String
+  /// The parameter values the trial used, in the sweep's parameter order.
+  public var params: [(String, ConfigValue)]
+  /// The best value of the sweep's metric and the epoch it came from (nil if none yet).
+  public var best: Double?
+  public var bestEpoch: Int?
+  public var epochs: Int
+  public var seconds: Double
+
+  public init(
+    trial: Int64, index: Int, configuration: Int, status: String, params: [(String, ConfigValue)],
+    best: Double?,
+    bestEpoch: Int?, epochs: Int, seconds: Double
+  ) {
+    self.trial = trial
+    self.index = index
+    self.configuration = configuration
+    self.status = status
+    self.params = params
+    self.best = best
+    self.bestEpoch = bestEpoch
+    self.epochs = epochs
+    self.seconds = seconds
+  }
+
+  public static func == (a: TrialSummary, b: TrialSummary) -> Bool {
+    a.trial == b.trial && a.index == b.index && a.status == b.status && a.best == b.best
+      && a.bestEpoch == b.bestEpoch
+      && a.epochs == b.epochs && a.seconds == b.seconds && a.params.map(\.0) == b.params.map(\.0)
+      && a.params.map(\.1) == b.params.map(\.1)
+  }
+
+  public func hash(into hasher: inout Hasher) { hasher.combine(trial) }
+
+  public func value(of key: String) -> ConfigValue? { params.first { $0.0 == key }?.1 }
+}
+
+/// Statistics of one group of trials (`--group-by KEY`).
+public struct GroupSummary: Hashable, Sendable {
+  public var key: String
+  public var value: ConfigValue
+  /// Trials in the group, and how many have a value of the metric.
+  public var count: Int
+  public var measured: Int
+  public var best: Double?
+  public var median: Double?
+  public var mean: Double?
+  /// Sample standard deviation (n − 1); nil with fewer than two values.
+  public var standardDeviation: Double?
+  /// The best trial of the group.
+  public var bestTrial: TrialSummary?
+}
+
+/// The aggregated leaderboard of a sweep: trials ranked by their best value of the metric
+/// (goal-aware), trials without a value after them in trial order.
+public struct Leaderboard: Sendable {
+  public var sweep: String
+  public var metric: SweepSpec.Metric
+  /// Ranked trials (rank = position + 1).
+  public var ranked: [TrialSummary]
+
+  public init(sweep: String, metric: SweepSpec.Metric, trials: [TrialSummary]) {
+    self.sweep = sweep
+    self.metric = metric
+    let sign = metric.goal == .minimize ? 1.0 : -1.0
+    ranked = trials.sorted { a, b in
+      switch (a.best.map { $0 * sign }, b.best.map { $0 * sign }) {
+      case (let x?, let y?) where x != y: return x < y
+      case (.some, nil): return true
+      case (nil, .some): return false
+      default: return a.index < b.index
+      }
+    }
+  }
+
+  /// Per value of `key` (a parameter name): count, best, median, mean ± std, best trial.
+  /// Groups are ordered by their best value.
+  public func groups(by key: String) -> [GroupSummary] {
+    var order: [ConfigValue] = []
+    var members: [ConfigValue: [TrialSummary]] = [:]
+    for trial in ranked {
+      let value = trial.value(of: key) ?? .null
+      if members[value] == nil { order.append(value) }
+      members[value, default: []].append(trial)
+    }
+    return order.map { value in
+      let trials = members[value]!
+      let values = trials.compactMap(\.best).filter(\.isFinite)
+      let sorted = values.sorted()
+      let median: Double? =
+        sorted.isEmpty
+        ? nil
+        : sorted.count % 2 == 1
+          ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+      let mean = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+      var deviation: Double?
+      if let mean, values.count >= 2 {
+        deviation = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1))
+          .squareRoot()
+      }
+      let bestTrial = trials.first { $0.best != nil }
+      return GroupSummary(
+        key: key, value: value, count: trials.count, measured: values.count, best: bestTrial?.best,
+        median: median,
+        mean: mean, standardDeviation: deviation, bestTrial: bestTrial)
+    }
+  }
+}

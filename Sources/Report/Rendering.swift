@@ -1,0 +1,166 @@
+import Foundation
+import Search
+
+/// Output formats of `sweepd leaderboard`.
+public enum LeaderboardFormat: String, CaseIterable, Sendable {
+  case table, csv, json, markdown
+}
+
+extension Leaderboard {
+  var parameterNames: [String] {
+    var names: [String] = []
+    for trial in ranked { for (name, _) in trial.params where !names.contains(name) { names.append(name) } }
+    return names
+  }
+
+  /// The leaderboard as text in `format`; `top` limits the trials shown, `groupBy` adds (for
+  /// table and markdown) or switches to (csv) the per-group summary.
+  public func render(_ format: LeaderboardFormat, top: Int? = nil, groupBy: String? = nil) -> String {
+    let shown = Array(ranked.prefix(top ?? ranked.count))
+    switch format {
+    case .json: return json(shown, groupBy: groupBy)
+    case .csv: return groupBy.map { csvGroups($0) } ?? csv(shown)
+    case .table, .markdown:
+      var text = grid(trialRows(shown), markdown: format == .markdown)
+      if let key = groupBy {
+        text += "\n" + grid(groupRows(key), markdown: format == .markdown)
+      }
+      return text
+    }
+  }
+
+  func number(_ x: Double?) -> String {
+    guard let x else { return "–" }
+    return String(format: "%.4g", x)
+  }
+
+  func cell(_ value: ConfigValue?) -> String {
+    guard let value else { return "–" }
+    if case .double(let x) = value { return String(format: "%.4g", x) }
+    return value.description
+  }
+
+  func trialRows(_ shown: [TrialSummary]) -> [[String]] {
+    let names = parameterNames
+    var rows = [["rank", "trial", "status"] + names + ["best \(metric.name)", "epoch", "epochs", "seconds"]]
+    for (rank, trial) in shown.enumerated() {
+      var row: [String] = [String(rank + 1), String(trial.trial), trial.status]
+      row += names.map { cell(trial.value(of: $0)) }
+      row += [number(trial.best), trial.bestEpoch.map(String.init) ?? "–"]
+      row += [String(trial.epochs), String(format: "%.2f", trial.seconds)]
+      rows.append(row)
+    }
+    return rows
+  }
+
+  func groupRows(_ key: String) -> [[String]] {
+    var rows = [[key, "trials", "best", "median", "mean ± std", "best configuration"]]
+    for group in groups(by: key) {
+      let spread =
+        group.mean.map { mean in number(mean) + (group.standardDeviation.map { " ± " + number($0) } ?? "") }
+        ?? "–"
+      let configuration =
+        group.bestTrial.map { trial in
+          trial.params.filter { $0.0 != key }.map { "\($0.0)=\(cell($0.1))" }.joined(separator: " ")
+        } ?? "–"
+      rows.append([
+        cell(group.value), String(group.count), number(group.best), number(group.median), spread,
+        configuration,
+      ])
+    }
+    return rows
+  }
+
+  func grid(_ rows: [[String]], markdown: Bool) -> String {
+    if markdown {
+      var lines = [
+        "| " + rows[0].joined(separator: " | ") + " |",
+        "|" + rows[0].map { _ in "---" }.joined(separator: "|") + "|",
+      ]
+      for row in rows.dropFirst() {
+        lines.append(
+          "| " + row.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |")
+      }
+      return lines.joined(separator: "\n") + "\n"
+    }
+    let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    return rows.map { row in
+      zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        .trimmingCharacters(in: .whitespaces)
+    }.joined(separator: "\n") + "\n"
+  }
+
+  func csvField(_ text: String) -> String {
+    text.contains(",") || text.contains("\"") || text.contains("\n")
+      ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+  }
+
+  func csv(_ shown: [TrialSummary]) -> String {
+    let names = parameterNames
+    var lines = [
+      (["rank", "trial", "status"] + names + ["best", "best_epoch", "epochs", "seconds"]).joined(
+        separator: ",")
+    ]
+    for (rank, trial) in shown.enumerated() {
+      var fields: [String] = [String(rank + 1), String(trial.trial), trial.status]
+      fields += names.map { trial.value(of: $0)?.description ?? "" }
+      fields += [trial.best.map { "\($0)" } ?? "", trial.bestEpoch.map(String.init) ?? ""]
+      fields += [String(trial.epochs), "\(trial.seconds)"]
+      lines.append(fields.map(csvField).joined(separator: ","))
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  func csvGroups(_ key: String) -> String {
+    var lines = ["\(key),trials,measured,best,median,mean,std,best_trial"]
+    for group in groups(by: key) {
+      func text(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
+      var fields: [String] = [group.value.description, String(group.count), String(group.measured)]
+      fields += [text(group.best), text(group.median), text(group.mean), text(group.standardDeviation)]
+      fields.append(group.bestTrial.map { String($0.trial) } ?? "")
+      lines.append(fields.map(csvField).joined(separator: ","))
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// JSON: `{sweep, metric: {name, goal}, trials: [{rank, trial, status, params, best: {value,
+  /// epoch}, epochs, seconds}], groups?: [...]}`.
+  func json(_ shown: [TrialSummary], groupBy: String?) -> String {
+    func plain(_ value: ConfigValue) -> Any {
+      switch value {
+      case .null: return NSNull()
+      case .bool(let b): return b
+      case .int(let i): return i
+      case .double(let d): return d.isFinite ? d : "\(d)"
+      case .string(let s): return s
+      case .list(let items): return items.map(plain)
+      case .map(let entries):
+        return Dictionary(uniqueKeysWithValues: entries.map { ($0.key, plain($0.value)) })
+      }
+    }
+    func finite(_ x: Double?) -> Any { x.map { $0.isFinite ? $0 as Any : "\($0)" } ?? NSNull() }
+    var object: [String: Any] = [
+      "sweep": sweep, "metric": ["name": metric.name, "goal": metric.goal.rawValue],
+      "trials": shown.enumerated().map { rank, trial -> [String: Any] in
+        [
+          "rank": rank + 1, "trial": trial.trial, "status": trial.status,
+          "params": Dictionary(uniqueKeysWithValues: trial.params.map { ($0.0, plain($0.1)) }),
+          "best": ["value": finite(trial.best), "epoch": trial.bestEpoch as Any? ?? NSNull()],
+          "epochs": trial.epochs, "seconds": trial.seconds,
+        ]
+      },
+    ]
+    if let key = groupBy {
+      object["groups"] = groups(by: key).map { group -> [String: Any] in
+        [
+          "key": key, "value": plain(group.value), "trials": group.count, "measured": group.measured,
+          "best": finite(group.best), "median": finite(group.median), "mean": finite(group.mean),
+          "std": finite(group.standardDeviation),
+          "best_trial": group.bestTrial.map { $0.trial as Any } ?? NSNull(),
+        ]
+      }
+    }
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self) + "\n"
+  }
+}
