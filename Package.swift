@@ -56,6 +56,7 @@ let package = Package(
     .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
     .target(name: "Coordinator", dependencies: ["Wire"]),
     .target(name: "Report", dependencies: ["Search"]),
+    .target(name: "Worker", dependencies: ["Wire"]),
     .target(
       name: "Search",
       dependencies: ["Training", .product(name: "Yams", package: "Yams")]
@@ -79,6 +80,7 @@ let package = Package(
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Wire"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Search"]),
+    .testTarget(name: "WorkerTests", dependencies: ["Worker", "Wire"]),
     .testTarget(
       name: "SearchTests",
       dependencies: ["Search", "Training"],

@@ -1,0 +1,168 @@
+import Wire
+
+/// The worker's protocol logic as a pure state machine (events in, actions out, `now` in
+/// seconds passed in), so tests drive it with a fake clock.
+///
+/// - Liveness (Paranoid Pirate): any message from the coordinator counts; after `liveness`
+///   silent intervals the worker opens a fresh connection (a new DEALER, so nothing stale is
+///   queued), says READY with the attempts it still runs, and resends unacknowledged DONEs.
+///   Reconnects back off 1, 2, 4 … 32 s.
+/// - A DONE is kept until the coordinator acknowledges it, and resent every `resendAfter`.
+/// - Shutdown: the first request stops taking trials and lets the running ones finish, then
+///   says BYE and exits; a second hands the running attempts back and exits at once.
+public struct WorkerState: Sendable {
+  public struct Settings: Sendable {
+    public var heartbeatInterval = 1.0
+    public var liveness = 3.0
+    public var resendAfter = 3.0
+    public var maximumBackoff = 32.0
+
+    public init() {}
+  }
+
+  public enum Event: Hashable, Sendable {
+    case start
+    case received(CoordinatorMessage)
+    /// A slot reports an epoch of a running attempt.
+    case epoch(MetricReport)
+    /// A slot finished an attempt (any status).
+    case finished(DoneReport)
+    case tick
+    /// SIGTERM (or the like).
+    case shutdown
+  }
+
+  public enum Action: Hashable, Sendable {
+    /// Open a fresh connection (close the old socket first, if any).
+    case connect
+    case send(WorkerMessage)
+    case startTrial(Assignment)
+    case stopTrial(AttemptID, reason: String)
+    case exit
+  }
+
+  public let settings: Settings
+  public let name: String
+  public let host: String
+  public let slots: Int
+  public let version: String
+
+  public private(set) var running: Set<AttemptID> = []
+  var unacknowledged: [AttemptID: (report: DoneReport, sentAt: Double)] = [:]
+  var lastHeard = 0.0
+  var lastSent = 0.0
+  var backoff = 1.0
+  var nextReconnect = 0.0
+  /// 0: working; 1: draining (no new trials); 2: leaving now.
+  public private(set) var shutdownLevel = 0
+
+  public init(name: String, host: String, slots: Int, version: String, settings: Settings = Settings()) {
+    self.name = name
+    self.host = host
+    self.slots = slots
+    self.version = version
+    self.settings = settings
+  }
+
+  var ready: WorkerMessage {
+    .ready(
+      Ready(
+        worker: name, host: host, slots: slots, version: version,
+        running: running.sorted { $0.trial < $1.trial }))
+  }
+
+  public mutating func handle(_ event: Event, now: Double) -> [Action] {
+    switch event {
+    case .start:
+      lastHeard = now
+      lastSent = now
+      return [.connect, .send(ready)]
+    case .received(let message):
+      lastHeard = now
+      backoff = 1
+      return receive(message, now: now)
+    case .epoch(let metric):
+      guard running.contains(metric.attempt) else { return [] }
+      lastSent = now
+      return [.send(.metric(metric))]
+    case .finished(let done):
+      guard running.remove(done.attempt) != nil else { return [] }
+      unacknowledged[done.attempt] = (done, now)
+      lastSent = now
+      return [.send(.done(done))] + finishIfDrained()
+    case .tick:
+      return tick(now: now)
+    case .shutdown:
+      shutdownLevel += 1
+      if shutdownLevel >= 2 || running.isEmpty {
+        var actions: [Action] = []
+        let attempts = running.sorted { $0.trial < $1.trial }
+        if !attempts.isEmpty {
+          actions += attempts.map { .stopTrial($0, reason: "worker shutting down") }
+          actions.append(.send(.handBack(attempts)))
+          running.removeAll()
+        }
+        return actions + [.send(.bye), .exit]
+      }
+      return []
+    }
+  }
+
+  mutating func receive(_ message: CoordinatorMessage, now: Double) -> [Action] {
+    switch message {
+    case .assign(let assignment):
+      if shutdownLevel > 0 || running.count >= slots || running.contains(assignment.attempt) {
+        return running.contains(assignment.attempt) ? [] : [.send(.handBack([assignment.attempt]))]
+      }
+      running.insert(assignment.attempt)
+      return [.startTrial(assignment)]
+    case .stop(let order):
+      guard running.contains(order.attempt) else { return [] }
+      return [.stopTrial(order.attempt, reason: order.reason)]
+    case .acknowledge(let attempt):
+      unacknowledged[attempt] = nil
+      return finishIfDrained()
+    case .heartbeat:
+      return []
+    case .disconnect:
+      return reconnect(now: now)
+    }
+  }
+
+  /// After a graceful shutdown, leave once every attempt is done and acknowledged.
+  func finishIfDrained() -> [Action] {
+    shutdownLevel == 1 && running.isEmpty && unacknowledged.isEmpty ? [.send(.bye), .exit] : []
+  }
+
+  mutating func reconnect(now: Double) -> [Action] {
+    lastHeard = now
+    lastSent = now
+    var actions: [Action] = [.connect, .send(ready)]
+    for (attempt, entry) in unacknowledged.sorted(by: { $0.key.trial < $1.key.trial }) {
+      actions.append(.send(.done(entry.report)))
+      unacknowledged[attempt] = (entry.report, now)
+    }
+    return actions
+  }
+
+  mutating func tick(now: Double) -> [Action] {
+    var actions: [Action] = []
+    if now - lastHeard > settings.heartbeatInterval * settings.liveness {
+      guard now >= nextReconnect else { return [] }
+      nextReconnect = now + backoff
+      backoff = Swift.min(backoff * 2, settings.maximumBackoff)
+      return reconnect(now: now)
+    }
+    for (attempt, entry) in unacknowledged.sorted(by: { $0.key.trial < $1.key.trial })
+    where now - entry.sentAt >= settings.resendAfter {
+      actions.append(.send(.done(entry.report)))
+      unacknowledged[attempt] = (entry.report, now)
+      lastSent = now
+    }
+    if now - lastSent >= settings.heartbeatInterval {
+      actions.append(.send(.heartbeat))
+      lastSent = now
+    }
+    return actions
+  }
+}

@@ -1,0 +1,106 @@
+import XCTest
+
+@testable import Training
+@testable import Wire
+@testable import Worker
+
+/// The worker's state machine, driven with a fake clock.
+final class WorkerStateTests: XCTestCase {
+  func assignment(_ trial: Int64, attempt: Int = 1) -> Assignment {
+    Assignment(attempt: AttemptID(trial: trial, attempt: attempt), sweep: "s", spec: TrialSpec())
+  }
+
+  func done(_ trial: Int64) -> DoneReport {
+    DoneReport(attempt: AttemptID(trial: trial, attempt: 1), status: .completed, epochs: 2, seconds: 1)
+  }
+
+  func started() -> WorkerState {
+    var worker = WorkerState(name: "w1", host: "h", slots: 2, version: "test")
+    XCTAssertEqual(
+      worker.handle(.start, now: 0),
+      [.connect, .send(.ready(Ready(worker: "w1", host: "h", slots: 2, version: "test")))])
+    return worker
+  }
+
+  func testRunsUpToItsSlotsAndHandsBackTheRest() {
+    var worker = started()
+    XCTAssertEqual(worker.handle(.received(.assign(assignment(1))), now: 0.1), [.startTrial(assignment(1))])
+    XCTAssertEqual(worker.handle(.received(.assign(assignment(2))), now: 0.1), [.startTrial(assignment(2))])
+    XCTAssertEqual(
+      worker.handle(.received(.assign(assignment(3))), now: 0.1),
+      [.send(.handBack([AttemptID(trial: 3, attempt: 1)]))])
+    // A repeated ASSIGN of a running attempt is ignored.
+    XCTAssertEqual(worker.handle(.received(.assign(assignment(1))), now: 0.2), [])
+  }
+
+  func testMetricsStreamAndDoneIsResentUntilAcknowledged() {
+    var worker = started()
+    _ = worker.handle(.received(.assign(assignment(1))), now: 0)
+    let metric = MetricReport(attempt: AttemptID(trial: 1, attempt: 1), epoch: 1, values: ["val_loss": 0.5])
+    XCTAssertEqual(worker.handle(.epoch(metric), now: 0.5), [.send(.metric(metric))])
+    XCTAssertEqual(worker.handle(.finished(done(1)), now: 1), [.send(.done(done(1)))])
+    _ = worker.handle(.received(.heartbeat), now: 2)
+    XCTAssertEqual(worker.handle(.tick, now: 3.5), [.send(.heartbeat)], "not yet: sent 2.5 s ago")
+    XCTAssertEqual(worker.handle(.tick, now: 4.1), [.send(.done(done(1)))], "resent after 3 s without ACK")
+    _ = worker.handle(.received(.acknowledge(AttemptID(trial: 1, attempt: 1))), now: 4.2)
+    XCTAssertEqual(worker.handle(.tick, now: 6), [.send(.heartbeat)], "acknowledged: only a heartbeat")
+    // Metrics of an attempt it no longer runs are dropped.
+    XCTAssertEqual(worker.handle(.epoch(metric), now: 6.1), [])
+  }
+
+  func testStopReachesTheRunningTrialOnly() {
+    var worker = started()
+    _ = worker.handle(.received(.assign(assignment(1))), now: 0)
+    XCTAssertEqual(
+      worker.handle(
+        .received(.stop(StopOrder(attempt: AttemptID(trial: 1, attempt: 1), reason: "plateau"))), now: 1),
+      [.stopTrial(AttemptID(trial: 1, attempt: 1), reason: "plateau")])
+    XCTAssertEqual(
+      worker.handle(
+        .received(.stop(StopOrder(attempt: AttemptID(trial: 9, attempt: 1), reason: "x"))), now: 1), [])
+  }
+
+  /// A silent coordinator: reconnect with READY listing the running attempts and resend
+  /// unacknowledged results, backing off 1, 2, 4 … s between tries.
+  func testReconnectsWithBackoffAndResends() {
+    var worker = started()
+    _ = worker.handle(.received(.assign(assignment(1))), now: 0)
+    _ = worker.handle(.received(.assign(assignment(2))), now: 0)
+    _ = worker.handle(.finished(done(2)), now: 1)
+    XCTAssertEqual(worker.handle(.tick, now: 2.5).filter { $0 == .connect }, [])
+    let ready = WorkerMessage.ready(
+      Ready(worker: "w1", host: "h", slots: 2, version: "test", running: [AttemptID(trial: 1, attempt: 1)]))
+    XCTAssertEqual(worker.handle(.tick, now: 3.1), [.connect, .send(ready), .send(.done(done(2)))])
+    var reconnects: [Double] = [3.1]
+    var now = 3.1
+    while now < 60 {
+      now += 0.25
+      if worker.handle(.tick, now: now).contains(.connect) { reconnects.append(now) }
+    }
+    let gaps = zip(reconnects, reconnects.dropFirst()).map { ($1 - $0).rounded() }
+    XCTAssertEqual(Array(gaps.prefix(5)), [3, 3, 4, 8, 16], "\(reconnects)")
+    // Any message from the coordinator resets the backoff.
+    _ = worker.handle(.received(.heartbeat), now: now)
+    XCTAssertFalse(worker.handle(.tick, now: now + 1).contains(.connect))
+  }
+
+  func testGracefulThenImmediateShutdown() {
+    var worker = started()
+    _ = worker.handle(.received(.assign(assignment(1))), now: 0)
+    XCTAssertEqual(worker.handle(.shutdown, now: 1), [], "first request: finish what runs")
+    XCTAssertEqual(
+      worker.handle(.received(.assign(assignment(2))), now: 1.1),
+      [.send(.handBack([AttemptID(trial: 2, attempt: 1)]))])
+    XCTAssertEqual(worker.handle(.finished(done(1)), now: 2), [.send(.done(done(1)))])
+    XCTAssertEqual(
+      worker.handle(.received(.acknowledge(AttemptID(trial: 1, attempt: 1))), now: 2.1), [.send(.bye), .exit])
+
+    var impatient = started()
+    _ = impatient.handle(.received(.assign(assignment(5))), now: 0)
+    _ = impatient.handle(.shutdown, now: 1)
+    let attempt = AttemptID(trial: 5, attempt: 1)
+    XCTAssertEqual(
+      impatient.handle(.shutdown, now: 1.5),
+      [.stopTrial(attempt, reason: "worker shutting down"), .send(.handBack([attempt])), .send(.bye), .exit])
+  }
+}
