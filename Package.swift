@@ -54,9 +54,17 @@ let package = Package(
     .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
     .target(name: "Wire", dependencies: ["Training"]),
     .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-    .target(name: "Coordinator", dependencies: ["Wire"]),
+    .target(
+      name: "Coordinator",
+      dependencies: [
+        "Wire", "ZMQ", "Store", "Search", "Report", "Training",
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
     .target(name: "Report", dependencies: ["Search"]),
-    .target(name: "Worker", dependencies: ["Wire"]),
+    .target(
+      name: "Worker",
+      dependencies: ["Wire", "ZMQ", "Training", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "Search",
       dependencies: ["Training", .product(name: "Yams", package: "Yams")]
@@ -64,7 +72,7 @@ let package = Package(
     .executableTarget(
       name: "sweepd",
       dependencies: [
-        "Training", "Search", "ZMQ",
+        "Training", "Search", "ZMQ", "Wire", "Store", "Coordinator", "Worker", "Report",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),

@@ -238,6 +238,11 @@ public indirect enum ConfigValue: Hashable, Sendable, Codable, CustomStringConve
   public struct Entry: Hashable, Sendable {
     public var key: String
     public var value: ConfigValue
+
+    public init(key: String, value: ConfigValue) {
+      self.key = key
+      self.value = value
+    }
   }
 
   case null

@@ -15,6 +15,8 @@ public struct PlannedTrial: Sendable {
   /// left out).
   public var used: [(String, ConfigValue)]
   public var spec: TrialSpec
+  /// The quantile point the values came from (empty for grid trials), for TPE's history.
+  public var point: [Double]
 }
 
 /// Expands a sweep into trials: grid, random and sobol up front; TPE as results arrive.
@@ -74,16 +76,23 @@ public struct SweepPlan: Sendable {
 
   /// Trial `index`. For TPE, `history` holds one observation per configuration so far (in
   /// order); the other methods ignore it.
-  public func trial(_ index: Int, history: [Observation] = []) throws -> PlannedTrial {
+  /// `point` overrides the sampler (a TPE sweep's repeats reuse their configuration's point).
+  public func trial(_ index: Int, history: [Observation] = [], point given: [Double]? = nil) throws
+    -> PlannedTrial
+  {
     let configuration = index / spec.repeats
     let repeatIndex = index % spec.repeats
-    let assigned = assignment(configuration, history: history)
+    let point = spec.method == .grid ? [] : given ?? self.point(configuration, history: history)
+    let assigned =
+      spec.method == .grid
+      ? assignment(configuration)
+      : zip(spec.parameters, point).map { ($0.path, $0.distribution.value(at: $1)) }
     var seedSource = RandomSource.derived(seed: spec.seed, stream: "trial/\(configuration)/\(repeatIndex)")
     let seed = seedSource.next()
     let made = try TrialFactory.make(base: spec.base, assignment: assigned, seed: seed)
     return PlannedTrial(
       index: index, configuration: configuration, repeatIndex: repeatIndex, seed: seed, assigned: assigned,
-      used: made.used, spec: made.spec)
+      used: made.used, spec: made.spec, point: point)
   }
 
   /// The quantile point of configuration `c` (one u ∈ [0, 1) per parameter), for the

@@ -14,6 +14,11 @@ public struct SweepSpec: Sendable {
   public struct Metric: Hashable, Sendable {
     public var name: String
     public var goal: Goal
+
+    public init(name: String, goal: Goal) {
+      self.name = name
+      self.goal = goal
+    }
   }
 
   /// A swept setting: a dotted path (`model.hidden`), `optimizer`, or a bare optimizer

@@ -27,14 +27,14 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
 ///
 /// Non-finite numbers (a diverged loss) travel as the strings "nan", "inf" and "-inf".
 public enum WireCodec {
-  static func encoder() -> JSONEncoder {
+  public static func encoder() -> JSONEncoder {
     let encoder = JSONEncoder()
     encoder.nonConformingFloatEncodingStrategy = .convertToString(
       positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return encoder
   }
 
-  static func decoder() -> JSONDecoder {
+  public static func decoder() -> JSONDecoder {
     let decoder = JSONDecoder()
     decoder.nonConformingFloatDecodingStrategy = .convertFromString(
       positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

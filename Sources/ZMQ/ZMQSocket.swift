@@ -186,3 +186,9 @@ public enum ZMQPoller {
     return items.map { $0.revents & Int16(ZMQ_POLLIN) != 0 }
   }
 }
+
+/// libzmq option numbers other modules need without importing the C module.
+public let ZMQ_ROUTER_MANDATORY_OPTION: Int32 = ZMQ_ROUTER_MANDATORY
+public let ZMQ_MAXMSGSIZE_OPTION: Int32 = ZMQ_MAXMSGSIZE
+public let ZMQ_ROUTING_ID_OPTION: Int32 = ZMQ_ROUTING_ID
+public let ZMQ_IMMEDIATE_OPTION: Int32 = ZMQ_IMMEDIATE

@@ -9,7 +9,10 @@ struct Sweepd: ParsableCommand {
     abstract: "Hyperparameter sweeps for small neural networks: train, trace optimizers, run sweeps.",
     version: SweepdVersion.string,
     subcommands: [
-      Train.self, Validate.self, Expand.self, Trace.self, Doctor.self, BenchStep.self, BenchSearch.self,
+      Run.self, Train.self, Validate.self, Expand.self, CoordinatorCommand.self, WorkerCommand.self,
+      Submit.self,
+      Status.self, Cancel.self, LeaderboardCommand.self, Trace.self, Doctor.self, BenchStep.self,
+      BenchSearch.self,
     ]
   )
 

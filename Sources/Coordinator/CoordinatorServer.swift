@@ -1,0 +1,394 @@
+import Dispatch
+import Foundation
+import Logging
+import Report
+import Search
+import Store
+import Training
+import Wire
+import ZMQ
+
+/// The coordinator process: one ROUTER, the state machine, the store. All socket work happens
+/// on the thread that calls `run` (libzmq sockets are single-threaded).
+public final class CoordinatorServer {
+  let context: ZMQContext
+  let socket: ZMQSocket
+  let store: Store
+  let logger: Logger
+  var state = CoordinatorState()
+  /// Live sweeps: their plan and what has been created so far.
+  var sweeps: [String: LiveSweep] = [:]
+  /// Per running trial: the best value seen so far and its epoch, and the epochs reported.
+  var progress: [Int64: (best: Double?, epoch: Int?, epochs: Int)] = [:]
+  var metricBuffer: [MetricRecord] = []
+  var lastFlush = 0.0
+  let started = DispatchTime.now().uptimeNanoseconds
+
+  struct LiveSweep {
+    var record: SweepRecord
+    var plan: SweepPlan
+    var created: Int
+    /// For TPE: each configuration's point (repeats reuse it).
+    var points: [Int: [Double]] = [:]
+  }
+
+  /// The address the ROUTER is bound to (with the port the system chose for `:*`).
+  public var endpoint: String { socket.lastEndpoint }
+
+  public init(bind: String, store: Store, logger: Logger = Logger(label: "sweepd.coordinator")) throws {
+    context = try ZMQContext()
+    socket = try context.socket(.router)
+    try socket.setOption(ZMQ_ROUTER_MANDATORY_OPTION, Int32(1))
+    try socket.setOption(ZMQ_MAXMSGSIZE_OPTION, Int64(Protocol.maximumFrameBytes + 4096))
+    try socket.bind(bind)
+    self.store = store
+    self.logger = logger
+    try recover()
+  }
+
+  var now: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+
+  /// Rebuilds the live state from the store after a restart.
+  func recover() throws {
+    for record in try store.sweeps() where record.state == .running {
+      guard let spec = try? SweepConfig.parse(text: record.configText, file: record.file) else { continue }
+      let trials = try store.trials(sweep: record.id)
+      sweeps[record.id] = LiveSweep(record: record, plan: SweepPlan(spec: spec), created: trials.count)
+      let pending = trials.filter { $0.state == .pending }.map {
+        (trial: $0.id!, sweep: record.id, attempt: $0.attempt, maxAttempts: spec.maxAttempts)
+      }
+      let running = trials.filter { $0.state == .running }.map {
+        (trial: $0.id!, sweep: record.id, attempt: $0.attempt, maxAttempts: spec.maxAttempts)
+      }
+      state.recover(pending: pending, running: running, now: now)
+      logger.info("recovered sweep \(record.id): \(pending.count) pending, \(running.count) running")
+    }
+  }
+
+  /// Serves until `shouldStop` returns true (checked every `pollMilliseconds`).
+  public func run(pollMilliseconds: Int = 50, shouldStop: () -> Bool = { false }) throws {
+    var lastTick = now
+    while !shouldStop() {
+      if try ZMQPoller.readable([socket], timeoutMilliseconds: pollMilliseconds)[0] {
+        // Drain what is waiting, then tick.
+        var handled = 0
+        while handled < 1000, let message = try socket.receive(dontWait: true) {
+          handle(message.frames)
+          handled += 1
+        }
+      }
+      if now - lastTick >= 0.1 {
+        perform(state.handle(.tick, now: now))
+        lastTick = now
+      }
+      flushMetrics(force: false)
+    }
+    flushMetrics(force: true)
+  }
+
+  func handle(_ frames: [[UInt8]]) {
+    guard frames.count >= 2 else { return }
+    let peer = String(decoding: frames[0], as: UTF8.self)
+    let body = Array(frames.dropFirst())
+    switch WireCodec.decodeWorkerMessage(body) {
+    case .success(let message):
+      perform(state.handle(.message(peer, message), now: now))
+      if case .done(let done) = message { afterDone(done) }
+    case .failure(.unknownCommand):
+      switch WireCodec.decodeClientRequest(body) {
+      case .success(let request): reply(to: frames[0], answer(request))
+      case .failure(let error): logger.warning("dropped a message from \(peer.debugDescription): \(error)")
+      }
+    case .failure(let error):
+      logger.warning("dropped a message from \(peer.debugDescription): \(error)")
+    }
+  }
+
+  func send(_ peer: String, _ message: CoordinatorMessage) {
+    do {
+      try socket.send([Array(peer.utf8)] + WireCodec.encode(message), dontWait: true)
+    } catch {
+      logger.debug("could not send to \(peer.debugDescription): \(error)")
+    }
+  }
+
+  func reply(to peer: [UInt8], _ reply: ClientReply) {
+    try? socket.send([peer] + WireCodec.encode(reply), dontWait: true)
+  }
+
+  // MARK: Actions
+
+  func perform(_ actions: [CoordinatorState.Action]) {
+    for action in actions {
+      switch action {
+      case .persist(let transition): persist(transition)
+      case .assign(let peer, let attempt, let sweep):
+        guard let record = try? store.trial(attempt.trial), let spec = decodeSpec(record.spec) else {
+          logger.error("trial \(attempt.trial) has no readable spec")
+          continue
+        }
+        progress[attempt.trial] = (nil, nil, 0)
+        send(peer, .assign(Assignment(attempt: attempt, sweep: sweep, spec: spec)))
+      case .stop(let peer, let attempt, let reason):
+        send(peer, .stop(StopOrder(attempt: attempt, reason: reason)))
+      case .acknowledge(let peer, let attempt): send(peer, .acknowledge(attempt))
+      case .heartbeat(let peer): send(peer, .heartbeat)
+      case .disconnect(let peer, let reason): send(peer, .disconnect(reason))
+      case .recordMetric(let metric): record(metric)
+      }
+    }
+  }
+
+  func decodeSpec(_ json: String) -> TrialSpec? {
+    try? JSONDecoder().decode(TrialSpec.self, from: Data(json.utf8))
+  }
+
+  func persist(_ transition: CoordinatorState.Transition) {
+    let time = Date().timeIntervalSince1970
+    do {
+      switch transition {
+      case .started(let attempt, let worker):
+        try store.updateTrial(attempt.trial, ifAttempt: attempt.attempt - 1, now: time) {
+          $0.state = .running
+          $0.attempt = attempt.attempt
+          $0.worker = worker
+        }
+      case .finished(let attempt, let done):
+        let seen = progress.removeValue(forKey: attempt.trial)
+        try store.updateTrial(attempt.trial, ifAttempt: attempt.attempt, now: time) { trial in
+          switch done.status {
+          case .completed: trial.state = .completed
+          case .stopped: trial.state = .cancelled
+          case .diverged: trial.state = .diverged
+          case .failed: trial.state = .failed
+          }
+          trial.epochs = done.epochs
+          trial.seconds = done.seconds
+          trial.message = done.message
+          trial.bestValue = seen?.best
+          trial.bestEpoch = seen?.epoch
+        }
+      case .requeued(let lost, _, let reason):
+        progress[lost.trial] = nil
+        try store.updateTrial(lost.trial, ifAttempt: lost.attempt, now: time) {
+          $0.state = .pending
+          $0.worker = nil
+          $0.message = reason
+        }
+        logger.info("\(lost) requeued: \(reason)")
+      case .failed(let attempt, let reason):
+        try store.updateTrial(attempt.trial, ifAttempt: attempt.attempt, now: time) {
+          $0.state = .failed
+          $0.message = reason
+        }
+        logger.warning("\(attempt) failed: \(reason)")
+      case .cancelled(let trial):
+        if let record = try store.trial(trial) {
+          try store.updateTrial(trial, ifAttempt: record.attempt, now: time) { $0.state = .cancelled }
+        }
+      }
+    } catch {
+      logger.error("store: \(error)")
+    }
+  }
+
+  func record(_ metric: MetricReport) {
+    guard let trial = progress[metric.attempt.trial], let sweepID = sweepOf(metric.attempt.trial),
+      let live = sweeps[sweepID]
+    else { return }
+    var entry = trial
+    entry.epochs = max(entry.epochs, metric.epoch)
+    if let value = metric.values[live.record.metricName], value.isFinite {
+      let better =
+        live.record.metricGoal == "maximize"
+        ? value > (entry.best ?? -.infinity) : value < (entry.best ?? .infinity)
+      if better {
+        entry.best = value
+        entry.epoch = metric.epoch
+      }
+    }
+    progress[metric.attempt.trial] = entry
+    let values =
+      (try? WireCodec.encoder().encode(metric.values)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    metricBuffer.append(
+      MetricRecord(
+        trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch, values: values))
+    flushMetrics(force: false)
+  }
+
+  func flushMetrics(force: Bool) {
+    guard !metricBuffer.isEmpty, force || metricBuffer.count >= 500 || now - lastFlush > 0.2 else { return }
+    do {
+      try store.recordMetrics(metricBuffer)
+      metricBuffer.removeAll(keepingCapacity: true)
+      lastFlush = now
+    } catch {
+      logger.error("store: \(error)")
+    }
+  }
+
+  var trialSweep: [Int64: String] = [:]
+  func sweepOf(_ trial: Int64) -> String? { trialSweep[trial] }
+
+  // MARK: Sweeps
+
+  /// Total slots of the connected workers (at least 1).
+  var capacity: Int { max(state.workers.values.map(\.slots).reduce(0, +), 1) }
+
+  /// Creates trials for a sweep until it has its total, or enough pending to keep every slot
+  /// busy (adaptive and unbounded sweeps are extended as results arrive).
+  func refill(_ id: String) {
+    guard var live = sweeps[id], live.record.state == .running else { return }
+    let total = live.plan.totalTrials
+    // TPE: its random start-up trials at once, then one suggestion per free slot, so each
+    // sees the latest results. Others: enough pending to keep every slot busy.
+    let startup = live.plan.tpe.startupTrials * live.plan.spec.repeats
+    let wanted =
+      live.plan.spec.method == .tpe ? (live.created < startup ? startup : capacity) : 2 * capacity + 8
+    let pendingHere = state.pending[id]?.count ?? 0
+    var new: [TrialRecord] = []
+    var history: [Observation]? = nil
+    while pendingHere + new.count < wanted, total.map({ live.created < $0 }) ?? true {
+      let index = live.created
+      let configuration = index / live.plan.spec.repeats
+      var given: [Double]? = live.points[configuration]
+      if live.plan.spec.method == .tpe && given == nil {
+        if history == nil { history = observations(id) }
+        given = live.plan.point(configuration, history: history!)
+        live.points[configuration] = given
+      }
+      guard let planned = try? live.plan.trial(index, point: given) else { break }
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      let params = ConfigValue.map(planned.used.map { ConfigValue.Entry(key: $0.0, value: $0.1) })
+      new.append(
+        TrialRecord(
+          sweepID: id, index: index, configuration: planned.configuration, repeatIndex: planned.repeatIndex,
+          seed: planned.seed,
+          params: String(decoding: (try? encoder.encode(params)) ?? Data(), as: UTF8.self),
+          point: String(decoding: (try? encoder.encode(planned.point)) ?? Data(), as: UTF8.self),
+          spec: String(decoding: (try? encoder.encode(planned.spec)) ?? Data(), as: UTF8.self),
+          updatedAt: Date().timeIntervalSince1970))
+      live.created += 1
+    }
+    sweeps[id] = live
+    guard !new.isEmpty, let stored = try? store.appendTrials(new) else { return }
+    for trial in stored { trialSweep[trial.id!] = id }
+    perform(
+      state.handle(
+        .trialsAdded(sweep: id, trials: stored.map { $0.id! }, maxAttempts: live.plan.spec.maxAttempts),
+        now: now))
+  }
+
+  /// Finished trials of a sweep as sampler observations (worst value imputed by the sampler).
+  func observations(_ id: String) -> [Observation] {
+    guard let trials = try? store.trials(sweep: id) else { return [] }
+    return trials.filter { $0.state.isFinished }.map { trial in
+      let point = (try? JSONDecoder().decode([Double].self, from: Data(trial.point.utf8))) ?? []
+      let state: Observation.State =
+        trial.state == .completed || trial.state == .earlyStopped
+        ? .completed : trial.state == .diverged ? .diverged : .failed
+      return Observation(
+        point: point, value: trial.bestValue, state: trial.bestValue == nil ? .failed : state)
+    }
+  }
+
+  func afterDone(_ done: DoneReport) {
+    guard let id = trialSweep[done.attempt.trial] else { return }
+    refill(id)
+    finishIfComplete(id)
+  }
+
+  func finishIfComplete(_ id: String) {
+    guard let live = sweeps[id], let total = live.plan.totalTrials, live.created >= total,
+      let trials = try? store.trials(sweep: id), trials.allSatisfy({ $0.state.isFinished })
+    else { return }
+    try? store.setSweepState(id, .completed)
+    sweeps[id]?.record.state = .completed
+    logger.info("sweep \(id) completed: \(trials.count) trials")
+  }
+
+  // MARK: Client requests
+
+  func answer(_ request: ClientRequest) -> ClientReply {
+    switch request {
+    case .submit(let submit):
+      do {
+        let spec = try SweepConfig.parse(text: submit.text, file: submit.file)
+        let id = "s\(Int(Date().timeIntervalSince1970 * 1000) % 100_000_000)-\(sweeps.count + 1)"
+        let record = SweepRecord(
+          id: id, name: spec.name, file: submit.file, configText: submit.text, method: spec.methodName,
+          metricName: spec.metric.name, metricGoal: spec.metric.goal.rawValue, seed: spec.seed,
+          createdAt: Date().timeIntervalSince1970)
+        _ = try store.createSweep(record, trials: [])
+        sweeps[id] = LiveSweep(record: record, plan: SweepPlan(spec: spec), created: 0)
+        refill(id)
+        logger.info(
+          "sweep \(id) submitted: \(spec.methodName), \(SweepPlan(spec: spec).totalTrials.map(String.init) ?? "unbounded") trials"
+        )
+        return .ok(json: Array("{\"sweep\":\"\(id)\"}".utf8))
+      } catch let errors as ConfigErrors {
+        return .error(errors.description)
+      } catch {
+        return .error("\(error)")
+      }
+    case .status(let sweep):
+      return status(sweep)
+    case .leaderboard(let request):
+      guard let record = try? store.sweep(request.sweep) else {
+        return .error("unknown sweep '\(request.sweep)'")
+      }
+      let board = leaderboard(record)
+      return .ok(json: Array(board.render(.json, top: request.top, groupBy: request.groupBy).utf8))
+    case .cancel(let sweep):
+      guard (try? store.sweep(sweep)) != nil else { return .error("unknown sweep '\(sweep)'") }
+      perform(state.handle(.cancel(sweep: sweep), now: now))
+      try? store.setSweepState(sweep, .cancelled)
+      sweeps[sweep]?.record.state = .cancelled
+      return .ok(json: Array("{\"cancelled\":\"\(sweep)\"}".utf8))
+    }
+  }
+
+  func status(_ sweep: String?) -> ClientReply {
+    guard let records = try? store.sweeps() else { return .error("the store cannot be read") }
+    let chosen = sweep.map { id in records.filter { $0.id == id } } ?? records
+    if let sweep, chosen.isEmpty { return .error("unknown sweep '\(sweep)'") }
+    var list: [[String: Any]] = []
+    for record in chosen {
+      let trials = (try? store.trials(sweep: record.id)) ?? []
+      var counts: [String: Int] = [:]
+      for trial in trials { counts[trial.state.rawValue, default: 0] += 1 }
+      let total = sweeps[record.id]?.plan.totalTrials
+      let best = leaderboard(record).ranked.first?.best
+      list.append([
+        "sweep": record.id, "name": record.name as Any? ?? NSNull(), "state": record.state.rawValue,
+        "trials": counts,
+        "total": total as Any? ?? NSNull(), "best": best as Any? ?? NSNull(),
+        "metric": ["name": record.metricName, "goal": record.metricGoal], "workers": state.workerCount,
+      ])
+    }
+    let data =
+      (try? JSONSerialization.data(withJSONObject: ["sweeps": list], options: [.sortedKeys])) ?? Data()
+    return .ok(json: Array(data))
+  }
+
+  func leaderboard(_ record: SweepRecord) -> Leaderboard {
+    let trials = (try? store.trials(sweep: record.id)) ?? []
+    let summaries = trials.map { trial -> TrialSummary in
+      let params = (try? JSONDecoder().decode(ConfigValue.self, from: Data(trial.params.utf8))) ?? .map([])
+      var ordered: [(String, ConfigValue)] = []
+      if case .map(let entries) = params { ordered = entries.map { ($0.key, $0.value) } }
+      let live = progress[trial.id!]
+      return TrialSummary(
+        trial: trial.id!, index: trial.index, configuration: trial.configuration,
+        status: trial.state.rawValue,
+        params: ordered, best: trial.bestValue ?? live?.best, bestEpoch: trial.bestEpoch ?? live?.epoch,
+        epochs: max(trial.epochs, live?.epochs ?? 0), seconds: trial.seconds)
+    }
+    return Leaderboard(
+      sweep: record.id,
+      metric: SweepSpec.Metric(
+        name: record.metricName, goal: SweepSpec.Goal(rawValue: record.metricGoal) ?? .minimize),
+      trials: summaries)
+  }
+}

@@ -1,0 +1,138 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import Training
+import Wire
+import ZMQ
+
+/// The worker process: a DEALER connected to the coordinator, the state machine, and one
+/// thread per slot training a trial. Slots talk to the I/O thread through a locked queue;
+/// only the I/O thread touches the socket.
+public final class WorkerAgent: @unchecked Sendable {
+  let endpoint: String
+  let logger: Logger
+  let context: ZMQContext
+  var socket: ZMQSocket?
+  var state: WorkerState
+  let inbox = Mutex<[WorkerState.Event]>([])
+  let stopFlags = Mutex<Set<AttemptID>>([])
+  let shutdownRequests = Atomic<Int>(0)
+  let started = DispatchTime.now().uptimeNanoseconds
+  var connection = 0
+
+  public init(connect endpoint: String, name: String, slots: Int, version: String, logger: Logger) throws {
+    self.endpoint = endpoint
+    self.logger = logger
+    context = try ZMQContext()
+    let host = ProcessInfo.processInfo.hostName
+    state = WorkerState(name: name, host: host, slots: slots, version: version)
+  }
+
+  var now: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+
+  /// Asks the worker to shut down (the first call drains, the second leaves now).
+  public func requestShutdown() { shutdownRequests.add(1, ordering: .relaxed) }
+
+  /// Runs until the state machine says exit.
+  public func run() throws {
+    var handledShutdowns = 0
+    var exit = try perform(state.handle(.start, now: now))
+    var lastTick = now
+    while !exit {
+      if let socket, try ZMQPoller.readable([socket], timeoutMilliseconds: 20)[0] {
+        while let message = try socket.receive(dontWait: true) {
+          switch WireCodec.decodeCoordinatorMessage(message.frames) {
+          case .success(let decoded): exit = try perform(state.handle(.received(decoded), now: now)) || exit
+          case .failure(let error): logger.warning("dropped a message from the coordinator: \(error)")
+          }
+        }
+      }
+      let events = inbox.withLock { queue -> [WorkerState.Event] in
+        defer { queue.removeAll() }
+        return queue
+      }
+      for event in events { exit = try perform(state.handle(event, now: now)) || exit }
+      let requested = shutdownRequests.load(ordering: .relaxed)
+      while handledShutdowns < requested {
+        handledShutdowns += 1
+        logger.info(handledShutdowns == 1 ? "shutting down after the running trials" : "shutting down now")
+        exit = try perform(state.handle(.shutdown, now: now)) || exit
+      }
+      if now - lastTick >= 0.1 {
+        exit = try perform(state.handle(.tick, now: now)) || exit
+        lastTick = now
+      }
+    }
+  }
+
+  /// Performs actions; returns true on `.exit`.
+  func perform(_ actions: [WorkerState.Action]) throws -> Bool {
+    var exit = false
+    for action in actions {
+      switch action {
+      case .connect:
+        connection += 1
+        let fresh = try context.socket(.dealer)
+        // A fresh routing id per connection (the coordinator knows the worker by name).
+        try fresh.setOption(ZMQ_ROUTING_ID_OPTION, "\(state.name)#\(connection)")
+        try fresh.connect(endpoint)
+        socket = fresh
+        if connection > 1 { logger.info("reconnecting to \(endpoint)") }
+      case .send(let message):
+        try? socket?.send(WireCodec.encode(message), dontWait: true)
+      case .startTrial(let assignment):
+        start(assignment)
+      case .stopTrial(let attempt, let reason):
+        logger.info("stopping \(attempt): \(reason)")
+        _ = stopFlags.withLock { $0.insert(attempt) }
+      case .exit:
+        exit = true
+      }
+    }
+    return exit
+  }
+
+  func post(_ event: WorkerState.Event) {
+    inbox.withLock { $0.append(event) }
+  }
+
+  /// Trains the trial on its own thread, posting each epoch and the end.
+  func start(_ assignment: Assignment) {
+    let attempt = assignment.attempt
+    let thread = Thread { [self] in
+      BLAS.useSingleThread()
+      let began = DispatchTime.now().uptimeNanoseconds
+      var epochs = 0
+      var report: DoneReport
+      do {
+        let runner = try TrialRunner(spec: assignment.spec, cores: 1)
+        let result = try runner.run { metrics in
+          epochs = metrics.epoch
+          var values: [String: Double] = [
+            "train_loss": metrics.trainLoss, "val_loss": metrics.valLoss, "lr": metrics.lr,
+            "seconds": metrics.seconds,
+          ]
+          if let error = metrics.valError { values["val_error"] = error }
+          if let accuracy = metrics.valAccuracy { values["val_accuracy"] = accuracy }
+          if let rmse = metrics.valRMSE { values["val_rmse"] = rmse }
+          self.post(.epoch(MetricReport(attempt: attempt, epoch: metrics.epoch, values: values)))
+          return self.stopFlags.withLock { $0.contains(attempt) } ? .stop : .continue
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+        let status: DoneReport.Status =
+          result.status == .completed ? .completed : result.status == .stopped ? .stopped : .diverged
+        report = DoneReport(
+          attempt: attempt, status: status, epochs: result.epochsRun, divergedEpoch: result.divergedEpoch,
+          seconds: seconds)
+      } catch {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+        report = DoneReport(
+          attempt: attempt, status: .failed, epochs: epochs, seconds: seconds, message: "\(error)")
+      }
+      _ = self.stopFlags.withLock { $0.remove(attempt) }
+      self.post(.finished(report))
+    }
+    thread.start()
+  }
+}

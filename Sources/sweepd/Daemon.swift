@@ -1,0 +1,274 @@
+import ArgumentParser
+import Coordinator
+import Dispatch
+import Foundation
+import Logging
+import Report
+import Search
+import Store
+import Synchronization
+import Training
+import Wire
+import Worker
+import ZMQ
+
+/// A client call to the coordinator: one request, one reply, or a clear error after the
+/// timeout (never a hang).
+func ask(_ coordinator: String, _ request: ClientRequest, timeout: Double = 10) throws -> [UInt8] {
+  let context = try ZMQContext()
+  let socket = try context.socket(.dealer)
+  try socket.connect(coordinator)
+  try socket.send(WireCodec.encode(request), dontWait: true)
+  guard try ZMQPoller.readable([socket], timeoutMilliseconds: Int(timeout * 1000))[0],
+    let message = try socket.receive()
+  else {
+    throw ValidationError(
+      "the coordinator at \(coordinator) did not answer within \(Int(timeout)) s (is it running?)")
+  }
+  switch WireCodec.decodeClientReply(message.frames) {
+  case .success(.ok(let json)): return json
+  case .success(.error(let text)): throw ValidationError(text)
+  case .failure(let error): throw ValidationError("unreadable reply from the coordinator: \(error)")
+  }
+}
+
+struct CoordinatorCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "coordinator",
+    abstract: "Run the coordinator: hand out trials, collect metrics, keep the store.")
+
+  @Option(help: "Address to bind.") var bind: String = "tcp://127.0.0.1:5555"
+  @Option(help: "SQLite database file.") var db: String = "sweepd.db"
+
+  func run() throws {
+    Sweepd.bootstrapLogging()
+    let logger = Logger(label: "sweepd.coordinator")
+    let server = try CoordinatorServer(bind: bind, store: try Store(path: db), logger: logger)
+    logger.info("coordinator at \(server.endpoint), store \(db)")
+    let stop = Atomic<Bool>(false)
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    let sources = [SIGINT, SIGTERM].map { signalNumber -> DispatchSourceSignal in
+      let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+      source.setEventHandler { stop.store(true, ordering: .relaxed) }
+      source.resume()
+      return source
+    }
+    try server.run(shouldStop: { stop.load(ordering: .relaxed) })
+    _ = sources
+  }
+}
+
+struct WorkerCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "worker", abstract: "Run a worker: train the trials the coordinator assigns.")
+
+  @Option(help: "The coordinator's address.") var connect: String = "tcp://127.0.0.1:5555"
+  @Option(help: "Trials at once (default: the core count).") var slots: Int?
+  @Option(help: "The worker's name (default: host:pid).") var name: String?
+
+  func run() throws {
+    Sweepd.bootstrapLogging()
+    let logger = Logger(label: "sweepd.worker")
+    BLASLauncher.prepare(logger: logger)
+    let agent = try WorkerAgent(
+      connect: connect, name: name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())",
+      slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, version: SweepdVersion.string,
+      logger: logger)
+    signal(SIGTERM, SIG_IGN)
+    signal(SIGINT, SIG_IGN)
+    let sources = [SIGINT, SIGTERM].map { signalNumber -> DispatchSourceSignal in
+      let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+      source.setEventHandler { agent.requestShutdown() }
+      source.resume()
+      return source
+    }
+    try agent.run()
+    _ = sources
+  }
+}
+
+struct Submit: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Submit a sweep config; prints the sweep id.")
+  @Argument(help: "The sweep config (YAML).") var file: String
+  @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+
+  func run() throws {
+    _ = try loadSweep(file)
+    let text = try String(contentsOfFile: file, encoding: .utf8)
+    let reply = try ask(coordinator, .submit(SubmitRequest(file: file, text: text)))
+    let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any]
+    print(object?["sweep"] as? String ?? String(decoding: reply, as: UTF8.self))
+  }
+}
+
+struct Status: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Show sweeps and their trial counts.")
+  @Argument(help: "A sweep id (default: all).") var sweep: String?
+  @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+
+  func run() throws {
+    let reply = try ask(coordinator, .status(sweep: sweep))
+    print(describeStatus(reply))
+  }
+}
+
+struct Cancel: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Cancel a sweep: pending trials are dropped, running ones stopped.")
+  @Argument(help: "The sweep id.") var sweep: String
+  @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+
+  func run() throws {
+    _ = try ask(coordinator, .cancel(sweep: sweep))
+    print("cancelled \(sweep)")
+  }
+}
+
+struct LeaderboardCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "leaderboard", abstract: "A sweep's ranked trials.")
+  @Argument(help: "The sweep id.") var sweep: String
+  @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+  @Option(help: "Show the best N.") var top: Int?
+  @Option(help: "Aggregate by a parameter (e.g. optimizer).") var groupBy: String?
+  @Option(help: "table, csv, json or markdown.") var format: String = "table"
+
+  func run() throws {
+    guard let chosen = LeaderboardFormat(rawValue: format) else {
+      throw ValidationError("--format takes table, csv, json or markdown")
+    }
+    let json = try ask(coordinator, .leaderboard(LeaderboardRequest(sweep: sweep, top: nil, groupBy: nil)))
+    let board = try leaderboardFromJSON(json)
+    print(board.render(chosen, top: top, groupBy: groupBy), terminator: "")
+  }
+}
+
+/// Rebuilds a leaderboard from the coordinator's JSON (so every format renders locally).
+func leaderboardFromJSON(_ json: [UInt8]) throws -> Leaderboard {
+  struct Document: Decodable {
+    struct Metric: Decodable { var name: String; var goal: String }
+    struct Best: Decodable { var value: Double?; var epoch: Int? }
+    struct Trial: Decodable {
+      var trial: Int64; var rank: Int; var status: String; var params: [String: ConfigValue]; var best: Best
+      var epochs: Int; var seconds: Double
+    }
+    var sweep: String
+    var metric: Metric
+    var trials: [Trial]
+  }
+  let document = try JSONDecoder().decode(Document.self, from: Data(json))
+  let summaries = document.trials.map { trial in
+    TrialSummary(
+      trial: trial.trial, index: trial.rank, configuration: 0, status: trial.status,
+      params: trial.params.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, best: trial.best.value,
+      bestEpoch: trial.best.epoch, epochs: trial.epochs, seconds: trial.seconds)
+  }
+  return Leaderboard(
+    sweep: document.sweep,
+    metric: SweepSpec.Metric(
+      name: document.metric.name, goal: SweepSpec.Goal(rawValue: document.metric.goal) ?? .minimize),
+    trials: summaries)
+}
+
+func describeStatus(_ json: [UInt8]) -> String {
+  guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
+    let sweeps = object["sweeps"] as? [[String: Any]]
+  else { return String(decoding: json, as: UTF8.self) }
+  if sweeps.isEmpty { return "no sweeps" }
+  return sweeps.map { sweep in
+    let counts = (sweep["trials"] as? [String: Int]) ?? [:]
+    let done = counts.filter { !["pending", "running"].contains($0.key) }.values.reduce(0, +)
+    let total = (sweep["total"] as? Int).map(String.init) ?? "?"
+    let metric = (sweep["metric"] as? [String: String])?["name"] ?? "metric"
+    let best = (sweep["best"] as? Double).map { String(format: "%.4g", $0) } ?? "–"
+    return "\(sweep["sweep"] as? String ?? "?") \(sweep["state"] as? String ?? "?"): \(done)/\(total) done, "
+      + "\(counts["running"] ?? 0) running, \(counts["pending"] ?? 0) pending; best \(metric) \(best)"
+  }.joined(separator: "\n")
+}
+
+/// `sweepd run`: coordinator and local workers in one process, one sweep, its leaderboard.
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract:
+      "Run a sweep locally: a coordinator and workers (real ZeroMQ, real SQLite), then the leaderboard.")
+
+  @Argument(help: "The sweep config (YAML).") var file: String
+  @Option(help: "Local workers, one slot each (default: the core count).") var workers: Int?
+  @Option(help: "SQLite database file (default: a new temporary file).") var db: String?
+  @Option(help: "Leaderboard format: table, csv, json or markdown.") var format: String = "table"
+  @Option(help: "Show the best N trials.") var top: Int?
+  @Option(help: "Aggregate the leaderboard by a parameter.") var groupBy: String?
+
+  func run() throws {
+    Sweepd.bootstrapLogging()
+    let logger = Logger(label: "sweepd.run")
+    BLASLauncher.prepare(logger: logger)
+    guard let chosen = LeaderboardFormat(rawValue: format) else {
+      throw ValidationError("--format takes table, csv, json or markdown")
+    }
+    _ = try loadSweep(file)
+    let text = try String(contentsOfFile: file, encoding: .utf8)
+    let path =
+      db ?? FileManager.default.temporaryDirectory.appendingPathComponent("sweepd-run-\(getpid()).db").path
+    var quiet = Logger(label: "sweepd.coordinator")
+    quiet.logLevel = .warning
+    let server = try CoordinatorServer(bind: "tcp://127.0.0.1:*", store: try Store(path: path), logger: quiet)
+    let endpoint = server.endpoint
+    let stopServer = Atomic<Bool>(false)
+    let serverDone = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) let unsafeServer = server
+    Thread {
+      do { try unsafeServer.run(shouldStop: { stopServer.load(ordering: .relaxed) }) } catch {
+        logger.error("coordinator: \(error)")
+      }
+      serverDone.signal()
+    }.start()
+    let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
+    var agents: [WorkerAgent] = []
+    let workersDone = DispatchGroup()
+    for index in 0..<count {
+      var workerLogger = Logger(label: "sweepd.worker")
+      workerLogger.logLevel = .warning
+      let agent = try WorkerAgent(
+        connect: endpoint, name: "local-\(index + 1)", slots: 1, version: SweepdVersion.string,
+        logger: workerLogger)
+      agents.append(agent)
+      workersDone.enter()
+      Thread {
+        do { try agent.run() } catch { logger.error("worker: \(error)") }
+        workersDone.leave()
+      }.start()
+    }
+    let reply = try ask(endpoint, .submit(SubmitRequest(file: file, text: text)))
+    let sweep =
+      ((try? JSONSerialization.jsonObject(with: Data(reply))) as? [String: Any])?["sweep"] as? String ?? "?"
+    let terminal = isatty(STDERR_FILENO) == 1
+    let started = Date()
+    var lastLine = ""
+    while true {
+      let status = try ask(endpoint, .status(sweep: sweep))
+      let line = describeStatus(status) + String(format: " (%.1f s)", Date().timeIntervalSince(started))
+      let object = (try? JSONSerialization.jsonObject(with: Data(status))) as? [String: Any]
+      let state = ((object?["sweeps"] as? [[String: Any]])?.first?["state"] as? String) ?? "running"
+      if terminal {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+      } else if line.prefix(40) != lastLine.prefix(40) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+      }
+      lastLine = line
+      if state != "running" { break }
+      Thread.sleep(forTimeInterval: terminal ? 0.2 : 1)
+    }
+    if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    let json = try ask(endpoint, .leaderboard(LeaderboardRequest(sweep: sweep)))
+    print(try leaderboardFromJSON(json).render(chosen, top: top, groupBy: groupBy), terminator: "")
+    for agent in agents {
+      agent.requestShutdown()
+      agent.requestShutdown()
+    }
+    _ = workersDone.wait(timeout: .now() + 10)
+    stopServer.store(true, ordering: .relaxed)
+    serverDone.wait()
+  }
+}
