@@ -61,7 +61,15 @@ public final class CoordinatorServer {
         (trial: $0.id!, sweep: record.id, attempt: $0.attempt, maxAttempts: spec.maxAttempts)
       }
       state.recover(pending: pending, running: running, now: now)
+      for trial in trials {
+        trialSweep[trial.id!] = record.id
+        if trial.state == .running { progress[trial.id!] = (trial.bestValue, trial.bestEpoch, trial.epochs) }
+      }
       logger.info("recovered sweep \(record.id): \(pending.count) pending, \(running.count) running")
+    }
+    for id in sweeps.keys.sorted() {
+      refill(id)
+      finishIfComplete(id)
     }
   }
 

@@ -1,0 +1,170 @@
+import Foundation
+import XCTest
+
+/// Real coordinator and worker processes on loopback.
+final class DaemonTests: XCTestCase {
+  var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "sweepd-daemon-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws {
+    for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  var processes: [Process] = []
+
+  /// Starts `sweepd` in the background with output to files.
+  func launch(_ arguments: [String], name: String) throws -> (Process, URL) {
+    let process = Process()
+    process.executableURL = SweepdProcess.binary
+    process.arguments = arguments
+    let log = directory.appendingPathComponent("\(name).log")
+    FileManager.default.createFile(atPath: log.path, contents: nil)
+    let handle = try FileHandle(forWritingTo: log)
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    processes.append(process)
+    return (process, log)
+  }
+
+  func wait(for text: String, in log: URL, seconds: Double) throws -> String {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+      let content = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+      if let range = content.range(of: text) { return String(content[range.lowerBound...]) }
+      usleep(50_000)
+    }
+    XCTFail(
+      "'\(text)' did not appear in \(log.lastPathComponent): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")"
+    )
+    return ""
+  }
+
+  func writeSweep(trials: Int, epochs: Int) throws -> String {
+    let file = directory.appendingPathComponent("sweep.yaml")
+    try """
+    name: e2e
+    method: random
+    run_cap: \(trials)
+    seed: 3
+    metric: {name: val_error, goal: minimize}
+    data: {dataset: spirals, samples: 1500}
+    model: {kind: mlp, hidden: [64, 64]}
+    training: {epochs: \(epochs), batch_size: 16}
+    parameters:
+      optimizer: {values: [adam, rmsprop]}
+      lr: {distribution: log_uniform_values, min: 0.001, max: 0.01}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    return file.path
+  }
+
+  func leaderboard(_ coordinator: String, _ sweep: String) throws -> [[String: Any]] {
+    let output = try SweepdProcess.run([
+      "leaderboard", sweep, "--coordinator", coordinator, "--format", "json",
+    ])
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+    return object?["trials"] as? [[String: Any]] ?? []
+  }
+
+  func waitUntilComplete(_ coordinator: String, _ sweep: String, seconds: Double) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+      let status = try SweepdProcess.run(["status", sweep, "--coordinator", coordinator])
+      if status.stdout.contains("\(sweep) completed") { return }
+      usleep(300_000)
+    }
+    XCTFail("sweep \(sweep) did not complete in \(seconds) s")
+  }
+
+  func startCoordinator(db: String) throws -> (Process, String) {
+    let (process, log) = try launch(
+      ["coordinator", "--bind", "tcp://127.0.0.1:*", "--db", db], name: "coordinator-\(processes.count)")
+    let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
+    let endpoint = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
+    return (process, endpoint)
+  }
+
+  /// `sweepd run`: every trial exactly once in the leaderboard.
+  func testRunDoesTheWholeSweep() throws {
+    let file = try writeSweep(trials: 12, epochs: 2)
+    let output = try SweepdProcess.run(["run", file, "--workers", "2", "--format", "json"], timeout: 300)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let object = try XCTUnwrap(
+      try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+    let trials = try XCTUnwrap(object["trials"] as? [[String: Any]])
+    XCTAssertEqual(trials.count, 12)
+    XCTAssertEqual(Set(trials.compactMap { $0["trial"] as? Int }).count, 12)
+    XCTAssertTrue(trials.allSatisfy { $0["status"] as? String == "completed" }, "\(trials)")
+    XCTAssertTrue(trials.allSatisfy { ($0["best"] as? [String: Any])?["value"] is Double })
+  }
+
+  /// A worker killed with SIGKILL mid-sweep: its trial is retried elsewhere; nothing is
+  /// lost or duplicated.
+  func testKilledWorkerTrialsFinishElsewhere() throws {
+    let db = directory.appendingPathComponent("w.db").path
+    let (_, coordinator) = try startCoordinator(db: db)
+    let (doomed, doomedLog) = try launch(
+      ["worker", "--connect", coordinator, "--slots", "1", "--name", "doomed"], name: "doomed")
+    _ = try launch(
+      ["worker", "--connect", coordinator, "--slots", "1", "--name", "survivor"], name: "survivor")
+    let submitted = try SweepdProcess.run([
+      "submit", try writeSweep(trials: 10, epochs: 3), "--coordinator", coordinator,
+    ])
+    XCTAssertEqual(submitted.status, 0, submitted.stderr)
+    let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    // Kill the doomed worker while it trains.
+    _ = try wait(for: "OpenBLAS kernel", in: doomedLog, seconds: 30)
+    usleep(1_500_000)
+    kill(doomed.processIdentifier, SIGKILL)
+    try waitUntilComplete(coordinator, sweep, seconds: 240)
+    let trials = try leaderboard(coordinator, sweep)
+    XCTAssertEqual(trials.count, 10)
+    XCTAssertTrue(trials.allSatisfy { $0["status"] as? String == "completed" }, "\(trials)")
+  }
+
+  /// The coordinator killed with SIGKILL and restarted on the same store: the sweep completes
+  /// with every earlier result intact.
+  func testKilledCoordinatorRecoversFromTheStore() throws {
+    let db = directory.appendingPathComponent("c.db").path
+    let (first, coordinator) = try startCoordinator(db: db)
+    _ = try launch(["worker", "--connect", coordinator, "--slots", "2", "--name", "steady"], name: "steady")
+    let submitted = try SweepdProcess.run([
+      "submit", try writeSweep(trials: 12, epochs: 3), "--coordinator", coordinator,
+    ])
+    let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    // Let some trials finish, then kill the coordinator.
+    var before: [[String: Any]] = []
+    let deadline = Date().addingTimeInterval(120)
+    while Date() < deadline {
+      before = try leaderboard(coordinator, sweep).filter { $0["status"] as? String == "completed" }
+      if before.count >= 3 { break }
+      usleep(200_000)
+    }
+    XCTAssertGreaterThanOrEqual(before.count, 3)
+    kill(first.processIdentifier, SIGKILL)
+    first.waitUntilExit()
+    // Restart on the same address and store; the worker reconnects by itself.
+    let (_, log) = try launch(
+      ["coordinator", "--bind", coordinator, "--db", db], name: "coordinator-restarted")
+    _ = try wait(for: "coordinator at", in: log, seconds: 30)
+    try waitUntilComplete(coordinator, sweep, seconds: 240)
+    let after = try leaderboard(coordinator, sweep)
+    XCTAssertEqual(after.count, 12)
+    XCTAssertTrue(after.allSatisfy { $0["status"] as? String == "completed" }, "\(after)")
+    // Earlier results are intact.
+    for trial in before {
+      let id = trial["trial"] as? Int
+      let again = after.first { $0["trial"] as? Int == id }
+      XCTAssertEqual(
+        (again?["best"] as? [String: Any])?["value"] as? Double,
+        (trial["best"] as? [String: Any])?["value"] as? Double)
+    }
+  }
+}
