@@ -32,6 +32,20 @@ func ask(_ coordinator: String, _ request: ClientRequest, timeout: Double = 10) 
   }
 }
 
+/// Routes SIGINT and SIGTERM to `handler` (on a Dispatch queue, not in signal context).
+/// Keep the returned sources alive while they should fire.
+func onTerminationSignals(_ handler: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
+  [SIGINT, SIGTERM].map { number in
+    signal(number, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+    source.setEventHandler(handler: handler)
+    source.resume()
+    return source
+  }
+}
+
+extension LeaderboardFormat: ExpressibleByArgument {}
+
 struct CoordinatorCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "coordinator",
@@ -46,14 +60,7 @@ struct CoordinatorCommand: ParsableCommand {
     let server = try CoordinatorServer(bind: bind, store: try Store(path: db), logger: logger)
     logger.info("coordinator at \(server.endpoint), store \(db)")
     let stop = Atomic<Bool>(false)
-    signal(SIGINT, SIG_IGN)
-    signal(SIGTERM, SIG_IGN)
-    let sources = [SIGINT, SIGTERM].map { signalNumber -> DispatchSourceSignal in
-      let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-      source.setEventHandler { stop.store(true, ordering: .relaxed) }
-      source.resume()
-      return source
-    }
+    let sources = onTerminationSignals { stop.store(true, ordering: .relaxed) }
     try server.run(shouldStop: { stop.load(ordering: .relaxed) })
     _ = sources
   }
@@ -75,14 +82,8 @@ struct WorkerCommand: ParsableCommand {
       connect: connect, name: name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())",
       slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, version: SweepdVersion.string,
       logger: logger)
-    signal(SIGTERM, SIG_IGN)
-    signal(SIGINT, SIG_IGN)
-    let sources = [SIGINT, SIGTERM].map { signalNumber -> DispatchSourceSignal in
-      let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-      source.setEventHandler { agent.requestShutdown() }
-      source.resume()
-      return source
-    }
+    // The first SIGTERM lets running trials finish; a second hands them back and exits.
+    let sources = onTerminationSignals { agent.requestShutdown() }
     try agent.run()
     _ = sources
   }
@@ -132,15 +133,12 @@ struct LeaderboardCommand: ParsableCommand {
   @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
   @Option(help: "Show the best N.") var top: Int?
   @Option(help: "Aggregate by a parameter (e.g. optimizer).") var groupBy: String?
-  @Option(help: "table, csv, json or markdown.") var format: String = "table"
+  @Option(help: "table, csv, json or markdown.") var format: LeaderboardFormat = .table
 
   func run() throws {
-    guard let chosen = LeaderboardFormat(rawValue: format) else {
-      throw ValidationError("--format takes table, csv, json or markdown")
-    }
     let json = try ask(coordinator, .leaderboard(LeaderboardRequest(sweep: sweep, top: nil, groupBy: nil)))
     let board = try leaderboardFromJSON(json)
-    print(board.render(chosen, top: top, groupBy: groupBy), terminator: "")
+    print(board.render(format, top: top, groupBy: groupBy), terminator: "")
   }
 }
 
@@ -187,6 +185,42 @@ func describeStatus(_ json: [UInt8]) -> String {
   }.joined(separator: "\n")
 }
 
+/// Shows a sweep's progress until it ends: one line refreshed in place on a terminal, a new
+/// line when something changes otherwise.
+func follow(_ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO) throws {
+  let terminal = isatty(output) == 1
+  let handle = FileHandle(fileDescriptor: output, closeOnDealloc: false)
+  let started = Date()
+  var lastLine = ""
+  while true {
+    let status = try ask(coordinator, .status(sweep: sweep))
+    let summary = describeStatus(status)
+    let object = (try? JSONSerialization.jsonObject(with: Data(status))) as? [String: Any]
+    let state = ((object?["sweeps"] as? [[String: Any]])?.first?["state"] as? String) ?? "running"
+    if terminal {
+      handle.write(
+        Data(("\r\u{1B}[K" + summary + String(format: " (%.1f s)", Date().timeIntervalSince(started))).utf8))
+    } else if summary != lastLine {
+      handle.write(Data((summary + "\n").utf8))
+    }
+    lastLine = summary
+    if state != "running" { break }
+    Thread.sleep(forTimeInterval: terminal ? 0.2 : 1)
+  }
+  if terminal { handle.write(Data("\n".utf8)) }
+}
+
+struct Watch: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Follow a sweep's progress (trials done, running, pending, best so far) until it ends.")
+  @Argument(help: "The sweep id.") var sweep: String
+  @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+
+  func run() throws {
+    try follow(coordinator, sweep: sweep, output: STDOUT_FILENO)
+  }
+}
+
 /// `sweepd run`: coordinator and local workers in one process, one sweep, its leaderboard.
 struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -196,7 +230,7 @@ struct Run: ParsableCommand {
   @Argument(help: "The sweep config (YAML).") var file: String
   @Option(help: "Local workers, one slot each (default: the core count).") var workers: Int?
   @Option(help: "SQLite database file (default: a new temporary file).") var db: String?
-  @Option(help: "Leaderboard format: table, csv, json or markdown.") var format: String = "table"
+  @Option(help: "Leaderboard format: table, csv, json or markdown.") var format: LeaderboardFormat = .table
   @Option(help: "Show the best N trials.") var top: Int?
   @Option(help: "Aggregate the leaderboard by a parameter.") var groupBy: String?
 
@@ -204,9 +238,6 @@ struct Run: ParsableCommand {
     Sweepd.bootstrapLogging()
     let logger = Logger(label: "sweepd.run")
     BLASLauncher.prepare(logger: logger)
-    guard let chosen = LeaderboardFormat(rawValue: format) else {
-      throw ValidationError("--format takes table, csv, json or markdown")
-    }
     _ = try loadSweep(file)
     let text = try String(contentsOfFile: file, encoding: .utf8)
     let path =
@@ -243,26 +274,9 @@ struct Run: ParsableCommand {
     let reply = try ask(endpoint, .submit(SubmitRequest(file: file, text: text)))
     let sweep =
       ((try? JSONSerialization.jsonObject(with: Data(reply))) as? [String: Any])?["sweep"] as? String ?? "?"
-    let terminal = isatty(STDERR_FILENO) == 1
-    let started = Date()
-    var lastLine = ""
-    while true {
-      let status = try ask(endpoint, .status(sweep: sweep))
-      let line = describeStatus(status) + String(format: " (%.1f s)", Date().timeIntervalSince(started))
-      let object = (try? JSONSerialization.jsonObject(with: Data(status))) as? [String: Any]
-      let state = ((object?["sweeps"] as? [[String: Any]])?.first?["state"] as? String) ?? "running"
-      if terminal {
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
-      } else if line.prefix(40) != lastLine.prefix(40) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-      }
-      lastLine = line
-      if state != "running" { break }
-      Thread.sleep(forTimeInterval: terminal ? 0.2 : 1)
-    }
-    if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    try follow(endpoint, sweep: sweep)
     let json = try ask(endpoint, .leaderboard(LeaderboardRequest(sweep: sweep)))
-    print(try leaderboardFromJSON(json).render(chosen, top: top, groupBy: groupBy), terminator: "")
+    print(try leaderboardFromJSON(json).render(format, top: top, groupBy: groupBy), terminator: "")
     for agent in agents {
       agent.requestShutdown()
       agent.requestShutdown()

@@ -11,7 +11,7 @@ struct Sweepd: ParsableCommand {
     subcommands: [
       Run.self, Train.self, Validate.self, Expand.self, CoordinatorCommand.self, WorkerCommand.self,
       Submit.self,
-      Status.self, Cancel.self, LeaderboardCommand.self, Trace.self, Doctor.self, BenchStep.self,
+      Status.self, Watch.self, Cancel.self, LeaderboardCommand.self, Trace.self, Doctor.self, BenchStep.self,
       BenchSearch.self,
     ]
   )

@@ -127,6 +127,13 @@ final class DaemonTests: XCTestCase {
     let trials = try leaderboard(coordinator, sweep)
     XCTAssertEqual(trials.count, 10)
     XCTAssertTrue(trials.allSatisfy { $0["status"] as? String == "completed" }, "\(trials)")
+    // watch ends at once on a finished sweep; an unknown sweep is one clear error line.
+    let watched = try SweepdProcess.run(["watch", sweep, "--coordinator", coordinator])
+    XCTAssertEqual(watched.status, 0, watched.stderr)
+    XCTAssertTrue(watched.stdout.contains("\(sweep) completed: 10/10 done"), watched.stdout)
+    let unknown = try SweepdProcess.run(["leaderboard", "s-nope", "--coordinator", coordinator])
+    XCTAssertNotEqual(unknown.status, 0)
+    XCTAssertTrue(unknown.stderr.contains("unknown sweep 's-nope'"), unknown.stderr)
   }
 
   /// The coordinator killed with SIGKILL and restarted on the same store: the sweep completes
