@@ -28,6 +28,8 @@ public final class CoordinatorServer {
     var record: SweepRecord
     var plan: SweepPlan
     var created: Int
+    /// Trials that have ended (completed, failed, …), counted as their transitions persist.
+    var finished = 0
     /// For TPE: each configuration's point (repeats reuse it).
     var points: [Int: [Double]] = [:]
   }
@@ -53,7 +55,9 @@ public final class CoordinatorServer {
     for record in try store.sweeps() where record.state == .running {
       guard let spec = try? SweepConfig.parse(text: record.configText, file: record.file) else { continue }
       let trials = try store.trials(sweep: record.id)
-      sweeps[record.id] = LiveSweep(record: record, plan: SweepPlan(spec: spec), created: trials.count)
+      sweeps[record.id] = LiveSweep(
+        record: record, plan: SweepPlan(spec: spec), created: trials.count,
+        finished: trials.filter { $0.state.isFinished }.count)
       let pending = trials.filter { $0.state == .pending }.map {
         (trial: $0.id!, sweep: record.id, attempt: $0.attempt, maxAttempts: spec.maxAttempts)
       }
@@ -127,9 +131,12 @@ public final class CoordinatorServer {
   // MARK: Actions
 
   func perform(_ actions: [CoordinatorState.Action]) {
+    // Every transition of the batch in one transaction, before any message goes out.
+    persist(
+      actions.compactMap { if case .persist(let transition) = $0 { return transition } else { return nil } })
     for action in actions {
       switch action {
-      case .persist(let transition): persist(transition)
+      case .persist: break
       case .assign(let peer, let attempt, let sweep):
         guard let record = try? store.trial(attempt.trial), let spec = decodeSpec(record.spec) else {
           logger.error("trial \(attempt.trial) has no readable spec")
@@ -151,53 +158,66 @@ public final class CoordinatorServer {
     try? JSONDecoder().decode(TrialSpec.self, from: Data(json.utf8))
   }
 
-  func persist(_ transition: CoordinatorState.Transition) {
-    let time = Date().timeIntervalSince1970
-    do {
+  func persist(_ transitions: [CoordinatorState.Transition]) {
+    guard !transitions.isEmpty else { return }
+    var changes: [Store.TrialChange] = []
+    for transition in transitions {
       switch transition {
       case .started(let attempt, let worker):
-        try store.updateTrial(attempt.trial, ifAttempt: attempt.attempt - 1, now: time) {
-          $0.state = .running
-          $0.attempt = attempt.attempt
-          $0.worker = worker
-        }
+        changes.append(
+          Store.TrialChange(id: attempt.trial, ifAttempt: attempt.attempt - 1) {
+            $0.state = .running
+            $0.attempt = attempt.attempt
+            $0.worker = worker
+          })
       case .finished(let attempt, let done):
         let seen = progress.removeValue(forKey: attempt.trial)
-        try store.updateTrial(attempt.trial, ifAttempt: attempt.attempt, now: time) { trial in
-          switch done.status {
-          case .completed: trial.state = .completed
-          case .stopped: trial.state = .cancelled
-          case .diverged: trial.state = .diverged
-          case .failed: trial.state = .failed
-          }
-          trial.epochs = done.epochs
-          trial.seconds = done.seconds
-          trial.message = done.message
-          trial.bestValue = seen?.best
-          trial.bestEpoch = seen?.epoch
-        }
+        countFinished(attempt.trial)
+        changes.append(
+          Store.TrialChange(id: attempt.trial, ifAttempt: attempt.attempt) { trial in
+            switch done.status {
+            case .completed: trial.state = .completed
+            case .stopped: trial.state = .cancelled
+            case .diverged: trial.state = .diverged
+            case .failed: trial.state = .failed
+            }
+            trial.epochs = done.epochs
+            trial.seconds = done.seconds
+            trial.message = done.message
+            trial.bestValue = seen?.best
+            trial.bestEpoch = seen?.epoch
+          })
       case .requeued(let lost, _, let reason):
         progress[lost.trial] = nil
-        try store.updateTrial(lost.trial, ifAttempt: lost.attempt, now: time) {
-          $0.state = .pending
-          $0.worker = nil
-          $0.message = reason
-        }
         logger.info("\(lost) requeued: \(reason)")
+        changes.append(
+          Store.TrialChange(id: lost.trial, ifAttempt: lost.attempt) {
+            $0.state = .pending
+            $0.worker = nil
+            $0.message = reason
+          })
       case .failed(let attempt, let reason):
-        try store.updateTrial(attempt.trial, ifAttempt: attempt.attempt, now: time) {
-          $0.state = .failed
-          $0.message = reason
-        }
         logger.warning("\(attempt) failed: \(reason)")
+        countFinished(attempt.trial)
+        changes.append(
+          Store.TrialChange(id: attempt.trial, ifAttempt: attempt.attempt) {
+            $0.state = .failed
+            $0.message = reason
+          })
       case .cancelled(let trial):
-        if let record = try store.trial(trial) {
-          try store.updateTrial(trial, ifAttempt: record.attempt, now: time) { $0.state = .cancelled }
-        }
+        countFinished(trial)
+        changes.append(Store.TrialChange(id: trial, ifAttempt: nil) { $0.state = .cancelled })
       }
+    }
+    do {
+      try store.updateTrials(changes, now: Date().timeIntervalSince1970)
     } catch {
       logger.error("store: \(error)")
     }
+  }
+
+  func countFinished(_ trial: Int64) {
+    if let id = trialSweep[trial] { sweeps[id]?.finished += 1 }
   }
 
   func record(_ metric: MetricReport) {
@@ -308,7 +328,8 @@ public final class CoordinatorServer {
   }
 
   func finishIfComplete(_ id: String) {
-    guard let live = sweeps[id], let total = live.plan.totalTrials, live.created >= total,
+    guard let live = sweeps[id], live.record.state == .running, let total = live.plan.totalTrials,
+      live.created >= total, live.finished >= live.created,
       let trials = try? store.trials(sweep: id), trials.allSatisfy({ $0.state.isFinished })
     else { return }
     try? store.setSweepState(id, .completed)

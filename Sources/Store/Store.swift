@@ -11,6 +11,9 @@ public final class Store: Sendable {
   public init(path: String) throws {
     var configuration = Configuration()
     configuration.busyMode = .timeout(5)
+    // WAL with synchronous=NORMAL: a killed process loses nothing committed; only an OS
+    // crash or power loss can roll back the last transactions (never corrupt the file).
+    configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
     pool = try DatabasePool(path: path, configuration: configuration)
     try Self.migrator.migrate(pool)
   }
@@ -150,6 +153,37 @@ public final class Store: Sendable {
       trial.updatedAt = now
       try trial.update(db)
       return trial
+    }
+  }
+
+  /// One guarded trial change: applied only if the trial's attempt is `ifAttempt` (nil:
+  /// whatever it is).
+  public struct TrialChange: Sendable {
+    public var id: Int64
+    public var ifAttempt: Int?
+    public var change: @Sendable (inout TrialRecord) -> Void
+
+    public init(id: Int64, ifAttempt: Int?, change: @escaping @Sendable (inout TrialRecord) -> Void) {
+      self.id = id
+      self.ifAttempt = ifAttempt
+      self.change = change
+    }
+  }
+
+  /// Applies several guarded changes in one transaction (one commit for a batch of
+  /// transitions). Returns, per change, the updated trial or nil when stale or unknown.
+  @discardableResult
+  public func updateTrials(_ changes: [TrialChange], now: Double) throws -> [TrialRecord?] {
+    guard !changes.isEmpty else { return [] }
+    return try pool.write { db in
+      try changes.map { item -> TrialRecord? in
+        guard var trial = try TrialRecord.fetchOne(db, key: item.id) else { return nil }
+        if let expected = item.ifAttempt, trial.attempt != expected { return nil }
+        item.change(&trial)
+        trial.updatedAt = now
+        try trial.update(db)
+        return trial
+      }
     }
   }
 

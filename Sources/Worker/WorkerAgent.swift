@@ -20,6 +20,8 @@ public final class WorkerAgent: @unchecked Sendable {
   let shutdownRequests = Atomic<Int>(0)
   let started = DispatchTime.now().uptimeNanoseconds
   var connection = 0
+  /// A pipe the slot threads write a byte to after posting, so the I/O thread wakes at once.
+  let wake: (read: Int32, write: Int32)
 
   public init(connect endpoint: String, name: String, slots: Int, version: String, logger: Logger) throws {
     self.endpoint = endpoint
@@ -27,6 +29,15 @@ public final class WorkerAgent: @unchecked Sendable {
     context = try ZMQContext()
     let host = ProcessInfo.processInfo.hostName
     state = WorkerState(name: name, host: host, slots: slots, version: version)
+    var ends: [Int32] = [0, 0]
+    guard pipe(&ends) == 0 else { throw ZMQError("pipe", code: errno) }
+    for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+    wake = (ends[0], ends[1])
+  }
+
+  deinit {
+    close(wake.read)
+    close(wake.write)
   }
 
   var now: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
@@ -40,7 +51,13 @@ public final class WorkerAgent: @unchecked Sendable {
     var exit = try perform(state.handle(.start, now: now))
     var lastTick = now
     while !exit {
-      if let socket, try ZMQPoller.readable([socket], timeoutMilliseconds: 20)[0] {
+      let polled = try ZMQPoller.readable(
+        socket.map { [$0] } ?? [], fileDescriptors: [wake.read], timeoutMilliseconds: 50)
+      if polled.fileDescriptors[0] {
+        var sink = [UInt8](repeating: 0, count: 256)
+        while read(wake.read, &sink, sink.count) > 0 {}
+      }
+      if let socket, polled.sockets.first == true {
         while let message = try socket.receive(dontWait: true) {
           switch WireCodec.decodeCoordinatorMessage(message.frames) {
           case .success(let decoded): exit = try perform(state.handle(.received(decoded), now: now)) || exit
@@ -95,6 +112,8 @@ public final class WorkerAgent: @unchecked Sendable {
 
   func post(_ event: WorkerState.Event) {
     inbox.withLock { $0.append(event) }
+    var byte: UInt8 = 1
+    _ = write(wake.write, &byte, 1)
   }
 
   /// Trains the trial on its own thread, posting each epoch and the end.

@@ -185,6 +185,30 @@ public enum ZMQPoller {
     }
     return items.map { $0.revents & Int16(ZMQ_POLLIN) != 0 }
   }
+
+  /// Like `readable(_:timeoutMilliseconds:)`, also watching plain file descriptors (a pipe
+  /// that other threads write to, to wake the socket's thread at once).
+  public static func readable(
+    _ sockets: [ZMQSocket], fileDescriptors: [Int32], timeoutMilliseconds: Int
+  ) throws -> (sockets: [Bool], fileDescriptors: [Bool]) {
+    var items = sockets.map {
+      zmq_pollitem_t(socket: $0.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
+    }
+    items += fileDescriptors.map {
+      zmq_pollitem_t(socket: nil, fd: $0, events: Int16(ZMQ_POLLIN), revents: 0)
+    }
+    let count = zmq_poll(&items, Int32(items.count), timeoutMilliseconds)
+    if count < 0 {
+      if zmq_errno() == EINTR {
+        return (
+          Array(repeating: false, count: sockets.count), Array(repeating: false, count: fileDescriptors.count)
+        )
+      }
+      throw ZMQError("zmq_poll")
+    }
+    let ready = items.map { $0.revents & Int16(ZMQ_POLLIN) != 0 }
+    return (Array(ready.prefix(sockets.count)), Array(ready.suffix(fileDescriptors.count)))
+  }
 }
 
 /// libzmq option numbers other modules need without importing the C module.
