@@ -167,8 +167,10 @@ public struct CoordinatorState: Sendable {
       actions.append(.acknowledge(peer, done.attempt))
       return actions
     case .handBack(let attempts):
+      // A handed-back attempt did not fail: it does not count against max_attempts.
       var actions: [Action] = []
       for attempt in attempts where isCurrent(attempt, on: peer) {
+        trials[attempt.trial]?.maxAttempts += 1
         actions += requeue(attempt, reason: "handed back by \(workers[peer]!.name)")
       }
       return actions

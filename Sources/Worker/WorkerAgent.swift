@@ -81,6 +81,9 @@ public final class WorkerAgent: @unchecked Sendable {
         lastTick = now
       }
     }
+    // Close the socket and wait (up to its linger) for the last messages to leave.
+    socket = nil
+    context.terminate()
   }
 
   /// Performs actions; returns true on `.exit`.
@@ -104,6 +107,8 @@ public final class WorkerAgent: @unchecked Sendable {
         logger.info("stopping \(attempt): \(reason)")
         _ = stopFlags.withLock { $0.insert(attempt) }
       case .exit:
+        // Let the last messages (DONE, HANDBACK, BYE) leave before the socket closes.
+        try? socket?.setOption(ZMQ_LINGER_OPTION, Int32(2000))
         exit = true
       }
     }

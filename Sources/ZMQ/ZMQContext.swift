@@ -4,6 +4,7 @@ import CZeroMQ
 /// context alive, so the context is terminated only after its last socket is closed.
 public final class ZMQContext: @unchecked Sendable {
   let handle: UnsafeMutableRawPointer
+  private var terminated = false
 
   public init() throws {
     guard let handle = zmq_ctx_new() else { throw ZMQError("zmq_ctx_new") }
@@ -13,6 +14,15 @@ public final class ZMQContext: @unchecked Sendable {
   deinit {
     // Every socket holds a reference to its context, so none is open here; terminate
     // cannot block on them. EINTR is retried.
+    terminate()
+  }
+
+  /// Terminates the context now: waits (up to each socket's LINGER) for messages still queued
+  /// on closed sockets to leave. Call after releasing every socket, before the process exits
+  /// (a process that just exits drops them). Idempotent.
+  public func terminate() {
+    guard !terminated else { return }
+    terminated = true
     while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
   }
 

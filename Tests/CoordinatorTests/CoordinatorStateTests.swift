@@ -182,3 +182,19 @@ final class CoordinatorStateTests: XCTestCase {
       [.disconnect("x", reason: "unknown worker: send READY first")])
   }
 }
+
+extension CoordinatorStateTests {
+  /// A handed-back attempt is retried without using up an attempt.
+  func testHandBackDoesNotCountAgainstMaxAttempts() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1], maxAttempts: 1), now: 0)
+    _ = state.handle(.message("p1", ready("w1", slots: 1)), now: 0)
+    let first = AttemptID(trial: 1, attempt: 1)
+    let actions = state.handle(.message("p1", .handBack([first])), now: 1)
+    XCTAssertTrue(
+      actions.contains(
+        .persist(.requeued(lost: first, next: AttemptID(trial: 1, attempt: 2), reason: "handed back by w1"))),
+      "\(actions)")
+    XCTAssertEqual(assigned(actions).map(\.1), [AttemptID(trial: 1, attempt: 2)])
+  }
+}

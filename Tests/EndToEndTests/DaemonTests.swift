@@ -174,4 +174,42 @@ final class DaemonTests: XCTestCase {
         (trial["best"] as? [String: Any])?["value"] as? Double)
     }
   }
+
+  /// SIGTERM: the worker finishes the trial it runs, reports it, hands back anything newer,
+  /// says BYE and exits 0 — the coordinator never has to time it out. A second worker
+  /// finishes the sweep.
+  func testGracefulShutdownFinishesTheRunningTrial() throws {
+    let db = directory.appendingPathComponent("g.db").path
+    let (_, coordinator) = try startCoordinator(db: db)
+    let coordinatorLog = directory.appendingPathComponent("coordinator-0.log")
+    let (worker, workerLog) = try launch(
+      ["worker", "--connect", coordinator, "--slots", "1", "--name", "polite"], name: "polite")
+    let submitted = try SweepdProcess.run([
+      "submit", try writeSweep(trials: 4, epochs: 4), "--coordinator", coordinator,
+    ])
+    let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    var running = false
+    let deadline = Date().addingTimeInterval(60)
+    while !running && Date() < deadline {
+      running = try SweepdProcess.run(["status", sweep, "--coordinator", coordinator]).stdout.contains(
+        ", 1 running")
+      usleep(100_000)
+    }
+    XCTAssertTrue(running)
+    kill(worker.processIdentifier, SIGTERM)
+    let exited = Date().addingTimeInterval(120)
+    while worker.isRunning && Date() < exited { usleep(100_000) }
+    XCTAssertFalse(worker.isRunning, "the worker did not exit")
+    XCTAssertEqual(worker.terminationStatus, 0)
+    XCTAssertTrue(
+      try wait(for: "shutting down after the running trials", in: workerLog, seconds: 5).count > 0)
+    let afterFirst = try leaderboard(coordinator, sweep).filter { $0["status"] as? String == "completed" }
+    XCTAssertGreaterThanOrEqual(afterFirst.count, 1, "the running trial was finished, not abandoned")
+    _ = try launch(["worker", "--connect", coordinator, "--slots", "1", "--name", "second"], name: "second")
+    try waitUntilComplete(coordinator, sweep, seconds: 240)
+    XCTAssertEqual(
+      try leaderboard(coordinator, sweep).filter { $0["status"] as? String == "completed" }.count, 4)
+    let log = (try? String(contentsOf: coordinatorLog, encoding: .utf8)) ?? ""
+    XCTAssertFalse(log.contains("silent"), log)
+  }
 }
