@@ -384,11 +384,15 @@ public final class CoordinatorServer {
     if let sweep, chosen.isEmpty { return .error("unknown sweep '\(sweep)'") }
     var list: [[String: Any]] = []
     for record in chosen {
-      let trials = (try? store.trials(sweep: record.id)) ?? []
-      var counts: [String: Int] = [:]
-      for trial in trials { counts[trial.state.rawValue, default: 0] += 1 }
+      let maximize = record.metricGoal == "maximize"
+      let (counts, stored) = (try? store.progress(sweep: record.id, maximize: maximize)) ?? ([:], nil)
+      // Running trials' best so far counts too.
+      let live =
+        sweeps[record.id] == nil
+        ? [] : progress.compactMap { id, entry in trialSweep[id] == record.id ? entry.best : nil }
+      let candidates = (stored.map { [$0] } ?? []) + live
+      let best = maximize ? candidates.max() : candidates.min()
       let total = sweeps[record.id]?.plan.totalTrials
-      let best = leaderboard(record).ranked.first?.best
       list.append([
         "sweep": record.id, "name": record.name as Any? ?? NSNull(), "state": record.state.rawValue,
         "trials": counts,

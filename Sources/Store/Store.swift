@@ -126,6 +126,23 @@ public final class Store: Sendable {
     }
   }
 
+  /// Trials of a sweep by state, and the best stored value (lowest, or highest when
+  /// `maximize`) — what a status line needs, without reading every trial.
+  public func progress(sweep: String, maximize: Bool) throws -> (counts: [String: Int], best: Double?) {
+    try pool.read { db in
+      var counts: [String: Int] = [:]
+      for row in try Row.fetchAll(
+        db, sql: "SELECT state, COUNT(*) FROM trial WHERE sweepID = ? GROUP BY state", arguments: [sweep])
+      {
+        counts[row[0]] = row[1]
+      }
+      let best = try Double.fetchOne(
+        db, sql: "SELECT \(maximize ? "MAX" : "MIN")(bestValue) FROM trial WHERE sweepID = ?",
+        arguments: [sweep])
+      return (counts, best)
+    }
+  }
+
   public func trial(_ id: Int64) throws -> TrialRecord? {
     try pool.read { db in try TrialRecord.fetchOne(db, key: id) }
   }

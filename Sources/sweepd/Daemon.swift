@@ -192,6 +192,7 @@ func follow(_ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO)
   let handle = FileHandle(fileDescriptor: output, closeOnDealloc: false)
   let started = Date()
   var lastLine = ""
+  var lastPrinted = Date.distantPast
   while true {
     let status = try ask(coordinator, .status(sweep: sweep))
     let summary = describeStatus(status)
@@ -200,12 +201,13 @@ func follow(_ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO)
     if terminal {
       handle.write(
         Data(("\r\u{1B}[K" + summary + String(format: " (%.1f s)", Date().timeIntervalSince(started))).utf8))
-    } else if summary != lastLine {
+    } else if summary != lastLine && (Date().timeIntervalSince(lastPrinted) >= 1 || state != "running") {
       handle.write(Data((summary + "\n").utf8))
+      lastPrinted = Date()
+      lastLine = summary
     }
-    lastLine = summary
     if state != "running" { break }
-    Thread.sleep(forTimeInterval: terminal ? 0.2 : 1)
+    Thread.sleep(forTimeInterval: 0.1)
   }
   if terminal { handle.write(Data("\n".utf8)) }
 }
