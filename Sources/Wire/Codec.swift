@@ -245,7 +245,9 @@ public enum WireCodec {
     }
   }
 
-  public static func decodeClientReply(_ frames: [[UInt8]], limit: Int = Protocol.maximumFrameBytes)
+  /// A coordinator's reply. Replies may be large (a leaderboard of 100,000 trials), so the
+  /// default limit is `Protocol.maximumReplyBytes`.
+  public static func decodeClientReply(_ frames: [[UInt8]], limit: Int = Protocol.maximumReplyBytes)
     -> Result<ClientReply, WireError>
   {
     let (command, bytes): (String, [UInt8])

@@ -9,6 +9,8 @@ public enum Protocol {
   public static let version = 1
   /// Largest frame accepted from the network (bytes). Larger frames are refused.
   public static let maximumFrameBytes = 1 << 20
+  /// Largest reply a client accepts from the coordinator (bytes).
+  public static let maximumReplyBytes = 256 << 20
 }
 
 /// A trial attempt on the wire: the trial's id in the coordinator's store, and which

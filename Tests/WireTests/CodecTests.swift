@@ -90,6 +90,17 @@ final class CodecTests: XCTestCase {
       .invalid(command: "READY", reason: "slots 0 is not ≥ 1"))
   }
 
+  /// Replies (a large sweep's leaderboard) may exceed the 1 MiB limit of worker messages.
+  func testLargeRepliesAreAccepted() throws {
+    let big = Array(String(repeating: "x", count: 3 << 20).utf8)
+    let json = Array("\"".utf8) + big + Array("\"".utf8)
+    XCTAssertEqual(
+      try WireCodec.decodeClientReply(WireCodec.encode(ClientReply.ok(json: json))).get(), .ok(json: json))
+    if case .success = WireCodec.decodeWorkerMessage(WireCodec.encode(ClientReply.ok(json: json))) {
+      XCTFail("a worker message of 3 MiB must be refused")
+    }
+  }
+
   /// Seeded random frames — pure noise, and mutations of valid messages — through every
   /// decoder: each returns a message or an error, never traps.
   func testRandomFramesNeverTrap() throws {
