@@ -1,3 +1,4 @@
+import Training
 import Yams
 
 /// A place in a config file: 1-based line and column.
@@ -266,7 +267,7 @@ public indirect enum ConfigValue: Hashable, Sendable, Codable, CustomStringConve
     case .null: return "null"
     case .bool(let b): return String(b)
     case .int(let i): return String(i)
-    case .double(let d): return shortNumber(d)
+    case .double(let d): return formatNumber(d)
     case .string(let s): return s
     case .list(let items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
     case .map(let entries):
@@ -350,12 +351,4 @@ struct AnyCodingKey: CodingKey {
   init(_ string: String) { stringValue = string }
   init(stringValue: String) { self.stringValue = stringValue }
   init?(intValue: Int) { nil }
-}
-
-/// A number the short way: 0.001, 1e-8, 10.0 → 10.
-func shortNumber(_ x: Double) -> String {
-  if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
-  var text = "\(x)"
-  while let range = text.range(of: "e-0") { text.replaceSubrange(range, with: "e-") }
-  return text
 }

@@ -87,7 +87,9 @@ public enum SweepConfig {
       issues.append(ConfigIssue(file: file, location: location, keyPath: path, message: message))
     }
 
-    func hint(_ word: String, _ candidates: [String]) -> String {
+    func hint(_ word: String, _ candidates: [String]) -> String { Self.hint(word, candidates) }
+
+    static func hint(_ word: String, _ candidates: [String]) -> String {
       closestMatch(to: word, among: candidates).map { " (did you mean '\($0)'?)" } ?? ""
     }
 
@@ -198,6 +200,22 @@ public enum SweepConfig {
 
     static func isTopLevel(_ key: String) -> Bool { SweepConfig.topLevelKeys.contains(key) }
 
+    /// The fields whose keys are in `allowed`, by key; every other key is an issue at its
+    /// own line, worded by `unknown`.
+    mutating func knownFields(
+      _ fields: [ConfigTree.Entry], allowed: [String], path: String, unknown: (String) -> String
+    ) -> [String: ConfigTree] {
+      var known: [String: ConfigTree] = [:]
+      for field in fields {
+        if allowed.contains(field.key) {
+          known[field.key] = field.value
+        } else {
+          issue(field.keyLocation, "\(path).\(field.key)", unknown(field.key))
+        }
+      }
+      return known
+    }
+
     // MARK: Scalars
 
     mutating func text(_ entry: ConfigTree.Entry?, _ path: String) -> String? {
@@ -300,16 +318,8 @@ public enum SweepConfig {
       case "median": allowed = ["type", "min_trials", "grace_epochs"]
       default: allowed = ["type", "min_epochs", "max_epochs", "eta"]
       }
-      var values: [String: ConfigTree] = [:]
-      for field in fields {
-        if allowed.contains(field.key) {
-          values[field.key] = field.value
-        } else {
-          issue(
-            field.keyLocation, "early_terminate.\(field.key)",
-            "not a setting of \(type)\(hint(field.key, allowed)); allowed: \(allowed.dropFirst().joined(separator: ", "))"
-          )
-        }
+      let values = knownFields(fields, allowed: allowed, path: "early_terminate") { key in
+        "not a setting of \(type)\(Self.hint(key, allowed)); allowed: \(allowed.dropFirst().joined(separator: ", "))"
       }
       func whole(_ key: String, _ minimum: Int, _ fallback: Int?) -> Int? {
         guard let tree = values[key] else { return fallback }
@@ -333,7 +343,7 @@ public enum SweepConfig {
         if !(value > minimum) {
           issue(
             tree.location, "early_terminate.\(key)",
-            "must be > \(shortNumber(minimum)), got \(shortNumber(value))")
+            "must be > \(formatNumber(minimum)), got \(formatNumber(value))")
         }
         return value
       }
@@ -407,15 +417,8 @@ public enum SweepConfig {
         )
         return nil
       }
-      var f: [String: ConfigTree] = [:]
-      for field in fields {
-        if allowed.contains(field.key) {
-          f[field.key] = field.value
-        } else {
-          issue(
-            field.keyLocation, "\(path).\(field.key)",
-            "unknown key\(hint(field.key, allowed)); allowed: \(allowed.joined(separator: ", "))")
-        }
+      let f = knownFields(fields, allowed: allowed, path: path) { key in
+        "unknown key\(Self.hint(key, allowed)); allowed: \(allowed.joined(separator: ", "))"
       }
       var kind: String
       if let given = f["distribution"] {
@@ -498,7 +501,8 @@ public enum SweepConfig {
           let values = list.map { $0.number! }
           let total = values.reduce(0, +)
           guard abs(total - 1) < 1e-6 else {
-            issue(given.location, "\(path).probabilities", "must sum to 1, they sum to \(shortNumber(total))")
+            issue(
+              given.location, "\(path).probabilities", "must sum to 1, they sum to \(formatNumber(total))")
             return nil
           }
           probabilities = values
@@ -508,7 +512,7 @@ public enum SweepConfig {
         let mu = f["mu"].flatMap { number($0, "\(path).mu") } ?? 0
         let sigma = f["sigma"].flatMap { number($0, "\(path).sigma") } ?? 1
         guard sigma > 0 else {
-          issue(f["sigma"]!.location, "\(path).sigma", "must be > 0, got \(shortNumber(sigma))")
+          issue(f["sigma"]!.location, "\(path).sigma", "must be > 0, got \(formatNumber(sigma))")
           return nil
         }
         if kind == "normal" { return .normal(mu: mu, sigma: sigma) }
@@ -523,7 +527,7 @@ public enum SweepConfig {
         guard low < high || (kind == "int_uniform" && low == high) else {
           issue(
             f["min"]!.location, "\(path).min",
-            "min (\(shortNumber(low))) must be less than max (\(shortNumber(high)))")
+            "min (\(formatNumber(low))) must be less than max (\(formatNumber(high)))")
           return nil
         }
         switch kind {
@@ -545,7 +549,7 @@ public enum SweepConfig {
           guard low > 0 else {
             issue(
               f["min"]!.location, "\(path).min",
-              "\(kind) needs min > 0 (it is a value, not an exponent), got \(shortNumber(low))\(kind == "log_uniform_values" ? "; for exponents use log_uniform" : "")"
+              "\(kind) needs min > 0 (it is a value, not an exponent), got \(formatNumber(low))\(kind == "log_uniform_values" ? "; for exponents use log_uniform" : "")"
             )
             return nil
           }
@@ -561,7 +565,7 @@ public enum SweepConfig {
       guard let tree = f["q"] else { return 1 }
       guard let q = number(tree, "\(path).q") else { return nil }
       guard q > 0 else {
-        issue(tree.location, "\(path).q", "must be > 0, got \(shortNumber(q))")
+        issue(tree.location, "\(path).q", "must be > 0, got \(formatNumber(q))")
         return nil
       }
       return q

@@ -77,41 +77,16 @@ public enum TrialFactory {
     }
   }
 
-  /// A decoding error as "key.path: what was wrong".
+  /// A decoding error as "key.path: what was wrong"; an unknown enum word names what is
+  /// allowed.
   static func describe(_ error: DecodingError) -> String {
-    func path(_ codingPath: [CodingKey]) -> String {
-      codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    if case .dataCorrupted(let context) = error, context.debugDescription.hasPrefix("Cannot initialize") {
+      let message =
+        context.codingPath.last.flatMap { allowedWords(for: $0.stringValue) }
+        ?? "not one of the allowed words"
+      return (error.keyPath.isEmpty ? "" : error.keyPath + ": ") + message
     }
-    switch error {
-    case .typeMismatch(let type, let context):
-      return "\(path(context.codingPath)): expected \(readable(type))"
-    case .valueNotFound(let type, let context):
-      return "\(path(context.codingPath)): missing \(readable(type))"
-    case .keyNotFound(let key, let context):
-      let at = path(context.codingPath)
-      return (at.isEmpty ? "" : at + ": ") + "missing required key '\(key.stringValue)'"
-    case .dataCorrupted(let context):
-      let at = path(context.codingPath)
-      var message = context.debugDescription
-      if message.hasPrefix("Cannot initialize") {
-        // An enum raw value: name the word and what is allowed where we know it.
-        message = "not one of the allowed words"
-        if let last = context.codingPath.last?.stringValue { message = allowedWords(for: last) ?? message }
-      }
-      return (at.isEmpty ? "" : at + ": ") + message
-    @unknown default:
-      return "\(error)"
-    }
-  }
-
-  static func readable(_ type: Any.Type) -> String {
-    switch type {
-    case is Int.Type, is UInt64.Type: return "a whole number"
-    case is Double.Type: return "a number"
-    case is Bool.Type: return "true or false"
-    case is String.Type: return "text"
-    default: return "\(type)"
-    }
+    return error.readableDescription
   }
 
   static func allowedWords(for key: String) -> String? {

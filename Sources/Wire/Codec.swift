@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// Why bytes from the network were not a message. Decoding never traps: every malformed
 /// input comes back as one of these, to be logged and dropped.
@@ -120,24 +121,9 @@ public enum WireCodec {
     do {
       return .success(try decoder().decode(T.self, from: Data(bytes)))
     } catch let error as DecodingError {
-      return .failure(.malformedBody(command: command, reason: describe(error)))
+      return .failure(.malformedBody(command: command, reason: error.readableDescription))
     } catch {
       return .failure(.malformedBody(command: command, reason: "\(error)"))
-    }
-  }
-
-  static func describe(_ error: DecodingError) -> String {
-    func path(_ codingPath: [CodingKey]) -> String {
-      let text = codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-      return text.isEmpty ? "" : text + ": "
-    }
-    switch error {
-    case .typeMismatch(let type, let context): return "\(path(context.codingPath))expected \(type)"
-    case .valueNotFound(let type, let context): return "\(path(context.codingPath))missing \(type)"
-    case .keyNotFound(let key, let context):
-      return "\(path(context.codingPath))missing key '\(key.stringValue)'"
-    case .dataCorrupted(let context): return "\(path(context.codingPath))\(context.debugDescription)"
-    @unknown default: return "\(error)"
     }
   }
 

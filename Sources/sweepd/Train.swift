@@ -90,7 +90,7 @@ struct Train: ParsableCommand {
       do {
         spec = try YAMLDecoder().decode(TrialSpec.self, from: text)
       } catch let error as DecodingError {
-        throw ValidationError("\(config): \(describe(error))")
+        throw ValidationError("\(config): \(error.readableDescription)")
       } catch {
         throw ValidationError("\(config): \(error)")
       }
@@ -182,25 +182,4 @@ func summarize(_ result: TrialResult, metric: String) -> String {
     text += ", best \(metric) \(fmt(best.1)) at epoch \(best.0)"
   }
   return text
-}
-
-/// A decoding error as "key.path: what was wrong".
-func describe(_ error: DecodingError) -> String {
-  func path(_ codingPath: [CodingKey]) -> String {
-    codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-  }
-  switch error {
-  case .typeMismatch(let type, let context):
-    return "\(path(context.codingPath)): expected \(type) — \(context.debugDescription)"
-  case .valueNotFound(let type, let context):
-    return "\(path(context.codingPath)): missing \(type) value"
-  case .keyNotFound(let key, let context):
-    let at = path(context.codingPath)
-    return "\(at.isEmpty ? "" : at + ": ")missing required key '\(key.stringValue)'"
-  case .dataCorrupted(let context):
-    let at = path(context.codingPath)
-    return "\(at.isEmpty ? "" : at + ": ")\(context.debugDescription)"
-  @unknown default:
-    return "\(error)"
-  }
 }

@@ -73,7 +73,7 @@ final class CodecTests: XCTestCase {
       header, Array("METRIC".utf8), Array("{\"epoch\": 1}".utf8),
     ]) {
       XCTAssertEqual(command, "METRIC")
-      XCTAssertTrue(reason.contains("missing key 'attempt'"), reason)
+      XCTAssertTrue(reason.contains("missing required key 'attempt'"), reason)
     } else {
       XCTFail("missing attempt not reported")
     }
