@@ -212,4 +212,27 @@ final class DaemonTests: XCTestCase {
     let log = (try? String(contentsOf: coordinatorLog, encoding: .utf8)) ?? ""
     XCTAssertFalse(log.contains("silent"), log)
   }
+
+  /// Cancel drops pending trials; an unreachable coordinator is one clear error, not a hang.
+  func testCancelAndUnreachableCoordinator() throws {
+    let (_, coordinator) = try startCoordinator(db: directory.appendingPathComponent("x.db").path)
+    let submitted = try SweepdProcess.run([
+      "submit", try writeSweep(trials: 5, epochs: 2), "--coordinator", coordinator,
+    ])
+    let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let cancelled = try SweepdProcess.run(["cancel", sweep, "--coordinator", coordinator])
+    XCTAssertEqual(cancelled.status, 0, cancelled.stderr)
+    XCTAssertTrue(
+      try SweepdProcess.run(["status", sweep, "--coordinator", coordinator]).stdout.contains(
+        "\(sweep) cancelled"))
+    let trials = try leaderboard(coordinator, sweep)
+    XCTAssertEqual(trials.count, 5)
+    XCTAssertTrue(trials.allSatisfy { $0["status"] as? String == "cancelled" }, "\(trials)")
+
+    let started = Date()
+    let unreachable = try SweepdProcess.run(["status", "--coordinator", "tcp://127.0.0.1:9"], timeout: 60)
+    XCTAssertNotEqual(unreachable.status, 0)
+    XCTAssertTrue(unreachable.stderr.contains("did not answer within 10 s"), unreachable.stderr)
+    XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+  }
 }
