@@ -21,6 +21,14 @@ public final class CoordinatorServer {
   /// Per running trial: the best value seen so far and its epoch, and the epochs reported.
   var progress: [Int64: (best: Double?, epoch: Int?, epochs: Int)] = [:]
   var metricBuffer: [MetricRecord] = []
+  /// Trial specs as stored JSON, kept from creation until the trial ends, so an assignment
+  /// reads neither the store nor a decoder.
+  var specs: [Int64: String] = [:]
+  /// Work queued by message handling for `flush`: store changes, messages, sweeps to refill.
+  var pendingChanges: [Store.TrialChange] = []
+  var outbox: [(peer: String, frames: [[UInt8]])] = []
+  var refillQueue: Set<String> = []
+  let metricEncoder = WireCodec.encoder()
   var lastFlush = 0.0
   let started = DispatchTime.now().uptimeNanoseconds
 
@@ -32,7 +40,27 @@ public final class CoordinatorServer {
     var finished = 0
     /// For TPE: each configuration's point (repeats reuse it).
     var points: [Int: [Double]] = [:]
+    /// The sweep's median stopping rule, if it has one, and the metric curves of its
+    /// finished (completed or early-stopped) trials.
+    var medianRule: MedianStoppingRule?
+    var finishedCurves: [[Double]] = []
+
+    init(record: SweepRecord, plan: SweepPlan, created: Int, finished: Int = 0) {
+      self.record = record
+      self.plan = plan
+      self.created = created
+      self.finished = finished
+      if case .median(let minTrials, let graceEpochs)? = plan.spec.earlyTerminate {
+        medianRule = MedianStoppingRule(
+          minTrials: minTrials, graceEpochs: graceEpochs, goal: plan.spec.metric.goal)
+      }
+    }
   }
+
+  /// Per running trial: its metric value at each epoch so far (NaN where missing).
+  var curves: [Int64: [Double]] = [:]
+  /// Trials a stopping policy has stopped, with the reason, until their DONE arrives.
+  var stopReasons: [Int64: String] = [:]
 
   /// The address the ROUTER is bound to (with the port the system chose for `:*`).
   public var endpoint: String { socket.lastEndpoint }
@@ -69,11 +97,35 @@ public final class CoordinatorServer {
         trialSweep[trial.id!] = record.id
         if trial.state == .running { progress[trial.id!] = (trial.bestValue, trial.bestEpoch, trial.epochs) }
       }
+      if sweeps[record.id]?.medianRule != nil { try recoverCurves(record, trials: trials) }
       logger.info("recovered sweep \(record.id): \(pending.count) pending, \(running.count) running")
     }
-    for id in sweeps.keys.sorted() {
-      refill(id)
-      finishIfComplete(id)
+    refillQueue.formUnion(sweeps.keys)
+    flush()
+  }
+
+  /// The learning curves and pending stop decisions of a sweep with a stopping policy, from
+  /// the stored metrics and events, so decisions after a restart match those before.
+  func recoverCurves(_ record: SweepRecord, trials: [TrialRecord]) throws {
+    var byTrial: [Int64: [Double]] = [:]
+    for row in try store.currentMetrics(sweep: record.id) {
+      let values =
+        (try? WireCodec.decoder().decode([String: Double].self, from: Data(row.values.utf8))) ?? [:]
+      var curve = byTrial[row.trialID, default: []]
+      while curve.count < row.epoch - 1 { curve.append(.nan) }
+      curve.append(values[record.metricName] ?? .nan)
+      byTrial[row.trialID] = curve
+    }
+    for trial in trials {
+      switch trial.state {
+      case .completed, .earlyStopped: sweeps[record.id]?.finishedCurves.append(byTrial[trial.id!] ?? [])
+      case .running: curves[trial.id!] = byTrial[trial.id!] ?? []
+      default: break
+      }
+    }
+    let running = Set(trials.filter { $0.state == .running }.map { $0.id! })
+    for event in try store.events(sweep: record.id) where event.kind == "early_stop" {
+      if let trial = event.trialID, running.contains(trial) { stopReasons[trial] = event.detail }
     }
   }
 
@@ -93,6 +145,7 @@ public final class CoordinatorServer {
         perform(state.handle(.tick, now: now))
         lastTick = now
       }
+      flush()
       flushMetrics(force: false)
     }
     flushMetrics(force: true)
@@ -105,10 +158,14 @@ public final class CoordinatorServer {
     switch WireCodec.decodeWorkerMessage(body) {
     case .success(let message):
       perform(state.handle(.message(peer, message), now: now))
-      if case .done(let done) = message { afterDone(done) }
     case .failure(.unknownCommand):
       switch WireCodec.decodeClientRequest(body) {
-      case .success(let request): reply(to: frames[0], answer(request))
+      case .success(let request):
+        // Answer from the written state, and write what the request changed before replying.
+        flush()
+        let answer = answer(request)
+        flush()
+        reply(to: frames[0], answer)
       case .failure(let error): logger.warning("dropped a message from \(peer.debugDescription): \(error)")
       }
     case .failure(let error):
@@ -116,12 +173,39 @@ public final class CoordinatorServer {
     }
   }
 
+  /// Queues a message; it leaves in `flush`, after the transitions that led to it are written.
   func send(_ peer: String, _ message: CoordinatorMessage) {
-    do {
-      try socket.send([Array(peer.utf8)] + WireCodec.encode(message), dontWait: true)
-    } catch {
-      logger.debug("could not send to \(peer.debugDescription): \(error)")
+    outbox.append((peer, WireCodec.encode(message)))
+  }
+
+  /// Writes the queued transitions (one transaction), refills the sweeps that had results
+  /// (writing their new assignments too), and only then sends the queued messages. One
+  /// flush per drain of the socket batches the store work of many messages.
+  func flush() {
+    writeChanges()
+    let refills = refillQueue.sorted()
+    refillQueue.removeAll()
+    for id in refills { refill(id) }
+    writeChanges()
+    for (peer, frames) in outbox {
+      do {
+        try socket.send([Array(peer.utf8)] + frames, dontWait: true)
+      } catch {
+        logger.debug("could not send to \(peer.debugDescription): \(error)")
+      }
     }
+    outbox.removeAll(keepingCapacity: true)
+    for id in refills { finishIfComplete(id) }
+  }
+
+  func writeChanges() {
+    guard !pendingChanges.isEmpty else { return }
+    do {
+      try store.updateTrials(pendingChanges, now: Date().timeIntervalSince1970)
+    } catch {
+      logger.error("store: \(error)")
+    }
+    pendingChanges.removeAll(keepingCapacity: true)
   }
 
   func reply(to peer: [UInt8], _ reply: ClientReply) {
@@ -130,20 +214,25 @@ public final class CoordinatorServer {
 
   // MARK: Actions
 
+  /// Applies actions: transitions become queued store changes, messages queue in the outbox
+  /// (both leave in `flush`, the store first), metrics are recorded now.
   func perform(_ actions: [CoordinatorState.Action]) {
-    // Every transition of the batch in one transaction, before any message goes out.
     persist(
       actions.compactMap { if case .persist(let transition) = $0 { return transition } else { return nil } })
     for action in actions {
       switch action {
       case .persist: break
       case .assign(let peer, let attempt, let sweep):
-        guard let record = try? store.trial(attempt.trial), let spec = decodeSpec(record.spec) else {
-          logger.error("trial \(attempt.trial) has no readable spec")
+        guard let spec = specs[attempt.trial] ?? (try? store.trial(attempt.trial)).flatMap({ $0?.spec })
+        else {
+          logger.error("trial \(attempt.trial) has no stored spec")
           continue
         }
+        specs[attempt.trial] = spec
         progress[attempt.trial] = (nil, nil, 0)
-        send(peer, .assign(Assignment(attempt: attempt, sweep: sweep, spec: spec)))
+        curves[attempt.trial] = []
+        outbox.append(
+          (peer, WireCodec.encodeAssignment(attempt: attempt, sweep: sweep, specJSON: Array(spec.utf8))))
       case .stop(let peer, let attempt, let reason):
         send(peer, .stop(StopOrder(attempt: attempt, reason: reason)))
       case .acknowledge(let peer, let attempt): send(peer, .acknowledge(attempt))
@@ -154,10 +243,6 @@ public final class CoordinatorServer {
     }
   }
 
-  func decodeSpec(_ json: String) -> TrialSpec? {
-    try? JSONDecoder().decode(TrialSpec.self, from: Data(json.utf8))
-  }
-
   func persist(_ transitions: [CoordinatorState.Transition]) {
     guard !transitions.isEmpty else { return }
     var changes: [Store.TrialChange] = []
@@ -165,59 +250,65 @@ public final class CoordinatorServer {
       switch transition {
       case .started(let attempt, let worker):
         changes.append(
-          Store.TrialChange(id: attempt.trial, ifAttempt: attempt.attempt - 1) {
-            $0.state = .running
-            $0.attempt = attempt.attempt
-            $0.worker = worker
-          })
+          Store.TrialChange(
+            id: attempt.trial, ifAttempt: attempt.attempt - 1,
+            [.state(.running), .attempt(attempt.attempt), .worker(worker)]))
       case .finished(let attempt, let done):
         let seen = progress.removeValue(forKey: attempt.trial)
+        let curve = curves.removeValue(forKey: attempt.trial)
+        let stopReason = stopReasons.removeValue(forKey: attempt.trial)
+        specs[attempt.trial] = nil
+        let state: TrialRecord.State =
+          switch done.status {
+          case .completed: .completed
+          case .stopped: stopReason == nil ? .cancelled : .earlyStopped
+          case .diverged: .diverged
+          case .failed: .failed
+          }
+        if state == .completed || state == .earlyStopped, let id = trialSweep[attempt.trial],
+          sweeps[id]?.medianRule != nil
+        {
+          sweeps[id]?.finishedCurves.append(curve ?? [])
+        }
         countFinished(attempt.trial)
         changes.append(
-          Store.TrialChange(id: attempt.trial, ifAttempt: attempt.attempt) { trial in
-            switch done.status {
-            case .completed: trial.state = .completed
-            case .stopped: trial.state = .cancelled
-            case .diverged: trial.state = .diverged
-            case .failed: trial.state = .failed
-            }
-            trial.epochs = done.epochs
-            trial.seconds = done.seconds
-            trial.message = done.message
-            trial.bestValue = seen?.best
-            trial.bestEpoch = seen?.epoch
-          })
+          Store.TrialChange(
+            id: attempt.trial, ifAttempt: attempt.attempt,
+            [
+              .state(state), .epochs(done.epochs), .seconds(done.seconds),
+              .message(stopReason ?? done.message),
+              .best(value: seen?.best, epoch: seen?.epoch),
+            ]))
       case .requeued(let lost, _, let reason):
         progress[lost.trial] = nil
+        curves[lost.trial] = nil
+        stopReasons[lost.trial] = nil
         logger.info("\(lost) requeued: \(reason)")
         changes.append(
-          Store.TrialChange(id: lost.trial, ifAttempt: lost.attempt) {
-            $0.state = .pending
-            $0.worker = nil
-            $0.message = reason
-          })
+          Store.TrialChange(
+            id: lost.trial, ifAttempt: lost.attempt, [.state(.pending), .worker(nil), .message(reason)]))
       case .failed(let attempt, let reason):
         logger.warning("\(attempt) failed: \(reason)")
+        specs[attempt.trial] = nil
         countFinished(attempt.trial)
         changes.append(
-          Store.TrialChange(id: attempt.trial, ifAttempt: attempt.attempt) {
-            $0.state = .failed
-            $0.message = reason
-          })
+          Store.TrialChange(
+            id: attempt.trial, ifAttempt: attempt.attempt, [.state(.failed), .message(reason)]))
       case .cancelled(let trial):
+        specs[trial] = nil
         countFinished(trial)
-        changes.append(Store.TrialChange(id: trial, ifAttempt: nil) { $0.state = .cancelled })
+        changes.append(Store.TrialChange(id: trial, ifAttempt: nil, [.state(.cancelled)]))
       }
     }
-    do {
-      try store.updateTrials(changes, now: Date().timeIntervalSince1970)
-    } catch {
-      logger.error("store: \(error)")
-    }
+    pendingChanges += changes
   }
 
+  /// A trial ended: its sweep may need new trials, or be complete (checked in `flush`).
   func countFinished(_ trial: Int64) {
-    if let id = trialSweep[trial] { sweeps[id]?.finished += 1 }
+    if let id = trialSweep[trial] {
+      sweeps[id]?.finished += 1
+      refillQueue.insert(id)
+    }
   }
 
   func record(_ metric: MetricReport) {
@@ -236,12 +327,37 @@ public final class CoordinatorServer {
       }
     }
     progress[metric.attempt.trial] = entry
+    if let rule = live.medianRule, var curve = curves[metric.attempt.trial] {
+      while curve.count < metric.epoch - 1 { curve.append(.nan) }
+      if curve.count == metric.epoch - 1 { curve.append(metric.values[live.record.metricName] ?? .nan) }
+      curves[metric.attempt.trial] = curve
+      if stopReasons[metric.attempt.trial] == nil,
+        let stop = rule.decide(curve: curve, finished: live.finishedCurves)
+      {
+        earlyStop(metric.attempt.trial, sweep: sweepID, reason: stop.description)
+      }
+    }
     let values =
-      (try? WireCodec.encoder().encode(metric.values)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+      (try? metricEncoder.encode(metric.values)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     metricBuffer.append(
       MetricRecord(
         trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch, values: values))
     flushMetrics(force: false)
+  }
+
+  /// A stopping policy's decision: recorded (event) before the STOP goes out.
+  func earlyStop(_ trial: Int64, sweep: String, reason: String) {
+    stopReasons[trial] = reason
+    do {
+      try store.recordEvent(
+        EventRecord(
+          time: Date().timeIntervalSince1970, sweepID: sweep, trialID: trial, kind: "early_stop",
+          detail: reason))
+    } catch {
+      logger.error("store: \(error)")
+    }
+    logger.info("trial \(trial) stopped: \(reason)")
+    perform(state.handle(.stopTrial(trial, reason: reason), now: now))
   }
 
   func flushMetrics(force: Bool) {
@@ -276,6 +392,8 @@ public final class CoordinatorServer {
     let pendingHere = state.pending[id]?.count ?? 0
     var new: [TrialRecord] = []
     var history: [Observation]? = nil
+    let encoder = WireCodec.encoder()
+    encoder.outputFormatting = [.sortedKeys]
     while pendingHere + new.count < wanted, total.map({ live.created < $0 }) ?? true {
       let index = live.created
       let configuration = index / live.plan.spec.repeats
@@ -286,8 +404,6 @@ public final class CoordinatorServer {
         live.points[configuration] = given
       }
       guard let planned = try? live.plan.trial(index, point: given) else { break }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys]
       let params = ConfigValue.map(planned.used.map { ConfigValue.Entry(key: $0.0, value: $0.1) })
       new.append(
         TrialRecord(
@@ -301,7 +417,10 @@ public final class CoordinatorServer {
     }
     sweeps[id] = live
     guard !new.isEmpty, let stored = try? store.appendTrials(new) else { return }
-    for trial in stored { trialSweep[trial.id!] = id }
+    for trial in stored {
+      trialSweep[trial.id!] = id
+      specs[trial.id!] = trial.spec
+    }
     perform(
       state.handle(
         .trialsAdded(sweep: id, trials: stored.map { $0.id! }, maxAttempts: live.plan.spec.maxAttempts),
@@ -319,12 +438,6 @@ public final class CoordinatorServer {
       return Observation(
         point: point, value: trial.bestValue, state: trial.bestValue == nil ? .failed : state)
     }
-  }
-
-  func afterDone(_ done: DoneReport) {
-    guard let id = trialSweep[done.attempt.trial] else { return }
-    refill(id)
-    finishIfComplete(id)
   }
 
   func finishIfComplete(_ id: String) {
@@ -351,7 +464,7 @@ public final class CoordinatorServer {
           createdAt: Date().timeIntervalSince1970)
         _ = try store.createSweep(record, trials: [])
         sweeps[id] = LiveSweep(record: record, plan: SweepPlan(spec: spec), created: 0)
-        refill(id)
+        refillQueue.insert(id)
         logger.info(
           "sweep \(id) submitted: \(spec.methodName), \(SweepPlan(spec: spec).totalTrials.map(String.init) ?? "unbounded") trials"
         )

@@ -18,6 +18,13 @@ public struct CoordinatorState: Sendable {
     public var heartbeatInterval = 1.0
     /// Silent intervals after which a worker is dead. Default 3.
     public var liveness = 3.0
+    /// When recent trials take less than this (seconds; default 0.05), each worker is given
+    /// one queued trial per slot on top of its running ones, so a slot starts its next trial
+    /// without waiting for a round trip to the coordinator. Longer trials are not queued:
+    /// a queued trial could wait on a busy worker while another sits idle.
+    public var prefetchBelowSeconds = 0.05
+    /// Weight of the newest trial in the moving average of trial durations. Default 0.2.
+    public var durationSmoothing = 0.2
 
     public init() {}
   }
@@ -47,6 +54,8 @@ public struct CoordinatorState: Sendable {
     /// New trials of a sweep (in order), with the sweep's attempt limit.
     case trialsAdded(sweep: String, trials: [Int64], maxAttempts: Int)
     case cancel(sweep: String)
+    /// A stopping policy ended a running trial: STOP its current attempt.
+    case stopTrial(Int64, reason: String)
     case tick
   }
 
@@ -75,6 +84,17 @@ public struct CoordinatorState: Sendable {
   var pending: [String: [Int64]] = [:]
   var sweepOrder: [String] = []
   var nextSweep = 0
+  /// Exponential moving average of finished trials' durations (seconds), nil before any.
+  public private(set) var typicalTrialSeconds: Double?
+
+  /// Trials a worker may hold: its slots, doubled while trials are short (see
+  /// `Settings.prefetchBelowSeconds`).
+  func capacity(_ worker: Worker) -> Int {
+    guard let typical = typicalTrialSeconds, typical < settings.prefetchBelowSeconds else {
+      return worker.slots
+    }
+    return 2 * worker.slots
+  }
 
   public init(settings: Settings = Settings()) {
     self.settings = settings
@@ -129,6 +149,10 @@ public struct CoordinatorState: Sendable {
         release(attempt)
         trials[id] = nil
       }
+    case .stopTrial(let id, let reason):
+      if let trial = trials[id], trial.running, let peer = trial.worker {
+        actions.append(.stop(peer, AttemptID(trial: id, attempt: trial.attempt), reason: reason))
+      }
     case .tick:
       actions += expire(now: now)
       for (peer, worker) in workers where now - worker.lastSent >= settings.heartbeatInterval {
@@ -160,6 +184,11 @@ public struct CoordinatorState: Sendable {
       // Acknowledged even when stale, so the worker stops resending it.
       var actions: [Action] = []
       if isCurrent(done.attempt, on: peer) {
+        if done.status == .completed {
+          let weight = settings.durationSmoothing
+          typicalTrialSeconds =
+            typicalTrialSeconds.map { (1 - weight) * $0 + weight * done.seconds } ?? done.seconds
+        }
         actions.append(.persist(.finished(done.attempt, done)))
         release(done.attempt)
         trials[done.attempt.trial] = nil
@@ -287,11 +316,12 @@ public struct CoordinatorState: Sendable {
     return nil
   }
 
-  /// Fills free slots, least-loaded workers first.
+  /// Fills free slots (and, for short trials, the queue of one per slot), least-loaded
+  /// workers first.
   mutating func schedule(now: Double) -> [Action] {
     var actions: [Action] = []
     while true {
-      let candidates = workers.filter { $0.value.running.count < $0.value.slots }
+      let candidates = workers.filter { $0.value.running.count < capacity($0.value) }
       guard
         let (peer, _) = candidates.min(by: {
           (Double($0.value.running.count) / Double($0.value.slots), $0.key)

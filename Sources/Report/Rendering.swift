@@ -122,45 +122,4 @@ extension Leaderboard {
     }
     return lines.joined(separator: "\n") + "\n"
   }
-
-  /// JSON: `{sweep, metric: {name, goal}, trials: [{rank, trial, status, params, best: {value,
-  /// epoch}, epochs, seconds}], groups?: [...]}`.
-  func json(_ shown: [TrialSummary], groupBy: String?) -> String {
-    func plain(_ value: ConfigValue) -> Any {
-      switch value {
-      case .null: return NSNull()
-      case .bool(let b): return b
-      case .int(let i): return i
-      case .double(let d): return d.isFinite ? d : "\(d)"
-      case .string(let s): return s
-      case .list(let items): return items.map(plain)
-      case .map(let entries):
-        return Dictionary(uniqueKeysWithValues: entries.map { ($0.key, plain($0.value)) })
-      }
-    }
-    func finite(_ x: Double?) -> Any { x.map { $0.isFinite ? $0 as Any : "\($0)" } ?? NSNull() }
-    var object: [String: Any] = [
-      "sweep": sweep, "metric": ["name": metric.name, "goal": metric.goal.rawValue],
-      "trials": shown.enumerated().map { rank, trial -> [String: Any] in
-        [
-          "rank": rank + 1, "trial": trial.trial, "status": trial.status,
-          "params": Dictionary(uniqueKeysWithValues: trial.params.map { ($0.0, plain($0.1)) }),
-          "best": ["value": finite(trial.best), "epoch": trial.bestEpoch as Any? ?? NSNull()],
-          "epochs": trial.epochs, "seconds": trial.seconds,
-        ]
-      },
-    ]
-    if let key = groupBy {
-      object["groups"] = groups(by: key).map { group -> [String: Any] in
-        [
-          "key": key, "value": plain(group.value), "trials": group.count, "measured": group.measured,
-          "best": finite(group.best), "median": finite(group.median), "mean": finite(group.mean),
-          "std": finite(group.standardDeviation),
-          "best_trial": group.bestTrial.map { $0.trial as Any } ?? NSNull(),
-        ]
-      }
-    }
-    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    return String(decoding: data, as: UTF8.self) + "\n"
-  }
 }

@@ -138,6 +138,16 @@ public enum SweepConfig {
       let repeats = integer(byKey["repeats"], "repeats", minimum: 1) ?? 1
       let maxAttempts = integer(byKey["max_attempts"], "max_attempts", minimum: 1) ?? 3
       let earlyTerminate = byKey["early_terminate"].flatMap { parseEarlyTermination($0.value) }
+      if let earlyTerminate, let entry = byKey["early_terminate"] {
+        switch earlyTerminate {
+        case .median: break
+        case .plateau, .asha, .hyperband:
+          warnings.append(
+            ConfigIssue(
+              file: file, location: entry.keyLocation, keyPath: "early_terminate",
+              message: "only the median rule is applied in this version; trials run all their epochs"))
+        }
+      }
 
       // The base trial: sections as written, checked by decoding each as the trial spec does.
       var base = ConfigValue.map([])

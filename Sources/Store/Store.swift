@@ -157,49 +157,71 @@ public final class Store: Sendable {
     }
   }
 
-  /// Applies `change` to trial `id` only if its current attempt is `attempt` (a message
-  /// from a stale attempt changes nothing). Returns the updated trial, or nil when stale or
-  /// unknown.
-  @discardableResult
-  public func updateTrial(
-    _ id: Int64, ifAttempt attempt: Int, now: Double, _ change: @Sendable (inout TrialRecord) -> Void
-  ) throws -> TrialRecord? {
-    try pool.write { db in
-      guard var trial = try TrialRecord.fetchOne(db, key: id), trial.attempt == attempt else { return nil }
-      change(&trial)
-      trial.updatedAt = now
-      try trial.update(db)
-      return trial
+  /// One guarded trial change: the columns to set, applied only if the trial's attempt is
+  /// `ifAttempt` (nil: whatever it is). A value type, so a batch can be built, logged and
+  /// tested before it is written.
+  public struct TrialChange: Hashable, Sendable {
+    public enum Field: Hashable, Sendable {
+      case state(TrialRecord.State)
+      case attempt(Int)
+      case worker(String?)
+      case epochs(Int)
+      case seconds(Double)
+      case message(String?)
+      case best(value: Double?, epoch: Int?)
     }
-  }
 
-  /// One guarded trial change: applied only if the trial's attempt is `ifAttempt` (nil:
-  /// whatever it is).
-  public struct TrialChange: Sendable {
     public var id: Int64
     public var ifAttempt: Int?
-    public var change: @Sendable (inout TrialRecord) -> Void
+    public var fields: [Field]
 
-    public init(id: Int64, ifAttempt: Int?, change: @escaping @Sendable (inout TrialRecord) -> Void) {
+    public init(id: Int64, ifAttempt: Int?, _ fields: [Field]) {
       self.id = id
       self.ifAttempt = ifAttempt
-      self.change = change
+      self.fields = fields
+    }
+
+    /// `UPDATE trial SET … WHERE id = ? [AND attempt = ?]` and its arguments.
+    func statement(now: Double) -> (sql: String, arguments: StatementArguments) {
+      var columns: [String] = []
+      var values: [DatabaseValueConvertible?] = []
+      for field in fields {
+        switch field {
+        case .state(let state): columns.append("state"); values.append(state.rawValue)
+        case .attempt(let attempt): columns.append("attempt"); values.append(attempt)
+        case .worker(let worker): columns.append("worker"); values.append(worker)
+        case .epochs(let epochs): columns.append("epochs"); values.append(epochs)
+        case .seconds(let seconds): columns.append("seconds"); values.append(seconds)
+        case .message(let message): columns.append("message"); values.append(message)
+        case .best(let value, let epoch):
+          columns += ["bestValue", "bestEpoch"]
+          values += [value, epoch]
+        }
+      }
+      columns.append("updatedAt")
+      values.append(now)
+      values.append(id)
+      var sql =
+        "UPDATE trial SET " + columns.map { "\"\($0)\" = ?" }.joined(separator: ", ") + " WHERE id = ?"
+      if let ifAttempt {
+        sql += " AND attempt = ?"
+        values.append(ifAttempt)
+      }
+      return (sql, StatementArguments(values))
     }
   }
 
   /// Applies several guarded changes in one transaction (one commit for a batch of
-  /// transitions). Returns, per change, the updated trial or nil when stale or unknown.
+  /// transitions), each a single cached `UPDATE`. Returns, per change, whether it applied
+  /// (false: stale attempt or unknown trial).
   @discardableResult
-  public func updateTrials(_ changes: [TrialChange], now: Double) throws -> [TrialRecord?] {
+  public func updateTrials(_ changes: [TrialChange], now: Double) throws -> [Bool] {
     guard !changes.isEmpty else { return [] }
     return try pool.write { db in
-      try changes.map { item -> TrialRecord? in
-        guard var trial = try TrialRecord.fetchOne(db, key: item.id) else { return nil }
-        if let expected = item.ifAttempt, trial.attempt != expected { return nil }
-        item.change(&trial)
-        trial.updatedAt = now
-        try trial.update(db)
-        return trial
+      try changes.map { change -> Bool in
+        let (sql, arguments) = change.statement(now: now)
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+        return db.changesCount > 0
       }
     }
   }
@@ -224,6 +246,19 @@ public final class Store: Sendable {
       try MetricRecord.filter(Column("trialID") == trial && Column("attempt") == attempt).order(
         Column("epoch")
       ).fetchAll(db)
+    }
+  }
+
+  /// Every stored metric row of a sweep's trials from their current attempt, by trial then
+  /// epoch: the learning curves a stopping policy judges (rebuilt after a restart).
+  public func currentMetrics(sweep: String) throws -> [MetricRecord] {
+    try pool.read { db in
+      try MetricRecord.fetchAll(
+        db,
+        sql: """
+          SELECT m.* FROM metric m JOIN trial t ON t.id = m.trialID AND t.attempt = m.attempt
+          WHERE t.sweepID = ? ORDER BY m.trialID, m.epoch
+          """, arguments: [sweep])
     }
   }
 

@@ -35,6 +35,10 @@ public enum WireCodec {
     return encoder
   }
 
+  /// Encoders and decoders are thread-safe; one of each serves every message.
+  static let sharedEncoder = encoder()
+  static let sharedDecoder = decoder()
+
   public static func decoder() -> JSONDecoder {
     let decoder = JSONDecoder()
     decoder.nonConformingFloatDecodingStrategy = .convertFromString(
@@ -46,15 +50,11 @@ public enum WireCodec {
   struct Text: Codable { var text: String }
   struct Sweep: Codable { var sweep: String? }
   struct Attempts: Codable { var attempts: [AttemptID] }
-  struct Reply: Codable {
-    var ok: Bool
-    var error: String?
-    var json: String?
-  }
+  struct Failure: Codable { var error: String }
 
   static func frames(_ command: String, _ body: some Encodable) -> [[UInt8]] {
     // Encoding our own value types cannot fail except on a programming error.
-    let data = try! encoder().encode(body)
+    let data = try! sharedEncoder.encode(body)
     return [Array(Protocol.header.utf8), Array(command.utf8), Array(data)]
   }
 
@@ -81,6 +81,20 @@ public enum WireCodec {
     }
   }
 
+  /// ASSIGN with the trial spec already encoded (the coordinator keeps specs as the JSON it
+  /// stored, so an assignment costs no decode and re-encode of the spec). Decodes to the same
+  /// `Assignment` as `encode(.assign(…))` when `specJSON` came from `encoder()`.
+  public static func encodeAssignment(attempt: AttemptID, sweep: String, specJSON: [UInt8]) -> [[UInt8]] {
+    var body = Array(#"{"attempt":"#.utf8)
+    body += try! sharedEncoder.encode(attempt)
+    body += Array(#","sweep":"#.utf8)
+    body += try! sharedEncoder.encode(sweep)
+    body += Array(#","spec":"#.utf8)
+    body += specJSON
+    body.append(UInt8(ascii: "}"))
+    return [Array(Protocol.header.utf8), Array("ASSIGN".utf8), body]
+  }
+
   public static func encode(_ request: ClientRequest) -> [[UInt8]] {
     switch request {
     case .submit(let submit): return frames("SUBMIT", submit)
@@ -92,9 +106,9 @@ public enum WireCodec {
 
   public static func encode(_ reply: ClientReply) -> [[UInt8]] {
     switch reply {
-    case .ok(let json):
-      return frames("REPLY", Reply(ok: true, error: nil, json: String(decoding: json, as: UTF8.self)))
-    case .error(let message): return frames("REPLY", Reply(ok: false, error: message, json: nil))
+    // The result travels as it is (a leaderboard can be megabytes: no escaping into a string).
+    case .ok(let json): return [Array(Protocol.header.utf8), Array("REPLY".utf8), json]
+    case .error(let message): return frames("ERROR", Failure(error: message))
     }
   }
 
@@ -119,7 +133,7 @@ public enum WireCodec {
   static func body<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], _ command: String) -> Result<T, WireError>
   {
     do {
-      return .success(try decoder().decode(T.self, from: Data(bytes)))
+      return .success(try sharedDecoder.decode(T.self, from: Data(bytes)))
     } catch let error as DecodingError {
       return .failure(.malformedBody(command: command, reason: error.readableDescription))
     } catch {
@@ -241,10 +255,12 @@ public enum WireCodec {
     case .success(let value): (command, bytes) = value
     case .failure(let error): return .failure(error)
     }
-    guard command == "REPLY" else { return .failure(.unknownCommand(command)) }
-    return body(Reply.self, bytes, command).flatMap { reply in
-      if reply.ok { return .success(.ok(json: Array((reply.json ?? "null").utf8))) }
-      return .success(.error(reply.error ?? "unknown error"))
+    switch command {
+    case "REPLY":
+      guard !bytes.isEmpty else { return .failure(.malformedBody(command: command, reason: "empty result")) }
+      return .success(.ok(json: bytes))
+    case "ERROR": return body(Failure.self, bytes, command).map { .error($0.error) }
+    default: return .failure(.unknownCommand(command))
     }
   }
 }

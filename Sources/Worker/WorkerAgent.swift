@@ -7,8 +7,9 @@ import Wire
 import ZMQ
 
 /// The worker process: a DEALER connected to the coordinator, the state machine, and one
-/// thread per slot training a trial. Slots talk to the I/O thread through a locked queue;
-/// only the I/O thread touches the socket.
+/// long-lived thread per slot training trials. Slots talk to the I/O thread through a locked
+/// queue; only the I/O thread touches the socket. Running trials share the machine's cores
+/// (`CoreAllowance`), so a lone trial uses the cores of empty slots.
 public final class WorkerAgent: @unchecked Sendable {
   let endpoint: String
   let logger: Logger
@@ -22,9 +23,18 @@ public final class WorkerAgent: @unchecked Sendable {
   var connection = 0
   /// A pipe the slot threads write a byte to after posting, so the I/O thread wakes at once.
   let wake: (read: Int32, write: Int32)
+  let cores: CoreAllowance
+  let dataCache = DataCache()
+  var slotPool: SlotPool<Assignment>?
 
-  public init(connect endpoint: String, name: String, slots: Int, version: String, logger: Logger) throws {
+  /// - Parameter cores: the cores the slots share (default: the machine's); agents in one
+  ///   process pass the same allowance.
+  public init(
+    connect endpoint: String, name: String, slots: Int, version: String, logger: Logger,
+    cores: CoreAllowance = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount)
+  ) throws {
     self.endpoint = endpoint
+    self.cores = cores
     self.logger = logger
     context = try ZMQContext()
     let host = ProcessInfo.processInfo.hostName
@@ -47,6 +57,10 @@ public final class WorkerAgent: @unchecked Sendable {
 
   /// Runs until the state machine says exit.
   public func run() throws {
+    let pool = SlotPool<Assignment>(
+      threads: state.slots, prepare: { BLAS.useSingleThread() }, run: { [self] in train($0) })
+    slotPool = pool
+    defer { pool.close() }
     var handledShutdowns = 0
     var exit = try perform(state.handle(.start, now: now))
     var lastTick = now
@@ -102,7 +116,7 @@ public final class WorkerAgent: @unchecked Sendable {
       case .send(let message):
         try? socket?.send(WireCodec.encode(message), dontWait: true)
       case .startTrial(let assignment):
-        start(assignment)
+        slotPool?.submit(assignment)
       case .stopTrial(let attempt, let reason):
         logger.info("stopping \(attempt): \(reason)")
         _ = stopFlags.withLock { $0.insert(attempt) }
@@ -121,42 +135,45 @@ public final class WorkerAgent: @unchecked Sendable {
     _ = write(wake.write, &byte, 1)
   }
 
-  /// Trains the trial on its own thread, posting each epoch and the end.
-  func start(_ assignment: Assignment) {
+  /// Trains one trial on the calling slot thread, posting each epoch and the end.
+  func train(_ assignment: Assignment) {
     let attempt = assignment.attempt
-    let thread = Thread { [self] in
-      BLAS.useSingleThread()
-      let began = DispatchTime.now().uptimeNanoseconds
-      var epochs = 0
-      var report: DoneReport
-      do {
-        let runner = try TrialRunner(spec: assignment.spec, cores: 1)
-        let result = try runner.run { metrics in
-          epochs = metrics.epoch
-          var values: [String: Double] = [
-            "train_loss": metrics.trainLoss, "val_loss": metrics.valLoss, "lr": metrics.lr,
-            "seconds": metrics.seconds,
-          ]
-          if let error = metrics.valError { values["val_error"] = error }
-          if let accuracy = metrics.valAccuracy { values["val_accuracy"] = accuracy }
-          if let rmse = metrics.valRMSE { values["val_rmse"] = rmse }
-          self.post(.epoch(MetricReport(attempt: attempt, epoch: metrics.epoch, values: values)))
-          return self.stopFlags.withLock { $0.contains(attempt) } ? .stop : .continue
-        }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
-        let status: DoneReport.Status =
-          result.status == .completed ? .completed : result.status == .stopped ? .stopped : .diverged
-        report = DoneReport(
-          attempt: attempt, status: status, epochs: result.epochsRun, divergedEpoch: result.divergedEpoch,
-          seconds: seconds)
-      } catch {
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
-        report = DoneReport(
-          attempt: attempt, status: .failed, epochs: epochs, seconds: seconds, message: "\(error)")
+    // Stopped or handed back while queued: the state machine has already accounted for it.
+    if stopFlags.withLock({ $0.remove(attempt) != nil }) { return }
+    post(.began(attempt))
+    cores.begin()
+    defer { cores.end() }
+    let began = DispatchTime.now().uptimeNanoseconds
+    var epochs = 0
+    var report: DoneReport
+    do {
+      let spec = assignment.spec
+      let data = spec.model.testFunction == nil ? try dataCache.data(for: spec.data) : nil
+      let runner = try TrialRunner(spec: spec, cores: cores.total, data: data, allowance: cores)
+      let result = try runner.run { metrics in
+        epochs = metrics.epoch
+        var values: [String: Double] = [
+          "train_loss": metrics.trainLoss, "val_loss": metrics.valLoss, "lr": metrics.lr,
+          "seconds": metrics.seconds,
+        ]
+        if let error = metrics.valError { values["val_error"] = error }
+        if let accuracy = metrics.valAccuracy { values["val_accuracy"] = accuracy }
+        if let rmse = metrics.valRMSE { values["val_rmse"] = rmse }
+        self.post(.epoch(MetricReport(attempt: attempt, epoch: metrics.epoch, values: values)))
+        return self.stopFlags.withLock { $0.contains(attempt) } ? .stop : .continue
       }
-      _ = self.stopFlags.withLock { $0.remove(attempt) }
-      self.post(.finished(report))
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+      let status: DoneReport.Status =
+        result.status == .completed ? .completed : result.status == .stopped ? .stopped : .diverged
+      report = DoneReport(
+        attempt: attempt, status: status, epochs: result.epochsRun, divergedEpoch: result.divergedEpoch,
+        seconds: seconds)
+    } catch {
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+      report = DoneReport(
+        attempt: attempt, status: .failed, epochs: epochs, seconds: seconds, message: "\(error)")
     }
-    thread.start()
+    _ = stopFlags.withLock { $0.remove(attempt) }
+    post(.finished(report))
   }
 }

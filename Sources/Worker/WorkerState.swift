@@ -8,8 +8,12 @@ import Wire
 ///   queued), says READY with the attempts it still runs, and resends unacknowledged DONEs.
 ///   Reconnects back off 1, 2, 4 … 32 s.
 /// - A DONE is kept until the coordinator acknowledges it, and resent every `resendAfter`.
-/// - Shutdown: the first request stops taking trials and lets the running ones finish, then
-///   says BYE and exits; a second hands the running attempts back and exits at once.
+/// - A worker holds up to two trials per slot: the one a slot trains, and one queued for it
+///   (the coordinator queues only while trials are short, so slots never wait for a round
+///   trip). A slot reports `.began` when it takes a trial from the queue.
+/// - Shutdown: the first request stops taking trials, hands back the queued ones and lets
+///   the started ones finish, then says BYE and exits; a second hands the running attempts
+///   back and exits at once.
 public struct WorkerState: Sendable {
   public struct Settings: Sendable {
     public var heartbeatInterval = 1.0
@@ -23,6 +27,8 @@ public struct WorkerState: Sendable {
   public enum Event: Hashable, Sendable {
     case start
     case received(CoordinatorMessage)
+    /// A slot took an assigned attempt from the queue and starts training it.
+    case began(AttemptID)
     /// A slot reports an epoch of a running attempt.
     case epoch(MetricReport)
     /// A slot finished an attempt (any status).
@@ -47,7 +53,10 @@ public struct WorkerState: Sendable {
   public let slots: Int
   public let version: String
 
+  /// Attempts assigned and not finished: queued or started.
   public private(set) var running: Set<AttemptID> = []
+  /// Assigned attempts no slot has started yet, oldest first.
+  public private(set) var queued: [AttemptID] = []
   var unacknowledged: [AttemptID: (report: DoneReport, sentAt: Double)] = [:]
   var lastHeard = 0.0
   var lastSent = 0.0
@@ -81,11 +90,15 @@ public struct WorkerState: Sendable {
       lastHeard = now
       backoff = 1
       return receive(message, now: now)
+    case .began(let attempt):
+      queued.removeAll { $0 == attempt }
+      return []
     case .epoch(let metric):
       guard running.contains(metric.attempt) else { return [] }
       lastSent = now
       return [.send(.metric(metric))]
     case .finished(let done):
+      queued.removeAll { $0 == done.attempt }
       guard running.remove(done.attempt) != nil else { return [] }
       unacknowledged[done.attempt] = (done, now)
       lastSent = now
@@ -94,30 +107,40 @@ public struct WorkerState: Sendable {
       return tick(now: now)
     case .shutdown:
       shutdownLevel += 1
-      if shutdownLevel >= 2 || running.isEmpty {
-        var actions: [Action] = []
-        let attempts = running.sorted { $0.trial < $1.trial }
-        if !attempts.isEmpty {
-          actions += attempts.map { .stopTrial($0, reason: "worker shutting down") }
-          actions.append(.send(.handBack(attempts)))
-          running.removeAll()
-        }
-        return actions + [.send(.bye), .exit]
+      // Leaving now hands back everything; draining hands back what no slot has started.
+      let attempts = shutdownLevel >= 2 ? running.sorted { $0.trial < $1.trial } : queued
+      var actions: [Action] = []
+      if !attempts.isEmpty {
+        actions += attempts.map { .stopTrial($0, reason: "worker shutting down") }
+        actions.append(.send(.handBack(attempts)))
+        for attempt in attempts { running.remove(attempt) }
+        queued.removeAll()
       }
-      return []
+      if shutdownLevel >= 2 || running.isEmpty { return actions + [.send(.bye), .exit] }
+      return actions
     }
   }
 
   mutating func receive(_ message: CoordinatorMessage, now: Double) -> [Action] {
     switch message {
     case .assign(let assignment):
-      if shutdownLevel > 0 || running.count >= slots || running.contains(assignment.attempt) {
+      if shutdownLevel > 0 || running.count >= 2 * slots || running.contains(assignment.attempt) {
         return running.contains(assignment.attempt) ? [] : [.send(.handBack([assignment.attempt]))]
       }
       running.insert(assignment.attempt)
+      queued.append(assignment.attempt)
       return [.startTrial(assignment)]
     case .stop(let order):
       guard running.contains(order.attempt) else { return [] }
+      // A queued attempt is dropped at once (its slot will skip it).
+      if queued.contains(order.attempt) {
+        queued.removeAll { $0 == order.attempt }
+        running.remove(order.attempt)
+        let stopped = DoneReport(attempt: order.attempt, status: .stopped, epochs: 0, seconds: 0)
+        unacknowledged[order.attempt] = (stopped, now)
+        lastSent = now
+        return [.stopTrial(order.attempt, reason: order.reason), .send(.done(stopped))] + finishIfDrained()
+      }
       return [.stopTrial(order.attempt, reason: order.reason)]
     case .acknowledge(let attempt):
       unacknowledged[attempt] = nil

@@ -73,6 +73,7 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: "The coordinator's address.") var connect: String = "tcp://127.0.0.1:5555"
   @Option(help: "Trials at once (default: the core count).") var slots: Int?
   @Option(help: "The worker's name (default: host:pid).") var name: String?
+  @Option(help: "Cores the slots share; a lone trial uses the idle ones (default: all).") var cores: Int?
 
   func run() throws {
     Sweepd.bootstrapLogging()
@@ -81,7 +82,7 @@ struct WorkerCommand: ParsableCommand {
     let agent = try WorkerAgent(
       connect: connect, name: name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())",
       slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, version: SweepdVersion.string,
-      logger: logger)
+      logger: logger, cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount))
     // The first SIGTERM lets running trials finish; a second hands them back and exits.
     let sources = onTerminationSignals { agent.requestShutdown() }
     try agent.run()
@@ -137,38 +138,12 @@ struct LeaderboardCommand: ParsableCommand {
 
   func run() throws {
     let json = try ask(coordinator, .leaderboard(LeaderboardRequest(sweep: sweep, top: nil, groupBy: nil)))
-    let board = try leaderboardFromJSON(json)
+    let board = try Leaderboard(json: json)
     print(board.render(format, top: top, groupBy: groupBy), terminator: "")
   }
 }
 
 /// Rebuilds a leaderboard from the coordinator's JSON (so every format renders locally).
-func leaderboardFromJSON(_ json: [UInt8]) throws -> Leaderboard {
-  struct Document: Decodable {
-    struct Metric: Decodable { var name: String; var goal: String }
-    struct Best: Decodable { var value: Double?; var epoch: Int? }
-    struct Trial: Decodable {
-      var trial: Int64; var rank: Int; var status: String; var params: [String: ConfigValue]; var best: Best
-      var epochs: Int; var seconds: Double
-    }
-    var sweep: String
-    var metric: Metric
-    var trials: [Trial]
-  }
-  let document = try JSONDecoder().decode(Document.self, from: Data(json))
-  let summaries = document.trials.map { trial in
-    TrialSummary(
-      trial: trial.trial, index: trial.rank, configuration: 0, status: trial.status,
-      params: trial.params.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, best: trial.best.value,
-      bestEpoch: trial.best.epoch, epochs: trial.epochs, seconds: trial.seconds)
-  }
-  return Leaderboard(
-    sweep: document.sweep,
-    metric: SweepSpec.Metric(
-      name: document.metric.name, goal: SweepSpec.Goal(rawValue: document.metric.goal) ?? .minimize),
-    trials: summaries)
-}
-
 func describeStatus(_ json: [UInt8]) -> String {
   guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
     let sweeps = object["sweeps"] as? [[String: Any]]
@@ -260,12 +235,13 @@ struct Run: ParsableCommand {
     let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
     var agents: [WorkerAgent] = []
     let workersDone = DispatchGroup()
+    let cores = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount)
     for index in 0..<count {
       var workerLogger = Logger(label: "sweepd.worker")
       workerLogger.logLevel = .warning
       let agent = try WorkerAgent(
         connect: endpoint, name: "local-\(index + 1)", slots: 1, version: SweepdVersion.string,
-        logger: workerLogger)
+        logger: workerLogger, cores: cores)
       agents.append(agent)
       workersDone.enter()
       Thread {
@@ -278,7 +254,7 @@ struct Run: ParsableCommand {
       ((try? JSONSerialization.jsonObject(with: Data(reply))) as? [String: Any])?["sweep"] as? String ?? "?"
     try follow(endpoint, sweep: sweep)
     let json = try ask(endpoint, .leaderboard(LeaderboardRequest(sweep: sweep)))
-    print(try leaderboardFromJSON(json).render(format, top: top, groupBy: groupBy), terminator: "")
+    print(try Leaderboard(json: json).render(format, top: top, groupBy: groupBy), terminator: "")
     for agent in agents {
       agent.requestShutdown()
       agent.requestShutdown()

@@ -51,6 +51,43 @@ final class CoordinatorStateTests: XCTestCase {
     XCTAssertEqual(state.handle(.message("p1", done(first)), now: 6), [.acknowledge("p1", first)])
   }
 
+  /// Short trials (moving average under 50 ms) earn each worker one queued trial per slot;
+  /// when trials get long again the queue is no longer refilled.
+  func testShortTrialsArePrefetchedOnePerSlot() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: Array(1...20), maxAttempts: 3), now: 0)
+    XCTAssertEqual(assigned(state.handle(.message("p1", ready("w1", slots: 2)), now: 0)).count, 2)
+    XCTAssertNil(state.typicalTrialSeconds)
+    let short = DoneReport(
+      attempt: AttemptID(trial: 1, attempt: 1), status: .completed, epochs: 1, seconds: 0.001)
+    let afterShort = state.handle(.message("p1", .done(short)), now: 0.01)
+    XCTAssertEqual(state.typicalTrialSeconds, 0.001)
+    XCTAssertEqual(assigned(afterShort).map(\.1.trial), [3, 4, 5], "one replaces trial 1, two are queued")
+    XCTAssertEqual(state.workers["p1"]?.running.count, 4)
+    // Long trials: the moving average passes 50 ms and the queue is not refilled.
+    var now = 0.02
+    for trial in Int64(2)...5 {
+      let long = DoneReport(
+        attempt: AttemptID(trial: trial, attempt: 1), status: .completed, epochs: 1, seconds: 2)
+      now += 0.01
+      _ = state.handle(.message("p1", .done(long)), now: now)
+    }
+    XCTAssertGreaterThan(state.typicalTrialSeconds!, 0.05)
+    XCTAssertEqual(state.workers["p1"]?.running.count, 2, "back to one trial per slot")
+  }
+
+  /// A stopping policy's decision reaches the worker running the current attempt, and only
+  /// a running trial.
+  func testStopTrialGoesToItsWorker() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1, 2], maxAttempts: 3), now: 0)
+    _ = state.handle(.message("p1", ready("w1", slots: 1)), now: 0)
+    XCTAssertEqual(
+      state.handle(.stopTrial(1, reason: "median rule"), now: 1),
+      [.stop("p1", AttemptID(trial: 1, attempt: 1), reason: "median rule")])
+    XCTAssertEqual(state.handle(.stopTrial(2, reason: "median rule"), now: 1), [], "trial 2 is pending")
+  }
+
   func testSweepsShareSlotsInTurn() {
     var state = CoordinatorState()
     _ = state.handle(.trialsAdded(sweep: "a", trials: [1, 2, 3], maxAttempts: 3), now: 0)

@@ -80,4 +80,23 @@ final class LeaderboardTests: XCTestCase {
     let running = try XCTUnwrap((json["trials"] as? [[String: Any]])?.last)
     XCTAssertTrue((running["best"] as? [String: Any])?["value"] is NSNull)
   }
+
+  /// What the coordinator writes, a client reads back: same trials, order, values (a
+  /// non-finite best included) and the same rendering.
+  func testJSONRoundTrip() throws {
+    var all = trials
+    all.append(summary(7, "sgd", 10, .infinity, status: "diverged"))
+    let board = Leaderboard(
+      sweep: "s-1", metric: SweepSpec.Metric(name: "val_error", goal: .minimize), trials: all)
+    let json = board.render(.json)
+    XCTAssertTrue(json.contains(#""value":"inf""#), json)
+    let read = try Leaderboard(json: Array(json.utf8))
+    XCTAssertEqual(read.sweep, "s-1")
+    XCTAssertEqual(read.metric, board.metric)
+    XCTAssertEqual(read.ranked.map(\.trial), board.ranked.map(\.trial))
+    XCTAssertEqual(read.ranked.map(\.best), board.ranked.map(\.best))
+    XCTAssertEqual(read.render(.json), json)
+    XCTAssertEqual(read.render(.csv), board.render(.csv))
+    XCTAssertThrowsError(try Leaderboard(json: Array(#"{"sweep":"s"}"#.utf8)))
+  }
 }

@@ -45,6 +45,16 @@ final class BadConfigTests: XCTestCase {
     XCTAssertEqual(spec.warnings.map(\.keyPath), ["program", "project"])
   }
 
+  /// Stopping policies not applied yet say so instead of being ignored silently.
+  func testUnappliedStoppingPoliciesWarn() throws {
+    let base = "method: random\nrun_cap: 2\nparameters:\n  lr: {min: 0.001, max: 0.1}\n"
+    let asha = try SweepConfig.parse(text: base + "early_terminate: {type: asha}\n", file: "a.yaml")
+    XCTAssertEqual(asha.warnings.map(\.keyPath), ["early_terminate"])
+    let median = try SweepConfig.parse(text: base + "early_terminate: {type: median}\n", file: "m.yaml")
+    XCTAssertEqual(median.warnings, [])
+    XCTAssertEqual(median.earlyTerminate, .median(minTrials: 5, graceEpochs: 5))
+  }
+
   func testHostileFilesFailFast() {
     func error(_ text: String, limits: ConfigLimits = ConfigLimits()) -> String {
       do {

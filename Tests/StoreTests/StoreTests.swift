@@ -41,29 +41,44 @@ final class StoreTests: XCTestCase {
     XCTAssertEqual(try store.unfinishedTrials().count, 3)
   }
 
-  /// A transition for a stale attempt changes nothing; the current attempt's does.
+  /// A transition for a stale attempt changes nothing; the current attempt's does. A batch
+  /// applies in one transaction and says which changes applied.
   func testStaleAttemptsChangeNothing() throws {
     let store = try Store(path: directory.appendingPathComponent("a.db").path)
-    let id = try makeSweep(store)[0].id!
-    let running = try store.updateTrial(id, ifAttempt: 0, now: 2) {
-      $0.state = .running
-      $0.attempt = 1
-      $0.worker = "w1"
-    }
-    XCTAssertEqual(running?.state, .running)
-    XCTAssertNil(
-      try store.updateTrial(id, ifAttempt: 0, now: 3) { $0.state = .failed }, "attempt 0 is stale now")
+    let ids = try makeSweep(store).map { $0.id! }
+    let id = ids[0]
+    typealias Change = Store.TrialChange
+    XCTAssertEqual(
+      try store.updateTrials(
+        [Change(id: id, ifAttempt: 0, [.state(.running), .attempt(1), .worker("w1")])], now: 2), [true])
+    var trial = try XCTUnwrap(try store.trial(id))
+    XCTAssertEqual([trial.state.rawValue, trial.worker], ["running", "w1"])
+    XCTAssertEqual(trial.attempt, 1)
+    XCTAssertEqual(
+      try store.updateTrials(
+        [
+          Change(id: id, ifAttempt: 0, [.state(.failed)]),  // attempt 0 is stale now
+          Change(id: 999, ifAttempt: 1, [.state(.failed)]),  // no such trial
+          Change(id: ids[1], ifAttempt: nil, [.state(.cancelled), .message("sweep cancelled")]),
+        ], now: 3), [false, false, true])
     XCTAssertEqual(try store.trial(id)?.state, .running)
-    XCTAssertNil(try store.updateTrial(999, ifAttempt: 1, now: 3) { $0.state = .failed })
-    let done = try store.updateTrial(id, ifAttempt: 1, now: 4) {
-      $0.state = .completed
-      $0.bestValue = 0.02
-      $0.bestEpoch = 7
-      $0.epochs = 10
-    }
-    XCTAssertEqual(done?.state, .completed)
-    XCTAssertEqual(done?.updatedAt, 4)
-    XCTAssertEqual(try store.unfinishedTrials().count, 2)
+    XCTAssertEqual(try store.trial(ids[1])?.message, "sweep cancelled")
+    XCTAssertEqual(
+      try store.updateTrials(
+        [
+          Change(
+            id: id, ifAttempt: 1,
+            [.state(.completed), .best(value: 0.02, epoch: 7), .epochs(10), .seconds(1.5), .worker(nil)])
+        ], now: 4), [true])
+    trial = try XCTUnwrap(try store.trial(id))
+    XCTAssertEqual(trial.state, .completed)
+    XCTAssertEqual(trial.bestValue, 0.02)
+    XCTAssertEqual(trial.bestEpoch, 7)
+    XCTAssertEqual(trial.epochs, 10)
+    XCTAssertEqual(trial.seconds, 1.5)
+    XCTAssertNil(trial.worker)
+    XCTAssertEqual(trial.updatedAt, 4)
+    XCTAssertEqual(try store.unfinishedTrials().count, 1)
   }
 
   /// Batched metric writes; a resent (trial, attempt, epoch) keeps the first row.
@@ -93,10 +108,8 @@ final class StoreTests: XCTestCase {
     do {
       let store = try Store(path: path)
       let id = try makeSweep(store)[1].id!
-      try store.updateTrial(id, ifAttempt: 0, now: 5) {
-        $0.state = .diverged
-        $0.attempt = 1
-      }
+      try store.updateTrials(
+        [Store.TrialChange(id: id, ifAttempt: 0, [.state(.diverged), .attempt(1)])], now: 5)
       try store.recordEvent(
         EventRecord(time: 5, sweepID: "s-1", trialID: id, kind: "diverged", detail: "epoch 3"))
       try store.setSweepState("s-1", .cancelled)

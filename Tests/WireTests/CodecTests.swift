@@ -41,6 +41,13 @@ final class CodecTests: XCTestCase {
     for message in coordinatorMessages {
       XCTAssertEqual(try WireCodec.decodeCoordinatorMessage(WireCodec.encode(message)).get(), message)
     }
+    // ASSIGN written from the stored spec JSON decodes to the same assignment.
+    let specJSON = try WireCodec.encoder().encode(spec)
+    let spliced = WireCodec.encodeAssignment(
+      attempt: attempt, sweep: "s \"quoted\"", specJSON: Array(specJSON))
+    XCTAssertEqual(
+      try WireCodec.decodeCoordinatorMessage(spliced).get(),
+      .assign(Assignment(attempt: attempt, sweep: "s \"quoted\"", spec: spec)))
     let requests: [ClientRequest] = [
       .submit(SubmitRequest(file: "s.yaml", text: "method: grid\n")), .status(sweep: nil),
       .status(sweep: "s-1"),
@@ -52,6 +59,11 @@ final class CodecTests: XCTestCase {
     for reply in [ClientReply.ok(json: Array(#"{"a":[1,2]}"#.utf8)), .error("unknown sweep 's-9'")] {
       XCTAssertEqual(try WireCodec.decodeClientReply(WireCodec.encode(reply)).get(), reply)
     }
+    // A result travels as the body itself; an error under its own command.
+    XCTAssertEqual(
+      WireCodec.encode(ClientReply.ok(json: Array("[1]".utf8))).map { String(decoding: $0, as: UTF8.self) },
+      ["SWP1", "REPLY", "[1]"])
+    XCTAssertEqual(WireCodec.encode(ClientReply.error("x"))[1], Array("ERROR".utf8))
   }
 
   func testMalformedInputIsAnErrorNotACrash() {

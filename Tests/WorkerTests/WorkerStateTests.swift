@@ -22,15 +22,39 @@ final class WorkerStateTests: XCTestCase {
     return worker
   }
 
-  func testRunsUpToItsSlotsAndHandsBackTheRest() {
+  /// Two slots hold up to four trials: two training, one queued behind each.
+  func testHoldsTwoTrialsPerSlotAndHandsBackTheRest() {
     var worker = started()
-    XCTAssertEqual(worker.handle(.received(.assign(assignment(1))), now: 0.1), [.startTrial(assignment(1))])
-    XCTAssertEqual(worker.handle(.received(.assign(assignment(2))), now: 0.1), [.startTrial(assignment(2))])
+    for trial in Int64(1)...4 {
+      XCTAssertEqual(
+        worker.handle(.received(.assign(assignment(trial))), now: 0.1), [.startTrial(assignment(trial))])
+    }
+    XCTAssertEqual(worker.queued.map(\.trial), [1, 2, 3, 4])
     XCTAssertEqual(
-      worker.handle(.received(.assign(assignment(3))), now: 0.1),
-      [.send(.handBack([AttemptID(trial: 3, attempt: 1)]))])
-    // A repeated ASSIGN of a running attempt is ignored.
+      worker.handle(.received(.assign(assignment(5))), now: 0.1),
+      [.send(.handBack([AttemptID(trial: 5, attempt: 1)]))])
+    // A repeated ASSIGN of a held attempt is ignored.
     XCTAssertEqual(worker.handle(.received(.assign(assignment(1))), now: 0.2), [])
+    // Slots take trials 1 and 2; 3 and 4 stay queued.
+    _ = worker.handle(.began(AttemptID(trial: 1, attempt: 1)), now: 0.3)
+    _ = worker.handle(.began(AttemptID(trial: 2, attempt: 1)), now: 0.3)
+    XCTAssertEqual(worker.queued.map(\.trial), [3, 4])
+    XCTAssertEqual(worker.running.count, 4)
+  }
+
+  /// A STOP for a queued trial ends it at once with a DONE of 0 epochs (no slot trains it).
+  func testStopOfAQueuedTrialIsDoneAtOnce() {
+    var worker = started()
+    _ = worker.handle(.received(.assign(assignment(1))), now: 0)
+    let attempt = AttemptID(trial: 1, attempt: 1)
+    let stopped = DoneReport(attempt: attempt, status: .stopped, epochs: 0, seconds: 0)
+    XCTAssertEqual(
+      worker.handle(.received(.stop(StopOrder(attempt: attempt, reason: "cancelled"))), now: 1),
+      [.stopTrial(attempt, reason: "cancelled"), .send(.done(stopped))])
+    XCTAssertTrue(worker.running.isEmpty)
+    XCTAssertTrue(worker.queued.isEmpty)
+    // The slot that later skips it reports a finish the machine no longer expects.
+    XCTAssertEqual(worker.handle(.finished(done(1)), now: 1.1), [])
   }
 
   func testMetricsStreamAndDoneIsResentUntilAcknowledged() {
@@ -51,6 +75,7 @@ final class WorkerStateTests: XCTestCase {
   func testStopReachesTheRunningTrialOnly() {
     var worker = started()
     _ = worker.handle(.received(.assign(assignment(1))), now: 0)
+    _ = worker.handle(.began(AttemptID(trial: 1, attempt: 1)), now: 0)
     XCTAssertEqual(
       worker.handle(
         .received(.stop(StopOrder(attempt: AttemptID(trial: 1, attempt: 1), reason: "plateau"))), now: 1),
@@ -87,7 +112,13 @@ final class WorkerStateTests: XCTestCase {
   func testGracefulThenImmediateShutdown() {
     var worker = started()
     _ = worker.handle(.received(.assign(assignment(1))), now: 0)
-    XCTAssertEqual(worker.handle(.shutdown, now: 1), [], "first request: finish what runs")
+    _ = worker.handle(.received(.assign(assignment(3))), now: 0)
+    _ = worker.handle(.began(AttemptID(trial: 1, attempt: 1)), now: 0.1)
+    let queued = AttemptID(trial: 3, attempt: 1)
+    XCTAssertEqual(
+      worker.handle(.shutdown, now: 1),
+      [.stopTrial(queued, reason: "worker shutting down"), .send(.handBack([queued]))],
+      "first request: hand back what is queued, finish what runs")
     XCTAssertEqual(
       worker.handle(.received(.assign(assignment(2))), now: 1.1),
       [.send(.handBack([AttemptID(trial: 2, attempt: 1)]))])
@@ -97,7 +128,8 @@ final class WorkerStateTests: XCTestCase {
 
     var impatient = started()
     _ = impatient.handle(.received(.assign(assignment(5))), now: 0)
-    _ = impatient.handle(.shutdown, now: 1)
+    _ = impatient.handle(.began(AttemptID(trial: 5, attempt: 1)), now: 0)
+    XCTAssertEqual(impatient.handle(.shutdown, now: 1), [])
     let attempt = AttemptID(trial: 5, attempt: 1)
     XCTAssertEqual(
       impatient.handle(.shutdown, now: 1.5),

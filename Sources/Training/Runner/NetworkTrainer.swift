@@ -5,7 +5,10 @@ final class NetworkTrainer {
   let network: Network
   let data: PreparedData
   let batchSize: Int
-  let cores: Int
+  /// The most threads a step may use, and the live share of the machine (nil: always
+  /// `maximumCores`).
+  let maximumCores: Int
+  let allowance: CoreAllowance?
   var optimizer: any Optimizer<Float>
   private(set) var parameters: [Float]
   private var gradient: [Float]
@@ -24,11 +27,14 @@ final class NetworkTrainer {
   /// Rows per evaluation chunk (independent of cores, so sums are reproducible).
   static let evaluationChunk = 256
 
-  init(network: Network, data: PreparedData, spec: TrialSpec, cores: Int) throws {
+  init(network: Network, data: PreparedData, spec: TrialSpec, cores: Int, allowance: CoreAllowance? = nil)
+    throws
+  {
     self.network = network
     self.data = data
     self.batchSize = Swift.min(spec.batchSize, data.training.rows)
-    self.cores = Swift.max(1, cores)
+    self.maximumCores = Swift.max(1, cores)
+    self.allowance = allowance
     optimizer = try spec.optimizer.makeOptimizer(scalar: Float.self, parameterCount: network.parameterCount)
     parameters = [Float](repeating: 0, count: network.parameterCount)
     var initRandom = RandomSource.derived(seed: spec.seed, stream: "init")
@@ -45,7 +51,7 @@ final class NetworkTrainer {
       return buffer
     }
     let capacity = Swift.max(ShardPlan.rowsPerShard, Self.evaluationChunk)
-    workspaces = (0..<Swift.max(plan.shardCount, Swift.min(self.cores, 8))).map { _ in
+    workspaces = (0..<Swift.max(plan.shardCount, Swift.min(maximumCores, 8))).map { _ in
       NetworkWorkspace(network: network, capacity: capacity)
     }
     batchFeatures = [Float](repeating: 0, count: batchSize * network.inputs)
@@ -90,9 +96,13 @@ final class NetworkTrainer {
     return step(rows: order[cursor..<end], learningRateScale: 1)
   }
 
+  /// Threads to use now: the allowance's share, at most `maximumCores`.
+  var cores: Int { allowance.map { Swift.min($0.share, maximumCores) } ?? maximumCores }
+
   /// Gathers the rows, computes the loss and gradient, and takes one optimizer step.
   /// Returns the batch's mean loss.
   private func step(rows indices: ArraySlice<Int>, learningRateScale: Double) -> Double {
+    let cores = self.cores
     let n = indices.count
     let d = network.inputs, outputs = network.outputs
     let training = data.training
@@ -214,7 +224,7 @@ final class NetworkTrainer {
     var errors = [Int](repeating: 0, count: chunks)
     let network = self.network, workspaces = self.workspaces
     let d = network.inputs, outputs = network.outputs
-    let threads = Swift.min(cores, workspaces.count)
+    let threads = Swift.min(self.cores, workspaces.count)
     parameters.withUnsafeBufferPointer { theta in
       dataset.features.withUnsafeBufferPointer { x in
         dataset.labels.withUnsafeBufferPointer { labels in

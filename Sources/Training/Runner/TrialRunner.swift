@@ -12,6 +12,8 @@ import Dispatch
 public struct TrialRunner {
   public let spec: TrialSpec
   public let cores: Int
+  /// The machine's cores shared with other trials (nil: `cores` always).
+  public let allowance: CoreAllowance?
   /// The prepared data (nil for the 2-D test functions).
   public let data: PreparedData?
   let network: Network?
@@ -25,11 +27,16 @@ public struct TrialRunner {
   ///   - spec: the trial.
   ///   - cores: threads the trial may use for its gradient shards (≥ 1).
   ///   - data: already prepared data for `spec.data` (a worker reuses it across trials).
-  public init(spec: TrialSpec, cores: Int = 1, data: PreparedData? = nil) throws {
+  ///   - allowance: when given, the trial uses its live share of the machine's cores (at
+  ///     most `cores`), re-read at every step.
+  public init(spec: TrialSpec, cores: Int = 1, data: PreparedData? = nil, allowance: CoreAllowance? = nil)
+    throws
+  {
     let problems = spec.problems()
     guard problems.isEmpty else { throw InvalidSpec(problems: problems) }
     self.spec = spec
     self.cores = Swift.max(1, cores)
+    self.allowance = allowance
     if spec.model.testFunction != nil {
       self.data = nil
       network = nil
@@ -65,7 +72,8 @@ public struct TrialRunner {
       return try runTestFunction(function, onEpoch: onEpoch)
     }
     let network = self.network!, data = self.data!
-    let trainer = try NetworkTrainer(network: network, data: data, spec: spec, cores: cores)
+    let trainer = try NetworkTrainer(
+      network: network, data: data, spec: spec, cores: cores, allowance: allowance)
     let baseRate = try spec.optimizer.resolved().hyperparameters.real("lr")
     var schedule = LearningRateSchedule(spec: spec.schedule, baseLearningRate: baseRate, epochs: spec.epochs)
     var history: [EpochMetrics] = []
