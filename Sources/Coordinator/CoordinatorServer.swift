@@ -4,13 +4,15 @@ import Logging
 import Report
 import Search
 import Store
+import Synchronization
 import Training
 import Wire
 import ZMQ
 
 /// The coordinator process: one ROUTER, the state machine, the store. All socket work happens
-/// on the thread that calls `run` (libzmq sockets are single-threaded).
-public final class CoordinatorServer {
+/// on the thread that calls `run` (libzmq sockets are single-threaded); `stop` may be called
+/// from any thread.
+public final class CoordinatorServer: @unchecked Sendable {
   let context: ZMQContext
   let socket: ZMQSocket
   let store: Store
@@ -31,6 +33,9 @@ public final class CoordinatorServer {
   let metricEncoder = WireCodec.encoder()
   var lastFlush = 0.0
   let started = DispatchTime.now().uptimeNanoseconds
+  /// Set by `stop`; a byte on `wake` interrupts the poll at once.
+  let stopRequested = Atomic<Bool>(false)
+  let wake: (read: Int32, write: Int32)
 
   struct LiveSweep {
     var record: SweepRecord
@@ -73,7 +78,23 @@ public final class CoordinatorServer {
     try socket.bind(bind)
     self.store = store
     self.logger = logger
+    var ends: [Int32] = [0, 0]
+    guard pipe(&ends) == 0 else { throw ZMQError("pipe", code: errno) }
+    for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+    wake = (ends[0], ends[1])
     try recover()
+  }
+
+  deinit {
+    close(wake.read)
+    close(wake.write)
+  }
+
+  /// Asks `run` to return (after writing what is buffered); safe from any thread.
+  public func stop() {
+    stopRequested.store(true, ordering: .relaxed)
+    var byte: UInt8 = 1
+    _ = write(wake.write, &byte, 1)
   }
 
   var now: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
@@ -129,11 +150,16 @@ public final class CoordinatorServer {
     }
   }
 
-  /// Serves until `shouldStop` returns true (checked every `pollMilliseconds`).
-  public func run(pollMilliseconds: Int = 50, shouldStop: () -> Bool = { false }) throws {
+  /// Serves until `stop` is called.
+  public func run() throws {
     var lastTick = now
-    while !shouldStop() {
-      if try ZMQPoller.readable([socket], timeoutMilliseconds: pollMilliseconds)[0] {
+    while !stopRequested.load(ordering: .relaxed) {
+      let polled = try ZMQPoller.readable([socket], fileDescriptors: [wake.read], timeoutMilliseconds: 50)
+      if polled.fileDescriptors[0] {
+        var sink = [UInt8](repeating: 0, count: 64)
+        while read(wake.read, &sink, sink.count) > 0 {}
+      }
+      if polled.sockets[0] {
         // Drain what is waiting, then tick.
         var handled = 0
         while handled < 1000, let message = try socket.receive(dontWait: true) {

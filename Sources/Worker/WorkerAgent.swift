@@ -24,17 +24,21 @@ public final class WorkerAgent: @unchecked Sendable {
   /// A pipe the slot threads write a byte to after posting, so the I/O thread wakes at once.
   let wake: (read: Int32, write: Int32)
   let cores: CoreAllowance
-  let dataCache = DataCache()
+  let dataCache: DataCache
   var slotPool: SlotPool<Assignment>?
 
-  /// - Parameter cores: the cores the slots share (default: the machine's); agents in one
-  ///   process pass the same allowance.
+  /// - Parameters:
+  ///   - cores: the cores the slots share (default: the machine's);
+  ///   - dataCache: prepared data sets kept across trials.
+  ///   Agents in one process pass the same allowance and cache.
   public init(
     connect endpoint: String, name: String, slots: Int, version: String, logger: Logger,
-    cores: CoreAllowance = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount)
+    cores: CoreAllowance = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount),
+    dataCache: DataCache = DataCache()
   ) throws {
     self.endpoint = endpoint
     self.cores = cores
+    self.dataCache = dataCache
     self.logger = logger
     context = try ZMQContext()
     let host = ProcessInfo.processInfo.hostName
@@ -53,7 +57,11 @@ public final class WorkerAgent: @unchecked Sendable {
   var now: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
 
   /// Asks the worker to shut down (the first call drains, the second leaves now).
-  public func requestShutdown() { shutdownRequests.add(1, ordering: .relaxed) }
+  public func requestShutdown() {
+    shutdownRequests.add(1, ordering: .relaxed)
+    var byte: UInt8 = 1
+    _ = write(wake.write, &byte, 1)
+  }
 
   /// Runs until the state machine says exit.
   public func run() throws {

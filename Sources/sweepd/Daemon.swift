@@ -14,26 +14,54 @@ import ZMQ
 
 /// A client call to the coordinator: one request, one reply, or a clear error after the
 /// timeout (never a hang).
-func ask(_ coordinator: String, _ request: ClientRequest, timeout: Double = 10) throws -> [UInt8] {
-  let context = try ZMQContext()
-  let socket = try context.socket(.dealer)
-  try socket.connect(coordinator)
-  try socket.send(WireCodec.encode(request), dontWait: true)
-  guard try ZMQPoller.readable([socket], timeoutMilliseconds: Int(timeout * 1000))[0],
-    let message = try socket.receive()
-  else {
-    throw ValidationError(
-      "the coordinator at \(coordinator) did not answer within \(Int(timeout)) s (is it running?)")
+/// A client connection to the coordinator: one DEALER reused across requests (a progress
+/// display asks many times a second), one request in flight at a time.
+final class CoordinatorClient {
+  let endpoint: String
+  let context: ZMQContext
+  var socket: ZMQSocket
+
+  init(_ endpoint: String) throws {
+    self.endpoint = endpoint
+    context = try ZMQContext()
+    socket = try Self.connect(context, endpoint)
   }
-  switch WireCodec.decodeClientReply(message.frames) {
-  case .success(.ok(let json)): return json
-  case .success(.error(let text)): throw ValidationError(text)
-  case .failure(let error): throw ValidationError("unreadable reply from the coordinator: \(error)")
+
+  static func connect(_ context: ZMQContext, _ endpoint: String) throws -> ZMQSocket {
+    let socket = try context.socket(.dealer)
+    // Nothing is worth waiting for at exit: a request without an answer is an error anyway.
+    try socket.setOption(ZMQ_LINGER_OPTION, Int32(0))
+    try socket.connect(endpoint)
+    return socket
+  }
+
+  /// Sends `request` and returns the result JSON; an error reply or no answer within
+  /// `timeout` seconds is one clear error.
+  func ask(_ request: ClientRequest, timeout: Double = 10) throws -> [UInt8] {
+    try socket.send(WireCodec.encode(request), dontWait: true)
+    guard try ZMQPoller.readable([socket], timeoutMilliseconds: Int(timeout * 1000))[0],
+      let message = try socket.receive()
+    else {
+      // A late answer must not be taken for the next request's: start a fresh connection.
+      socket = try Self.connect(context, endpoint)
+      throw ValidationError(
+        "the coordinator at \(endpoint) did not answer within \(Int(timeout)) s (is it running?)")
+    }
+    switch WireCodec.decodeClientReply(message.frames) {
+    case .success(.ok(let json)): return json
+    case .success(.error(let text)): throw ValidationError(text)
+    case .failure(let error): throw ValidationError("unreadable reply from the coordinator: \(error)")
+    }
   }
 }
 
+/// One request on a fresh connection.
+func ask(_ coordinator: String, _ request: ClientRequest, timeout: Double = 10) throws -> [UInt8] {
+  try CoordinatorClient(coordinator).ask(request, timeout: timeout)
+}
+
 /// Routes SIGINT and SIGTERM to `handler` (on a Dispatch queue, not in signal context).
-/// Keep the returned sources alive while they should fire.
+/// Keep the returned sources alive while they should fire (`withExtendedLifetime`).
 func onTerminationSignals(_ handler: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
   [SIGINT, SIGTERM].map { number in
     signal(number, SIG_IGN)
@@ -59,10 +87,10 @@ struct CoordinatorCommand: ParsableCommand {
     let logger = Logger(label: "sweepd.coordinator")
     let server = try CoordinatorServer(bind: bind, store: try Store(path: db), logger: logger)
     logger.info("coordinator at \(server.endpoint), store \(db)")
-    let stop = Atomic<Bool>(false)
-    let sources = onTerminationSignals { stop.store(true, ordering: .relaxed) }
-    try server.run(shouldStop: { stop.load(ordering: .relaxed) })
-    _ = sources
+    // The sources must outlive the loop (an optimized build would otherwise free them, and
+    // with them the handlers, as soon as they are created).
+    let sources = onTerminationSignals { server.stop() }
+    try withExtendedLifetime(sources) { try server.run() }
   }
 }
 
@@ -85,8 +113,7 @@ struct WorkerCommand: ParsableCommand {
       logger: logger, cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount))
     // The first SIGTERM lets running trials finish; a second hands them back and exits.
     let sources = onTerminationSignals { agent.requestShutdown() }
-    try agent.run()
-    _ = sources
+    try withExtendedLifetime(sources) { try agent.run() }
   }
 }
 
@@ -162,14 +189,18 @@ func describeStatus(_ json: [UInt8]) -> String {
 
 /// Shows a sweep's progress until it ends: one line refreshed in place on a terminal, a new
 /// line when something changes otherwise.
-func follow(_ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO) throws {
+/// Polls the sweep's status every `interval` seconds until it ends, showing progress.
+func follow(_ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO, interval: Double = 0.1)
+  throws
+{
   let terminal = isatty(output) == 1
   let handle = FileHandle(fileDescriptor: output, closeOnDealloc: false)
   let started = Date()
   var lastLine = ""
   var lastPrinted = Date.distantPast
+  let client = try CoordinatorClient(coordinator)
   while true {
-    let status = try ask(coordinator, .status(sweep: sweep))
+    let status = try client.ask(.status(sweep: sweep))
     let summary = describeStatus(status)
     let object = (try? JSONSerialization.jsonObject(with: Data(status))) as? [String: Any]
     let state = ((object?["sweeps"] as? [[String: Any]])?.first?["state"] as? String) ?? "running"
@@ -182,7 +213,7 @@ func follow(_ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO)
       lastLine = summary
     }
     if state != "running" { break }
-    Thread.sleep(forTimeInterval: 0.1)
+    Thread.sleep(forTimeInterval: interval)
   }
   if terminal { handle.write(Data("\n".utf8)) }
 }
@@ -206,6 +237,7 @@ struct Run: ParsableCommand {
 
   @Argument(help: "The sweep config (YAML).") var file: String
   @Option(help: "Local workers, one slot each (default: the core count).") var workers: Int?
+  @Option(help: "Cores the workers share; a lone trial uses the idle ones (default: all).") var cores: Int?
   @Option(help: "SQLite database file (default: a new temporary file).") var db: String?
   @Option(help: "Leaderboard format: table, csv, json or markdown.") var format: LeaderboardFormat = .table
   @Option(help: "Show the best N trials.") var top: Int?
@@ -223,11 +255,9 @@ struct Run: ParsableCommand {
     quiet.logLevel = .warning
     let server = try CoordinatorServer(bind: "tcp://127.0.0.1:*", store: try Store(path: path), logger: quiet)
     let endpoint = server.endpoint
-    let stopServer = Atomic<Bool>(false)
     let serverDone = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) let unsafeServer = server
     Thread {
-      do { try unsafeServer.run(shouldStop: { stopServer.load(ordering: .relaxed) }) } catch {
+      do { try server.run() } catch {
         logger.error("coordinator: \(error)")
       }
       serverDone.signal()
@@ -235,13 +265,14 @@ struct Run: ParsableCommand {
     let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
     var agents: [WorkerAgent] = []
     let workersDone = DispatchGroup()
-    let cores = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount)
+    let allowance = CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount)
+    let dataCache = DataCache()
     for index in 0..<count {
       var workerLogger = Logger(label: "sweepd.worker")
       workerLogger.logLevel = .warning
       let agent = try WorkerAgent(
         connect: endpoint, name: "local-\(index + 1)", slots: 1, version: SweepdVersion.string,
-        logger: workerLogger, cores: cores)
+        logger: workerLogger, cores: allowance, dataCache: dataCache)
       agents.append(agent)
       workersDone.enter()
       Thread {
@@ -252,7 +283,8 @@ struct Run: ParsableCommand {
     let reply = try ask(endpoint, .submit(SubmitRequest(file: file, text: text)))
     let sweep =
       ((try? JSONSerialization.jsonObject(with: Data(reply))) as? [String: Any])?["sweep"] as? String ?? "?"
-    try follow(endpoint, sweep: sweep)
+    // In-process: poll often, so the leaderboard follows the last trial at once.
+    try follow(endpoint, sweep: sweep, interval: 0.02)
     let json = try ask(endpoint, .leaderboard(LeaderboardRequest(sweep: sweep)))
     print(try Leaderboard(json: json).render(format, top: top, groupBy: groupBy), terminator: "")
     for agent in agents {
@@ -260,7 +292,7 @@ struct Run: ParsableCommand {
       agent.requestShutdown()
     }
     _ = workersDone.wait(timeout: .now() + 10)
-    stopServer.store(true, ordering: .relaxed)
+    server.stop()
     serverDone.wait()
   }
 }

@@ -30,12 +30,19 @@ public enum CSVLoader {
   public static func parse(
     text: String, source: String, target: String?, task: DataSpec.CSVTask
   ) throws -> (Dataset, classNames: [String]) {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().lazy
-      .map { (number: $0.offset + 1, text: $0.element.hasSuffix("\r") ? $0.element.dropLast() : $0.element) }
+    // Lines and fields are cut on bytes (",", "\n" and "\r" never occur inside UTF-8
+    // sequences), which keeps a large file's parse to milliseconds.
+    var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+      .lazy
+      .map { line -> (number: Int, text: Substring) in
+        var bytes = line.element
+        if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+        return (line.offset + 1, Substring(bytes))
+      }
       .filter { !$0.text.allSatisfy(\.isWhitespace) }
       .makeIterator()
     guard let header = lines.next() else { throw DataError(source: source, message: "the file is empty") }
-    let columns = fields(header.text)
+    let columns = fields(header.text).map(String.init)
     guard columns.count >= 2 else {
       throw DataError(
         source: source, line: header.number,
@@ -67,17 +74,17 @@ public enum CSVLoader {
       for (index, value) in values.enumerated() {
         if index == targetIndex {
           if task == .regression {
-            guard let number = Float(value), number.isFinite else {
+            guard let number = number(value), number.isFinite else {
               throw DataError(
                 source: source, line: line.number,
                 message: "target '\(columns[index])' = '\(value)' is not a finite number")
             }
             numericTargets.append(number)
           } else {
-            wordTargets.append(value)
+            wordTargets.append(String(value))
           }
         } else {
-          guard let number = Float(value), number.isFinite else {
+          guard let number = number(value), number.isFinite else {
             throw DataError(
               source: source, line: line.number,
               message: "column '\(columns[index])' = '\(value)' is not a finite number")
@@ -115,13 +122,42 @@ public enum CSVLoader {
     )
   }
 
-  static func fields(_ line: Substring) -> [String] {
-    line.split(separator: ",", omittingEmptySubsequences: false).map { field in
-      var value = field.trimmingCharacters(in: .whitespaces)
-      if value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"") {
-        value = String(value.dropFirst().dropLast())
+  /// The comma-separated fields of a line, each without surrounding spaces or tabs and
+  /// without one pair of enclosing double quotes (slices of the line: no copies).
+  static func fields(_ line: Substring) -> [Substring] {
+    line.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { field in
+      var value = Substring(field)
+      while let first = value.utf8.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+        value = value.dropFirst()
+      }
+      while let last = value.utf8.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") {
+        value = value.dropLast()
+      }
+      if value.utf8.count >= 2 && value.utf8.first == UInt8(ascii: "\"")
+        && value.utf8.last == UInt8(ascii: "\"")
+      {
+        value = value.dropFirst().dropLast()
       }
       return value
+    }
+  }
+
+  /// A decimal number (as `strtof` reads it in the C locale: the whole field, nothing
+  /// else), or nil.
+  static func number(_ field: Substring) -> Float? {
+    let count = field.utf8.count
+    guard count > 0 else { return nil }
+    guard count < 64 else { return Float(field) }
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer -> Float? in
+      var i = 0
+      for byte in field.utf8 {
+        buffer[i] = CChar(bitPattern: byte)
+        i += 1
+      }
+      buffer[count] = 0
+      var end: UnsafeMutablePointer<CChar>? = nil
+      let value = strtof(buffer.baseAddress!, &end)
+      return end == buffer.baseAddress! + count ? value : nil
     }
   }
 }

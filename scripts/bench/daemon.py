@@ -1,0 +1,170 @@
+"""Runs the daemon benchmarks of scripts/bench/daemon and prints Markdown tables."""
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import tempfile
+import time
+
+DISPATCH = """name: dispatch
+method: random
+run_cap: {trials}
+seed: 1
+metric: {{name: val_loss, goal: minimize}}
+model: {{kind: rosenbrock}}
+optimizer: {{name: sgd}}
+training: {{epochs: 1}}
+parameters:
+  lr: {{distribution: log_uniform_values, min: 1.0e-5, max: 1.0e-3}}
+"""
+METRICS = """name: metrics
+method: grid
+seed: 1
+metric: {{name: val_loss, goal: minimize}}
+model: {{kind: rosenbrock}}
+optimizer: {{name: sgd, lr: 1.0e-6}}
+training: {{epochs: {epochs}}}
+parameters:
+  lr: {{value: 1.0e-6}}
+"""
+SCALING = """name: scaling
+method: grid
+seed: 1
+metric: {name: val_error, goal: minimize}
+data: {dataset: digits}
+model: {kind: mlp, hidden: [128]}
+training: {epochs: 40, batch_size: 32}
+parameters:
+  optimizer: {values: [sgd, momentum, adam, rmsprop, adagrad, adamw]}
+  lr: {values: [0.1, 0.03, 0.01, 0.003]}
+"""
+
+
+def run_sweep(sweepd, config, work, name, *options):
+    path = os.path.join(work, f"{name}.yaml")
+    with open(path, "w") as handle:
+        handle.write(config)
+    db = os.path.join(work, f"{name}.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    started = time.perf_counter()
+    output = subprocess.run(
+        [sweepd, "run", path, "--db", db, "--format", "json", *options],
+        check=True, capture_output=True, text=True).stdout
+    return time.perf_counter() - started, json.loads(output), db
+
+
+def span(db):
+    """Seconds from the first trial's start to the last trial's end, from the store."""
+    first, last = sqlite3.connect(db).execute(
+        "select min(updatedAt - seconds), max(updatedAt) from trial").fetchone()
+    return last - first
+
+
+def dispatch(args, work):
+    seconds, board, _ = run_sweep(args.sweepd, DISPATCH.format(trials=args.trials), work, "dispatch", "--workers", "2")
+    done = sum(t["status"] == "completed" for t in board["trials"])
+    metric_seconds, _, db = run_sweep(args.sweepd, METRICS.format(epochs=args.epochs), work, "metrics", "--workers", "2")
+    rows = sqlite3.connect(db).execute("select count(*) from metric").fetchone()[0]
+    print("| measurement | size | wall time (s) | rate | target |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| dispatch: trivial trials, start → leaderboard, 2 workers | {done}/{args.trials} completed "
+          f"| {seconds:.2f} | **{done / seconds:,.0f} trials/s** | ≥ 2,000 trials/s |")
+    print(f"| metric ingestion: one trial's epochs, stored | {rows}/{args.epochs} rows | {metric_seconds:.2f} "
+          f"| **{rows / metric_seconds:,.0f} METRIC/s** | ≥ 20,000 METRIC/s |")
+    print()
+
+
+def ceiling(sweepd):
+    """The machine's own 2-core scaling: two independent `sweepd train` processes against one."""
+    command = [sweepd, "train", "--epochs", "800", "--cores", "1", "--format", "json"]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    single = time.perf_counter() - started
+    started = time.perf_counter()
+    pair = [subprocess.Popen(command, stdout=subprocess.DEVNULL) for _ in range(2)]
+    for process in pair:
+        process.wait()
+    return 2 * single / (time.perf_counter() - started)
+
+
+def scaling(args, work):
+    results = {1: [], 2: []}
+    ceilings = []
+    for _ in range(args.rounds):
+        ceilings.append(ceiling(args.sweepd))
+        for workers in (1, 2):
+            seconds, board, db = run_sweep(
+                args.sweepd, SCALING, work, f"scaling{workers}", "--workers", str(workers), "--cores", str(workers))
+            trials = len(board["trials"])
+            results[workers].append((trials / span(db), trials / seconds))
+    one = [r[0] for r in results[1]]
+    two = [r[0] for r in results[2]]
+    ratios = [b / a for a, b in zip(one, two)]
+    walls = [b[1] / a[1] for a, b in zip(results[1], results[2])]
+    print("| digits MLP trials (24 × 40 epochs) | 1 slot, 1 core | 2 slots, 2 cores | ratio (median) | range | target |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| trials/s over the sweep's span | {statistics.median(one):.1f} | {statistics.median(two):.1f} "
+          f"| **{statistics.median(ratios):.2f}×** | {min(ratios):.2f}–{max(ratios):.2f}× | ≥ 1.9× |")
+    print(f"| trials/s, process start → leaderboard | {statistics.median(r[1] for r in results[1]):.1f} "
+          f"| {statistics.median(r[1] for r in results[2]):.1f} | {statistics.median(walls):.2f}× "
+          f"| {min(walls):.2f}–{max(walls):.2f}× | — |")
+    print(f"| the machine's ceiling: two independent `sweepd train` processes against one | — | — "
+          f"| {statistics.median(ceilings):.2f}× | {min(ceilings):.2f}–{max(ceilings):.2f}× | — |")
+    print()
+
+
+def against_optuna(args, work):
+    root = os.getcwd()
+    config = open(os.path.join(root, "configs/digits-tpe-median.yaml")).read()
+    data = os.path.join(root, "Sources/Training/Resources/digits.csv.gz")
+    ours, theirs = [], []
+    for _ in range(args.rounds):
+        seconds, board, db = run_sweep(args.sweepd, config, work, "tpe-median", "--workers", "2")
+        epochs = sum(t["epochs"] for t in board["trials"])
+        best = min(t["best"]["value"] for t in board["trials"] if t["best"]["value"] is not None)
+        stopped = sum(t["status"] == "early_stopped" for t in board["trials"])
+        ours.append((seconds, best, epochs, stopped))
+        peer = json.loads(subprocess.run(
+            [args.python, "scripts/bench/optuna_torch_sweep.py", "--data", data],
+            check=True, capture_output=True, text=True).stdout)
+        theirs.append((peer["seconds"], peer["best_val_error"], peer["epochs"], peer["pruned"]))
+    ratios = [t[0] / o[0] for o, t in zip(ours, theirs)]
+    median = lambda rows, i: statistics.median(r[i] for r in rows)
+    print("| 50-trial digits sweep, TPE + median rule | wall time (s) | best val error | epochs trained | stopped early |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| Optuna 5 + PyTorch, 1 process (study.optimize only) | {median(theirs, 0):.2f} "
+          f"| {median(theirs, 1):.4f} | {median(theirs, 2):.0f} | {median(theirs, 3):.0f} |")
+    print(f"| sweepd run, 2 workers (process start → leaderboard) | {median(ours, 0):.2f} "
+          f"| {median(ours, 1):.4f} | {median(ours, 2):.0f} | {median(ours, 3):.0f} |")
+    print()
+    print(f"Speed-up, median of {args.rounds} interleaved rounds: **{statistics.median(ratios):.1f}×** "
+          f"(range {min(ratios):.1f}–{max(ratios):.1f}×; target ≥ 20×). Best validation error: sweepd "
+          f"{'≤' if median(ours, 1) <= median(theirs, 1) else '>'} Optuna + PyTorch in the median round; "
+          f"per round (sweepd, peer): " + ", ".join(f"{o[1]:.4f}/{t[1]:.4f}" for o, t in zip(ours, theirs)) + ".")
+    print()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sweepd", required=True)
+    parser.add_argument("--python", required=True)
+    parser.add_argument("--trials", type=int, default=20000)
+    parser.add_argument("--epochs", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--parts", nargs="*", default=["1", "2", "3"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        if "1" in args.parts:
+            dispatch(args, work)
+        if "2" in args.parts:
+            scaling(args, work)
+        if "3" in args.parts:
+            against_optuna(args, work)
+
+
+if __name__ == "__main__":
+    main()
