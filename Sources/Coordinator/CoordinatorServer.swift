@@ -55,9 +55,9 @@ public final class CoordinatorServer: @unchecked Sendable {
       self.plan = plan
       self.created = created
       self.finished = finished
-      if case .median(let minTrials, let graceEpochs)? = plan.spec.earlyTerminate {
+      if case .median(let minTrials, let graceEpochs, let compare)? = plan.spec.earlyTerminate {
         medianRule = MedianStoppingRule(
-          minTrials: minTrials, graceEpochs: graceEpochs, goal: plan.spec.metric.goal)
+          minTrials: minTrials, graceEpochs: graceEpochs, goal: plan.spec.metric.goal, compare: compare)
       }
     }
   }

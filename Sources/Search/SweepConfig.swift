@@ -325,7 +325,7 @@ public enum SweepConfig {
       switch type {
       case "hyperband": allowed = ["type", "min_iter", "max_iter", "s", "eta", "strict"]
       case "plateau": allowed = ["type", "patience", "min_delta", "mode", "min_epochs", "restore_best"]
-      case "median": allowed = ["type", "min_trials", "grace_epochs"]
+      case "median": allowed = ["type", "min_trials", "grace_epochs", "compare"]
       default: allowed = ["type", "min_epochs", "max_epochs", "eta"]
       }
       let values = knownFields(fields, allowed: allowed, path: "early_terminate") { key in
@@ -394,8 +394,19 @@ public enum SweepConfig {
           patience: whole("patience", 1, 5) ?? 5, minDelta: minDelta, relative: relative,
           minEpochs: whole("min_epochs", 0, 0) ?? 0, restoreBest: flag("restore_best"))
       case "median":
+        var compare = MedianStoppingRule.Comparison.runningAverage
+        if let tree = values["compare"] {
+          if let word = tree.string, let chosen = MedianStoppingRule.Comparison(rawValue: word) {
+            compare = chosen
+          } else {
+            issue(
+              tree.location, "early_terminate.compare",
+              "expected running_average or step, found '\(tree.plain)'")
+          }
+        }
         return .median(
-          minTrials: whole("min_trials", 1, 5) ?? 5, graceEpochs: whole("grace_epochs", 0, 5) ?? 5)
+          minTrials: whole("min_trials", 1, 5) ?? 5, graceEpochs: whole("grace_epochs", 0, 5) ?? 5,
+          compare: compare)
       default:
         let minEpochs = whole("min_epochs", 1, 1) ?? 1
         let maxEpochs = whole("max_epochs", 1, nil)

@@ -38,8 +38,8 @@ public struct SweepSpec: Sendable {
     case hyperband(minIter: Int?, maxIter: Int?, s: Int?, eta: Double, strict: Bool)
     /// Stop after `patience` epochs without an improvement of more than `minDelta`.
     case plateau(patience: Int, minDelta: Double, relative: Bool, minEpochs: Int, restoreBest: Bool)
-    /// The median stopping rule (Golovin et al. 2017).
-    case median(minTrials: Int, graceEpochs: Int)
+    /// The median stopping rule (Golovin et al. 2017), or Optuna's variant (`.stepValue`).
+    case median(minTrials: Int, graceEpochs: Int, compare: MedianStoppingRule.Comparison = .runningAverage)
     /// Asynchronous successive halving (Li et al. 2020).
     case asha(minEpochs: Int, maxEpochs: Int?, eta: Double)
   }

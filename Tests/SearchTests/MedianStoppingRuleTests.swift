@@ -12,9 +12,10 @@ final class MedianStoppingRuleTests: XCTestCase {
     // Median of running averages is 3.
     XCTAssertNil(rule.decide(curve: [9, 9, 9, 9, 3], finished: finished), "best 3 ties the median: continue")
     let stop = rule.decide(curve: [9, 9, 9, 9, 3.5], finished: finished)
-    XCTAssertEqual(stop, .init(epoch: 5, best: 3.5, median: 3, finishedTrials: 5))
+    XCTAssertEqual(stop, .init(epoch: 5, best: 3.5, median: 3, finishedTrials: 5, compare: .runningAverage))
     XCTAssertEqual(
-      stop?.description, "median rule at epoch 5: best 3.5 is worse than the median 3 of 5 finished trials")
+      stop?.description,
+      "median rule at epoch 5: best 3.5 is worse than the median 3 of 5 finished trials' running averages")
     // The best so far counts, not the latest value.
     XCTAssertNil(rule.decide(curve: [2, 9, 9, 9, 9], finished: finished))
   }
@@ -51,5 +52,22 @@ final class MedianStoppingRuleTests: XCTestCase {
     XCTAssertNil(rule.decide(curve: [.nan, .nan], finished: accuracies), "no finite value yet: continue")
     // A finished trial with no finite value does not count towards min_trials.
     XCTAssertNil(rule.decide(curve: [0.1, 0.1], finished: [[.nan], [0.9, 0.9], [0.8, 0.8]]))
+  }
+
+  /// Optuna's variant: finished trials' values at the step, not their running averages, so
+  /// a trial that keeps pace with the running averages can still be stopped.
+  func testStepValuesStopMoreThanRunningAverages() {
+    let falling: [[Double]] = (1...5).map { offset in
+      (1...10).map { 1.0 / Double($0) + 0.01 * Double(offset) }
+    }
+    let curve: [Double] = [1.1, 0.6, 0.45]  // behind the finished trials' values at step 3 (≈ 0.36)
+    let vizier = MedianStoppingRule(minTrials: 5, graceEpochs: 1, goal: .minimize)
+    let optuna = MedianStoppingRule(minTrials: 5, graceEpochs: 1, goal: .minimize, compare: .stepValue)
+    XCTAssertNil(vizier.decide(curve: curve, finished: falling), "running average at 3 is ≈ 0.64")
+    let stop = optuna.decide(curve: curve, finished: falling)
+    XCTAssertEqual(stop?.median ?? 0, 1.0 / 3 + 0.03, accuracy: 1e-12)
+    XCTAssertTrue(stop?.description.hasSuffix("finished trials' values at that epoch") ?? false)
+    // Trials that did not reach the step are left out.
+    XCTAssertNil(optuna.decide(curve: curve, finished: falling.map { Array($0.prefix(2)) }))
   }
 }

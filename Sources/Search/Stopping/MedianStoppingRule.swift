@@ -15,17 +15,34 @@ import Training
 ///   continues. Non-finite values are ignored; a trial with no finite value yet continues
 ///   (divergence is the worker's to report).
 ///
+/// With `compare: step` the finished trials' values *at* step s replace their running
+/// averages (trials that did not reach s are left out): Optuna's `MedianPruner`
+/// (`PercentilePruner` at 50%), which stops more — a finished trial's value at a late step
+/// is lower than its running average, which still carries its early epochs.
+///
 /// Pure: the coordinator feeds it the curves it has stored, so decisions are the same after
 /// a restart.
 public struct MedianStoppingRule: Hashable, Sendable {
+  /// What a finished trial contributes at step s.
+  public enum Comparison: String, Hashable, Sendable, CaseIterable {
+    /// The mean of its values up to s (Vizier; the default).
+    case runningAverage = "running_average"
+    /// Its value at s (Optuna).
+    case stepValue = "step"
+  }
+
   public var minTrials: Int
   public var graceEpochs: Int
   public var goal: SweepSpec.Goal
+  public var compare: Comparison
 
-  public init(minTrials: Int = 5, graceEpochs: Int = 5, goal: SweepSpec.Goal) {
+  public init(
+    minTrials: Int = 5, graceEpochs: Int = 5, goal: SweepSpec.Goal, compare: Comparison = .runningAverage
+  ) {
     self.minTrials = Swift.max(1, minTrials)
     self.graceEpochs = Swift.max(0, graceEpochs)
     self.goal = goal
+    self.compare = compare
   }
 
   /// Why a trial is stopped: the step, its best so far and the median it lost to.
@@ -35,9 +52,12 @@ public struct MedianStoppingRule: Hashable, Sendable {
     public var median: Double
     public var finishedTrials: Int
 
+    public var compare: Comparison = .runningAverage
+
     public var description: String {
-      "median rule at epoch \(epoch): best \(formatNumber(best)) is worse than the median "
-        + "\(formatNumber(median)) of \(finishedTrials) finished trials"
+      let what = compare == .runningAverage ? "running averages" : "values at that epoch"
+      return "median rule at epoch \(epoch): best \(formatNumber(best)) is worse than the median "
+        + "\(formatNumber(median)) of \(finishedTrials) finished trials' \(what)"
     }
   }
 
@@ -48,11 +68,17 @@ public struct MedianStoppingRule: Hashable, Sendable {
     guard step >= Swift.max(graceEpochs, 1), finished.count >= minTrials else { return nil }
     let values = curve.filter(\.isFinite)
     guard let best = goal == .minimize ? values.min() : values.max() else { return nil }
-    let averages = finished.compactMap { runningAverage($0, upTo: step) }
+    let averages = finished.compactMap { curve -> Double? in
+      switch compare {
+      case .runningAverage: return runningAverage(curve, upTo: step)
+      case .stepValue: return curve.count >= step && curve[step - 1].isFinite ? curve[step - 1] : nil
+      }
+    }
     guard averages.count >= minTrials else { return nil }
     let median = Self.median(averages)
     let worse = goal == .minimize ? best > median : best < median
-    return worse ? Stop(epoch: step, best: best, median: median, finishedTrials: averages.count) : nil
+    return worse
+      ? Stop(epoch: step, best: best, median: median, finishedTrials: averages.count, compare: compare) : nil
   }
 
   /// Mean of the finite values among the first `step` (nil when there are none).
