@@ -96,7 +96,7 @@ let package = Package(
     ),
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["Training"]
+      dependencies: ["Training", "Store"]
     ),
   ]
 )

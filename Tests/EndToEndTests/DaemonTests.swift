@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import XCTest
 
 /// Real coordinator and worker processes on loopback.
@@ -103,6 +104,51 @@ final class DaemonTests: XCTestCase {
     XCTAssertEqual(Set(trials.compactMap { $0["trial"] as? Int }).count, 12)
     XCTAssertTrue(trials.allSatisfy { $0["status"] as? String == "completed" }, "\(trials)")
     XCTAssertTrue(trials.allSatisfy { ($0["best"] as? [String: Any])?["value"] is Double })
+  }
+
+  /// The median rule in a real sweep: trials with hopeless learning rates are stopped early
+  /// with their reason stored, the good ones complete, and every trial still ranks.
+  func testMedianRuleStopsLaggards() throws {
+    let file = directory.appendingPathComponent("median.yaml")
+    try """
+    name: median
+    method: grid
+    seed: 2
+    metric: {name: val_error, goal: minimize}
+    data: {dataset: digits}
+    model: {kind: mlp, hidden: [32]}
+    optimizer: {name: adam}
+    training: {epochs: 8, batch_size: 64}
+    parameters:
+      lr: {values: [0.01, 0.005, 0.02, 0.003, 1.0e-6, 2.0e-6, 3.0e-6, 4.0e-6, 5.0e-6, 6.0e-6]}
+    early_terminate: {type: median, min_trials: 3, grace_epochs: 2}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    let db = directory.appendingPathComponent("median.db").path
+    let output = try SweepdProcess.run(
+      ["run", file.path, "--workers", "1", "--db", db, "--format", "json"], timeout: 300)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let object = try XCTUnwrap(
+      try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+    let trials = try XCTUnwrap(object["trials"] as? [[String: Any]])
+    XCTAssertEqual(trials.count, 10)
+    XCTAssertTrue(
+      trials.allSatisfy { ($0["best"] as? [String: Any])?["value"] is Double }, "every trial ranks")
+    let store = try Store(path: db)
+    let stored = try store.trials(sweep: try XCTUnwrap(object["sweep"] as? String))
+    let byLR = Dictionary(uniqueKeysWithValues: stored.map { ($0.params, $0) })
+    // One worker: the first three finish before any decision (min_trials 3).
+    for good in ["0.01", "0.005", "0.02"] {
+      XCTAssertEqual(byLR[#"{"lr":\#(good)}"#]?.state, .completed, "lr \(good)")
+    }
+    let stopped = stored.filter { $0.state == .earlyStopped }
+    // The six hopeless rates are all stopped.
+    XCTAssertGreaterThanOrEqual(stopped.count, 6, "\(stored.map { ($0.params, $0.state) })")
+    for trial in stopped {
+      XCTAssertTrue(trial.message?.hasPrefix("median rule at epoch ") ?? false, trial.message ?? "no reason")
+      XCTAssertLessThan(trial.epochs, 8)
+    }
+    let events = try store.events(sweep: stored[0].sweepID).filter { $0.kind == "early_stop" }
+    XCTAssertEqual(Set(events.compactMap(\.trialID)), Set(stopped.map { $0.id! }))
   }
 
   /// A worker killed with SIGKILL mid-sweep: its trial is retried elsewhere; nothing is
