@@ -46,21 +46,58 @@ public final class CoordinatorServer: @unchecked Sendable {
     /// For TPE: each configuration's point (repeats reuse it).
     var points: [Int: [Double]] = [:]
     /// The sweep's median stopping rule, if it has one, and the metric curves of its
-    /// finished (completed or early-stopped) trials.
+    /// finished (completed or early-stopped) trials, by trial index.
     var medianRule: MedianStoppingRule?
-    var finishedCurves: [[Double]] = []
+    var finishedCurves: [Int: [Double]] = [:]
+    /// Deterministic mode's lag L (nil: off), and which trial indices have finished: every
+    /// index below `finishedPrefix` has.
+    var lag: Int?
+    var finishedIndices: Set<Int> = []
+    var finishedPrefix = 0
 
     init(record: SweepRecord, plan: SweepPlan, created: Int, finished: Int = 0) {
       self.record = record
       self.plan = plan
       self.created = created
       self.finished = finished
+      lag = plan.spec.deterministicLag
       if case .median(let minTrials, let graceEpochs, let compare)? = plan.spec.earlyTerminate {
         medianRule = MedianStoppingRule(
           minTrials: minTrials, graceEpochs: graceEpochs, goal: plan.spec.metric.goal, compare: compare)
       }
     }
+
+    /// Whether trial creation waits for earlier results: deterministic mode with an adaptive
+    /// decision to make (TPE, a stopping rule).
+    var gated: Bool { lag != nil && (plan.spec.method == .tpe || medianRule != nil) }
+
+    /// Deterministic mode: the results trial `index` may see are those of trials
+    /// 0 ..< index − L, all of which must have finished. Otherwise: every finished trial.
+    func visibleBound(for index: Int) -> Int? { lag.map { Swift.max(0, index - $0) } }
+
+    /// Whether trial `index` may be created now (its visible trials have all finished).
+    func mayCreate(_ index: Int) -> Bool {
+      guard gated, let bound = visibleBound(for: index) else { return true }
+      return finishedPrefix >= bound
+    }
+
+    /// The finished curves trial `index` may see, in index order.
+    func curves(visibleTo index: Int) -> [[Double]] {
+      let bound = visibleBound(for: index) ?? Int.max
+      return finishedCurves.keys.filter { $0 < bound }.sorted().map { finishedCurves[$0]! }
+    }
+
+    mutating func markFinished(_ index: Int) {
+      finishedIndices.insert(index)
+      while finishedIndices.contains(finishedPrefix) { finishedPrefix += 1 }
+    }
   }
+
+  /// Trial id → its index in its sweep.
+  var trialIndex: [Int64: Int] = [:]
+  /// Deterministic mode: the epoch a stopping decision was made at, per trial; the trial's
+  /// result is cut there, however many epochs its worker ran before the STOP arrived.
+  var stopEpochs: [Int64: Int] = [:]
 
   /// Per running trial: its metric value at each epoch so far (NaN where missing).
   var curves: [Int64: [Double]] = [:]
@@ -116,6 +153,8 @@ public final class CoordinatorServer: @unchecked Sendable {
       state.recover(pending: pending, running: running, now: now)
       for trial in trials {
         trialSweep[trial.id!] = record.id
+        trialIndex[trial.id!] = trial.index
+        if trial.state.isFinished { sweeps[record.id]?.markFinished(trial.index) }
         if trial.state == .running { progress[trial.id!] = (trial.bestValue, trial.bestEpoch, trial.epochs) }
       }
       if sweeps[record.id]?.medianRule != nil { try recoverCurves(record, trials: trials) }
@@ -139,14 +178,34 @@ public final class CoordinatorServer: @unchecked Sendable {
     }
     for trial in trials {
       switch trial.state {
-      case .completed, .earlyStopped: sweeps[record.id]?.finishedCurves.append(byTrial[trial.id!] ?? [])
+      case .completed, .earlyStopped:
+        // A finished curve is what the trial's result counts (cut at a deterministic stop).
+        sweeps[record.id]?.finishedCurves[trial.index] = Array(
+          (byTrial[trial.id!] ?? []).prefix(trial.epochs))
       case .running: curves[trial.id!] = byTrial[trial.id!] ?? []
       default: break
       }
     }
-    let running = Set(trials.filter { $0.state == .running }.map { $0.id! })
-    for event in try store.events(sweep: record.id) where event.kind == "early_stop" {
-      if let trial = event.trialID, running.contains(trial) { stopReasons[trial] = event.detail }
+    let running = trials.filter { $0.state == .running }
+    guard let live = sweeps[record.id], let rule = live.medianRule else { return }
+    if live.lag != nil {
+      // Deterministic: the same decisions again, from the same curves and finished trials.
+      for trial in running {
+        let curve = curves[trial.id!] ?? []
+        let visible = live.curves(visibleTo: trial.index)
+        for epoch in 1...Swift.max(1, curve.count) where epoch <= curve.count {
+          if let stop = rule.decide(curve: Array(curve.prefix(epoch)), finished: visible) {
+            stopReasons[trial.id!] = stop.description
+            stopEpochs[trial.id!] = epoch
+            break
+          }
+        }
+      }
+    } else {
+      let ids = Set(running.map { $0.id! })
+      for event in try store.events(sweep: record.id) where event.kind == "early_stop" {
+        if let trial = event.trialID, ids.contains(trial) { stopReasons[trial] = event.detail }
+      }
     }
   }
 
@@ -280,28 +339,43 @@ public final class CoordinatorServer: @unchecked Sendable {
             id: attempt.trial, ifAttempt: attempt.attempt - 1,
             [.state(.running), .attempt(attempt.attempt), .worker(worker)]))
       case .finished(let attempt, let done):
-        let seen = progress.removeValue(forKey: attempt.trial)
-        let curve = curves.removeValue(forKey: attempt.trial)
+        var seen = progress.removeValue(forKey: attempt.trial)
+        var curve = curves.removeValue(forKey: attempt.trial)
         let stopReason = stopReasons.removeValue(forKey: attempt.trial)
+        let stopEpoch = stopEpochs.removeValue(forKey: attempt.trial)
         specs[attempt.trial] = nil
-        let state: TrialRecord.State =
+        var state: TrialRecord.State =
           switch done.status {
           case .completed: .completed
           case .stopped: stopReason == nil ? .cancelled : .earlyStopped
           case .diverged: .diverged
           case .failed: .failed
           }
+        var epochs = done.epochs
+        if let stopEpoch, let full = curve, done.status != .failed {
+          // Deterministic: the result is the trial up to its decision epoch.
+          let cut = Array(full.prefix(stopEpoch))
+          state = .earlyStopped
+          epochs = cut.count
+          curve = cut
+          let id = trialSweep[attempt.trial]
+          let maximize = id.flatMap { sweeps[$0] }?.record.metricGoal == "maximize"
+          let best = cut.enumerated().filter { $0.element.isFinite }.min {
+            maximize ? $0.element > $1.element : $0.element < $1.element
+          }
+          seen = (best?.element, best.map { $0.offset + 1 }, cut.count)
+        }
         if state == .completed || state == .earlyStopped, let id = trialSweep[attempt.trial],
-          sweeps[id]?.medianRule != nil
+          let index = trialIndex[attempt.trial], sweeps[id]?.medianRule != nil
         {
-          sweeps[id]?.finishedCurves.append(curve ?? [])
+          sweeps[id]?.finishedCurves[index] = curve ?? []
         }
         countFinished(attempt.trial)
         changes.append(
           Store.TrialChange(
             id: attempt.trial, ifAttempt: attempt.attempt,
             [
-              .state(state), .epochs(done.epochs), .seconds(done.seconds),
+              .state(state), .epochs(epochs), .seconds(done.seconds),
               .message(stopReason ?? done.message),
               .best(value: seen?.best, epoch: seen?.epoch),
             ]))
@@ -309,6 +383,7 @@ public final class CoordinatorServer: @unchecked Sendable {
         progress[lost.trial] = nil
         curves[lost.trial] = nil
         stopReasons[lost.trial] = nil
+        stopEpochs[lost.trial] = nil
         logger.info("\(lost) requeued: \(reason)")
         changes.append(
           Store.TrialChange(
@@ -333,6 +408,7 @@ public final class CoordinatorServer: @unchecked Sendable {
   func countFinished(_ trial: Int64) {
     if let id = trialSweep[trial] {
       sweeps[id]?.finished += 1
+      if let index = trialIndex[trial] { sweeps[id]?.markFinished(index) }
       refillQueue.insert(id)
     }
   }
@@ -358,8 +434,10 @@ public final class CoordinatorServer: @unchecked Sendable {
       if curve.count == metric.epoch - 1 { curve.append(metric.values[live.record.metricName] ?? .nan) }
       curves[metric.attempt.trial] = curve
       if stopReasons[metric.attempt.trial] == nil,
-        let stop = rule.decide(curve: curve, finished: live.finishedCurves)
+        let stop = rule.decide(
+          curve: curve, finished: live.curves(visibleTo: trialIndex[metric.attempt.trial] ?? Int.max))
       {
+        if live.lag != nil { stopEpochs[metric.attempt.trial] = stop.epoch }
         earlyStop(metric.attempt.trial, sweep: sweepID, reason: stop.description)
       }
     }
@@ -422,11 +500,17 @@ public final class CoordinatorServer: @unchecked Sendable {
     encoder.outputFormatting = [.sortedKeys]
     while pendingHere + new.count < wanted, total.map({ live.created < $0 }) ?? true {
       let index = live.created
+      // Deterministic mode: wait until the trials this one may see have all finished.
+      guard live.mayCreate(index) else { break }
       let configuration = index / live.plan.spec.repeats
       var given: [Double]? = live.points[configuration]
       if live.plan.spec.method == .tpe && given == nil {
-        if history == nil { history = observations(id) }
-        given = live.plan.point(configuration, history: history!)
+        if let bound = live.visibleBound(for: index) {
+          given = live.plan.point(configuration, history: observations(id, before: bound))
+        } else {
+          if history == nil { history = observations(id) }
+          given = live.plan.point(configuration, history: history!)
+        }
         live.points[configuration] = given
       }
       guard let planned = try? live.plan.trial(index, point: given) else { break }
@@ -445,6 +529,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     guard !new.isEmpty, let stored = try? store.appendTrials(new) else { return }
     for trial in stored {
       trialSweep[trial.id!] = id
+      trialIndex[trial.id!] = trial.index
       specs[trial.id!] = trial.spec
     }
     perform(
@@ -453,10 +538,11 @@ public final class CoordinatorServer: @unchecked Sendable {
         now: now))
   }
 
-  /// Finished trials of a sweep as sampler observations (worst value imputed by the sampler).
-  func observations(_ id: String) -> [Observation] {
+  /// Finished trials of a sweep as sampler observations, in index order (worst value imputed
+  /// by the sampler); with `before`, only trials with a smaller index.
+  func observations(_ id: String, before bound: Int = Int.max) -> [Observation] {
     guard let trials = try? store.trials(sweep: id) else { return [] }
-    return trials.filter { $0.state.isFinished }.map { trial in
+    return trials.filter { $0.state.isFinished && $0.index < bound }.map { trial in
       let point = (try? JSONDecoder().decode([Double].self, from: Data(trial.point.utf8))) ?? []
       let state: Observation.State =
         trial.state == .completed || trial.state == .earlyStopped

@@ -8,7 +8,7 @@ import Training
 public enum SweepConfig {
   static let topLevelKeys = [
     "name", "description", "method", "metric", "parameters", "run_cap", "early_terminate", "seed", "repeats",
-    "max_attempts", "data", "model", "training", "schedule", "optimizer",
+    "max_attempts", "deterministic", "data", "model", "training", "schedule", "optimizer",
   ]
   /// W&B keys that describe its own runner; accepted with a warning.
   static let wandbOnlyKeys = ["program", "command", "project", "entity", "controller", "job", "image_uri"]
@@ -138,6 +138,8 @@ public enum SweepConfig {
       let repeats = integer(byKey["repeats"], "repeats", minimum: 1) ?? 1
       let maxAttempts = integer(byKey["max_attempts"], "max_attempts", minimum: 1) ?? 3
       let earlyTerminate = byKey["early_terminate"].flatMap { parseEarlyTermination($0.value) }
+      var deterministicLag: Int? = nil
+      if let entry = byKey["deterministic"] { deterministicLag = parseDeterministic(entry) }
       if let earlyTerminate, let entry = byKey["early_terminate"] {
         switch earlyTerminate {
         case .median: break
@@ -189,7 +191,7 @@ public enum SweepConfig {
         file: file, name: name, description: description, method: method, methodName: methodName,
         metric: metric ?? SweepSpec.Metric(name: "val_loss", goal: .minimize), runCap: runCap, seed: seed,
         repeats: repeats, maxAttempts: maxAttempts, earlyTerminate: earlyTerminate, base: base,
-        parameters: parameters, warnings: warnings)
+        parameters: parameters, warnings: warnings, deterministicLag: deterministicLag)
       checkParameters(&spec)
       if method == .sobol && spec.parameters.count > SobolSequence.maximumDimensions {
         issue(
@@ -256,6 +258,23 @@ public enum SweepConfig {
         return nil
       }
       return value
+    }
+
+    /// `deterministic: true | false | {lag: L}` (L ≥ 0) → the lag, or nil when off.
+    mutating func parseDeterministic(_ entry: ConfigTree.Entry) -> Int? {
+      if let flag = entry.value.bool { return flag ? SweepSpec.defaultDeterministicLag : nil }
+      guard let fields = entry.value.entries else {
+        issue(
+          entry.value.location, "deterministic",
+          "expected true, false or {lag: N}, found \(entry.value.kindDescription) '\(entry.value.plain)'")
+        return nil
+      }
+      let values = knownFields(fields, allowed: ["lag"], path: "deterministic") { key in
+        "not a setting of deterministic\(Self.hint(key, ["lag"])); allowed: lag"
+      }
+      guard let lag = values["lag"] else { return SweepSpec.defaultDeterministicLag }
+      return integer(
+        ConfigTree.Entry(key: "lag", keyLocation: lag.location, value: lag), "deterministic.lag", minimum: 0)
     }
 
     // MARK: Metric and early termination

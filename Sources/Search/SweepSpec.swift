@@ -62,6 +62,14 @@ public struct SweepSpec: Sendable {
   public var parameters: [Parameter]
   /// Keys accepted for W&B compatibility but without effect here.
   public var warnings: [ConfigIssue]
+  /// Deterministic mode (`deterministic: true` or `{lag: L}`): trial k is created only once
+  /// every trial with index < k − L has finished, and every adaptive decision about it (its
+  /// TPE suggestion, the stopping rule) sees exactly those trials' results. nil: decisions
+  /// use whatever has arrived (faster, timing-dependent).
+  public var deterministicLag: Int? = nil
+
+  /// The lag of `deterministic: true`.
+  public static let defaultDeterministicLag = 8
 
   /// The optimizers trials may use: the swept `optimizer` values, or the base optimizer.
   public var candidateOptimizers: [String] {

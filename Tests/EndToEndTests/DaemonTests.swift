@@ -151,6 +151,42 @@ final class DaemonTests: XCTestCase {
     XCTAssertEqual(Set(events.compactMap(\.trialID)), Set(stopped.map { $0.id! }))
   }
 
+  /// Deterministic mode: a TPE sweep with the median rule gives the same trials, the same
+  /// stops and the same results on two runs with two workers, whatever order they finish in.
+  func testDeterministicModeRepeatsAdaptiveSweepsExactly() throws {
+    let file = directory.appendingPathComponent("deterministic.yaml")
+    try """
+    name: deterministic
+    method: tpe
+    run_cap: 16
+    seed: 4
+    metric: {name: val_error, goal: minimize}
+    data: {dataset: digits}
+    model: {kind: mlp, hidden: [16]}
+    training: {epochs: 5, batch_size: 64}
+    parameters:
+      optimizer: {values: [sgd, adam]}
+      lr: {distribution: log_uniform_values, min: 1.0e-6, max: 0.1}
+    early_terminate: {type: median, min_trials: 3, grace_epochs: 1}
+    deterministic: {lag: 2}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    func outcome(_ run: Int) throws -> [String] {
+      let db = directory.appendingPathComponent("deterministic-\(run).db").path
+      let output = try SweepdProcess.run(
+        ["run", file.path, "--workers", "2", "--db", db, "--format", "json"], timeout: 300)
+      XCTAssertEqual(output.status, 0, output.stderr)
+      let store = try Store(path: db)
+      let sweep = try XCTUnwrap(try store.sweeps().first)
+      return try store.trials(sweep: sweep.id).map {
+        "\($0.index) \($0.params) \($0.state.rawValue) \($0.bestValue.map { "\($0)" } ?? "-")@\($0.bestEpoch ?? 0) \($0.epochs) \($0.message ?? "")"
+      }
+    }
+    let first = try outcome(1)
+    XCTAssertEqual(first.count, 16)
+    XCTAssertTrue(first.contains { $0.contains("early_stopped") }, "the rule stopped nothing: \(first)")
+    XCTAssertEqual(try outcome(2), first)
+  }
+
   /// A worker killed with SIGKILL mid-sweep: its trial is retried elsewhere; nothing is
   /// lost or duplicated.
   func testKilledWorkerTrialsFinishElsewhere() throws {

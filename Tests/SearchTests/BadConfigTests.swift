@@ -55,6 +55,26 @@ final class BadConfigTests: XCTestCase {
     XCTAssertEqual(median.earlyTerminate, .median(minTrials: 5, graceEpochs: 5))
   }
 
+  func testDeterministicMode() throws {
+    let base = "method: tpe\nrun_cap: 20\nparameters:\n  lr: {min: 0.001, max: 0.1}\n"
+    XCTAssertNil(try SweepConfig.parse(text: base, file: "d.yaml").deterministicLag)
+    XCTAssertEqual(
+      try SweepConfig.parse(text: base + "deterministic: true\n", file: "d.yaml").deterministicLag, 8)
+    XCTAssertNil(
+      try SweepConfig.parse(text: base + "deterministic: false\n", file: "d.yaml").deterministicLag)
+    XCTAssertEqual(
+      try SweepConfig.parse(text: base + "deterministic: {lag: 0}\n", file: "d.yaml").deterministicLag, 0)
+    XCTAssertThrowsError(try SweepConfig.parse(text: base + "deterministic: {lag: -1}\n", file: "d.yaml")) {
+      XCTAssertTrue("\($0)".contains("d.yaml:5:22: deterministic.lag: must be ≥ 0, got -1"), "\($0)")
+    }
+    XCTAssertThrowsError(try SweepConfig.parse(text: base + "deterministic: {lagg: 2}\n", file: "d.yaml")) {
+      XCTAssertTrue("\($0)".contains("deterministic.lagg"), "\($0)")
+    }
+    XCTAssertThrowsError(try SweepConfig.parse(text: base + "deterministic: often\n", file: "d.yaml")) {
+      XCTAssertTrue("\($0)".contains("expected true, false or {lag: N}"), "\($0)")
+    }
+  }
+
   func testHostileFilesFailFast() {
     func error(_ text: String, limits: ConfigLimits = ConfigLimits()) -> String {
       do {
