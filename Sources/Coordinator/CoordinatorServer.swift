@@ -641,7 +641,7 @@ public final class CoordinatorServer: @unchecked Sendable {
         trial: trial.id!, index: trial.index, configuration: trial.configuration,
         status: trial.state.rawValue,
         params: ordered, best: trial.bestValue ?? live?.best, bestEpoch: trial.bestEpoch ?? live?.epoch,
-        epochs: max(trial.epochs, live?.epochs ?? 0), seconds: trial.seconds)
+        epochs: max(trial.epochs, live?.epochs ?? 0), seconds: trial.seconds, message: trial.message)
     }
     return Leaderboard(
       sweep: record.id,

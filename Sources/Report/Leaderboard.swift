@@ -14,11 +14,14 @@ public struct TrialSummary: Hashable, Sendable {
   public var bestEpoch: Int?
   public var epochs: Int
   public var seconds: Double
+  /// Why the trial ended as it did, when there is more to say than its status (an early
+  /// stop's reason, a failure's error).
+  public var message: String?
 
   public init(
     trial: Int64, index: Int, configuration: Int, status: String, params: [(String, ConfigValue)],
     best: Double?,
-    bestEpoch: Int?, epochs: Int, seconds: Double
+    bestEpoch: Int?, epochs: Int, seconds: Double, message: String? = nil
   ) {
     self.trial = trial
     self.index = index
@@ -29,6 +32,7 @@ public struct TrialSummary: Hashable, Sendable {
     self.bestEpoch = bestEpoch
     self.epochs = epochs
     self.seconds = seconds
+    self.message = message
   }
 
   public static func == (a: TrialSummary, b: TrialSummary) -> Bool {

@@ -30,6 +30,8 @@ struct LeaderboardDocument: Codable {
     var best: Best
     var epochs: Int
     var seconds: Double
+    /// An early stop's reason or a failure's error (absent when there is none).
+    var message: String?
   }
 
   struct Group: Codable {
@@ -93,8 +95,9 @@ extension Leaderboard {
         LeaderboardDocument.Trial(
           rank: rank + 1, trial: trial.trial, status: trial.status,
           params: .map(trial.params.map { ConfigValue.Entry(key: $0.0, value: $0.1) }),
-          best: .init(value: trial.best, epoch: trial.bestEpoch), epochs: trial.epochs, seconds: trial.seconds
-        )
+          best: .init(value: trial.best, epoch: trial.bestEpoch), epochs: trial.epochs,
+          seconds: trial.seconds,
+          message: trial.message)
       },
       groups: groupBy.map { key in
         groups(by: key).map { group in
@@ -121,7 +124,8 @@ extension Leaderboard {
       params.sort { (order[$0.0] ?? Int.max, $0.0) < (order[$1.0] ?? Int.max, $1.0) }
       return TrialSummary(
         trial: trial.trial, index: trial.rank - 1, configuration: 0, status: trial.status, params: params,
-        best: trial.best.value, bestEpoch: trial.best.epoch, epochs: trial.epochs, seconds: trial.seconds)
+        best: trial.best.value, bestEpoch: trial.best.epoch, epochs: trial.epochs, seconds: trial.seconds,
+        message: trial.message)
     }
     self.init(
       sweep: document.sweep,

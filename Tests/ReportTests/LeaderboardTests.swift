@@ -86,15 +86,19 @@ final class LeaderboardTests: XCTestCase {
   func testJSONRoundTrip() throws {
     var all = trials
     all.append(summary(7, "sgd", 10, .infinity, status: "diverged"))
+    all[5].message = "median rule at epoch 3: best 0.04 is worse than the median 0.03"
     let board = Leaderboard(
       sweep: "s-1", metric: SweepSpec.Metric(name: "val_error", goal: .minimize), trials: all)
     let json = board.render(.json)
     XCTAssertTrue(json.contains(#""value":"inf""#), json)
+    XCTAssertEqual(
+      json.components(separatedBy: #""message":"#).count, 2, "only the trial with a message has one")
     let read = try Leaderboard(json: Array(json.utf8))
     XCTAssertEqual(read.sweep, "s-1")
     XCTAssertEqual(read.metric, board.metric)
     XCTAssertEqual(read.ranked.map(\.trial), board.ranked.map(\.trial))
     XCTAssertEqual(read.ranked.map(\.best), board.ranked.map(\.best))
+    XCTAssertEqual(read.ranked.map(\.message), board.ranked.map(\.message))
     XCTAssertEqual(read.render(.json), json)
     XCTAssertEqual(read.render(.csv), board.render(.csv))
     XCTAssertThrowsError(try Leaderboard(json: Array(#"{"sweep":"s"}"#.utf8)))
