@@ -607,7 +607,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     guard let records = try? store.sweeps() else { return .error("the store cannot be read") }
     let chosen = sweep.map { id in records.filter { $0.id == id } } ?? records
     if let sweep, chosen.isEmpty { return .error("unknown sweep '\(sweep)'") }
-    var list: [[String: Any]] = []
+    var list: [SweepStatus] = []
     for record in chosen {
       let maximize = record.metricGoal == "maximize"
       let (counts, stored) = (try? store.progress(sweep: record.id, maximize: maximize)) ?? ([:], nil)
@@ -618,16 +618,13 @@ public final class CoordinatorServer: @unchecked Sendable {
       let candidates = (stored.map { [$0] } ?? []) + live
       let best = maximize ? candidates.max() : candidates.min()
       let total = sweeps[record.id]?.plan.totalTrials
-      list.append([
-        "sweep": record.id, "name": record.name as Any? ?? NSNull(), "state": record.state.rawValue,
-        "trials": counts,
-        "total": total as Any? ?? NSNull(), "best": best as Any? ?? NSNull(),
-        "metric": ["name": record.metricName, "goal": record.metricGoal], "workers": state.workerCount,
-      ])
+      list.append(
+        SweepStatus(
+          sweep: record.id, name: record.name, state: record.state.rawValue, trials: counts, total: total,
+          best: best, metric: SweepStatus.Metric(name: record.metricName, goal: record.metricGoal),
+          workers: state.workerCount))
     }
-    let data =
-      (try? JSONSerialization.data(withJSONObject: ["sweeps": list], options: [.sortedKeys])) ?? Data()
-    return .ok(json: Array(data))
+    return .ok(json: SweepStatus.encode(list))
   }
 
   func leaderboard(_ record: SweepRecord) -> Leaderboard {

@@ -170,26 +170,15 @@ struct LeaderboardCommand: ParsableCommand {
   }
 }
 
-/// Rebuilds a leaderboard from the coordinator's JSON (so every format renders locally).
+/// The status reply as one line per sweep (or the raw reply if it cannot be read).
 func describeStatus(_ json: [UInt8]) -> String {
-  guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
-    let sweeps = object["sweeps"] as? [[String: Any]]
-  else { return String(decoding: json, as: UTF8.self) }
-  if sweeps.isEmpty { return "no sweeps" }
-  return sweeps.map { sweep in
-    let counts = (sweep["trials"] as? [String: Int]) ?? [:]
-    let done = counts.filter { !["pending", "running"].contains($0.key) }.values.reduce(0, +)
-    let total = (sweep["total"] as? Int).map(String.init) ?? "?"
-    let metric = (sweep["metric"] as? [String: String])?["name"] ?? "metric"
-    let best = (sweep["best"] as? Double).map { String(format: "%.4g", $0) } ?? "–"
-    return "\(sweep["sweep"] as? String ?? "?") \(sweep["state"] as? String ?? "?"): \(done)/\(total) done, "
-      + "\(counts["running"] ?? 0) running, \(counts["pending"] ?? 0) pending; best \(metric) \(best)"
-  }.joined(separator: "\n")
+  guard let list = try? SweepStatus.decode(json) else { return String(decoding: json, as: UTF8.self) }
+  return list.isEmpty ? "no sweeps" : list.map(\.summary).joined(separator: "\n")
 }
 
-/// Shows a sweep's progress until it ends: one line refreshed in place on a terminal, a new
-/// line when something changes otherwise.
-/// Polls the sweep's status every `interval` seconds until it ends, showing progress.
+/// Shows a sweep's progress until it ends, asking every `interval` seconds: a progress bar
+/// with counts, best so far and ETA, redrawn in place on a terminal; elsewhere a plain line
+/// when something changed (at most one a second) and the final one.
 func follow(_ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO, interval: Double = 0.1)
   throws
 {
@@ -198,21 +187,29 @@ func follow(_ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO,
   let started = Date()
   var lastLine = ""
   var lastPrinted = Date.distantPast
+  var doneAtStart: Int?
   let client = try CoordinatorClient(coordinator)
   while true {
-    let status = try client.ask(.status(sweep: sweep))
-    let summary = describeStatus(status)
-    let object = (try? JSONSerialization.jsonObject(with: Data(status))) as? [String: Any]
-    let state = ((object?["sweeps"] as? [[String: Any]])?.first?["state"] as? String) ?? "running"
-    if terminal {
-      handle.write(
-        Data(("\r\u{1B}[K" + summary + String(format: " (%.1f s)", Date().timeIntervalSince(started))).utf8))
-    } else if summary != lastLine && (Date().timeIntervalSince(lastPrinted) >= 1 || state != "running") {
-      handle.write(Data((summary + "\n").utf8))
-      lastPrinted = Date()
-      lastLine = summary
+    let reply = try client.ask(.status(sweep: sweep))
+    guard let status = try? SweepStatus.decode(reply).first else {
+      throw ValidationError(
+        "unreadable status from the coordinator: \(String(decoding: reply.prefix(200), as: UTF8.self))")
     }
-    if state != "running" { break }
+    if doneAtStart == nil { doneAtStart = status.done }
+    let elapsed = Date().timeIntervalSince(started)
+    let line = status.progressLine(elapsed: elapsed, doneAtStart: doneAtStart!)
+    if terminal {
+      handle.write(Data(("\r\u{1B}[K" + line).utf8))
+    } else {
+      // Plain output: the summary without the ever-changing ETA, when it changes.
+      let summary = status.summary
+      if summary != lastLine && (Date().timeIntervalSince(lastPrinted) >= 1 || status.state != "running") {
+        handle.write(Data(((status.state == "running" ? line : summary) + "\n").utf8))
+        lastPrinted = Date()
+        lastLine = summary
+      }
+    }
+    if status.state != "running" { break }
     Thread.sleep(forTimeInterval: interval)
   }
   if terminal { handle.write(Data("\n".utf8)) }
