@@ -92,16 +92,17 @@ final class DaemonTests: XCTestCase {
     return (process, endpoint)
   }
 
-  /// `sweepd run`: every trial exactly once in the leaderboard.
+  /// `sweepd run` (a coordinator and two workers): a 40-trial sweep, every trial exactly once
+  /// in the leaderboard.
   func testRunDoesTheWholeSweep() throws {
-    let file = try writeSweep(trials: 12, epochs: 2)
+    let file = try writeSweep(trials: 40, epochs: 2)
     let output = try SweepdProcess.run(["run", file, "--workers", "2", "--format", "json"], timeout: 300)
     XCTAssertEqual(output.status, 0, output.stderr)
     let object = try XCTUnwrap(
       try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
     let trials = try XCTUnwrap(object["trials"] as? [[String: Any]])
-    XCTAssertEqual(trials.count, 12)
-    XCTAssertEqual(Set(trials.compactMap { $0["trial"] as? Int }).count, 12)
+    XCTAssertEqual(trials.count, 40)
+    XCTAssertEqual(Set(trials.compactMap { $0["trial"] as? Int }).count, 40)
     XCTAssertTrue(trials.allSatisfy { $0["status"] as? String == "completed" }, "\(trials)")
     XCTAssertTrue(trials.allSatisfy { ($0["best"] as? [String: Any])?["value"] is Double })
   }
@@ -201,14 +202,27 @@ final class DaemonTests: XCTestCase {
     ])
     XCTAssertEqual(submitted.status, 0, submitted.stderr)
     let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    // Kill the doomed worker while it trains.
+    // Kill the doomed worker while it trains a trial (seen in the store).
     _ = try wait(for: "OpenBLAS kernel", in: doomedLog, seconds: 30)
-    usleep(1_500_000)
+    let store = try Store(path: db)
+    var victim: Int64?
+    let deadline = Date().addingTimeInterval(60)
+    while victim == nil && Date() < deadline {
+      victim = try store.trials(sweep: sweep).first { $0.state == .running && $0.worker == "doomed" }?.id
+      if victim == nil { usleep(20_000) }
+    }
+    let killed = try XCTUnwrap(victim, "the doomed worker never ran a trial")
     kill(doomed.processIdentifier, SIGKILL)
     try waitUntilComplete(coordinator, sweep, seconds: 240)
     let trials = try leaderboard(coordinator, sweep)
     XCTAssertEqual(trials.count, 10)
+    XCTAssertEqual(Set(trials.compactMap { $0["trial"] as? Int }).count, 10, "nothing duplicated")
     XCTAssertTrue(trials.allSatisfy { $0["status"] as? String == "completed" }, "\(trials)")
+    // The killed worker's trial ran again, as attempt 2, on the survivor.
+    let retried = try XCTUnwrap(try store.trials(sweep: sweep).first { $0.id == killed })
+    XCTAssertEqual(retried.state, .completed)
+    XCTAssertGreaterThanOrEqual(retried.attempt, 2)
+    XCTAssertEqual(retried.worker, "survivor")
     // watch ends at once on a finished sweep; an unknown sweep is one clear error line.
     let watched = try SweepdProcess.run(["watch", sweep, "--coordinator", coordinator])
     XCTAssertEqual(watched.status, 0, watched.stderr)
