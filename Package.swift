@@ -86,7 +86,7 @@ let package = Package(
     .testTarget(name: "ZMQTests", dependencies: ["ZMQ", "CZeroMQ"]),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Training"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
-    .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Wire"]),
+    .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Wire", "Store", "ZMQ"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Search"]),
     .testTarget(name: "WorkerTests", dependencies: ["Worker", "Wire"]),
     .testTarget(

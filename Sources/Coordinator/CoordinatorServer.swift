@@ -31,7 +31,6 @@ public final class CoordinatorServer: @unchecked Sendable {
   var outbox: [(peer: String, frames: [[UInt8]])] = []
   var refillQueue: Set<String> = []
   let metricEncoder = WireCodec.encoder()
-  var lastFlush = 0.0
   let started = DispatchTime.now().uptimeNanoseconds
   /// Set by `stop`; a byte on `wake` interrupts the poll at once.
   let stopRequested = Atomic<Bool>(false)
@@ -157,16 +156,19 @@ public final class CoordinatorServer: @unchecked Sendable {
         if trial.state.isFinished { sweeps[record.id]?.markFinished(trial.index) }
         if trial.state == .running { progress[trial.id!] = (trial.bestValue, trial.bestEpoch, trial.epochs) }
       }
-      if sweeps[record.id]?.medianRule != nil { try recoverCurves(record, trials: trials) }
+      try recoverCurves(record, trials: trials)
       logger.info("recovered sweep \(record.id): \(pending.count) pending, \(running.count) running")
     }
     refillQueue.formUnion(sweeps.keys)
     flush()
   }
 
-  /// The learning curves and pending stop decisions of a sweep with a stopping policy, from
-  /// the stored metrics and events, so decisions after a restart match those before.
+  /// From the stored metrics: each running trial's best so far (its best value and epoch are
+  /// only written when it ends), and for a sweep with a stopping rule the learning curves and
+  /// pending stop decisions, so decisions after a restart match those before.
   func recoverCurves(_ record: SweepRecord, trials: [TrialRecord]) throws {
+    let running = trials.filter { $0.state == .running }
+    guard !running.isEmpty || sweeps[record.id]?.medianRule != nil else { return }
     var byTrial: [Int64: [Double]] = [:]
     for row in try store.currentMetrics(sweep: record.id) {
       let values =
@@ -176,6 +178,12 @@ public final class CoordinatorServer: @unchecked Sendable {
       curve.append(values[record.metricName] ?? .nan)
       byTrial[row.trialID] = curve
     }
+    for trial in running {
+      let curve = byTrial[trial.id!] ?? []
+      let best = Self.best(of: curve, maximize: record.metricGoal == "maximize")
+      progress[trial.id!] = (best?.value, best?.epoch, curve.count)
+    }
+    guard sweeps[record.id]?.medianRule != nil else { return }
     for trial in trials {
       switch trial.state {
       case .completed, .earlyStopped:
@@ -186,7 +194,6 @@ public final class CoordinatorServer: @unchecked Sendable {
       default: break
       }
     }
-    let running = trials.filter { $0.state == .running }
     guard let live = sweeps[record.id], let rule = live.medianRule else { return }
     if live.lag != nil {
       // Deterministic: the same decisions again, from the same curves and finished trials.
@@ -207,6 +214,16 @@ public final class CoordinatorServer: @unchecked Sendable {
         if let trial = event.trialID, ids.contains(trial) { stopReasons[trial] = event.detail }
       }
     }
+  }
+
+  /// The best finite value of a curve (epoch 1 first) and its epoch; the earliest on a tie.
+  static func best(of curve: [Double], maximize: Bool) -> (value: Double, epoch: Int)? {
+    var best: (value: Double, epoch: Int)?
+    for (offset, value) in curve.enumerated() where value.isFinite {
+      if let current = best, maximize ? value <= current.value : value >= current.value { continue }
+      best = (value, offset + 1)
+    }
+    return best
   }
 
   /// Serves until `stop` is called.
@@ -231,9 +248,10 @@ public final class CoordinatorServer: @unchecked Sendable {
         lastTick = now
       }
       flush()
-      flushMetrics(force: false)
     }
-    flushMetrics(force: true)
+    flush()
+    // Release the address, so a coordinator started next (a restart) can bind it at once.
+    try? socket.unbind(endpoint)
   }
 
   func handle(_ frames: [[UInt8]]) {
@@ -267,6 +285,7 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// (writing their new assignments too), and only then sends the queued messages. One
   /// flush per drain of the socket batches the store work of many messages.
   func flush() {
+    writeMetrics()
     writeChanges()
     let refills = refillQueue.sorted()
     refillQueue.removeAll()
@@ -359,11 +378,8 @@ public final class CoordinatorServer: @unchecked Sendable {
           epochs = cut.count
           curve = cut
           let id = trialSweep[attempt.trial]
-          let maximize = id.flatMap { sweeps[$0] }?.record.metricGoal == "maximize"
-          let best = cut.enumerated().filter { $0.element.isFinite }.min {
-            maximize ? $0.element > $1.element : $0.element < $1.element
-          }
-          seen = (best?.element, best.map { $0.offset + 1 }, cut.count)
+          let best = Self.best(of: cut, maximize: id.flatMap { sweeps[$0] }?.record.metricGoal == "maximize")
+          seen = (best?.value, best?.epoch, cut.count)
         }
         if state == .completed || state == .earlyStopped, let id = trialSweep[attempt.trial],
           let index = trialIndex[attempt.trial], sweeps[id]?.medianRule != nil
@@ -446,7 +462,6 @@ public final class CoordinatorServer: @unchecked Sendable {
     metricBuffer.append(
       MetricRecord(
         trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch, values: values))
-    flushMetrics(force: false)
   }
 
   /// A stopping policy's decision: recorded (event) before the STOP goes out.
@@ -464,12 +479,13 @@ public final class CoordinatorServer: @unchecked Sendable {
     perform(state.handle(.stopTrial(trial, reason: reason), now: now))
   }
 
-  func flushMetrics(force: Bool) {
-    guard !metricBuffer.isEmpty, force || metricBuffer.count >= 500 || now - lastFlush > 0.2 else { return }
+  /// Writes the buffered METRIC rows in one transaction (at every flush: a drain of the
+  /// socket, however many messages it held, costs one commit).
+  func writeMetrics() {
+    guard !metricBuffer.isEmpty else { return }
     do {
       try store.recordMetrics(metricBuffer)
       metricBuffer.removeAll(keepingCapacity: true)
-      lastFlush = now
     } catch {
       logger.error("store: \(error)")
     }

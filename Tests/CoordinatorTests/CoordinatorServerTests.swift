@@ -1,0 +1,134 @@
+import Foundation
+import Store
+import Synchronization
+import XCTest
+import ZMQ
+
+@testable import Coordinator
+@testable import Wire
+
+/// The coordinator's I/O loop on loopback, with a scripted worker and client on real
+/// ZeroMQ sockets and a real store.
+final class CoordinatorServerTests: XCTestCase {
+  var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "sweepd-server-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  /// A coordinator serving on its own thread until `stop`.
+  final class Running: @unchecked Sendable {
+    let server: CoordinatorServer
+    let done = DispatchSemaphore(value: 0)
+
+    init(bind: String, store: Store) throws {
+      server = try CoordinatorServer(bind: bind, store: store)
+      Thread { [server, done] in
+        try? server.run()
+        done.signal()
+      }.start()
+    }
+
+    func stop() {
+      server.stop()
+      done.wait()
+    }
+  }
+
+  func receive(_ socket: ZMQSocket, seconds: Int = 10) throws -> [[UInt8]] {
+    guard try ZMQPoller.readable([socket], timeoutMilliseconds: seconds * 1000)[0],
+      let message = try socket.receive()
+    else { throw XCTSkip("no message within \(seconds) s") }
+    return message.frames
+  }
+
+  /// Waits for the next ASSIGN (skipping heartbeats).
+  func nextAssignment(_ worker: ZMQSocket) throws -> Assignment {
+    for _ in 0..<50 {
+      if case .assign(let assignment) = try WireCodec.decodeCoordinatorMessage(try receive(worker)).get() {
+        return assignment
+      }
+    }
+    throw XCTSkip("no ASSIGN")
+  }
+
+  func metric(_ attempt: AttemptID, _ epoch: Int, _ loss: Double) -> [[UInt8]] {
+    WireCodec.encode(
+      WorkerMessage.metric(MetricReport(attempt: attempt, epoch: epoch, values: ["val_loss": loss])))
+  }
+
+  /// A coordinator restarted mid-trial keeps what the trial reported before: its best value
+  /// and epoch come from the stored metrics, not just the epochs after the restart; the
+  /// reconnecting worker keeps its lease.
+  func testRestartKeepsARunningTrialsBestSoFar() throws {
+    let db = directory.appendingPathComponent("s.db").path
+    let context = try ZMQContext()
+    var running = try Running(bind: "tcp://127.0.0.1:*", store: try Store(path: db))
+    let endpoint = running.server.endpoint
+
+    let client = try context.socket(.dealer)
+    try client.connect(endpoint)
+    let config = """
+      method: grid
+      metric: {name: val_loss, goal: minimize}
+      model: {kind: rosenbrock}
+      optimizer: {name: sgd}
+      training: {epochs: 4}
+      parameters:
+        lr: {values: [0.001]}
+      """
+    try client.send(WireCodec.encode(ClientRequest.submit(SubmitRequest(file: "t.yaml", text: config))))
+    guard case .ok = try WireCodec.decodeClientReply(try receive(client)).get() else {
+      return XCTFail("submit refused")
+    }
+
+    var worker = try context.socket(.dealer)
+    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
+    try worker.connect(endpoint)
+    try worker.send(
+      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    let attempt = try nextAssignment(worker).attempt
+    for (epoch, loss) in [(1, 0.5), (2, 0.2), (3, 0.4)] { try worker.send(metric(attempt, epoch, loss)) }
+    // The coordinator stores what it has read before it stops (METRIC rows at every flush).
+    let store = try Store(path: db)
+    let deadline = Date().addingTimeInterval(10)
+    while try store.metrics(trial: attempt.trial, attempt: attempt.attempt).count < 3 && Date() < deadline {
+      usleep(10_000)
+    }
+    running.stop()
+
+    running = try Running(bind: endpoint, store: try Store(path: db))
+    defer { running.stop() }
+    // The worker reconnects (fresh socket) and claims its attempt, then finishes it.
+    worker = try context.socket(.dealer)
+    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#2")
+    try worker.connect(endpoint)
+    try worker.send(
+      WireCodec.encode(
+        WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t", running: [attempt]))))
+    try worker.send(metric(attempt, 4, 0.45))
+    try worker.send(
+      WireCodec.encode(
+        WorkerMessage.done(DoneReport(attempt: attempt, status: .completed, epochs: 4, seconds: 0.1))))
+    var acknowledged = false
+    for _ in 0..<50 where !acknowledged {
+      if case .acknowledge(let acked) = try WireCodec.decodeCoordinatorMessage(try receive(worker)).get() {
+        acknowledged = acked == attempt
+      }
+    }
+    XCTAssertTrue(acknowledged)
+    let trial = try XCTUnwrap(try store.trial(attempt.trial))
+    XCTAssertEqual(trial.state, .completed)
+    XCTAssertEqual(trial.attempt, 1, "the lease was kept, not requeued")
+    XCTAssertEqual(trial.bestValue, 0.2)
+    XCTAssertEqual(trial.bestEpoch, 2)
+    XCTAssertEqual(trial.epochs, 4)
+    XCTAssertEqual(try store.metrics(trial: attempt.trial, attempt: 1).map(\.epoch), [1, 2, 3, 4])
+  }
+}
