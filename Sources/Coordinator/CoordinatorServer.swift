@@ -53,6 +53,10 @@ public final class CoordinatorServer: @unchecked Sendable {
     var lag: Int?
     var finishedIndices: Set<Int> = []
     var finishedPrefix = 0
+    /// Trials by state and the best finished value, kept as transitions are written, so a
+    /// status request (a progress display asks many times a second) reads no trial rows.
+    var counts: [TrialRecord.State: Int] = [:]
+    var bestFinished: Double?
 
     init(record: SweepRecord, plan: SweepPlan, created: Int, finished: Int = 0) {
       self.record = record
@@ -94,6 +98,8 @@ public final class CoordinatorServer: @unchecked Sendable {
 
   /// Trial id → its index in its sweep.
   var trialIndex: [Int64: Int] = [:]
+  /// The state of each pending or running trial of a live sweep (for the counts).
+  var trialStates: [Int64: TrialRecord.State] = [:]
   /// Deterministic mode: the epoch a stopping decision was made at, per trial; the trial's
   /// result is cut there, however many epochs its worker ran before the STOP arrived.
   var stopEpochs: [Int64: Int] = [:]
@@ -153,6 +159,7 @@ public final class CoordinatorServer: @unchecked Sendable {
       for trial in trials {
         trialSweep[trial.id!] = record.id
         trialIndex[trial.id!] = trial.index
+        track(trial.id!, trial.state, best: trial.state.isFinished ? trial.bestValue : nil)
         if trial.state.isFinished { sweeps[record.id]?.markFinished(trial.index) }
         if trial.state == .running { progress[trial.id!] = (trial.bestValue, trial.bestEpoch, trial.epochs) }
       }
@@ -285,7 +292,6 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// (writing their new assignments too), and only then sends the queued messages. One
   /// flush per drain of the socket batches the store work of many messages.
   func flush() {
-    writeMetrics()
     writeChanges()
     let refills = refillQueue.sorted()
     refillQueue.removeAll()
@@ -302,14 +308,16 @@ public final class CoordinatorServer: @unchecked Sendable {
     for id in refills { finishIfComplete(id) }
   }
 
+  /// Writes the buffered METRIC rows and the queued trial changes in one transaction.
   func writeChanges() {
-    guard !pendingChanges.isEmpty else { return }
+    guard !pendingChanges.isEmpty || !metricBuffer.isEmpty else { return }
     do {
-      try store.updateTrials(pendingChanges, now: Date().timeIntervalSince1970)
+      try store.updateTrials(pendingChanges, metrics: metricBuffer, now: Date().timeIntervalSince1970)
     } catch {
       logger.error("store: \(error)")
     }
     pendingChanges.removeAll(keepingCapacity: true)
+    metricBuffer.removeAll(keepingCapacity: true)
   }
 
   func reply(to peer: [UInt8], _ reply: ClientReply) {
@@ -353,6 +361,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     for transition in transitions {
       switch transition {
       case .started(let attempt, let worker):
+        track(attempt.trial, .running)
         changes.append(
           Store.TrialChange(
             id: attempt.trial, ifAttempt: attempt.attempt - 1,
@@ -387,6 +396,7 @@ public final class CoordinatorServer: @unchecked Sendable {
           sweeps[id]?.finishedCurves[index] = curve ?? []
         }
         countFinished(attempt.trial)
+        track(attempt.trial, state, best: seen?.best)
         changes.append(
           Store.TrialChange(
             id: attempt.trial, ifAttempt: attempt.attempt,
@@ -400,6 +410,7 @@ public final class CoordinatorServer: @unchecked Sendable {
         curves[lost.trial] = nil
         stopReasons[lost.trial] = nil
         stopEpochs[lost.trial] = nil
+        track(lost.trial, .pending)
         logger.info("\(lost) requeued: \(reason)")
         changes.append(
           Store.TrialChange(
@@ -408,16 +419,32 @@ public final class CoordinatorServer: @unchecked Sendable {
         logger.warning("\(attempt) failed: \(reason)")
         specs[attempt.trial] = nil
         countFinished(attempt.trial)
+        track(attempt.trial, .failed)
         changes.append(
           Store.TrialChange(
             id: attempt.trial, ifAttempt: attempt.attempt, [.state(.failed), .message(reason)]))
       case .cancelled(let trial):
         specs[trial] = nil
         countFinished(trial)
+        track(trial, .cancelled)
         changes.append(Store.TrialChange(id: trial, ifAttempt: nil, [.state(.cancelled)]))
       }
     }
     pendingChanges += changes
+  }
+
+  /// Keeps the live sweep's counts in step with a trial's new state (and its best value when
+  /// it finished with one).
+  func track(_ trial: Int64, _ new: TrialRecord.State, best: Double? = nil) {
+    guard let id = trialSweep[trial], var live = sweeps[id] else { return }
+    if let old = trialStates[trial] { live.counts[old, default: 0] -= 1 }
+    live.counts[new, default: 0] += 1
+    trialStates[trial] = new.isFinished ? nil : new
+    if let best, best.isFinite {
+      let maximize = live.record.metricGoal == "maximize"
+      if live.bestFinished.map({ maximize ? best > $0 : best < $0 }) ?? true { live.bestFinished = best }
+    }
+    sweeps[id] = live
   }
 
   /// A trial ended: its sweep may need new trials, or be complete (checked in `flush`).
@@ -479,18 +506,6 @@ public final class CoordinatorServer: @unchecked Sendable {
     perform(state.handle(.stopTrial(trial, reason: reason), now: now))
   }
 
-  /// Writes the buffered METRIC rows in one transaction (at every flush: a drain of the
-  /// socket, however many messages it held, costs one commit).
-  func writeMetrics() {
-    guard !metricBuffer.isEmpty else { return }
-    do {
-      try store.recordMetrics(metricBuffer)
-      metricBuffer.removeAll(keepingCapacity: true)
-    } catch {
-      logger.error("store: \(error)")
-    }
-  }
-
   var trialSweep: [Int64: String] = [:]
   func sweepOf(_ trial: Int64) -> String? { trialSweep[trial] }
 
@@ -547,6 +562,7 @@ public final class CoordinatorServer: @unchecked Sendable {
       trialSweep[trial.id!] = id
       trialIndex[trial.id!] = trial.index
       specs[trial.id!] = trial.spec
+      track(trial.id!, .pending)
     }
     perform(
       state.handle(
@@ -626,7 +642,14 @@ public final class CoordinatorServer: @unchecked Sendable {
     var list: [SweepStatus] = []
     for record in chosen {
       let maximize = record.metricGoal == "maximize"
-      let (counts, stored) = (try? store.progress(sweep: record.id, maximize: maximize)) ?? ([:], nil)
+      var (counts, stored): ([String: Int], Double?)
+      if let live = sweeps[record.id] {
+        counts = Dictionary(
+          uniqueKeysWithValues: live.counts.filter { $0.value > 0 }.map { ($0.key.rawValue, $0.value) })
+        stored = live.bestFinished
+      } else {
+        (counts, stored) = (try? store.progress(sweep: record.id, maximize: maximize)) ?? ([:], nil)
+      }
       // Running trials' best so far counts too.
       let live =
         sweeps[record.id] == nil

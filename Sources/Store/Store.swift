@@ -212,13 +212,17 @@ public final class Store: Sendable {
   }
 
   /// Applies several guarded changes in one transaction (one commit for a batch of
-  /// transitions), each a single cached `UPDATE`. Returns, per change, whether it applied
+  /// transitions), each a single cached `UPDATE`, after writing `metrics` (as
+  /// `recordMetrics`) in the same transaction. Returns, per change, whether it applied
   /// (false: stale attempt or unknown trial).
   @discardableResult
-  public func updateTrials(_ changes: [TrialChange], now: Double) throws -> [Bool] {
-    guard !changes.isEmpty else { return [] }
+  public func updateTrials(_ changes: [TrialChange], metrics: [MetricRecord] = [], now: Double) throws
+    -> [Bool]
+  {
+    guard !changes.isEmpty || !metrics.isEmpty else { return [] }
     return try pool.write { db in
-      try changes.map { change -> Bool in
+      try Self.insert(metrics, db)
+      return try changes.map { change -> Bool in
         let (sql, arguments) = change.statement(now: now)
         try db.cachedStatement(sql: sql).execute(arguments: arguments)
         return db.changesCount > 0
@@ -232,12 +236,15 @@ public final class Store: Sendable {
   /// (trial, attempt, epoch) is kept (a resent message changes nothing).
   public func recordMetrics(_ rows: [MetricRecord]) throws {
     guard !rows.isEmpty else { return }
-    try pool.write { db in
-      let statement = try db.cachedStatement(
-        sql: "INSERT OR IGNORE INTO metric (trialID, attempt, epoch, \"values\") VALUES (?, ?, ?, ?)")
-      for row in rows {
-        try statement.execute(arguments: [row.trialID, row.attempt, row.epoch, row.values])
-      }
+    try pool.write { db in try Self.insert(rows, db) }
+  }
+
+  static func insert(_ rows: [MetricRecord], _ db: Database) throws {
+    guard !rows.isEmpty else { return }
+    let statement = try db.cachedStatement(
+      sql: "INSERT OR IGNORE INTO metric (trialID, attempt, epoch, \"values\") VALUES (?, ?, ?, ?)")
+    for row in rows {
+      try statement.execute(arguments: [row.trialID, row.attempt, row.epoch, row.values])
     }
   }
 

@@ -21,6 +21,13 @@ public final class WorkerAgent: @unchecked Sendable {
   let shutdownRequests = Atomic<Int>(0)
   let started = DispatchTime.now().uptimeNanoseconds
   var connection = 0
+  /// Messages the socket would not take yet (its send queue was full), oldest first: sent
+  /// before anything newer, so no METRIC is dropped and order is kept.
+  var outbox: [[[UInt8]]] = []
+  var outboxStart = 0
+  /// Beyond this many waiting messages, new METRICs are dropped (with one warning).
+  static let outboxLimit = 200_000
+  var warnedFull = false
   /// A pipe the slot threads write a byte to after posting, so the I/O thread wakes at once.
   let wake: (read: Int32, write: Int32)
   let cores: CoreAllowance
@@ -73,8 +80,10 @@ public final class WorkerAgent: @unchecked Sendable {
     var exit = try perform(state.handle(.start, now: now))
     var lastTick = now
     while !exit {
+      sendWaiting()
       let polled = try ZMQPoller.readable(
-        socket.map { [$0] } ?? [], fileDescriptors: [wake.read], timeoutMilliseconds: 50)
+        socket.map { [$0] } ?? [], fileDescriptors: [wake.read],
+        timeoutMilliseconds: outboxStart < outbox.count ? 1 : 50)
       if polled.fileDescriptors[0] {
         var sink = [UInt8](repeating: 0, count: 256)
         while read(wake.read, &sink, sink.count) > 0 {}
@@ -122,7 +131,17 @@ public final class WorkerAgent: @unchecked Sendable {
         socket = fresh
         if connection > 1 { logger.info("reconnecting to \(endpoint)") }
       case .send(let message):
-        try? socket?.send(WireCodec.encode(message), dontWait: true)
+        if case .ready = message {
+          // A new connection's READY goes before anything still waiting from the old one.
+          outbox.insert(WireCodec.encode(message), at: outboxStart)
+          sendWaiting()
+        } else if case .metric = message, outbox.count - outboxStart >= Self.outboxLimit {
+          if !warnedFull { logger.warning("send queue full: dropping METRIC messages until it drains") }
+          warnedFull = true
+        } else {
+          outbox.append(WireCodec.encode(message))
+          sendWaiting()
+        }
       case .startTrial(let assignment):
         slotPool?.submit(assignment)
       case .stopTrial(let attempt, let reason):
@@ -135,6 +154,29 @@ public final class WorkerAgent: @unchecked Sendable {
       }
     }
     return exit
+  }
+
+  /// Sends waiting messages in order until the socket's queue is full.
+  func sendWaiting() {
+    guard let socket else { return }
+    while outboxStart < outbox.count {
+      do {
+        try socket.send(outbox[outboxStart], dontWait: true)
+      } catch let error as ZMQError where error.wouldBlock {
+        break
+      } catch {
+        logger.warning("dropped a message: \(error)")
+      }
+      outboxStart += 1
+    }
+    if outboxStart == outbox.count {
+      outbox.removeAll(keepingCapacity: true)
+      outboxStart = 0
+      warnedFull = false
+    } else if outboxStart > 4096 && outboxStart * 2 > outbox.count {
+      outbox.removeFirst(outboxStart)
+      outboxStart = 0
+    }
   }
 
   func post(_ event: WorkerState.Event) {

@@ -130,5 +130,16 @@ final class CoordinatorServerTests: XCTestCase {
     XCTAssertEqual(trial.bestEpoch, 2)
     XCTAssertEqual(trial.epochs, 4)
     XCTAssertEqual(try store.metrics(trial: attempt.trial, attempt: 1).map(\.epoch), [1, 2, 3, 4])
+    // Status comes from counts kept in memory: they agree with the store.
+    try client.send(WireCodec.encode(ClientRequest.status(sweep: trial.sweepID)))
+    guard case .ok(let json) = try WireCodec.decodeClientReply(try receive(client)).get() else {
+      return XCTFail("status refused")
+    }
+    let status =
+      try XCTUnwrap(
+        try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])["sweeps"] as? [[String: Any]]
+    XCTAssertEqual(status?.first?["trials"] as? [String: Int], ["completed": 1])
+    XCTAssertEqual(status?.first?["best"] as? Double, 0.2)
+    XCTAssertEqual(status?.first?["state"] as? String, "completed")
   }
 }
