@@ -23,6 +23,11 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// Per running trial: the best value seen so far and its epoch, and the epochs reported.
   var progress: [Int64: (best: Double?, epoch: Int?, epochs: Int)] = [:]
   var metricBuffer: [MetricRecord] = []
+  /// When the oldest buffered METRIC row arrived (nil: none buffered).
+  var metricBufferedAt: Double?
+  /// The longest a METRIC row waits in memory for a commit, seconds (group commit: a killed
+  /// coordinator loses at most this much of the metric stream; transitions never wait).
+  static let metricCommitDelay = 0.02
   /// Trial specs as stored JSON, kept from creation until the trial ends, so an assignment
   /// reads neither the store nor a decoder.
   var specs: [Int64: String] = [:]
@@ -237,7 +242,9 @@ public final class CoordinatorServer: @unchecked Sendable {
   public func run() throws {
     var lastTick = now
     while !stopRequested.load(ordering: .relaxed) {
-      let polled = try ZMQPoller.readable([socket], fileDescriptors: [wake.read], timeoutMilliseconds: 50)
+      let polled = try ZMQPoller.readable(
+        [socket], fileDescriptors: [wake.read],
+        timeoutMilliseconds: metricBuffer.isEmpty ? 50 : Int(Self.metricCommitDelay * 1000))
       if polled.fileDescriptors[0] {
         var sink = [UInt8](repeating: 0, count: 64)
         while read(wake.read, &sink, sink.count) > 0 {}
@@ -256,7 +263,7 @@ public final class CoordinatorServer: @unchecked Sendable {
       }
       flush()
     }
-    flush()
+    flush(final: true)
     // Release the address, so a coordinator started next (a restart) can bind it at once.
     try? socket.unbind(endpoint)
   }
@@ -291,7 +298,14 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// Writes the queued transitions (one transaction), refills the sweeps that had results
   /// (writing their new assignments too), and only then sends the queued messages. One
   /// flush per drain of the socket batches the store work of many messages.
-  func flush() {
+  func flush(final: Bool = false) {
+    // Group commit: METRIC rows alone wait up to `metricCommitDelay` for company, so a
+    // stream of epochs costs a commit every 20 ms rather than one per message.
+    if !final && pendingChanges.isEmpty && outbox.isEmpty && refillQueue.isEmpty,
+      let since = metricBufferedAt, now - since < Self.metricCommitDelay, metricBuffer.count < 2000
+    {
+      return
+    }
     writeChanges()
     let refills = refillQueue.sorted()
     refillQueue.removeAll()
@@ -318,6 +332,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     }
     pendingChanges.removeAll(keepingCapacity: true)
     metricBuffer.removeAll(keepingCapacity: true)
+    metricBufferedAt = nil
   }
 
   func reply(to peer: [UInt8], _ reply: ClientReply) {
@@ -489,6 +504,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     metricBuffer.append(
       MetricRecord(
         trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch, values: values))
+    if metricBufferedAt == nil { metricBufferedAt = now }
   }
 
   /// A stopping policy's decision: recorded (event) before the STOP goes out.
