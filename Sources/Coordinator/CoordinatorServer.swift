@@ -200,8 +200,10 @@ public final class CoordinatorServer: @unchecked Sendable {
       switch trial.state {
       case .completed, .earlyStopped:
         // A finished curve is what the trial's result counts (cut at a deterministic stop).
-        sweeps[record.id]?.finishedCurves[trial.index] = Array(
-          (byTrial[trial.id!] ?? []).prefix(trial.epochs))
+        if sweeps[record.id]?.medianRule?.counts(earlyStopped: trial.state == .earlyStopped) == true {
+          sweeps[record.id]?.finishedCurves[trial.index] = Array(
+            (byTrial[trial.id!] ?? []).prefix(trial.epochs))
+        }
       case .running: curves[trial.id!] = byTrial[trial.id!] ?? []
       default: break
       }
@@ -307,10 +309,18 @@ public final class CoordinatorServer: @unchecked Sendable {
       return
     }
     writeChanges()
+    // What is written may go now (STOPs, ACKs, assignments of existing trials): the refills
+    // below can take milliseconds (a TPE suggestion), and a stop should not wait for them.
+    sendQueued()
     let refills = refillQueue.sorted()
     refillQueue.removeAll()
     for id in refills { refill(id) }
     writeChanges()
+    sendQueued()
+    for id in refills { finishIfComplete(id) }
+  }
+
+  func sendQueued() {
     for (peer, frames) in outbox {
       do {
         try socket.send([Array(peer.utf8)] + frames, dontWait: true)
@@ -319,7 +329,6 @@ public final class CoordinatorServer: @unchecked Sendable {
       }
     }
     outbox.removeAll(keepingCapacity: true)
-    for id in refills { finishIfComplete(id) }
   }
 
   /// Writes the buffered METRIC rows and the queued trial changes in one transaction.
@@ -406,7 +415,8 @@ public final class CoordinatorServer: @unchecked Sendable {
           seen = (best?.value, best?.epoch, cut.count)
         }
         if state == .completed || state == .earlyStopped, let id = trialSweep[attempt.trial],
-          let index = trialIndex[attempt.trial], sweeps[id]?.medianRule != nil
+          let index = trialIndex[attempt.trial],
+          sweeps[id]?.medianRule?.counts(earlyStopped: state == .earlyStopped) == true
         {
           sweeps[id]?.finishedCurves[index] = curve ?? []
         }

@@ -69,5 +69,9 @@ final class MedianStoppingRuleTests: XCTestCase {
     XCTAssertTrue(stop?.description.hasSuffix("finished trials' values at that epoch") ?? false)
     // Trials that did not reach the step are left out.
     XCTAssertNil(optuna.decide(curve: curve, finished: falling.map { Array($0.prefix(2)) }))
+    // Which finished trials take part: all for running averages, completed ones for `step`.
+    XCTAssertTrue(vizier.counts(earlyStopped: true))
+    XCTAssertFalse(optuna.counts(earlyStopped: true))
+    XCTAssertTrue(optuna.counts(earlyStopped: false))
   }
 }

@@ -15,10 +15,11 @@ import Training
 ///   continues. Non-finite values are ignored; a trial with no finite value yet continues
 ///   (divergence is the worker's to report).
 ///
-/// With `compare: step` the finished trials' values *at* step s replace their running
-/// averages (trials that did not reach s are left out): Optuna's `MedianPruner`
-/// (`PercentilePruner` at 50%), which stops more — a finished trial's value at a late step
-/// is lower than its running average, which still carries its early epochs.
+/// With `compare: step` the values *at* step s of the trials that completed replace the
+/// running averages of the finished ones (early-stopped trials and trials that did not reach
+/// s are left out): Optuna's `MedianPruner` (`PercentilePruner` at 50% over COMPLETE
+/// trials), which stops more — a completed trial's value at a late step is lower than its
+/// running average, which still carries its early epochs.
 ///
 /// Pure: the coordinator feeds it the curves it has stored, so decisions are the same after
 /// a restart.
@@ -60,6 +61,10 @@ public struct MedianStoppingRule: Hashable, Sendable {
         + "\(formatNumber(median)) of \(finishedTrials) finished trials' \(what)"
     }
   }
+
+  /// Whether a finished trial's curve takes part: every finished trial for running
+  /// averages; only completed ones (not early-stopped) for `step`.
+  public func counts(earlyStopped: Bool) -> Bool { compare == .runningAverage || !earlyStopped }
 
   /// The decision for a running trial whose metric values so far (epoch 1 first) are
   /// `curve`, given the curves of the finished trials. nil: continue.
