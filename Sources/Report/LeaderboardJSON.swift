@@ -71,6 +71,11 @@ struct LeaderboardDocument: Codable {
   var trials: [Trial]
   var groups: [Group]?
 
+}
+
+/// The JSON conventions of every document `Report` writes: sorted keys, non-finite numbers
+/// as the strings "nan", "inf" and "-inf".
+enum ReportJSON {
   static func encoder() -> JSONEncoder {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
@@ -108,14 +113,14 @@ extension Leaderboard {
         }
       })
     // Encoding these value types cannot fail (non-finite numbers become strings).
-    let data = try! LeaderboardDocument.encoder().encode(document)
+    let data = try! ReportJSON.encoder().encode(document)
     return String(decoding: data, as: UTF8.self) + "\n"
   }
 
   /// Reads a leaderboard back from its JSON (what a client receives from the coordinator).
   /// Trials keep the document's order; their `index` is their rank − 1.
   public init(json: [UInt8]) throws {
-    let document = try LeaderboardDocument.decoder().decode(LeaderboardDocument.self, from: Data(json))
+    let document = try ReportJSON.decoder().decode(LeaderboardDocument.self, from: Data(json))
     let order = Dictionary(
       (document.parameters ?? []).enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     let trials = document.trials.map { trial in

@@ -54,19 +54,12 @@ public struct SweepStatus: Codable, Hashable, Sendable {
   }
 
   public static func encode(_ list: [SweepStatus]) -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     // Encoding these value types cannot fail (non-finite numbers become strings).
-    return Array(try! encoder.encode(List(sweeps: list)))
+    Array(try! ReportJSON.encoder().encode(List(sweeps: list)))
   }
 
   public static func decode(_ json: [UInt8]) throws -> [SweepStatus] {
-    let decoder = JSONDecoder()
-    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return try decoder.decode(List.self, from: Data(json)).sweeps
+    try ReportJSON.decoder().decode(List.self, from: Data(json)).sweeps
   }
 
   /// `s1-1 running: 18/50 done, 2 running, 30 pending; best val_error 0.0167`.
