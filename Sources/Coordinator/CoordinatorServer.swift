@@ -35,7 +35,6 @@ public final class CoordinatorServer: @unchecked Sendable {
   var pendingChanges: [Store.TrialChange] = []
   var outbox: [(peer: String, frames: [[UInt8]])] = []
   var refillQueue: Set<String> = []
-  let metricEncoder = WireCodec.encoder()
   let started = DispatchTime.now().uptimeNanoseconds
   /// Set by `stop`; a byte on `wake` interrupts the poll at once.
   let stopRequested = Atomic<Bool>(false)
@@ -62,6 +61,9 @@ public final class CoordinatorServer: @unchecked Sendable {
     /// status request (a progress display asks many times a second) reads no trial rows.
     var counts: [TrialRecord.State: Int] = [:]
     var bestFinished: Double?
+    /// For TPE: the finished trials as sampler observations, by trial index, kept as their
+    /// transitions are written (a suggestion used to re-read every trial row of the sweep).
+    var observations: [Int: Observation] = [:]
 
     init(record: SweepRecord, plan: SweepPlan, created: Int, finished: Int = 0) {
       self.record = record
@@ -78,6 +80,8 @@ public final class CoordinatorServer: @unchecked Sendable {
     /// Whether trial creation waits for earlier results: deterministic mode with an adaptive
     /// decision to make (TPE, a stopping rule).
     var gated: Bool { lag != nil && (plan.spec.method == .tpe || medianRule != nil) }
+    /// A stopping policy judges every epoch as it arrives (so workers send them at once).
+    var judgesEpochs: Bool { medianRule != nil }
 
     /// Deterministic mode: the results trial `index` may see are those of trials
     /// 0 ..< index − L, all of which must have finished. Otherwise: every finished trial.
@@ -93,6 +97,12 @@ public final class CoordinatorServer: @unchecked Sendable {
     func curves(visibleTo index: Int) -> [[Double]] {
       let bound = visibleBound(for: index) ?? Int.max
       return finishedCurves.keys.filter { $0 < bound }.sorted().map { finishedCurves[$0]! }
+    }
+
+    /// Finished trials as sampler observations in index order; with `bound`, only indices
+    /// below it.
+    func history(before bound: Int = Int.max) -> [Observation] {
+      observations.keys.filter { $0 < bound }.sorted().map { observations[$0]! }
     }
 
     mutating func markFinished(_ index: Int) {
@@ -117,9 +127,14 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// The address the ROUTER is bound to (with the port the system chose for `:*`).
   public var endpoint: String { socket.lastEndpoint }
 
-  public init(bind: String, store: Store, logger: Logger = Logger(label: "sweepd.coordinator")) throws {
-    context = try ZMQContext()
-    socket = try context.socket(.router)
+  /// - Parameter context: the ZeroMQ context to open the ROUTER in (default: its own). Pass
+  ///   the workers' context to serve them over `inproc://` in one process (`sweepd run`).
+  public init(
+    bind: String, store: Store, logger: Logger = Logger(label: "sweepd.coordinator"),
+    context: ZMQContext? = nil
+  ) throws {
+    self.context = try context ?? ZMQContext()
+    socket = try self.context.socket(.router)
     try socket.setOption(ZMQ_ROUTER_MANDATORY_OPTION, Int32(1))
     try socket.setOption(ZMQ_MAXMSGSIZE_OPTION, Int64(Protocol.maximumFrameBytes + 4096))
     try socket.bind(bind)
@@ -161,6 +176,10 @@ public final class CoordinatorServer: @unchecked Sendable {
         (trial: $0.id!, sweep: record.id, attempt: $0.attempt, maxAttempts: spec.maxAttempts)
       }
       state.recover(pending: pending, running: running, now: now)
+      for trial in trials where spec.method == .tpe {
+        let point = (try? JSONDecoder().decode([Double].self, from: Data(trial.point.utf8))) ?? []
+        sweeps[record.id]?.points[trial.configuration] = point
+      }
       for trial in trials {
         trialSweep[trial.id!] = record.id
         trialIndex[trial.id!] = trial.index
@@ -368,7 +387,12 @@ public final class CoordinatorServer: @unchecked Sendable {
         progress[attempt.trial] = (nil, nil, 0)
         curves[attempt.trial] = []
         outbox.append(
-          (peer, WireCodec.encodeAssignment(attempt: attempt, sweep: sweep, specJSON: Array(spec.utf8))))
+          (
+            peer,
+            WireCodec.encodeAssignment(
+              attempt: attempt, sweep: sweep, specJSON: Array(spec.utf8),
+              promptMetrics: sweeps[sweep]?.judgesEpochs ?? false)
+          ))
       case .stop(let peer, let attempt, let reason):
         send(peer, .stop(StopOrder(attempt: attempt, reason: reason)))
       case .acknowledge(let peer, let attempt): send(peer, .acknowledge(attempt))
@@ -469,6 +493,13 @@ public final class CoordinatorServer: @unchecked Sendable {
       let maximize = live.record.metricGoal == "maximize"
       if live.bestFinished.map({ maximize ? best > $0 : best < $0 }) ?? true { live.bestFinished = best }
     }
+    if new.isFinished, live.plan.spec.method == .tpe, let index = trialIndex[trial] {
+      let state: Observation.State =
+        new == .completed || new == .earlyStopped ? .completed : new == .diverged ? .diverged : .failed
+      live.observations[index] = Observation(
+        point: live.points[index / live.plan.spec.repeats] ?? [], value: best,
+        state: best == nil ? .failed : state)
+    }
     sweeps[id] = live
   }
 
@@ -509,11 +540,10 @@ public final class CoordinatorServer: @unchecked Sendable {
         earlyStop(metric.attempt.trial, sweep: sweepID, reason: stop.description)
       }
     }
-    let values =
-      (try? metricEncoder.encode(metric.values)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     metricBuffer.append(
       MetricRecord(
-        trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch, values: values))
+        trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch,
+        values: MetricJSON.encode(values: metric.values)))
     if metricBufferedAt == nil { metricBufferedAt = now }
   }
 
@@ -563,9 +593,9 @@ public final class CoordinatorServer: @unchecked Sendable {
       var given: [Double]? = live.points[configuration]
       if live.plan.spec.method == .tpe && given == nil {
         if let bound = live.visibleBound(for: index) {
-          given = live.plan.point(configuration, history: observations(id, before: bound))
+          given = live.plan.point(configuration, history: live.history(before: bound))
         } else {
-          if history == nil { history = observations(id) }
+          if history == nil { history = live.history() }
           given = live.plan.point(configuration, history: history!)
         }
         live.points[configuration] = given
@@ -594,20 +624,6 @@ public final class CoordinatorServer: @unchecked Sendable {
       state.handle(
         .trialsAdded(sweep: id, trials: stored.map { $0.id! }, maxAttempts: live.plan.spec.maxAttempts),
         now: now))
-  }
-
-  /// Finished trials of a sweep as sampler observations, in index order (worst value imputed
-  /// by the sampler); with `before`, only trials with a smaller index.
-  func observations(_ id: String, before bound: Int = Int.max) -> [Observation] {
-    guard let trials = try? store.trials(sweep: id) else { return [] }
-    return trials.filter { $0.state.isFinished && $0.index < bound }.map { trial in
-      let point = (try? JSONDecoder().decode([Double].self, from: Data(trial.point.utf8))) ?? []
-      let state: Observation.State =
-        trial.state == .completed || trial.state == .earlyStopped
-        ? .completed : trial.state == .diverged ? .diverged : .failed
-      return Observation(
-        point: point, value: trial.bestValue, state: trial.bestValue == nil ? .failed : state)
-    }
   }
 
   func finishIfComplete(_ id: String) {
@@ -662,8 +678,13 @@ public final class CoordinatorServer: @unchecked Sendable {
   }
 
   func status(_ sweep: String?) -> ClientReply {
-    guard let records = try? store.sweeps() else { return .error("the store cannot be read") }
-    let chosen = sweep.map { id in records.filter { $0.id == id } } ?? records
+    // One sweep (what `watch` and `run` poll, 50 times a second in `run`) is one row.
+    let chosen: [SweepRecord]
+    do {
+      chosen = try sweep.map { try store.sweep($0).map { [$0] } ?? [] } ?? store.sweeps()
+    } catch {
+      return .error("the store cannot be read")
+    }
     if let sweep, chosen.isEmpty { return .error("unknown sweep '\(sweep)'") }
     var list: [SweepStatus] = []
     for record in chosen {

@@ -64,7 +64,8 @@ public enum WireCodec {
     switch message {
     case .ready(let ready): return frames("READY", ready)
     case .heartbeat: return frames("HEARTBEAT", Empty())
-    case .metric(let metric): return frames("METRIC", metric)
+    case .metric(let metric):
+      return [Array(Protocol.header.utf8), Array("METRIC".utf8), MetricJSON.encode(metric)]
     case .done(let done): return frames("DONE", done)
     case .handBack(let attempts): return frames("HANDBACK", Attempts(attempts: attempts))
     case .bye: return frames("BYE", Empty())
@@ -84,13 +85,16 @@ public enum WireCodec {
   /// ASSIGN with the trial spec already encoded (the coordinator keeps specs as the JSON it
   /// stored, so an assignment costs no decode and re-encode of the spec). Decodes to the same
   /// `Assignment` as `encode(.assign(…))` when `specJSON` came from `encoder()`.
-  public static func encodeAssignment(attempt: AttemptID, sweep: String, specJSON: [UInt8]) -> [[UInt8]] {
+  public static func encodeAssignment(
+    attempt: AttemptID, sweep: String, specJSON: [UInt8], promptMetrics: Bool = false
+  ) -> [[UInt8]] {
     var body = Array(#"{"attempt":"#.utf8)
     body += try! sharedEncoder.encode(attempt)
     body += Array(#","sweep":"#.utf8)
     body += try! sharedEncoder.encode(sweep)
     body += Array(#","spec":"#.utf8)
     body += specJSON
+    if promptMetrics { body += Array(#","promptMetrics":true"#.utf8) }
     body.append(UInt8(ascii: "}"))
     return [Array(Protocol.header.utf8), Array("ASSIGN".utf8), body]
   }
@@ -171,7 +175,9 @@ public enum WireCodec {
       }
     case "HEARTBEAT": return body(Empty.self, bytes, command).map { _ in .heartbeat }
     case "METRIC":
-      return body(MetricReport.self, bytes, command).flatMap { metric in
+      let decoded =
+        MetricJSON.decode(bytes).map { Result.success($0) } ?? body(MetricReport.self, bytes, command)
+      return decoded.flatMap { metric in
         if let bad = checked(metric.attempt, command) { return .failure(bad) }
         guard metric.epoch >= 1 else {
           return .failure(.invalid(command: command, reason: "epoch \(metric.epoch) is not ≥ 1"))

@@ -113,11 +113,16 @@ public struct Assignment: Hashable, Sendable, Codable {
   public var attempt: AttemptID
   public var sweep: String
   public var spec: TrialSpec
+  /// The coordinator judges this trial's epochs as they arrive (its sweep has a stopping
+  /// policy), so each METRIC should leave at once; otherwise (absent, `false`) the worker may
+  /// hold a METRIC a few milliseconds to send it with others.
+  public var promptMetrics: Bool?
 
-  public init(attempt: AttemptID, sweep: String, spec: TrialSpec) {
+  public init(attempt: AttemptID, sweep: String, spec: TrialSpec, promptMetrics: Bool? = nil) {
     self.attempt = attempt
     self.sweep = sweep
     self.spec = spec
+    self.promptMetrics = promptMetrics
   }
 }
 

@@ -14,9 +14,11 @@ public final class WorkerAgent: @unchecked Sendable {
   let endpoint: String
   let logger: Logger
   let context: ZMQContext
+  /// Whether the agent made its context (and so terminates it when it ends).
+  let ownsContext: Bool
   var socket: ZMQSocket?
   var state: WorkerState
-  let inbox = Mutex<[WorkerState.Event]>([])
+  let inbox = Mutex(SlotInbox(window: epochBatchWindow))
   let stopFlags = Mutex<Set<AttemptID>>([])
   let shutdownRequests = Atomic<Int>(0)
   let started = DispatchTime.now().uptimeNanoseconds
@@ -34,20 +36,29 @@ public final class WorkerAgent: @unchecked Sendable {
   let dataCache: DataCache
   var slotPool: SlotPool<Assignment>?
 
+  /// How long an epoch's METRIC may wait for company while epochs stream (ns; see
+  /// `SlotInbox`). Without it, a 2-slot worker training 1 ms epochs wakes its I/O thread and
+  /// the coordinator 2,000 times a second on the cores the trials train on. Adds at most this
+  /// much latency to a stop decision.
+  static let epochBatchWindow: UInt64 = 5_000_000
+
   /// - Parameters:
   ///   - cores: the cores the slots share (default: the machine's);
   ///   - dataCache: prepared data sets kept across trials.
+  ///   - context: the ZeroMQ context to connect in (default: its own); a coordinator in the
+  ///     same process shares it to serve the agent over `inproc://`.
   ///   Agents in one process pass the same allowance and cache.
   public init(
     connect endpoint: String, name: String, slots: Int, version: String, logger: Logger,
     cores: CoreAllowance = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount),
-    dataCache: DataCache = DataCache()
+    dataCache: DataCache = DataCache(), context: ZMQContext? = nil
   ) throws {
     self.endpoint = endpoint
     self.cores = cores
     self.dataCache = dataCache
     self.logger = logger
-    context = try ZMQContext()
+    ownsContext = context == nil
+    self.context = try context ?? ZMQContext()
     let host = ProcessInfo.processInfo.hostName
     state = WorkerState(name: name, host: host, slots: slots, version: version)
     var ends: [Int32] = [0, 0]
@@ -81,9 +92,12 @@ public final class WorkerAgent: @unchecked Sendable {
     var lastTick = now
     while !exit {
       sendWaiting()
+      let limit = outboxStart < outbox.count ? 1 : 50
+      let timeout = inbox.withLock {
+        $0.sleepMilliseconds(now: DispatchTime.now().uptimeNanoseconds, limit: limit)
+      }
       let polled = try ZMQPoller.readable(
-        socket.map { [$0] } ?? [], fileDescriptors: [wake.read],
-        timeoutMilliseconds: outboxStart < outbox.count ? 1 : 50)
+        socket.map { [$0] } ?? [], fileDescriptors: [wake.read], timeoutMilliseconds: timeout)
       if polled.fileDescriptors[0] {
         var sink = [UInt8](repeating: 0, count: 256)
         while read(wake.read, &sink, sink.count) > 0 {}
@@ -96,10 +110,7 @@ public final class WorkerAgent: @unchecked Sendable {
           }
         }
       }
-      let events = inbox.withLock { queue -> [WorkerState.Event] in
-        defer { queue.removeAll() }
-        return queue
-      }
+      let events = inbox.withLock { $0.collect(now: DispatchTime.now().uptimeNanoseconds) }
       for event in events { exit = try perform(state.handle(event, now: now)) || exit }
       let requested = shutdownRequests.load(ordering: .relaxed)
       while handledShutdowns < requested {
@@ -114,7 +125,7 @@ public final class WorkerAgent: @unchecked Sendable {
     }
     // Close the socket and wait (up to its linger) for the last messages to leave.
     socket = nil
-    context.terminate()
+    if ownsContext { context.terminate() }
   }
 
   /// Performs actions; returns true on `.exit`.
@@ -179,8 +190,12 @@ public final class WorkerAgent: @unchecked Sendable {
     }
   }
 
-  func post(_ event: WorkerState.Event) {
-    inbox.withLock { $0.append(event) }
+  /// Hands an event to the I/O thread, waking it unless it is already due (`SlotInbox`).
+  func post(_ event: WorkerState.Event, mayWait: Bool = false) {
+    guard inbox.withLock({ $0.post(event, now: DispatchTime.now().uptimeNanoseconds, mayWait: mayWait) })
+    else {
+      return
+    }
     var byte: UInt8 = 1
     _ = write(wake.write, &byte, 1)
   }
@@ -209,8 +224,12 @@ public final class WorkerAgent: @unchecked Sendable {
         if let error = metrics.valError { values["val_error"] = error }
         if let accuracy = metrics.valAccuracy { values["val_accuracy"] = accuracy }
         if let rmse = metrics.valRMSE { values["val_rmse"] = rmse }
-        self.post(.epoch(MetricReport(attempt: attempt, epoch: metrics.epoch, values: values)))
+        self.post(
+          .epoch(MetricReport(attempt: attempt, epoch: metrics.epoch, values: values)),
+          mayWait: assignment.promptMetrics != true)
         return self.stopFlags.withLock { $0.contains(attempt) } ? .stop : .continue
+      } interrupted: {
+        self.stopFlags.withLock { $0.contains(attempt) }
       }
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
       let status: DoneReport.Status =

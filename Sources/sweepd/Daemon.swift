@@ -21,10 +21,11 @@ final class CoordinatorClient {
   let context: ZMQContext
   var socket: ZMQSocket
 
-  init(_ endpoint: String) throws {
+  /// - Parameter context: default: its own; `sweepd run` shares the coordinator's, for `inproc://`.
+  init(_ endpoint: String, context: ZMQContext? = nil) throws {
     self.endpoint = endpoint
-    context = try ZMQContext()
-    socket = try Self.connect(context, endpoint)
+    self.context = try context ?? ZMQContext()
+    socket = try Self.connect(self.context, endpoint)
   }
 
   static func connect(_ context: ZMQContext, _ endpoint: String) throws -> ZMQSocket {
@@ -56,8 +57,10 @@ final class CoordinatorClient {
 }
 
 /// One request on a fresh connection.
-func ask(_ coordinator: String, _ request: ClientRequest, timeout: Double = 10) throws -> [UInt8] {
-  try CoordinatorClient(coordinator).ask(request, timeout: timeout)
+func ask(_ coordinator: String, _ request: ClientRequest, timeout: Double = 10, context: ZMQContext? = nil)
+  throws -> [UInt8]
+{
+  try CoordinatorClient(coordinator, context: context).ask(request, timeout: timeout)
 }
 
 /// Routes SIGINT and SIGTERM to `handler` (on a Dispatch queue, not in signal context).
@@ -179,16 +182,17 @@ func describeStatus(_ json: [UInt8]) -> String {
 /// Shows a sweep's progress until it ends, asking every `interval` seconds: a progress bar
 /// with counts, best so far and ETA, redrawn in place on a terminal; elsewhere a plain line
 /// when something changed (at most one a second) and the final one.
-func follow(_ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO, interval: Double = 0.1)
-  throws
-{
+func follow(
+  _ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO, interval: Double = 0.1,
+  context: ZMQContext? = nil
+) throws {
   let terminal = isatty(output) == 1
   let handle = FileHandle(fileDescriptor: output, closeOnDealloc: false)
   let started = Date()
   var lastLine = ""
   var lastPrinted = Date.distantPast
   var doneAtStart: Int?
-  let client = try CoordinatorClient(coordinator)
+  let client = try CoordinatorClient(coordinator, context: context)
   while true {
     let reply = try client.ask(.status(sweep: sweep))
     guard let status = try? SweepStatus.decode(reply).first else {
@@ -226,15 +230,15 @@ struct Watch: ParsableCommand {
   }
 }
 
-/// `sweepd run`: coordinator and local workers in one process, one sweep, its leaderboard.
+/// `sweepd run`: a coordinator and a local worker in one process, one sweep, its leaderboard.
 struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract:
-      "Run a sweep locally: a coordinator and workers (real ZeroMQ, real SQLite), then the leaderboard.")
+      "Run a sweep locally: a coordinator and a worker (real ZeroMQ, real SQLite), then the leaderboard.")
 
   @Argument(help: "The sweep config (YAML).") var file: String
-  @Option(help: "Local workers, one slot each (default: the core count).") var workers: Int?
-  @Option(help: "Cores the workers share; a lone trial uses the idle ones (default: all).") var cores: Int?
+  @Option(help: "Trials at once: the local worker's slots (default: the core count).") var workers: Int?
+  @Option(help: "Cores the slots share; a lone trial uses the idle ones (default: all).") var cores: Int?
   @Option(help: "SQLite database file (default: a new temporary file).") var db: String?
   @Option(help: "Leaderboard format: table, csv, json or markdown.") var format: LeaderboardFormat = .table
   @Option(help: "Show the best N trials.") var top: Int?
@@ -250,7 +254,11 @@ struct Run: ParsableCommand {
       db ?? FileManager.default.temporaryDirectory.appendingPathComponent("sweepd-run-\(getpid()).db").path
     var quiet = Logger(label: "sweepd.coordinator")
     quiet.logLevel = .warning
-    let server = try CoordinatorServer(bind: "tcp://127.0.0.1:*", store: try Store(path: path), logger: quiet)
+    // One process: the coordinator, the worker and this client share a ZeroMQ context and
+    // talk over inproc:// (no TCP, no ZeroMQ I/O threads between a slot and the store).
+    let context = try ZMQContext()
+    let server = try CoordinatorServer(
+      bind: "inproc://sweepd-run-\(getpid())", store: try Store(path: path), logger: quiet, context: context)
     let endpoint = server.endpoint
     let serverDone = DispatchSemaphore(value: 0)
     Thread {
@@ -259,35 +267,29 @@ struct Run: ParsableCommand {
       }
       serverDone.signal()
     }.start()
-    let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
-    var agents: [WorkerAgent] = []
+    // One local worker with a slot per requested worker: one I/O thread and one connection
+    // serve every slot (each extra agent would add a thread waking per epoch).
+    let slots = workers ?? ProcessInfo.processInfo.activeProcessorCount
+    var workerLogger = Logger(label: "sweepd.worker")
+    workerLogger.logLevel = .warning
+    let agent = try WorkerAgent(
+      connect: endpoint, name: "local", slots: slots, version: SweepdVersion.string, logger: workerLogger,
+      cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount), context: context)
     let workersDone = DispatchGroup()
-    let allowance = CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount)
-    let dataCache = DataCache()
-    for index in 0..<count {
-      var workerLogger = Logger(label: "sweepd.worker")
-      workerLogger.logLevel = .warning
-      let agent = try WorkerAgent(
-        connect: endpoint, name: "local-\(index + 1)", slots: 1, version: SweepdVersion.string,
-        logger: workerLogger, cores: allowance, dataCache: dataCache)
-      agents.append(agent)
-      workersDone.enter()
-      Thread {
-        do { try agent.run() } catch { logger.error("worker: \(error)") }
-        workersDone.leave()
-      }.start()
-    }
-    let reply = try ask(endpoint, .submit(SubmitRequest(file: file, text: text)))
+    workersDone.enter()
+    Thread {
+      do { try agent.run() } catch { logger.error("worker: \(error)") }
+      workersDone.leave()
+    }.start()
+    let reply = try ask(endpoint, .submit(SubmitRequest(file: file, text: text)), context: context)
     let sweep =
       ((try? JSONSerialization.jsonObject(with: Data(reply))) as? [String: Any])?["sweep"] as? String ?? "?"
     // In-process: poll often, so the leaderboard follows the last trial at once.
-    try follow(endpoint, sweep: sweep, interval: 0.02)
-    let json = try ask(endpoint, .leaderboard(LeaderboardRequest(sweep: sweep)))
+    try follow(endpoint, sweep: sweep, interval: 0.02, context: context)
+    let json = try ask(endpoint, .leaderboard(LeaderboardRequest(sweep: sweep)), context: context)
     print(try Leaderboard(json: json).render(format, top: top, groupBy: groupBy), terminator: "")
-    for agent in agents {
-      agent.requestShutdown()
-      agent.requestShutdown()
-    }
+    agent.requestShutdown()
+    agent.requestShutdown()
     _ = workersDone.wait(timeout: .now() + 10)
     server.stop()
     serverDone.wait()

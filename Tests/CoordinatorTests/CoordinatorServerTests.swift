@@ -58,6 +58,29 @@ final class CoordinatorServerTests: XCTestCase {
     throw XCTSkip("no ASSIGN")
   }
 
+  /// A one-trial grid sweep on Rosenbrock; `extra` is inserted as top-level YAML lines.
+  func rosenbrockSweep(epochs: Int, extra: String = "") -> String {
+    """
+    method: grid
+    metric: {name: val_loss, goal: minimize}
+    model: {kind: rosenbrock}
+    optimizer: {name: sgd}
+    training: {epochs: \(epochs)}
+    \(extra)parameters:
+      lr: {values: [0.001]}
+    """
+  }
+
+  /// Submits a sweep and waits for the coordinator's acceptance.
+  func submit(_ client: ZMQSocket, _ config: String) throws {
+    try client.send(WireCodec.encode(ClientRequest.submit(SubmitRequest(file: "t.yaml", text: config))))
+    let reply = try WireCodec.decodeClientReply(try receive(client)).get()
+    guard case .ok = reply else {
+      XCTFail("submit refused: \(reply)")
+      throw CancellationError()
+    }
+  }
+
   func metric(_ attempt: AttemptID, _ epoch: Int, _ loss: Double) -> [[UInt8]] {
     WireCodec.encode(
       WorkerMessage.metric(MetricReport(attempt: attempt, epoch: epoch, values: ["val_loss": loss])))
@@ -74,19 +97,7 @@ final class CoordinatorServerTests: XCTestCase {
 
     let client = try context.socket(.dealer)
     try client.connect(endpoint)
-    let config = """
-      method: grid
-      metric: {name: val_loss, goal: minimize}
-      model: {kind: rosenbrock}
-      optimizer: {name: sgd}
-      training: {epochs: 4}
-      parameters:
-        lr: {values: [0.001]}
-      """
-    try client.send(WireCodec.encode(ClientRequest.submit(SubmitRequest(file: "t.yaml", text: config))))
-    guard case .ok = try WireCodec.decodeClientReply(try receive(client)).get() else {
-      return XCTFail("submit refused")
-    }
+    try submit(client, rosenbrockSweep(epochs: 4))
 
     var worker = try context.socket(.dealer)
     try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
@@ -141,5 +152,30 @@ final class CoordinatorServerTests: XCTestCase {
     XCTAssertEqual(status?.first?["trials"] as? [String: Int], ["completed": 1])
     XCTAssertEqual(status?.first?["best"] as? Double, 0.2)
     XCTAssertEqual(status?.first?["state"] as? String, "completed")
+  }
+
+  /// Trials whose epochs a stopping policy judges are assigned with `promptMetrics`, so the
+  /// worker sends each epoch at once; other trials' epochs may be batched.
+  func testAssignmentsAskForPromptMetricsOnlyWhenEpochsAreJudged() throws {
+    let context = try ZMQContext()
+    let running = try Running(
+      bind: "tcp://127.0.0.1:*", store: try Store(path: directory.appendingPathComponent("p.db").path))
+    defer { running.stop() }
+    let client = try context.socket(.dealer)
+    try client.connect(running.server.endpoint)
+    let worker = try context.socket(.dealer)
+    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
+    try worker.connect(running.server.endpoint)
+    try worker.send(
+      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    for (stopping, expected) in [("", nil), ("early_terminate: {type: median}\n", true as Bool?)] {
+      try submit(client, rosenbrockSweep(epochs: 2, extra: stopping))
+      let assignment = try nextAssignment(worker)
+      XCTAssertEqual(assignment.promptMetrics, expected, stopping)
+      try worker.send(
+        WireCodec.encode(
+          WorkerMessage.done(
+            DoneReport(attempt: assignment.attempt, status: .completed, epochs: 2, seconds: 0))))
+    }
   }
 }

@@ -76,6 +76,30 @@ final class TrialRunnerTests: XCTestCase {
     XCTAssertEqual(seen, 3)
   }
 
+  /// A stop arriving mid-epoch abandons that epoch: the run ends after the last whole one,
+  /// and nothing of the abandoned epoch is reported.
+  func testAnInterruptionAbandonsTheEpochUnderWay() throws {
+    let spec = small(epochs: 10)
+    var asked = 0
+    var epochsSeen: [Int] = []
+    let result = try TrialRunner(spec: spec).run { metrics in
+      epochsSeen.append(metrics.epoch)
+      return .continue
+    } interrupted: {
+      asked += 1
+      return epochsSeen.count == 2
+    }
+    XCTAssertEqual(result.status, .stopped)
+    XCTAssertEqual(result.epochsRun, 2)
+    XCTAssertEqual(result.metrics.map(\.epoch), [1, 2])
+    XCTAssertEqual(epochsSeen, [1, 2])
+    XCTAssertGreaterThan(asked, 2, "asked between batches, not once per epoch")
+    // Never interrupted: the same run as without the hook.
+    let plain = try TrialRunner(spec: spec).run()
+    let hooked = try TrialRunner(spec: spec).run(interrupted: { false })
+    XCTAssertEqual(plain.metrics.map(\.valLoss), hooked.metrics.map(\.valLoss))
+  }
+
   func testMetricsVocabulary() throws {
     let result = try TrialRunner(spec: small(epochs: 6)).run()
     XCTAssertEqual(result.status, .completed)

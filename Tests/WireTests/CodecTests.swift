@@ -48,6 +48,11 @@ final class CodecTests: XCTestCase {
     XCTAssertEqual(
       try WireCodec.decodeCoordinatorMessage(spliced).get(),
       .assign(Assignment(attempt: attempt, sweep: "s \"quoted\"", spec: spec)))
+    let prompt = WireCodec.encodeAssignment(
+      attempt: attempt, sweep: "s-1", specJSON: Array(specJSON), promptMetrics: true)
+    XCTAssertEqual(
+      try WireCodec.decodeCoordinatorMessage(prompt).get(),
+      .assign(Assignment(attempt: attempt, sweep: "s-1", spec: spec, promptMetrics: true)))
     let requests: [ClientRequest] = [
       .submit(SubmitRequest(file: "s.yaml", text: "method: grid\n")), .status(sweep: nil),
       .status(sweep: "s-1"),

@@ -32,6 +32,7 @@ parameters:
 SCALING = """name: scaling
 method: grid
 seed: 1
+repeats: 4
 metric: {name: val_error, goal: minimize}
 data: {dataset: digits}
 model: {kind: mlp, hidden: [128]}
@@ -71,7 +72,7 @@ def dispatch(args, work):
     rows = sqlite3.connect(db).execute("select count(*) from metric").fetchone()[0]
     print("| measurement | size | wall time (s) | rate | target |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| dispatch: trivial trials, start → leaderboard, 2 workers | {done}/{args.trials} completed "
+    print(f"| dispatch: trivial trials, start → leaderboard, 2 slots | {done}/{args.trials} completed "
           f"| {seconds:.2f} | **{done / seconds:,.0f} trials/s** | ≥ 2,000 trials/s |")
     print(f"| metric ingestion: one trial's epochs, stored | {rows}/{args.epochs} rows | {metric_seconds:.2f} "
           f"| **{rows / metric_seconds:,.0f} METRIC/s** | ≥ 20,000 METRIC/s |")
@@ -105,7 +106,7 @@ def scaling(args, work):
     two = [r[0] for r in results[2]]
     ratios = [b / a for a, b in zip(one, two)]
     walls = [b[1] / a[1] for a, b in zip(results[1], results[2])]
-    print("| digits MLP trials (24 × 40 epochs) | 1 slot, 1 core | 2 slots, 2 cores | ratio (median) | range | target |")
+    print("| digits MLP trials (96 × 40 epochs) | 1 slot, 1 core | 2 slots, 2 cores | ratio (median) | range | target |")
     print("|---|---:|---:|---:|---:|---:|")
     print(f"| trials/s over the sweep's span | {statistics.median(one):.1f} | {statistics.median(two):.1f} "
           f"| **{statistics.median(ratios):.2f}×** | {min(ratios):.2f}–{max(ratios):.2f}× | ≥ 1.9× |")
@@ -149,10 +150,10 @@ def against_optuna(args, work):
     print("|---|---:|---:|---:|---:|")
     print(f"| Optuna 5 + PyTorch, 1 process (study.optimize only) | {median(theirs, 0):.2f} "
           f"| {median(theirs, 1):.4f} | {median(theirs, 2):.0f} | {median(theirs, 3):.0f} |")
-    print(f"| sweepd run, 2 workers (process start → leaderboard), the same rule (`compare: step`) "
+    print(f"| sweepd run, 2 slots (process start → leaderboard), the same rule (`compare: step`) "
           f"| {median(ours_step, 0):.2f} | {median(ours_step, 1):.4f} | {median(ours_step, 2):.0f} "
           f"| {median(ours_step, 3):.0f} |")
-    print(f"| sweepd run, 2 workers, sweepd's default rule (Vizier's running averages) "
+    print(f"| sweepd run, 2 slots, sweepd's default rule (Vizier's running averages) "
           f"| {median(ours, 0):.2f} | {median(ours, 1):.4f} | {median(ours, 2):.0f} | {median(ours, 3):.0f} |")
     print()
     print(f"Speed-up with the same rule, median of {args.rounds} interleaved rounds: "

@@ -64,12 +64,17 @@ final class NetworkTrainer {
 
   /// One pass over the training split. Returns the mean batch loss (weighted by rows) and
   /// whether every loss stayed finite.
-  func trainEpoch(learningRateScale: Double) -> (loss: Double, finite: Bool) {
+  /// One pass over the training rows. `interrupted` is asked before every batch after the
+  /// first; when it says yes the pass is abandoned and the result is nil.
+  func trainEpoch(learningRateScale: Double, interrupted: () -> Bool = { false }) -> (
+    loss: Double, finite: Bool
+  )? {
     shuffler.shuffle(&order)
     let rows = data.training.rows
     var lossSum: Double = 0
     var start = 0
     while start < rows {
+      if start > 0 && interrupted() { return nil }
       let end = Swift.min(start + batchSize, rows)
       let batchLoss = step(rows: order[start..<end], learningRateScale: learningRateScale)
       guard batchLoss.isFinite else { return (batchLoss, false) }

@@ -66,8 +66,13 @@ public struct TrialRunner {
   }
 
   /// Trains, calling `onEpoch` after every epoch; returning `.stop` ends the run.
-  public func run(onEpoch: (EpochMetrics) throws -> EpochDecision = { _ in .continue }) throws -> TrialResult
-  {
+  /// `interrupted` is asked between batches: a yes abandons the epoch under way (a STOP that
+  /// arrives mid-epoch need not wait for it) and ends the run `.stopped` after the last
+  /// whole epoch.
+  public func run(
+    onEpoch: (EpochMetrics) throws -> EpochDecision = { _ in .continue },
+    interrupted: () -> Bool = { false }
+  ) throws -> TrialResult {
     if let function = spec.model.testFunction {
       return try runTestFunction(function, onEpoch: onEpoch)
     }
@@ -79,7 +84,12 @@ public struct TrialRunner {
     var history: [EpochMetrics] = []
     for epoch in 1...spec.epochs {
       let started = DispatchTime.now().uptimeNanoseconds
-      let (trainLoss, finite) = trainer.trainEpoch(learningRateScale: schedule.multiplier)
+      guard
+        let (trainLoss, finite) = trainer.trainEpoch(
+          learningRateScale: schedule.multiplier, interrupted: interrupted)
+      else {
+        return TrialResult(status: .stopped, epochsRun: epoch - 1, metrics: history)
+      }
       guard finite, trainer.parametersAreFinite else {
         return TrialResult(status: .diverged, epochsRun: epoch, divergedEpoch: epoch, metrics: history)
       }
