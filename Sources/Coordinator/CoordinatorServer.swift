@@ -22,6 +22,8 @@ public final class CoordinatorServer: @unchecked Sendable {
   var sweeps: [String: LiveSweep] = [:]
   /// Per running trial: the best value seen so far and its epoch, and the epochs reported.
   var progress: [Int64: (best: Double?, epoch: Int?, epochs: Int)] = [:]
+  /// Per running trial: its metric at its latest epoch (nil when not finite), and the epoch.
+  var latest: [Int64: (value: Double?, epoch: Int)] = [:]
   var metricBuffer: [MetricRecord] = []
   /// When the oldest buffered METRIC row arrived (nil: none buffered).
   var metricBufferedAt: Double?
@@ -48,9 +50,9 @@ public final class CoordinatorServer: @unchecked Sendable {
     var finished = 0
     /// For TPE: each configuration's point (repeats reuse it).
     var points: [Int: [Double]] = [:]
-    /// The sweep's median stopping rule, if it has one, and the metric curves of its
-    /// finished (completed or early-stopped) trials, by trial index.
-    var medianRule: MedianStoppingRule?
+    /// The sweep's stopping policy, if it has one, and the metric curves of its finished
+    /// trials the policy compares against (`StoppingPolicy.counts`), by trial index.
+    var stopping: StoppingPolicy?
     var finishedCurves: [Int: [Double]] = [:]
     /// Deterministic mode's lag L (nil: off), and which trial indices have finished: every
     /// index below `finishedPrefix` has.
@@ -71,17 +73,18 @@ public final class CoordinatorServer: @unchecked Sendable {
       self.created = created
       self.finished = finished
       lag = plan.spec.deterministicLag
-      if case .median(let minTrials, let graceEpochs, let compare)? = plan.spec.earlyTerminate {
-        medianRule = MedianStoppingRule(
-          minTrials: minTrials, graceEpochs: graceEpochs, goal: plan.spec.metric.goal, compare: compare)
+      stopping = plan.spec.earlyTerminate.map {
+        StoppingPolicy($0, goal: plan.spec.metric.goal, epochs: plan.spec.trialEpochs)
       }
     }
 
     /// Whether trial creation waits for earlier results: deterministic mode with an adaptive
     /// decision to make (TPE, a stopping rule).
-    var gated: Bool { lag != nil && (plan.spec.method == .tpe || medianRule != nil) }
+    var gated: Bool {
+      lag != nil && (plan.spec.method == .tpe || (stopping.map { $0.peers != .none } ?? false))
+    }
     /// A stopping policy judges every epoch as it arrives (so workers send them at once).
-    var judgesEpochs: Bool { medianRule != nil }
+    var judgesEpochs: Bool { stopping != nil }
 
     /// Deterministic mode: the results trial `index` may see are those of trials
     /// 0 ..< index − L, all of which must have finished. Otherwise: every finished trial.
@@ -119,8 +122,13 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// result is cut there, however many epochs its worker ran before the STOP arrived.
   var stopEpochs: [Int64: Int] = [:]
 
-  /// Per running trial: its metric value at each epoch so far (NaN where missing).
+  /// Per running trial of a sweep with a stopping policy: its metric at each epoch, as far
+  /// as the epochs have arrived without a gap (a value may be NaN). Every epoch of it has
+  /// been judged by the policy, in order.
   var curves: [Int64: [Double]] = [:]
+  /// Epochs that arrived ahead of a missing one (after a reconnect the worker resends what
+  /// the coordinator may have missed), by trial and epoch, until the gap is filled.
+  var earlyEpochs: [Int64: [Int: Double]] = [:]
   /// Trials a stopping policy has stopped, with the reason, until their DONE arrives.
   var stopReasons: [Int64: String] = [:]
 
@@ -137,7 +145,19 @@ public final class CoordinatorServer: @unchecked Sendable {
     socket = try self.context.socket(.router)
     try socket.setOption(ZMQ_ROUTER_MANDATORY_OPTION, Int32(1))
     try socket.setOption(ZMQ_MAXMSGSIZE_OPTION, Int64(Protocol.maximumFrameBytes + 4096))
-    try socket.bind(bind)
+    // A restarted coordinator's port can be briefly taken by a local worker's reconnect
+    // attempt (a TCP connection to a port with no listener may get that same port as its own
+    // source port); retry for a few seconds before giving up.
+    var attempts = 0
+    while true {
+      do {
+        try socket.bind(bind)
+        break
+      } catch let error as ZMQError where error.code == EADDRINUSE && attempts < 50 {
+        attempts += 1
+        usleep(100_000)
+      }
+    }
     self.store = store
     self.logger = logger
     var ends: [Int32] = [0, 0]
@@ -199,43 +219,52 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// pending stop decisions, so decisions after a restart match those before.
   func recoverCurves(_ record: SweepRecord, trials: [TrialRecord]) throws {
     let running = trials.filter { $0.state == .running }
-    guard !running.isEmpty || sweeps[record.id]?.medianRule != nil else { return }
-    var byTrial: [Int64: [Double]] = [:]
+    guard !running.isEmpty || sweeps[record.id]?.stopping != nil else { return }
+    var stored: [Int64: [Int: Double]] = [:]
     for row in try store.currentMetrics(sweep: record.id) {
       let values =
         (try? WireCodec.decoder().decode([String: Double].self, from: Data(row.values.utf8))) ?? [:]
-      var curve = byTrial[row.trialID, default: []]
-      while curve.count < row.epoch - 1 { curve.append(.nan) }
-      curve.append(values[record.metricName] ?? .nan)
-      byTrial[row.trialID] = curve
+      stored[row.trialID, default: [:]][row.epoch] = values[record.metricName] ?? .nan
+    }
+    // Each trial's stored epochs as a curve: NaN where one is missing.
+    var byTrial: [Int64: [Double]] = [:]
+    for (trial, epochs) in stored {
+      byTrial[trial] = (0..<(epochs.keys.max() ?? 0)).map { epochs[$0 + 1] ?? .nan }
     }
     for trial in running {
       let curve = byTrial[trial.id!] ?? []
       let best = Self.best(of: curve, maximize: record.metricGoal == "maximize")
       progress[trial.id!] = (best?.value, best?.epoch, curve.count)
+      if let value = curve.last { latest[trial.id!] = (value.isFinite ? value : nil, curve.count) }
     }
-    guard sweeps[record.id]?.medianRule != nil else { return }
+    guard sweeps[record.id]?.stopping != nil else { return }
     for trial in trials {
       switch trial.state {
       case .completed, .earlyStopped:
         // A finished curve is what the trial's result counts (cut at a deterministic stop).
-        if sweeps[record.id]?.medianRule?.counts(earlyStopped: trial.state == .earlyStopped) == true {
+        if sweeps[record.id]?.stopping?.counts(earlyStopped: trial.state == .earlyStopped) == true {
           sweeps[record.id]?.finishedCurves[trial.index] = Array(
             (byTrial[trial.id!] ?? []).prefix(trial.epochs))
         }
-      case .running: curves[trial.id!] = byTrial[trial.id!] ?? []
+      case .running:
+        // Running: the epochs without a gap; the ones after a gap wait for it to be filled.
+        var epochs = stored[trial.id!] ?? [:]
+        var curve: [Double] = []
+        while let value = epochs.removeValue(forKey: curve.count + 1) { curve.append(value) }
+        curves[trial.id!] = curve
+        if !epochs.isEmpty { earlyEpochs[trial.id!] = epochs }
       default: break
       }
     }
-    guard let live = sweeps[record.id], let rule = live.medianRule else { return }
+    guard let live = sweeps[record.id], let policy = live.stopping else { return }
     if live.lag != nil {
       // Deterministic: the same decisions again, from the same curves and finished trials.
       for trial in running {
         let curve = curves[trial.id!] ?? []
-        let visible = live.curves(visibleTo: trial.index)
+        let visible = policy.peers == .none ? [] : live.curves(visibleTo: trial.index)
         for epoch in 1...Swift.max(1, curve.count) where epoch <= curve.count {
-          if let stop = rule.decide(curve: Array(curve.prefix(epoch)), finished: visible) {
-            stopReasons[trial.id!] = stop.description
+          if let stop = policy.decide(curve: Array(curve.prefix(epoch)), peers: visible) {
+            stopReasons[trial.id!] = stop.reason
             stopEpochs[trial.id!] = epoch
             break
           }
@@ -416,7 +445,9 @@ public final class CoordinatorServer: @unchecked Sendable {
             [.state(.running), .attempt(attempt.attempt), .worker(worker)]))
       case .finished(let attempt, let done):
         var seen = progress.removeValue(forKey: attempt.trial)
+        var last = latest.removeValue(forKey: attempt.trial)
         var curve = curves.removeValue(forKey: attempt.trial)
+        earlyEpochs[attempt.trial] = nil
         let stopReason = stopReasons.removeValue(forKey: attempt.trial)
         let stopEpoch = stopEpochs.removeValue(forKey: attempt.trial)
         specs[attempt.trial] = nil
@@ -437,10 +468,18 @@ public final class CoordinatorServer: @unchecked Sendable {
           let id = trialSweep[attempt.trial]
           let best = Self.best(of: cut, maximize: id.flatMap { sweeps[$0] }?.record.metricGoal == "maximize")
           seen = (best?.value, best?.epoch, cut.count)
+          last = cut.last.map { ($0.isFinite ? $0 : nil, cut.count) }
+        }
+        // The trial's result: its last epoch, or its best when its policy restores the best.
+        var result = last
+        if state == .earlyStopped, let id = trialSweep[attempt.trial],
+          sweeps[id]?.stopping?.restoresBest == true
+        {
+          result = seen.flatMap { entry in entry.epoch.map { (entry.best, $0) } }
         }
         if state == .completed || state == .earlyStopped, let id = trialSweep[attempt.trial],
           let index = trialIndex[attempt.trial],
-          sweeps[id]?.medianRule?.counts(earlyStopped: state == .earlyStopped) == true
+          sweeps[id]?.stopping?.counts(earlyStopped: state == .earlyStopped) == true
         {
           sweeps[id]?.finishedCurves[index] = curve ?? []
         }
@@ -453,10 +492,13 @@ public final class CoordinatorServer: @unchecked Sendable {
               .state(state), .epochs(epochs), .seconds(done.seconds),
               .message(stopReason ?? done.message),
               .best(value: seen?.best, epoch: seen?.epoch),
+              .result(value: result?.value, epoch: result?.epoch),
             ]))
       case .requeued(let lost, _, let reason):
         progress[lost.trial] = nil
+        latest[lost.trial] = nil
         curves[lost.trial] = nil
+        earlyEpochs[lost.trial] = nil
         stopReasons[lost.trial] = nil
         stopEpochs[lost.trial] = nil
         track(lost.trial, .pending)
@@ -467,6 +509,7 @@ public final class CoordinatorServer: @unchecked Sendable {
       case .failed(let attempt, let reason):
         logger.warning("\(attempt) failed: \(reason)")
         specs[attempt.trial] = nil
+        latest[attempt.trial] = nil
         countFinished(attempt.trial)
         track(attempt.trial, .failed)
         changes.append(
@@ -528,23 +571,58 @@ public final class CoordinatorServer: @unchecked Sendable {
       }
     }
     progress[metric.attempt.trial] = entry
-    if let rule = live.medianRule, var curve = curves[metric.attempt.trial] {
-      while curve.count < metric.epoch - 1 { curve.append(.nan) }
-      if curve.count == metric.epoch - 1 { curve.append(metric.values[live.record.metricName] ?? .nan) }
-      curves[metric.attempt.trial] = curve
-      if stopReasons[metric.attempt.trial] == nil,
-        let stop = rule.decide(
-          curve: curve, finished: live.curves(visibleTo: trialIndex[metric.attempt.trial] ?? Int.max))
-      {
-        if live.lag != nil { stopEpochs[metric.attempt.trial] = stop.epoch }
-        earlyStop(metric.attempt.trial, sweep: sweepID, reason: stop.description)
-      }
+    if metric.epoch >= latest[metric.attempt.trial]?.epoch ?? 0 {
+      let value = metric.values[live.record.metricName]
+      latest[metric.attempt.trial] = (value.flatMap { $0.isFinite ? $0 : nil }, metric.epoch)
+    }
+    if let policy = live.stopping, curves[metric.attempt.trial] != nil {
+      extendCurve(
+        metric.attempt.trial, epoch: metric.epoch, value: metric.values[live.record.metricName] ?? .nan,
+        sweep: sweepID, policy: policy, deterministic: live.lag != nil)
     }
     metricBuffer.append(
       MetricRecord(
         trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch,
         values: MetricJSON.encode(values: metric.values)))
     if metricBufferedAt == nil { metricBufferedAt = now }
+  }
+
+  /// Adds an epoch to a running trial's curve, or holds it until the epochs before it have
+  /// arrived (duplicates are ignored), and judges each epoch the curve gains, in order, until
+  /// the policy stops the trial.
+  func extendCurve(
+    _ trial: Int64, epoch: Int, value: Double, sweep: String, policy: StoppingPolicy, deterministic: Bool
+  ) {
+    guard var curve = curves[trial], epoch > curve.count else { return }
+    guard epoch == curve.count + 1 else {
+      earlyEpochs[trial, default: [:]][epoch] = value
+      return
+    }
+    var next: Double? = value
+    while let added = next {
+      curve.append(added)
+      curves[trial] = curve
+      if stopReasons[trial] == nil,
+        let stop = policy.decide(curve: curve, peers: peers(of: trial, in: sweep, policy))
+      {
+        if deterministic { stopEpochs[trial] = stop.epoch }
+        earlyStop(trial, sweep: sweep, reason: stop.reason)
+      }
+      next = earlyEpochs[trial]?.removeValue(forKey: curve.count + 1)
+    }
+    if earlyEpochs[trial]?.isEmpty == true { earlyEpochs[trial] = nil }
+  }
+
+  /// The curves a stopping decision about `trial` compares against: none (plateau); the
+  /// finished trials it may see (median rule, and every policy in deterministic mode); or
+  /// those and every other running trial of the sweep (ASHA, Hyperband).
+  func peers(of trial: Int64, in sweep: String, _ policy: StoppingPolicy) -> [[Double]] {
+    guard policy.peers != .none, let live = sweeps[sweep] else { return [] }
+    var peers = live.curves(visibleTo: trialIndex[trial] ?? Int.max)
+    if policy.peers == .all && live.lag == nil {
+      for (other, curve) in curves where other != trial && trialSweep[other] == sweep { peers.append(curve) }
+    }
+    return peers
   }
 
   /// A stopping policy's decision: recorded (event) before the STOP goes out.
@@ -724,7 +802,8 @@ public final class CoordinatorServer: @unchecked Sendable {
         trial: trial.id!, index: trial.index, configuration: trial.configuration,
         status: trial.state.rawValue,
         params: ordered, best: trial.bestValue ?? live?.best, bestEpoch: trial.bestEpoch ?? live?.epoch,
-        epochs: max(trial.epochs, live?.epochs ?? 0), seconds: trial.seconds, message: trial.message)
+        epochs: max(trial.epochs, live?.epochs ?? 0), seconds: trial.seconds, message: trial.message,
+        result: trial.resultValue, resultEpoch: trial.resultEpoch)
     }
     return Leaderboard(
       sweep: record.id,

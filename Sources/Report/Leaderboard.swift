@@ -12,6 +12,10 @@ public struct TrialSummary: Hashable, Sendable {
   /// The best value of the sweep's metric and the epoch it came from (nil if none yet).
   public var best: Double?
   public var bestEpoch: Int?
+  /// What the trial reports as its result: the metric at its last epoch, or at its best one
+  /// when its stopping policy restores the best (nil while running, or when not finite).
+  public var result: Double?
+  public var resultEpoch: Int?
   public var epochs: Int
   public var seconds: Double
   /// Why the trial ended as it did, when there is more to say than its status (an early
@@ -21,8 +25,11 @@ public struct TrialSummary: Hashable, Sendable {
   public init(
     trial: Int64, index: Int, configuration: Int, status: String, params: [(String, ConfigValue)],
     best: Double?,
-    bestEpoch: Int?, epochs: Int, seconds: Double, message: String? = nil
+    bestEpoch: Int?, epochs: Int, seconds: Double, message: String? = nil, result: Double? = nil,
+    resultEpoch: Int? = nil
   ) {
+    self.result = result
+    self.resultEpoch = resultEpoch
     self.trial = trial
     self.index = index
     self.configuration = configuration
@@ -37,7 +44,7 @@ public struct TrialSummary: Hashable, Sendable {
 
   public static func == (a: TrialSummary, b: TrialSummary) -> Bool {
     a.trial == b.trial && a.index == b.index && a.status == b.status && a.best == b.best
-      && a.bestEpoch == b.bestEpoch
+      && a.bestEpoch == b.bestEpoch && a.result == b.result && a.resultEpoch == b.resultEpoch
       && a.epochs == b.epochs && a.seconds == b.seconds && a.params.map(\.0) == b.params.map(\.0)
       && a.params.map(\.1) == b.params.map(\.1)
   }

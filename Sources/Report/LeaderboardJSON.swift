@@ -28,6 +28,8 @@ struct LeaderboardDocument: Codable {
     var status: String
     var params: ConfigValue
     var best: Best
+    /// The metric at the epoch the trial reports as its result (absent while running).
+    var result: Best?
     var epochs: Int
     var seconds: Double
     /// An early stop's reason or a failure's error (absent when there is none).
@@ -100,7 +102,8 @@ extension Leaderboard {
         LeaderboardDocument.Trial(
           rank: rank + 1, trial: trial.trial, status: trial.status,
           params: .map(trial.params.map { ConfigValue.Entry(key: $0.0, value: $0.1) }),
-          best: .init(value: trial.best, epoch: trial.bestEpoch), epochs: trial.epochs,
+          best: .init(value: trial.best, epoch: trial.bestEpoch),
+          result: trial.resultEpoch.map { .init(value: trial.result, epoch: $0) }, epochs: trial.epochs,
           seconds: trial.seconds,
           message: trial.message)
       },
@@ -130,7 +133,7 @@ extension Leaderboard {
       return TrialSummary(
         trial: trial.trial, index: trial.rank - 1, configuration: 0, status: trial.status, params: params,
         best: trial.best.value, bestEpoch: trial.best.epoch, epochs: trial.epochs, seconds: trial.seconds,
-        message: trial.message)
+        message: trial.message, result: trial.result?.value, resultEpoch: trial.result?.epoch)
     }
     self.init(
       sweep: document.sweep,

@@ -140,16 +140,6 @@ public enum SweepConfig {
       let earlyTerminate = byKey["early_terminate"].flatMap { parseEarlyTermination($0.value) }
       var deterministicLag: Int? = nil
       if let entry = byKey["deterministic"] { deterministicLag = parseDeterministic(entry) }
-      if let earlyTerminate, let entry = byKey["early_terminate"] {
-        switch earlyTerminate {
-        case .median: break
-        case .plateau, .asha, .hyperband:
-          warnings.append(
-            ConfigIssue(
-              file: file, location: entry.keyLocation, keyPath: "early_terminate",
-              message: "only the median rule is applied in this version; trials run all their epochs"))
-        }
-      }
 
       // The base trial: sections as written, checked by decoding each as the trial spec does.
       var base = ConfigValue.map([])

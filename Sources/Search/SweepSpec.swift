@@ -83,4 +83,20 @@ public struct SweepSpec: Sendable {
     if case .string(let name)? = base["optimizer"]?["name"] { return [name] }
     return [TrialSpec().optimizer.name]
   }
+
+  /// The epochs a trial runs: the most a swept `training.epochs` allows, else the base
+  /// `training.epochs`, else the trial default (30). ASHA's `max_epochs` defaults to it.
+  public var trialEpochs: Int {
+    if let swept = parameters.first(where: { $0.path == "training.epochs" }) {
+      switch swept.distribution {
+      case .constant(let value): if let epochs = value.number { return Int(epochs) }
+      case .categorical(let values, _):
+        if let most = values.compactMap(\.number).max() { return Int(most) }
+      case .intUniform(_, let max): return max
+      default: break
+      }
+    }
+    if let epochs = base["training"]?["epochs"]?.number { return Int(epochs) }
+    return TrialSpec().epochs
+  }
 }

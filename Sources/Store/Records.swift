@@ -72,6 +72,10 @@ public struct TrialRecord: Codable, Hashable, Sendable, FetchableRecord, Mutable
   public var worker: String?
   public var bestValue: Double?
   public var bestEpoch: Int?
+  /// What the trial reports as its result: the metric at its last epoch, or at its best
+  /// epoch when its stopping policy restores the best (plateau's `restore_best`).
+  public var resultValue: Double?
+  public var resultEpoch: Int?
   public var epochs: Int
   public var seconds: Double
   public var message: String?
@@ -96,6 +100,8 @@ public struct TrialRecord: Codable, Hashable, Sendable, FetchableRecord, Mutable
     self.worker = nil
     self.bestValue = nil
     self.bestEpoch = nil
+    self.resultValue = nil
+    self.resultEpoch = nil
     self.epochs = 0
     self.seconds = 0
     self.message = nil

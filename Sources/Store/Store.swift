@@ -70,6 +70,13 @@ public final class Store: Sendable {
         t.column("detail", .text).notNull()
       }
     }
+    // v2: the value a trial reports as its result (last or best epoch).
+    migrator.registerMigration("v2") { db in
+      try db.alter(table: "trial") { t in
+        t.add(column: "resultValue", .double)
+        t.add(column: "resultEpoch", .integer)
+      }
+    }
     return migrator
   }
 
@@ -169,6 +176,7 @@ public final class Store: Sendable {
       case seconds(Double)
       case message(String?)
       case best(value: Double?, epoch: Int?)
+      case result(value: Double?, epoch: Int?)
     }
 
     public var id: Int64
@@ -195,6 +203,9 @@ public final class Store: Sendable {
         case .message(let message): columns.append("message"); values.append(message)
         case .best(let value, let epoch):
           columns += ["bestValue", "bestEpoch"]
+          values += [value, epoch]
+        case .result(let value, let epoch):
+          columns += ["resultValue", "resultEpoch"]
           values += [value, epoch]
         }
       }

@@ -58,6 +58,10 @@ public struct WorkerState: Sendable {
   /// Assigned attempts no slot has started yet, oldest first.
   public private(set) var queued: [AttemptID] = []
   var unacknowledged: [AttemptID: (report: DoneReport, sentAt: Double)] = [:]
+  /// Every epoch reported by each running attempt, resent after a reconnect: epochs sent
+  /// while the coordinator was away are lost with the old connection, and a stopping policy
+  /// needs the whole curve (the coordinator ignores epochs it already has).
+  var streamed: [AttemptID: [MetricReport]] = [:]
   var lastHeard = 0.0
   var lastSent = 0.0
   var backoff = 1.0
@@ -96,10 +100,12 @@ public struct WorkerState: Sendable {
     case .epoch(let metric):
       guard running.contains(metric.attempt) else { return [] }
       lastSent = now
+      streamed[metric.attempt, default: []].append(metric)
       return [.send(.metric(metric))]
     case .finished(let done):
       queued.removeAll { $0 == done.attempt }
       guard running.remove(done.attempt) != nil else { return [] }
+      streamed[done.attempt] = nil
       unacknowledged[done.attempt] = (done, now)
       lastSent = now
       return [.send(.done(done))] + finishIfDrained()
@@ -113,7 +119,10 @@ public struct WorkerState: Sendable {
       if !attempts.isEmpty {
         actions += attempts.map { .stopTrial($0, reason: "worker shutting down") }
         actions.append(.send(.handBack(attempts)))
-        for attempt in attempts { running.remove(attempt) }
+        for attempt in attempts {
+          running.remove(attempt)
+          streamed[attempt] = nil
+        }
         queued.removeAll()
       }
       if shutdownLevel >= 2 || running.isEmpty { return actions + [.send(.bye), .exit] }
@@ -161,6 +170,9 @@ public struct WorkerState: Sendable {
     lastHeard = now
     lastSent = now
     var actions: [Action] = [.connect, .send(ready)]
+    for attempt in running.sorted(by: { $0.trial < $1.trial }) {
+      actions += (streamed[attempt] ?? []).map { .send(.metric($0)) }
+    }
     for (attempt, entry) in unacknowledged.sorted(by: { $0.key.trial < $1.key.trial }) {
       actions.append(.send(.done(entry.report)))
       unacknowledged[attempt] = (entry.report, now)

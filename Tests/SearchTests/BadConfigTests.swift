@@ -45,14 +45,30 @@ final class BadConfigTests: XCTestCase {
     XCTAssertEqual(spec.warnings.map(\.keyPath), ["program", "project"])
   }
 
-  /// Stopping policies not applied yet say so instead of being ignored silently.
-  func testUnappliedStoppingPoliciesWarn() throws {
+  /// Every stopping policy is applied: none warns, each parses with its defaults, and a bad
+  /// setting names its key and line.
+  func testStoppingPoliciesParseWithTheirDefaults() throws {
     let base = "method: random\nrun_cap: 2\nparameters:\n  lr: {min: 0.001, max: 0.1}\n"
-    let asha = try SweepConfig.parse(text: base + "early_terminate: {type: asha}\n", file: "a.yaml")
-    XCTAssertEqual(asha.warnings.map(\.keyPath), ["early_terminate"])
-    let median = try SweepConfig.parse(text: base + "early_terminate: {type: median}\n", file: "m.yaml")
-    XCTAssertEqual(median.warnings, [])
-    XCTAssertEqual(median.earlyTerminate, .median(minTrials: 5, graceEpochs: 5))
+    func parsed(_ line: String) throws -> SweepSpec.EarlyTermination? {
+      let spec = try SweepConfig.parse(text: base + line, file: "p.yaml")
+      XCTAssertEqual(spec.warnings, [], line)
+      return spec.earlyTerminate
+    }
+    XCTAssertEqual(try parsed("early_terminate: {type: asha}\n"), .asha(minEpochs: 1, maxEpochs: nil, eta: 3))
+    XCTAssertEqual(try parsed("early_terminate: {type: median}\n"), .median(minTrials: 5, graceEpochs: 5))
+    XCTAssertEqual(
+      try parsed(
+        "early_terminate: {type: plateau, patience: 3, min_delta: 0.01, mode: rel, restore_best: true}\n"),
+      .plateau(patience: 3, minDelta: 0.01, relative: true, minEpochs: 0, restoreBest: true))
+    XCTAssertEqual(
+      try parsed("early_terminate: {type: hyperband, min_iter: 3}\n"),
+      .hyperband(minIter: 3, maxIter: nil, s: nil, eta: 3, strict: false))
+    XCTAssertThrowsError(try parsed("early_terminate: {type: asha, eta: 1}\n")) {
+      XCTAssertTrue("\($0)".contains("p.yaml:5:36: early_terminate.eta: must be > 1, got 1"), "\($0)")
+    }
+    XCTAssertThrowsError(try parsed("early_terminate: {type: hyperband}\n")) {
+      XCTAssertTrue("\($0)".contains("hyperband needs min_iter, or max_iter and s"), "\($0)")
+    }
   }
 
   func testDeterministicMode() throws {
