@@ -63,6 +63,8 @@ public final class CoordinatorServer: @unchecked Sendable {
     /// status request (a progress display asks many times a second) reads no trial rows.
     var counts: [TrialRecord.State: Int] = [:]
     var bestFinished: Double?
+    /// The latest stopping decisions (trial, reason), oldest first, for STATUS.
+    var recentStops: [SweepStatus.Stop] = []
     /// For TPE: the finished trials as sampler observations, by trial index, kept as their
     /// transitions are written (a suggestion used to re-read every trial row of the sweep).
     var observations: [Int: Observation] = [:]
@@ -275,6 +277,14 @@ public final class CoordinatorServer: @unchecked Sendable {
       for event in try store.events(sweep: record.id) where event.kind == "early_stop" {
         if let trial = event.trialID, ids.contains(trial) { stopReasons[trial] = event.detail }
       }
+    }
+    sweeps[record.id]?.recentStops = try Self.latestStops(store, sweep: record.id)
+  }
+
+  /// The latest stopping decisions stored for a sweep, oldest first.
+  static func latestStops(_ store: Store, sweep: String) throws -> [SweepStatus.Stop] {
+    try store.events(sweep: sweep).filter { $0.kind == "early_stop" }.suffix(SweepStatus.Stop.shown).map {
+      SweepStatus.Stop(trial: $0.trialID ?? -1, reason: $0.detail)
     }
   }
 
@@ -628,6 +638,10 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// A stopping policy's decision: recorded (event) before the STOP goes out.
   func earlyStop(_ trial: Int64, sweep: String, reason: String) {
     stopReasons[trial] = reason
+    sweeps[sweep]?.recentStops.append(SweepStatus.Stop(trial: trial, reason: reason))
+    if let count = sweeps[sweep]?.recentStops.count, count > SweepStatus.Stop.shown {
+      sweeps[sweep]?.recentStops.removeFirst(count - SweepStatus.Stop.shown)
+    }
     do {
       try store.recordEvent(
         EventRecord(
@@ -786,7 +800,9 @@ public final class CoordinatorServer: @unchecked Sendable {
         SweepStatus(
           sweep: record.id, name: record.name, state: record.state.rawValue, trials: counts, total: total,
           best: best, metric: SweepStatus.Metric(name: record.metricName, goal: record.metricGoal),
-          workers: state.workerCount))
+          workers: state.workerCount,
+          stops: sweeps[record.id]?.recentStops
+            ?? (sweep == nil ? nil : try? Self.latestStops(store, sweep: record.id))))
     }
     return .ok(json: SweepStatus.encode(list))
   }

@@ -26,11 +26,28 @@ public struct SweepStatus: Codable, Hashable, Sendable {
   public var metric: Metric
   /// Workers connected to the coordinator.
   public var workers: Int
+  /// The latest stopping decisions (at most `Stop.shown`, oldest first), with their reasons.
+  public var stops: [Stop]?
+
+  /// A stopping policy's decision about a trial.
+  public struct Stop: Codable, Hashable, Sendable {
+    public var trial: Int64
+    public var reason: String
+
+    public init(trial: Int64, reason: String) {
+      self.trial = trial
+      self.reason = reason
+    }
+
+    /// How many a status reply carries.
+    public static let shown = 10
+  }
 
   public init(
     sweep: String, name: String?, state: String, trials: [String: Int], total: Int?, best: Double?,
-    metric: Metric, workers: Int
+    metric: Metric, workers: Int, stops: [Stop]? = nil
   ) {
+    self.stops = stops
     self.sweep = sweep
     self.name = name
     self.state = state
@@ -62,10 +79,17 @@ public struct SweepStatus: Codable, Hashable, Sendable {
     try ReportJSON.decoder().decode(List.self, from: Data(json)).sweeps
   }
 
-  /// `s1-1 running: 18/50 done, 2 running, 30 pending; best val_error 0.0167`.
+  /// `s1-1 running: 18/50 done, 2 running, 30 pending; best val_error 0.0167`, then, when
+  /// trials were stopped early, how many and the latest decisions, a line each.
   public var summary: String {
-    "\(sweep) \(state): \(done)/\(total.map(String.init) ?? "?") done, \(running) running, \(pending) pending; "
+    var text =
+      "\(sweep) \(state): \(done)/\(total.map(String.init) ?? "?") done, \(running) running, \(pending) pending; "
       + "best \(metric.name) \(best.map { String(format: "%.4g", $0) } ?? "–")"
+    if let stops, !stops.isEmpty {
+      text += "\n  \(trials["early_stopped"] ?? 0) stopped early; latest:"
+      for stop in stops { text += "\n  trial \(stop.trial): \(stop.reason)" }
+    }
+    return text
   }
 
   /// A progress line for `sweepd watch`:

@@ -2,8 +2,9 @@ import Foundation
 import Store
 import XCTest
 
-/// Real coordinator and worker processes on loopback.
-final class DaemonTests: XCTestCase {
+/// Real coordinator and worker processes on loopback: a scratch directory, processes that
+/// are killed at the end, and the steps the daemon tests share.
+class DaemonTestCase: XCTestCase {
   var directory: URL!
 
   override func setUpWithError() throws {
@@ -47,24 +48,6 @@ final class DaemonTests: XCTestCase {
     return ""
   }
 
-  func writeSweep(trials: Int, epochs: Int) throws -> String {
-    let file = directory.appendingPathComponent("sweep.yaml")
-    try """
-    name: e2e
-    method: random
-    run_cap: \(trials)
-    seed: 3
-    metric: {name: val_error, goal: minimize}
-    data: {dataset: spirals, samples: 1500}
-    model: {kind: mlp, hidden: [64, 64]}
-    training: {epochs: \(epochs), batch_size: 16}
-    parameters:
-      optimizer: {values: [adam, rmsprop]}
-      lr: {distribution: log_uniform_values, min: 0.001, max: 0.01}
-    """.write(to: file, atomically: true, encoding: .utf8)
-    return file.path
-  }
-
   func leaderboard(_ coordinator: String, _ sweep: String) throws -> [[String: Any]] {
     let output = try SweepdProcess.run([
       "leaderboard", sweep, "--coordinator", coordinator, "--format", "json",
@@ -90,6 +73,28 @@ final class DaemonTests: XCTestCase {
     let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
     let endpoint = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
     return (process, endpoint)
+  }
+
+}
+
+/// The daemon with real coordinator and worker processes on loopback.
+final class DaemonTests: DaemonTestCase {
+  func writeSweep(trials: Int, epochs: Int) throws -> String {
+    let file = directory.appendingPathComponent("sweep.yaml")
+    try """
+    name: e2e
+    method: random
+    run_cap: \(trials)
+    seed: 3
+    metric: {name: val_error, goal: minimize}
+    data: {dataset: spirals, samples: 1500}
+    model: {kind: mlp, hidden: [64, 64]}
+    training: {epochs: \(epochs), batch_size: 16}
+    parameters:
+      optimizer: {values: [adam, rmsprop]}
+      lr: {distribution: log_uniform_values, min: 0.001, max: 0.01}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    return file.path
   }
 
   /// `sweepd run` (a coordinator and two workers): a 40-trial sweep, every trial exactly once

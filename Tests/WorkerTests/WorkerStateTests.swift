@@ -109,6 +109,25 @@ final class WorkerStateTests: XCTestCase {
     XCTAssertFalse(worker.handle(.tick, now: now + 1).contains(.connect))
   }
 
+  /// Epochs sent while the coordinator was away are lost with the old connection: after a
+  /// reconnect the running trials' epochs are sent again, right after READY, in order; a
+  /// finished trial's are not (its DONE is resent instead).
+  func testReconnectResendsTheRunningTrialsEpochs() {
+    var worker = started()
+    _ = worker.handle(.received(.assign(assignment(1))), now: 0)
+    _ = worker.handle(.received(.assign(assignment(2))), now: 0)
+    let first = AttemptID(trial: 1, attempt: 1), second = AttemptID(trial: 2, attempt: 1)
+    let epochs = (1...3).map { MetricReport(attempt: first, epoch: $0, values: ["val_loss": Double($0)]) }
+    for epoch in epochs { _ = worker.handle(.epoch(epoch), now: 0.5) }
+    _ = worker.handle(.epoch(MetricReport(attempt: second, epoch: 1, values: [:])), now: 0.5)
+    _ = worker.handle(.finished(done(2)), now: 1)
+    let ready = WorkerMessage.ready(
+      Ready(worker: "w1", host: "h", slots: 2, version: "test", running: [first]))
+    XCTAssertEqual(
+      worker.handle(.received(.disconnect("restarting")), now: 2),
+      [.connect, .send(ready)] + epochs.map { .send(.metric($0)) } + [.send(.done(done(2)))])
+  }
+
   func testGracefulThenImmediateShutdown() {
     var worker = started()
     _ = worker.handle(.received(.assign(assignment(1))), now: 0)

@@ -47,12 +47,10 @@ public struct PlateauRule: Hashable, Sendable {
   /// The decision after the last epoch of `curve` (epoch 1 first). nil: continue.
   public func decide(curve: [Double]) -> StopDecision? {
     var best: Double? = nil
-    var bestEpoch = 0
     var wait = 0
-    for (offset, value) in curve.enumerated() {
+    for value in curve {
       if improves(value, on: best) {
         best = value
-        bestEpoch = offset + 1
         wait = 0
       } else {
         wait += 1
@@ -60,7 +58,14 @@ public struct PlateauRule: Hashable, Sendable {
     }
     let epoch = curve.count
     guard epoch >= minEpochs, wait >= patience else { return nil }
-    let bestText = best.map { "best \(formatNumber($0)) at epoch \(bestEpoch)" } ?? "no finite value"
+    // The reason names the trial's best (with min_delta > 0 it can be a later, smaller step
+    // than the improvement the count runs from).
+    var bestText = "no finite value"
+    if best != nil,
+      let overall = goal == .minimize ? curve.filter(\.isFinite).min() : curve.filter(\.isFinite).max()
+    {
+      bestText = "best \(formatNumber(overall)) at epoch \(curve.firstIndex(of: overall)! + 1)"
+    }
     return StopDecision(
       epoch: epoch, reason: "plateau at epoch \(epoch): \(bestText), \(wait) epochs without improvement")
   }
