@@ -152,4 +152,51 @@ final class StoppingTests: DaemonTestCase {
       }
     }
   }
+
+  /// Annealing runs in the worker: a `reduce_on_plateau` schedule's reductions reach the
+  /// store through the streamed `lr` metric, epoch by epoch.
+  func testReduceOnPlateauShowsInTheStreamedLearningRate() throws {
+    let file = directory.appendingPathComponent("anneal.yaml")
+    try """
+    name: anneal
+    method: grid
+    metric: {name: val_loss, goal: minimize}
+    data: {dataset: digits}
+    model: {kind: mlp, hidden: [16]}
+    optimizer: {name: sgd}
+    schedule: {kind: reduce_on_plateau, patience: 1, factor: 0.5}
+    training: {epochs: 12, batch_size: 64}
+    parameters:
+      lr: {values: [0.5]}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    let db = directory.appendingPathComponent("anneal.db").path
+    let output = try SweepdProcess.run(["run", file.path, "--workers", "1", "--db", db], timeout: 300)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let store = try Store(path: db)
+    let trial = try XCTUnwrap(try store.trials(sweep: try XCTUnwrap(try store.sweeps().first).id).first)
+    let rows = try store.metrics(trial: trial.id!, attempt: trial.attempt)
+    XCTAssertEqual(rows.count, 12)
+    let epochs = try rows.map { row -> (lr: Double, loss: Double) in
+      let values = try JSONDecoder().decode([String: Double].self, from: Data(row.values.utf8))
+      return (try XCTUnwrap(values["lr"]), try XCTUnwrap(values["val_loss"]))
+    }
+    XCTAssertEqual(epochs.first?.lr, 0.5)
+    XCTAssertLessThan(epochs.last!.lr, 0.5, "no reduction reached the stream: \(epochs)")
+    // PyTorch's rule, replayed on the streamed losses: the lr of epoch e + 1 is what
+    // ReduceLROnPlateau gives after epoch e's validation loss.
+    var best = Double.infinity, bad = 0, lr = 0.5
+    for (index, epoch) in epochs.enumerated() {
+      XCTAssertEqual(epoch.lr, lr, "epoch \(index + 1)")
+      if epoch.loss < best * (1 - 1e-4) {
+        best = epoch.loss
+        bad = 0
+      } else {
+        bad += 1
+      }
+      if bad > 1 {
+        lr *= 0.5
+        bad = 0
+      }
+    }
+  }
 }
