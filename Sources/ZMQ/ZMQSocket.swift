@@ -8,7 +8,7 @@ import CZeroMQ
 /// runs a ZAP-checked security mechanism. Non-copyable: a message is handled once.
 public struct Multipart: ~Copyable {
   public let frames: [[UInt8]]
-  /// ZAP's "User-Id" metadata of the first frame (nil without authentication).
+  /// ZAP's "User-Id" metadata of the message (nil without authentication).
   public let userID: String?
 }
 
@@ -158,7 +158,8 @@ public final class ZMQSocket {
       } else {
         frames.append([])
       }
-      if frames.count == 1, let id = zmq_msg_gets(message, "User-Id") {
+      // A ROUTER's routing-id frame carries no metadata: take the first frame that has it.
+      if userID == nil, let id = zmq_msg_gets(message, "User-Id") {
         userID = String(cString: id)
       }
       // Read "more" before the frame is closed.

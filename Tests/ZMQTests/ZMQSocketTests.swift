@@ -1,5 +1,6 @@
 import CZeroMQ
 import Dispatch
+import Synchronization
 import XCTest
 
 @testable import ZMQ
@@ -97,5 +98,66 @@ final class ZMQSocketTests: XCTestCase {
     XCTAssertEqual(publicKey.count, 40)
     XCTAssertEqual(secretKey.count, 40)
     XCTAssertNotEqual(publicKey, secretKey)
+  }
+
+  /// A CURVE server behind a ZAP handler: an allowed key gets in and its messages carry the
+  /// handler's user id; an unknown key gets nothing through.
+  func testZAPLetsInOnlyAuthorizedKeys() throws {
+    let context = try ZMQContext()
+    let server = try ZMQContext.curveKeyPair(), allowed = try ZMQContext.curveKeyPair()
+    let stranger = try ZMQContext.curveKeyPair()
+    let seen = Mutex<[String]>([])
+    let handler = ZAPHandler(context: context) { key, address in
+      seen.withLock { $0.append(address) }
+      return key == allowed.publicKey ? "worker" : nil
+    }
+    try handler.start()
+    defer { handler.stop() }
+    let router = try context.socket(.router)
+    try router.makeCurveServer(secretKey: server.secretKey)
+    try router.bind("tcp://127.0.0.1:*")
+    func client(_ keys: (publicKey: String, secretKey: String)) throws -> ZMQSocket {
+      let socket = try context.socket(.dealer)
+      try socket.makeCurveClient(serverKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
+      try socket.connect(router.lastEndpoint)
+      try socket.send([Array("hello".utf8)], dontWait: true)
+      return socket
+    }
+    let intruder = try client(stranger)
+    let friend = try client(allowed)
+    XCTAssertTrue(try ZMQPoller.readable([router], timeoutMilliseconds: 5000)[0])
+    guard let message = try router.receive() else { return XCTFail("no message") }
+    XCTAssertEqual(message.userID, "worker")
+    XCTAssertEqual(message.frames.last, Array("hello".utf8))
+    // The stranger's message never arrives.
+    XCTAssertFalse(try ZMQPoller.readable([router], timeoutMilliseconds: 500)[0])
+    XCTAssertEqual(seen.withLock { $0.count }, 2, "both were asked about, with their address")
+    XCTAssertTrue(seen.withLock { $0.allSatisfy { $0 == "127.0.0.1" } })
+    withExtendedLifetime((intruder, friend)) {}
+  }
+
+  /// With no ZAP handler at all, a CURVE server made by `makeCurveServer` refuses everyone
+  /// (libzmq 4.3.4 alone would let any key in).
+  func testWithoutAHandlerNobodyGetsIn() throws {
+    let context = try ZMQContext()
+    let server = try ZMQContext.curveKeyPair(), keys = try ZMQContext.curveKeyPair()
+    let router = try context.socket(.router)
+    try router.makeCurveServer(secretKey: server.secretKey)
+    try router.bind("tcp://127.0.0.1:*")
+    let dealer = try context.socket(.dealer)
+    try dealer.makeCurveClient(serverKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
+    try dealer.connect(router.lastEndpoint)
+    try dealer.send([Array("hello".utf8)], dontWait: true)
+    XCTAssertFalse(try ZMQPoller.readable([router], timeoutMilliseconds: 700)[0])
+  }
+
+  func testCurveKeyHelpers() throws {
+    let (publicKey, secretKey) = try ZMQContext.curveKeyPair()
+    XCTAssertEqual(CurveKey.publicKey(ofSecret: secretKey), publicKey)
+    XCTAssertTrue(CurveKey.isValid(publicKey))
+    XCTAssertFalse(CurveKey.isValid("too short"))
+    XCTAssertFalse(CurveKey.isValid(String(repeating: "~", count: 40)) && CurveKey.decode(String(repeating: "~", count: 40)) == nil)
+    XCTAssertEqual(CurveKey.encode(try XCTUnwrap(CurveKey.decode(publicKey))), publicKey)
+    XCTAssertNil(CurveKey.publicKey(ofSecret: "not a key"))
   }
 }
