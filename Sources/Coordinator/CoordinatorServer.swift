@@ -137,14 +137,54 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// The address the ROUTER is bound to (with the port the system chose for `:*`).
   public var endpoint: String { socket.lastEndpoint }
 
-  /// - Parameter context: the ZeroMQ context to open the ROUTER in (default: its own). Pass
-  ///   the workers' context to serve them over `inproc://` in one process (`sweepd run`).
+  /// CURVE security: the coordinator's secret key and the public keys allowed in, by role.
+  /// Operators may do everything a client can (submit, cancel, status, leaderboard); workers
+  /// may take and report trials, and read status and leaderboards. A key in neither list is
+  /// refused at the handshake (ZAP), and nothing it sends is read.
+  public struct Security: Sendable {
+    public var secretKey: String
+    public var workerKeys: Set<String>
+    public var operatorKeys: Set<String>
+
+    public init(secretKey: String, workerKeys: Set<String>, operatorKeys: Set<String>) {
+      self.secretKey = secretKey
+      self.workerKeys = workerKeys
+      self.operatorKeys = operatorKeys
+    }
+
+    /// The role of a public key: "operator", "worker", or nil (refused).
+    public func role(of key: String) -> String? {
+      operatorKeys.contains(key) ? "operator" : workerKeys.contains(key) ? "worker" : nil
+    }
+  }
+
+  let security: Security?
+  var zapHandler: ZAPHandler?
+
+  /// - Parameters:
+  ///   - context: the ZeroMQ context to open the ROUTER in (default: its own). Pass the
+  ///     workers' context to serve them over `inproc://` in one process (`sweepd run`).
+  ///   - security: CURVE keys; its ZAP handler runs before the socket binds, and the socket
+  ///     refuses everyone if no handler answers.
   public init(
     bind: String, store: Store, logger: Logger = Logger(label: "sweepd.coordinator"),
-    context: ZMQContext? = nil
+    context: ZMQContext? = nil, security: Security? = nil
   ) throws {
     self.context = try context ?? ZMQContext()
+    self.security = security
+    if let security {
+      let handler = ZAPHandler(context: self.context) { [logger] key, address in
+        guard let role = security.role(of: key) else {
+          logger.warning("refused a connection from \(address): unknown key \(key)")
+          return nil
+        }
+        return role
+      }
+      try handler.start()
+      zapHandler = handler
+    }
     socket = try self.context.socket(.router)
+    if let security { try socket.makeCurveServer(secretKey: security.secretKey) }
     try socket.setOption(ZMQ_ROUTER_MANDATORY_OPTION, Int32(1))
     try socket.setOption(ZMQ_MAXMSGSIZE_OPTION, Int64(Protocol.maximumFrameBytes + 4096))
     // A restarted coordinator's port can be briefly taken by a local worker's reconnect
@@ -313,7 +353,7 @@ public final class CoordinatorServer: @unchecked Sendable {
         // Drain what is waiting, then tick.
         var handled = 0
         while handled < 1000, let message = try socket.receive(dontWait: true) {
-          handle(message.frames)
+          handle(message.frames, role: message.userID)
           handled += 1
         }
       }
@@ -326,18 +366,34 @@ public final class CoordinatorServer: @unchecked Sendable {
     flush(final: true)
     // Release the address, so a coordinator started next (a restart) can bind it at once.
     try? socket.unbind(endpoint)
+    zapHandler?.stop()
   }
 
-  func handle(_ frames: [[UInt8]]) {
+  /// Handles one message; `role` is the sender's ZAP user id ("operator" or "worker") when
+  /// the coordinator runs CURVE, and decides what the sender may do.
+  func handle(_ frames: [[UInt8]], role: String? = nil) {
     guard frames.count >= 2 else { return }
     let peer = String(decoding: frames[0], as: UTF8.self)
     let body = Array(frames.dropFirst())
     switch WireCodec.decodeWorkerMessage(body) {
     case .success(let message):
+      if security != nil && role != "worker" {
+        logger.warning("dropped a worker message from \(peer.debugDescription): its key is not a worker's")
+        return
+      }
       perform(state.handle(.message(peer, message), now: now))
     case .failure(.unknownCommand):
       switch WireCodec.decodeClientRequest(body) {
       case .success(let request):
+        if security != nil, role != "operator" {
+          switch request {
+          case .submit, .cancel:
+            logger.warning("refused a request from \(peer.debugDescription): its key is not an operator's")
+            reply(to: frames[0], .error("not allowed: only operator keys may submit or cancel sweeps"))
+            return
+          case .status, .leaderboard: break
+          }
+        }
         // Answer from the written state, and write what the request changed before replying.
         flush()
         let answer = answer(request)

@@ -16,6 +16,7 @@ public final class WorkerAgent: @unchecked Sendable {
   let context: ZMQContext
   /// Whether the agent made its context (and so terminates it when it ends).
   let ownsContext: Bool
+  let curve: CurveClientKeys?
   var socket: ZMQSocket?
   var state: WorkerState
   let inbox = Mutex(SlotInbox(window: epochBatchWindow))
@@ -47,12 +48,15 @@ public final class WorkerAgent: @unchecked Sendable {
   ///   - dataCache: prepared data sets kept across trials.
   ///   - context: the ZeroMQ context to connect in (default: its own); a coordinator in the
   ///     same process shares it to serve the agent over `inproc://`.
+  ///   - curve: the coordinator's public key and this worker's key pair, for a coordinator
+  ///     that runs CURVE.
   ///   Agents in one process pass the same allowance and cache.
   public init(
     connect endpoint: String, name: String, slots: Int, version: String, logger: Logger,
     cores: CoreAllowance = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount),
-    dataCache: DataCache = DataCache(), context: ZMQContext? = nil
+    dataCache: DataCache = DataCache(), context: ZMQContext? = nil, curve: CurveClientKeys? = nil
   ) throws {
+    self.curve = curve
     self.endpoint = endpoint
     self.cores = cores
     self.dataCache = dataCache
@@ -138,6 +142,7 @@ public final class WorkerAgent: @unchecked Sendable {
         let fresh = try context.socket(.dealer)
         // A fresh routing id per connection (the coordinator knows the worker by name).
         try fresh.setOption(ZMQ_ROUTING_ID_OPTION, "\(state.name)#\(connection)")
+        if let curve { try fresh.makeCurveClient(curve) }
         try fresh.connect(endpoint)
         socket = fresh
         if connection > 1 { logger.info("reconnecting to \(endpoint)") }

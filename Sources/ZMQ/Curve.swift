@@ -38,7 +38,25 @@ public enum CurveKey {
   }
 }
 
+/// What a CURVE client needs: the server's public key and its own key pair (all Z85).
+public struct CurveClientKeys: Sendable, Hashable {
+  public var serverKey: String
+  public var publicKey: String
+  public var secretKey: String
+
+  public init(serverKey: String, publicKey: String, secretKey: String) {
+    self.serverKey = serverKey
+    self.publicKey = publicKey
+    self.secretKey = secretKey
+  }
+}
+
 extension ZMQSocket {
+  /// `makeCurveClient` with the keys of `keys`.
+  public func makeCurveClient(_ keys: CurveClientKeys) throws {
+    try makeCurveClient(serverKey: keys.serverKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
+  }
+
   /// Makes this socket a CURVE server with `secretKey` (Z85) whose peers are checked by the
   /// ZAP handler of its context under `domain`; with no handler answering, nobody gets in
   /// (`ZMQ_ZAP_ENFORCE_DOMAIN`). Call before `bind`.
@@ -131,7 +149,8 @@ public final class ZAPHandler: @unchecked Sendable {
       let status = user == nil ? "400" : "200"
       let text = user == nil ? "unknown key" : "OK"
       try? socket.send([
-        frames[0], [], Array("1.0".utf8), requestID, Array(status.utf8), Array(text.utf8), Array((user ?? "").utf8),
+        frames[0], [], Array("1.0".utf8), requestID, Array(status.utf8), Array(text.utf8),
+        Array((user ?? "").utf8),
         [],
       ])
     }

@@ -22,16 +22,21 @@ final class CoordinatorClient {
   var socket: ZMQSocket
 
   /// - Parameter context: default: its own; `sweepd run` shares the coordinator's, for `inproc://`.
-  init(_ endpoint: String, context: ZMQContext? = nil) throws {
+  let curve: CurveClientKeys?
+
+  init(_ endpoint: String, context: ZMQContext? = nil, curve: CurveClientKeys? = nil) throws {
     self.endpoint = endpoint
+    self.curve = curve
     self.context = try context ?? ZMQContext()
-    socket = try Self.connect(self.context, endpoint)
+    socket = try Self.connect(self.context, endpoint, curve: curve)
   }
 
-  static func connect(_ context: ZMQContext, _ endpoint: String) throws -> ZMQSocket {
+  static func connect(_ context: ZMQContext, _ endpoint: String, curve: CurveClientKeys?) throws -> ZMQSocket
+  {
     let socket = try context.socket(.dealer)
     // Nothing is worth waiting for at exit: a request without an answer is an error anyway.
     try socket.setOption(ZMQ_LINGER_OPTION, Int32(0))
+    if let curve { try socket.makeCurveClient(curve) }
     try socket.connect(endpoint)
     return socket
   }
@@ -44,7 +49,7 @@ final class CoordinatorClient {
       let message = try socket.receive()
     else {
       // A late answer must not be taken for the next request's: start a fresh connection.
-      socket = try Self.connect(context, endpoint)
+      socket = try Self.connect(context, endpoint, curve: curve)
       throw ValidationError(
         "the coordinator at \(endpoint) did not answer within \(Int(timeout)) s (is it running?)")
     }
@@ -57,10 +62,11 @@ final class CoordinatorClient {
 }
 
 /// One request on a fresh connection.
-func ask(_ coordinator: String, _ request: ClientRequest, timeout: Double = 10, context: ZMQContext? = nil)
-  throws -> [UInt8]
-{
-  try CoordinatorClient(coordinator, context: context).ask(request, timeout: timeout)
+func ask(
+  _ coordinator: String, _ request: ClientRequest, timeout: Double = 10, context: ZMQContext? = nil,
+  curve: CurveClientKeys? = nil
+) throws -> [UInt8] {
+  try CoordinatorClient(coordinator, context: context, curve: curve).ask(request, timeout: timeout)
 }
 
 /// Routes SIGINT and SIGTERM to `handler` (on a Dispatch queue, not in signal context).
@@ -84,11 +90,48 @@ struct CoordinatorCommand: ParsableCommand {
 
   @Option(help: "Address to bind.") var bind: String = "tcp://127.0.0.1:5555"
   @Option(help: "SQLite database file.") var db: String = "sweepd.db"
+  @Option(help: "The coordinator's secret key file (CURVE; from `sweepd keygen`).") var curveSecretKey:
+    String?
+  @Option(help: "Workers' public keys: a file (one per line) or a directory of .pub files.")
+  var authorizedKeys: String?
+  @Option(help: "Operators' public keys (may submit and cancel): a file or a directory of .pub files.")
+  var operatorKeys: String?
+  @Flag(help: "Serve a non-loopback address without CURVE (anyone who can reach it may submit).")
+  var insecure = false
+
+  func validate() throws {
+    if curveSecretKey == nil && (authorizedKeys != nil || operatorKeys != nil) {
+      throw ValidationError("--authorized-keys and --operator-keys need --curve-secret-key")
+    }
+    if curveSecretKey != nil && authorizedKeys == nil && operatorKeys == nil {
+      throw ValidationError(
+        "--curve-secret-key needs --authorized-keys or --operator-keys (nobody could connect)")
+    }
+    if curveSecretKey == nil && !KeyFiles.isLocal(bind) && !insecure {
+      throw ValidationError(
+        "refusing to serve \(bind) without CURVE: give --curve-secret-key and --authorized-keys/--operator-keys (see docs/deploy.md), or --insecure"
+      )
+    }
+  }
 
   func run() throws {
     Sweepd.bootstrapLogging()
     let logger = Logger(label: "sweepd.coordinator")
-    let server = try CoordinatorServer(bind: bind, store: try Store(path: db), logger: logger)
+    var security: CoordinatorServer.Security?
+    if let curveSecretKey {
+      guard ZMQContext.has("curve") else { throw ValidationError("this libzmq is built without CURVE") }
+      security = CoordinatorServer.Security(
+        secretKey: try KeyFiles.key(curveSecretKey, what: "secret key"),
+        workerKeys: try authorizedKeys.map(KeyFiles.keyList) ?? [],
+        operatorKeys: try operatorKeys.map(KeyFiles.keyList) ?? [])
+      logger.info(
+        "CURVE on: \(security!.workerKeys.count) worker keys, \(security!.operatorKeys.count) operator keys")
+    } else if !KeyFiles.isLocal(bind) {
+      logger.warning(
+        "serving \(bind) WITHOUT authentication (--insecure): anyone who can reach it may submit")
+    }
+    let server = try CoordinatorServer(
+      bind: bind, store: try Store(path: db), logger: logger, security: security)
     logger.info("coordinator at \(server.endpoint), store \(db)")
     // The sources must outlive the loop (an optimized build would otherwise free them, and
     // with them the handlers, as soon as they are created).
@@ -105,15 +148,18 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: "Trials at once (default: the core count).") var slots: Int?
   @Option(help: "The worker's name (default: host:pid).") var name: String?
   @Option(help: "Cores the slots share; a lone trial uses the idle ones (default: all).") var cores: Int?
+  @OptionGroup var keys: ClientKeyOptions
 
   func run() throws {
     Sweepd.bootstrapLogging()
     let logger = Logger(label: "sweepd.worker")
+    let curve = try keys.load()
     BLASLauncher.prepare(logger: logger)
     let agent = try WorkerAgent(
       connect: connect, name: name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())",
       slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, version: SweepdVersion.string,
-      logger: logger, cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount))
+      logger: logger, cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount),
+      curve: curve)
     // The first SIGTERM lets running trials finish; a second hands them back and exits.
     let sources = onTerminationSignals { agent.requestShutdown() }
     try withExtendedLifetime(sources) { try agent.run() }
@@ -124,11 +170,12 @@ struct Submit: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Submit a sweep config; prints the sweep id.")
   @Argument(help: "The sweep config (YAML).") var file: String
   @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+  @OptionGroup var keys: ClientKeyOptions
 
   func run() throws {
     _ = try loadSweep(file)
     let text = try String(contentsOfFile: file, encoding: .utf8)
-    let reply = try ask(coordinator, .submit(SubmitRequest(file: file, text: text)))
+    let reply = try ask(coordinator, .submit(SubmitRequest(file: file, text: text)), curve: try keys.load())
     let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any]
     print(object?["sweep"] as? String ?? String(decoding: reply, as: UTF8.self))
   }
@@ -138,9 +185,10 @@ struct Status: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Show sweeps and their trial counts.")
   @Argument(help: "A sweep id (default: all).") var sweep: String?
   @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+  @OptionGroup var keys: ClientKeyOptions
 
   func run() throws {
-    let reply = try ask(coordinator, .status(sweep: sweep))
+    let reply = try ask(coordinator, .status(sweep: sweep), curve: try keys.load())
     print(describeStatus(reply))
   }
 }
@@ -150,9 +198,10 @@ struct Cancel: ParsableCommand {
     abstract: "Cancel a sweep: pending trials are dropped, running ones stopped.")
   @Argument(help: "The sweep id.") var sweep: String
   @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+  @OptionGroup var keys: ClientKeyOptions
 
   func run() throws {
-    _ = try ask(coordinator, .cancel(sweep: sweep))
+    _ = try ask(coordinator, .cancel(sweep: sweep), curve: try keys.load())
     print("cancelled \(sweep)")
   }
 }
@@ -162,12 +211,15 @@ struct LeaderboardCommand: ParsableCommand {
     commandName: "leaderboard", abstract: "A sweep's ranked trials.")
   @Argument(help: "The sweep id.") var sweep: String
   @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+  @OptionGroup var keys: ClientKeyOptions
   @Option(help: "Show the best N.") var top: Int?
   @Option(help: "Aggregate by a parameter (e.g. optimizer).") var groupBy: String?
   @Option(help: "table, csv, json or markdown.") var format: LeaderboardFormat = .table
 
   func run() throws {
-    let json = try ask(coordinator, .leaderboard(LeaderboardRequest(sweep: sweep, top: nil, groupBy: nil)))
+    let json = try ask(
+      coordinator, .leaderboard(LeaderboardRequest(sweep: sweep, top: nil, groupBy: nil)),
+      curve: try keys.load())
     let board = try Leaderboard(json: json)
     print(board.render(format, top: top, groupBy: groupBy), terminator: "")
   }
@@ -184,7 +236,7 @@ func describeStatus(_ json: [UInt8]) -> String {
 /// when something changed (at most one a second) and the final one.
 func follow(
   _ coordinator: String, sweep: String, output: Int32 = STDERR_FILENO, interval: Double = 0.1,
-  context: ZMQContext? = nil
+  context: ZMQContext? = nil, curve: CurveClientKeys? = nil
 ) throws {
   let terminal = isatty(output) == 1
   let handle = FileHandle(fileDescriptor: output, closeOnDealloc: false)
@@ -192,7 +244,7 @@ func follow(
   var lastLine = ""
   var lastPrinted = Date.distantPast
   var doneAtStart: Int?
-  let client = try CoordinatorClient(coordinator, context: context)
+  let client = try CoordinatorClient(coordinator, context: context, curve: curve)
   while true {
     let reply = try client.ask(.status(sweep: sweep))
     guard let status = try? SweepStatus.decode(reply).first else {
@@ -224,9 +276,10 @@ struct Watch: ParsableCommand {
     abstract: "Follow a sweep's progress (trials done, running, pending, best so far) until it ends.")
   @Argument(help: "The sweep id.") var sweep: String
   @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+  @OptionGroup var keys: ClientKeyOptions
 
   func run() throws {
-    try follow(coordinator, sweep: sweep, output: STDOUT_FILENO)
+    try follow(coordinator, sweep: sweep, output: STDOUT_FILENO, curve: try keys.load())
   }
 }
 

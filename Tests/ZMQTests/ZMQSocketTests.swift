@@ -118,7 +118,8 @@ final class ZMQSocketTests: XCTestCase {
     try router.bind("tcp://127.0.0.1:*")
     func client(_ keys: (publicKey: String, secretKey: String)) throws -> ZMQSocket {
       let socket = try context.socket(.dealer)
-      try socket.makeCurveClient(serverKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
+      try socket.makeCurveClient(
+        serverKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
       try socket.connect(router.lastEndpoint)
       try socket.send([Array("hello".utf8)], dontWait: true)
       return socket
@@ -145,7 +146,8 @@ final class ZMQSocketTests: XCTestCase {
     try router.makeCurveServer(secretKey: server.secretKey)
     try router.bind("tcp://127.0.0.1:*")
     let dealer = try context.socket(.dealer)
-    try dealer.makeCurveClient(serverKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
+    try dealer.makeCurveClient(
+      serverKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
     try dealer.connect(router.lastEndpoint)
     try dealer.send([Array("hello".utf8)], dontWait: true)
     XCTAssertFalse(try ZMQPoller.readable([router], timeoutMilliseconds: 700)[0])
@@ -156,7 +158,9 @@ final class ZMQSocketTests: XCTestCase {
     XCTAssertEqual(CurveKey.publicKey(ofSecret: secretKey), publicKey)
     XCTAssertTrue(CurveKey.isValid(publicKey))
     XCTAssertFalse(CurveKey.isValid("too short"))
-    XCTAssertFalse(CurveKey.isValid(String(repeating: "~", count: 40)) && CurveKey.decode(String(repeating: "~", count: 40)) == nil)
+    XCTAssertFalse(
+      CurveKey.isValid(String(repeating: "~", count: 40))
+        && CurveKey.decode(String(repeating: "~", count: 40)) == nil)
     XCTAssertEqual(CurveKey.encode(try XCTUnwrap(CurveKey.decode(publicKey))), publicKey)
     XCTAssertNil(CurveKey.publicKey(ofSecret: "not a key"))
   }

@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+
+/// CURVE between real processes: keys from `sweepd keygen`, a coordinator that lets in only
+/// the keys it lists, operators and workers told apart, and no unauthenticated network bind.
+final class SecurityTests: DaemonTestCase {
+  func keygen(_ name: String) throws -> (secret: String, public: String) {
+    let keys = directory.appendingPathComponent("keys").path
+    let output = try SweepdProcess.run(["keygen", "--out", keys, "--name", name])
+    XCTAssertEqual(output.status, 0, output.stderr)
+    return ("\(keys)/\(name).key", "\(keys)/\(name).pub")
+  }
+
+  func testKeygenWritesAPrivateSecretAndRefusesToOverwrite() throws {
+    let (secret, publicFile) = try keygen("box")
+    let attributes = try FileManager.default.attributesOfItem(atPath: secret)
+    XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+    let publicKey = try String(contentsOfFile: publicFile, encoding: .utf8).trimmingCharacters(
+      in: .whitespacesAndNewlines)
+    XCTAssertEqual(publicKey.count, 40)
+    let again = try SweepdProcess.run([
+      "keygen", "--out", directory.appendingPathComponent("keys").path, "--name", "box",
+    ])
+    XCTAssertNotEqual(again.status, 0)
+    XCTAssertTrue(again.stderr.contains("exists"), again.stderr)
+  }
+
+  func testANetworkBindWithoutCurveIsRefused() throws {
+    let db = directory.appendingPathComponent("open.db").path
+    let refused = try SweepdProcess.run(
+      ["coordinator", "--bind", "tcp://0.0.0.0:0", "--db", db], timeout: 30)
+    XCTAssertNotEqual(refused.status, 0)
+    XCTAssertTrue(refused.stderr.contains("refusing to serve tcp://0.0.0.0:0 without CURVE"), refused.stderr)
+    let lonely = try SweepdProcess.run(
+      ["coordinator", "--db", db, "--curve-secret-key", try keygen("c").secret], timeout: 30)
+    XCTAssertNotEqual(lonely.status, 0)
+    XCTAssertTrue(lonely.stderr.contains("nobody could connect"), lonely.stderr)
+  }
+
+  /// An operator submits, a worker trains, the sweep completes; a worker's key cannot
+  /// submit; an unknown key is refused at the handshake and logged with its address.
+  func testOnlyListedKeysGetInAndRolesAreKept() throws {
+    let coordinatorKeys = try keygen("coordinator"), worker = try keygen("worker")
+    let operatorKeys = try keygen("operator"), stranger = try keygen("stranger")
+    let db = directory.appendingPathComponent("secure.db").path
+    let (_, log) = try launch(
+      [
+        "coordinator", "--bind", "tcp://127.0.0.1:*", "--db", db, "--curve-secret-key",
+        coordinatorKeys.secret,
+        "--authorized-keys", worker.public, "--operator-keys", operatorKeys.public,
+      ], name: "secure-coordinator")
+    let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
+    let endpoint = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
+    func keys(_ pair: (secret: String, public: String)) -> [String] {
+      ["--curve-server-key", coordinatorKeys.public, "--curve-secret-key", pair.secret]
+    }
+    _ = try launch(
+      ["worker", "--connect", endpoint, "--slots", "2", "--name", "trusted"] + keys(worker), name: "trusted")
+    let file = directory.appendingPathComponent("s.yaml")
+    try """
+    method: grid
+    metric: {name: val_loss, goal: minimize}
+    model: {kind: rosenbrock}
+    optimizer: {name: sgd}
+    training: {epochs: 3}
+    parameters:
+      lr: {values: [0.001, 0.0001, 0.00001, 0.000001]}
+    """.write(to: file, atomically: true, encoding: .utf8)
+
+    let asWorker = try SweepdProcess.run(["submit", file.path, "--coordinator", endpoint] + keys(worker))
+    XCTAssertNotEqual(asWorker.status, 0)
+    XCTAssertTrue(asWorker.stderr.contains("only operator keys may submit"), asWorker.stderr)
+
+    let submitted = try SweepdProcess.run(
+      ["submit", file.path, "--coordinator", endpoint] + keys(operatorKeys))
+    XCTAssertEqual(submitted.status, 0, submitted.stderr)
+    let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let deadline = Date().addingTimeInterval(120)
+    var status = ""
+    while Date() < deadline {
+      status = try SweepdProcess.run(["status", sweep, "--coordinator", endpoint] + keys(worker)).stdout
+      if status.contains("\(sweep) completed") { break }
+      usleep(200_000)
+    }
+    XCTAssertTrue(status.contains("\(sweep) completed: 4/4 done"), status)
+
+    // A stranger's request is never read: it gets no answer, and the refusal is logged.
+    let (intruder, _) = try launch(
+      ["status", "--coordinator", endpoint] + keys(stranger), name: "intruder")
+    _ = try wait(for: "refused a connection from 127.0.0.1", in: log, seconds: 20)
+    kill(intruder.processIdentifier, SIGKILL)
+    // Without keys at all, nothing gets through either.
+    let (plain, _) = try launch(["status", "--coordinator", endpoint], name: "plain")
+    usleep(1_000_000)
+    XCTAssertTrue(plain.isRunning, "a client without CURVE got an answer")
+    kill(plain.processIdentifier, SIGKILL)
+  }
+}
