@@ -399,10 +399,13 @@ public final class CoordinatorServer: @unchecked Sendable {
         let answer = answer(request)
         flush()
         reply(to: frames[0], answer)
-      case .failure(let error): logger.warning("dropped a message from \(peer.debugDescription): \(error)")
+      case .failure(let error):
+        logger.warning("dropped a message from \(peer.debugDescription): \(error)")
+        perform(state.handle(.malformed(peer, reason: "\(error)"), now: now))
       }
     case .failure(let error):
       logger.warning("dropped a message from \(peer.debugDescription): \(error)")
+      perform(state.handle(.malformed(peer, reason: "\(error)"), now: now))
     }
   }
 

@@ -25,6 +25,11 @@ public struct CoordinatorState: Sendable {
     public var prefetchBelowSeconds = 0.05
     /// Weight of the newest trial in the moving average of trial durations. Default 0.2.
     public var durationSmoothing = 0.2
+    /// Offences after which a worker is disconnected and its leases requeued (default 10):
+    /// a message that does not decode, a message about an attempt it never held (a trial
+    /// running elsewhere under that attempt, or an attempt ahead of the trial's), or an
+    /// epoch it already reported, beyond one resend of each.
+    public var offenceLimit = 10
 
     public init() {}
   }
@@ -51,6 +56,8 @@ public struct CoordinatorState: Sendable {
 
   public enum Event: Hashable, Sendable {
     case message(Peer, WorkerMessage)
+    /// A message from `Peer` that did not decode (why, for the log).
+    case malformed(Peer, reason: String)
     /// New trials of a sweep (in order), with the sweep's attempt limit.
     case trialsAdded(sweep: String, trials: [Int64], maxAttempts: Int)
     case cancel(sweep: String)
@@ -65,6 +72,8 @@ public struct CoordinatorState: Sendable {
     var lastHeard: Double
     var lastSent: Double
     var running: Set<AttemptID>
+    /// Offences so far (see `Settings.offenceLimit`).
+    var offences = 0
   }
 
   struct Trial: Sendable {
@@ -75,6 +84,10 @@ public struct CoordinatorState: Sendable {
     var worker: Peer?
     /// For a recovered running attempt whose worker has not reconnected yet: when to give up.
     var leaseDeadline: Double?
+    /// The highest epoch the current attempt has reported, and how many reports repeated an
+    /// epoch already seen (a reconnect resends each once).
+    var lastEpoch = 0
+    var repeatedEpochs = 0
   }
 
   public let settings: Settings
@@ -161,6 +174,8 @@ public struct CoordinatorState: Sendable {
       }
     case .message(let peer, let message):
       actions += receive(message, from: peer, now: now)
+    case .malformed(let peer, let reason):
+      if workers[peer] != nil { actions += offence(peer, reason) }
     }
     actions += schedule(now: now)
     return actions
@@ -178,9 +193,22 @@ public struct CoordinatorState: Sendable {
     case .ready, .heartbeat:
       return []
     case .metric(let metric):
-      guard isCurrent(metric.attempt, on: peer) else { return [] }
+      guard isCurrent(metric.attempt, on: peer) else {
+        return claimsAnother(metric.attempt, peer)
+          ? offence(peer, "METRIC for \(metric.attempt), not its") : []
+      }
+      let trial = trials[metric.attempt.trial]!
+      if metric.epoch <= trial.lastEpoch {
+        trials[metric.attempt.trial]?.repeatedEpochs += 1
+        if trial.repeatedEpochs + 1 > trial.lastEpoch {
+          return offence(peer, "METRIC flood: epoch \(metric.epoch) of \(metric.attempt) again")
+        }
+      } else {
+        trials[metric.attempt.trial]?.lastEpoch = metric.epoch
+      }
       return [.recordMetric(metric)]
     case .done(let done):
+      if claimsAnother(done.attempt, peer) { return offence(peer, "DONE for \(done.attempt), not its") }
       // Acknowledged even when stale, so the worker stops resending it.
       var actions: [Action] = []
       if isCurrent(done.attempt, on: peer) {
@@ -229,6 +257,8 @@ public struct CoordinatorState: Sendable {
       if let trial = trials[attempt.trial], trial.running, trial.attempt == attempt.attempt {
         trials[attempt.trial]?.worker = peer
         trials[attempt.trial]?.leaseDeadline = nil
+        // It will resend the epochs it reported: one more copy of each is allowed.
+        trials[attempt.trial]?.repeatedEpochs = 0
         worker.running.insert(attempt)
       } else {
         actions.append(.stop(peer, attempt, reason: "attempt superseded"))
@@ -236,6 +266,26 @@ public struct CoordinatorState: Sendable {
     }
     workers[peer] = worker
     return actions
+  }
+
+  /// Whether a message about `attempt` from `peer` names something it cannot hold: the
+  /// attempt runs on another worker, or is ahead of the trial's current attempt. (An older
+  /// attempt, or a trial that has ended, is merely stale: a worker can lag behind a requeue.)
+  func claimsAnother(_ attempt: AttemptID, _ peer: Peer) -> Bool {
+    guard let trial = trials[attempt.trial] else { return false }
+    if attempt.attempt > trial.attempt { return true }
+    return attempt.attempt == trial.attempt && trial.running && trial.worker != nil && trial.worker != peer
+  }
+
+  /// Counts an offence; at `offenceLimit` the worker is disconnected and its attempts
+  /// requeued (other workers are unaffected).
+  mutating func offence(_ peer: Peer, _ reason: String) -> [Action] {
+    guard var worker = workers[peer] else { return [] }
+    worker.offences += 1
+    workers[peer] = worker
+    guard worker.offences >= settings.offenceLimit else { return [] }
+    let why = "worker \(worker.name) disconnected after \(worker.offences) bad messages (last: \(reason))"
+    return drop(peer, reason: why) + [.disconnect(peer, reason: why)]
   }
 
   func isCurrent(_ attempt: AttemptID, on peer: Peer) -> Bool {
@@ -332,6 +382,8 @@ public struct CoordinatorState: Sendable {
       trial.attempt += 1
       trial.running = true
       trial.worker = peer
+      trial.lastEpoch = 0
+      trial.repeatedEpochs = 0
       trials[id] = trial
       let attempt = AttemptID(trial: id, attempt: trial.attempt)
       workers[peer]?.running.insert(attempt)

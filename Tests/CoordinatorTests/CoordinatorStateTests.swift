@@ -234,4 +234,77 @@ extension CoordinatorStateTests {
       "\(actions)")
     XCTAssertEqual(assigned(actions).map(\.1), [AttemptID(trial: 1, attempt: 2)])
   }
+
+  func metric(_ attempt: AttemptID, _ epoch: Int) -> WorkerMessage {
+    .metric(MetricReport(attempt: attempt, epoch: epoch, values: ["val_loss": 1]))
+  }
+
+  func disconnected(_ actions: [Action]) -> [String] {
+    actions.compactMap { if case .disconnect(let peer, _) = $0 { return peer } else { return nil } }
+  }
+
+  /// A worker that keeps sending what does not decode, or messages about a trial another
+  /// worker holds, is disconnected at the offence limit and its attempts requeued; the
+  /// other worker keeps its trial.
+  func testMisbehavingWorkersAreDisconnectedAndTheirLeasesRequeued() {
+    var settings = CoordinatorState.Settings()
+    settings.offenceLimit = 3
+    for kind in ["garbage", "claims", "flood"] {
+      var state = CoordinatorState(settings: settings)
+      _ = state.handle(.trialsAdded(sweep: "a", trials: [1, 2, 3], maxAttempts: 3), now: 0)
+      _ = state.handle(.message("good", ready("good", slots: 1)), now: 0)
+      _ = state.handle(.message("bad", ready("bad", slots: 1)), now: 0)
+      let goods = AttemptID(trial: 1, attempt: 1), bads = AttemptID(trial: 2, attempt: 1)
+      var last: [Action] = []
+      if kind == "flood" {
+        // An epoch and one resend of it are fine; every further copy is an offence.
+        XCTAssertEqual(disconnected(state.handle(.message("bad", metric(bads, 1)), now: 0.5)), [])
+        XCTAssertEqual(disconnected(state.handle(.message("bad", metric(bads, 1)), now: 0.5)), [])
+      }
+      for round in 1...3 {
+        switch kind {
+        case "garbage": last = state.handle(.malformed("bad", reason: "frame count 7"), now: Double(round))
+        case "claims": last = state.handle(.message("bad", metric(goods, round)), now: Double(round))
+        default: last = state.handle(.message("bad", metric(bads, 1)), now: Double(round))
+        }
+        if round < 3 { XCTAssertEqual(disconnected(last), [], kind) }
+      }
+      XCTAssertEqual(disconnected(last), ["bad"], kind)
+      XCTAssertTrue(
+        last.contains {
+          if case .persist(.requeued(let lost, _, _)) = $0 { return lost == bads } else { return false }
+        }, "\(kind): \(last)")
+      // The good worker is untouched: its trial is still current, its epochs are recorded.
+      XCTAssertEqual(
+        state.handle(.message("good", metric(goods, 1)), now: 5),
+        [.recordMetric(MetricReport(attempt: goods, epoch: 1, values: ["val_loss": 1]))], kind)
+      // The bad worker's further messages are refused until it says READY again.
+      XCTAssertEqual(disconnected(state.handle(.message("bad", metric(bads, 2)), now: 6)), ["bad"], kind)
+    }
+  }
+
+  /// What a well-behaved worker does is never an offence: one resend of every epoch after
+  /// each reconnect, and messages about attempts that were requeued behind its back.
+  func testResendsAndStaleMessagesAreNotOffences() {
+    var settings = CoordinatorState.Settings()
+    settings.offenceLimit = 1
+    var state = CoordinatorState(settings: settings)
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1], maxAttempts: 3), now: 0)
+    _ = state.handle(.message("p1", ready("w1", slots: 1)), now: 0)
+    let attempt = AttemptID(trial: 1, attempt: 1)
+    for epoch in 1...4 { _ = state.handle(.message("p1", metric(attempt, epoch)), now: 1) }
+    for reconnect in 2...4 {
+      let peer = "p\(reconnect)"
+      _ = state.handle(.message(peer, ready("w1", slots: 1, running: [attempt])), now: Double(reconnect))
+      for epoch in 1...4 {
+        XCTAssertEqual(
+          disconnected(state.handle(.message(peer, metric(attempt, epoch)), now: Double(reconnect))), [])
+      }
+    }
+    // Silent past the liveness limit: requeued as attempt 2 elsewhere; the old attempt's late
+    // messages are stale, not offences.
+    _ = state.handle(.tick, now: 20)
+    _ = state.handle(.message("q", ready("w2", slots: 1)), now: 20)
+    XCTAssertEqual(state.handle(.message("q", metric(attempt, 5)), now: 20), [])
+  }
 }

@@ -122,4 +122,11 @@ final class CommandLineTests: XCTestCase {
     XCTAssertTrue(forced.stdout.contains("openblas core: Prescott"), forced.stdout)
     XCTAssertTrue(forced.stdout.contains(" — ok"), forced.stdout)
   }
+
+  /// `sweepd fuzz` survives hostile frames (the test command runs a million).
+  func testFuzzSurvivesHostileFrames() throws {
+    let output = try SweepdProcess.run(["fuzz", "--frames", "30000", "--seed", "7"], timeout: 120)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    XCTAssertTrue(output.stdout.contains("fuzz: 30000 frames (seed 7): no trap"), output.stdout)
+  }
 }
