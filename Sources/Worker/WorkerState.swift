@@ -58,9 +58,10 @@ public struct WorkerState: Sendable {
   /// Assigned attempts no slot has started yet, oldest first.
   public private(set) var queued: [AttemptID] = []
   var unacknowledged: [AttemptID: (report: DoneReport, sentAt: Double)] = [:]
-  /// Every epoch reported by each running attempt, resent after a reconnect: epochs sent
-  /// while the coordinator was away are lost with the old connection, and a stopping policy
-  /// needs the whole curve (the coordinator ignores epochs it already has).
+  /// Every epoch reported by each attempt until its DONE is acknowledged, resent after a
+  /// reconnect: epochs sent while the coordinator was away are lost with the old connection
+  /// (or with a coordinator killed before its group commit), and a stopping policy needs
+  /// the whole curve (the coordinator ignores epochs it already has).
   var streamed: [AttemptID: [MetricReport]] = [:]
   var lastHeard = 0.0
   var lastSent = 0.0
@@ -77,11 +78,18 @@ public struct WorkerState: Sendable {
     self.settings = settings
   }
 
+  /// What READY claims: the running attempts and the finished ones whose DONE is not
+  /// acknowledged yet (a restarted coordinator that lost the DONE leases them back, then
+  /// takes their resent epochs and DONE).
+  var claimed: [AttemptID] {
+    Set(running).union(unacknowledged.keys).sorted { ($0.trial, $0.attempt) < ($1.trial, $1.attempt) }
+  }
+
   var ready: WorkerMessage {
     .ready(
       Ready(
         worker: name, host: host, slots: slots, version: version,
-        running: running.sorted { $0.trial < $1.trial }))
+        running: claimed))
   }
 
   public mutating func handle(_ event: Event, now: Double) -> [Action] {
@@ -105,7 +113,6 @@ public struct WorkerState: Sendable {
     case .finished(let done):
       queued.removeAll { $0 == done.attempt }
       guard running.remove(done.attempt) != nil else { return [] }
-      streamed[done.attempt] = nil
       unacknowledged[done.attempt] = (done, now)
       lastSent = now
       return [.send(.done(done))] + finishIfDrained()
@@ -153,6 +160,7 @@ public struct WorkerState: Sendable {
       return [.stopTrial(order.attempt, reason: order.reason)]
     case .acknowledge(let attempt):
       unacknowledged[attempt] = nil
+      streamed[attempt] = nil
       return finishIfDrained()
     case .heartbeat:
       return []
@@ -170,7 +178,7 @@ public struct WorkerState: Sendable {
     lastHeard = now
     lastSent = now
     var actions: [Action] = [.connect, .send(ready)]
-    for attempt in running.sorted(by: { $0.trial < $1.trial }) {
+    for attempt in claimed {
       actions += (streamed[attempt] ?? []).map { .send(.metric($0)) }
     }
     for (attempt, entry) in unacknowledged.sorted(by: { $0.key.trial < $1.key.trial }) {

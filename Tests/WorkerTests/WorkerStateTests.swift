@@ -93,8 +93,11 @@ final class WorkerStateTests: XCTestCase {
     _ = worker.handle(.received(.assign(assignment(2))), now: 0)
     _ = worker.handle(.finished(done(2)), now: 1)
     XCTAssertEqual(worker.handle(.tick, now: 2.5).filter { $0 == .connect }, [])
+    // READY claims the running attempt and the finished one whose DONE is unacknowledged.
     let ready = WorkerMessage.ready(
-      Ready(worker: "w1", host: "h", slots: 2, version: "test", running: [AttemptID(trial: 1, attempt: 1)]))
+      Ready(
+        worker: "w1", host: "h", slots: 2, version: "test",
+        running: [AttemptID(trial: 1, attempt: 1), AttemptID(trial: 2, attempt: 1)]))
     XCTAssertEqual(worker.handle(.tick, now: 3.1), [.connect, .send(ready), .send(.done(done(2)))])
     var reconnects: [Double] = [3.1]
     var now = 3.1
@@ -110,8 +113,9 @@ final class WorkerStateTests: XCTestCase {
   }
 
   /// Epochs sent while the coordinator was away are lost with the old connection: after a
-  /// reconnect the running trials' epochs are sent again, right after READY, in order; a
-  /// finished trial's are not (its DONE is resent instead).
+  /// reconnect the epochs of every attempt whose DONE is not acknowledged are sent again,
+  /// right after READY (which claims those attempts), in order, before the DONEs; an
+  /// acknowledged attempt's are forgotten.
   func testReconnectResendsTheRunningTrialsEpochs() {
     var worker = started()
     _ = worker.handle(.received(.assign(assignment(1))), now: 0)
@@ -122,10 +126,18 @@ final class WorkerStateTests: XCTestCase {
     _ = worker.handle(.epoch(MetricReport(attempt: second, epoch: 1, values: [:])), now: 0.5)
     _ = worker.handle(.finished(done(2)), now: 1)
     let ready = WorkerMessage.ready(
-      Ready(worker: "w1", host: "h", slots: 2, version: "test", running: [first]))
+      Ready(worker: "w1", host: "h", slots: 2, version: "test", running: [first, second]))
+    let secondEpoch = MetricReport(attempt: second, epoch: 1, values: [:])
     XCTAssertEqual(
       worker.handle(.received(.disconnect("restarting")), now: 2),
-      [.connect, .send(ready)] + epochs.map { .send(.metric($0)) } + [.send(.done(done(2)))])
+      [.connect, .send(ready)] + epochs.map { .send(.metric($0)) } + [
+        .send(.metric(secondEpoch)), .send(.done(done(2))),
+      ])
+    _ = worker.handle(.received(.acknowledge(second)), now: 3)
+    XCTAssertEqual(
+      worker.handle(.received(.disconnect("again")), now: 4),
+      [.connect, .send(.ready(Ready(worker: "w1", host: "h", slots: 2, version: "test", running: [first])))]
+        + epochs.map { .send(.metric($0)) })
   }
 
   func testGracefulThenImmediateShutdown() {
