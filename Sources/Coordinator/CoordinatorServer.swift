@@ -175,7 +175,8 @@ public final class CoordinatorServer: @unchecked Sendable {
     if let security {
       let handler = ZAPHandler(context: self.context) { [logger] key, address in
         guard let role = security.role(of: key) else {
-          logger.warning("refused a connection from \(address): unknown key \(key)")
+          logger.warning(
+            "refused a connection from \(address): unknown key \(key)", metadata: ["address": "\(address)"])
           return nil
         }
         return role
@@ -250,7 +251,9 @@ public final class CoordinatorServer: @unchecked Sendable {
         if trial.state == .running { progress[trial.id!] = (trial.bestValue, trial.bestEpoch, trial.epochs) }
       }
       try recoverCurves(record, trials: trials)
-      logger.info("recovered sweep \(record.id): \(pending.count) pending, \(running.count) running")
+      logger.info(
+        "recovered sweep \(record.id): \(pending.count) pending, \(running.count) running",
+        metadata: ["sweep": "\(record.id)"])
     }
     refillQueue.formUnion(sweeps.keys)
     flush()
@@ -321,6 +324,13 @@ public final class CoordinatorServer: @unchecked Sendable {
     sweeps[record.id]?.recentStops = try Self.latestStops(store, sweep: record.id)
   }
 
+  /// Log metadata naming an attempt (and its sweep).
+  static func ids(_ attempt: AttemptID, sweep: String?) -> Logger.Metadata {
+    var metadata: Logger.Metadata = ["trial": "\(attempt.trial)", "attempt": "\(attempt.attempt)"]
+    if let sweep { metadata["sweep"] = "\(sweep)" }
+    return metadata
+  }
+
   /// The latest stopping decisions stored for a sweep, oldest first.
   static func latestStops(_ store: Store, sweep: String) throws -> [SweepStatus.Stop] {
     try store.events(sweep: sweep).filter { $0.kind == "early_stop" }.suffix(SweepStatus.Stop.shown).map {
@@ -378,7 +388,9 @@ public final class CoordinatorServer: @unchecked Sendable {
     switch WireCodec.decodeWorkerMessage(body) {
     case .success(let message):
       if security != nil && role != "worker" {
-        logger.warning("dropped a worker message from \(peer.debugDescription): its key is not a worker's")
+        logger.warning(
+          "dropped a worker message from \(peer.debugDescription): its key is not a worker's",
+          metadata: ["peer": "\(peer)"])
         return
       }
       perform(state.handle(.message(peer, message), now: now))
@@ -388,7 +400,9 @@ public final class CoordinatorServer: @unchecked Sendable {
         if security != nil, role != "operator" {
           switch request {
           case .submit, .cancel:
-            logger.warning("refused a request from \(peer.debugDescription): its key is not an operator's")
+            logger.warning(
+              "refused a request from \(peer.debugDescription): its key is not an operator's",
+              metadata: ["peer": "\(peer)"])
             reply(to: frames[0], .error("not allowed: only operator keys may submit or cancel sweeps"))
             return
           case .status, .leaderboard: break
@@ -571,12 +585,13 @@ public final class CoordinatorServer: @unchecked Sendable {
         stopReasons[lost.trial] = nil
         stopEpochs[lost.trial] = nil
         track(lost.trial, .pending)
-        logger.info("\(lost) requeued: \(reason)")
+        logger.info("\(lost) requeued: \(reason)", metadata: Self.ids(lost, sweep: trialSweep[lost.trial]))
         changes.append(
           Store.TrialChange(
             id: lost.trial, ifAttempt: lost.attempt, [.state(.pending), .worker(nil), .message(reason)]))
       case .failed(let attempt, let reason):
-        logger.warning("\(attempt) failed: \(reason)")
+        logger.warning(
+          "\(attempt) failed: \(reason)", metadata: Self.ids(attempt, sweep: trialSweep[attempt.trial]))
         specs[attempt.trial] = nil
         latest[attempt.trial] = nil
         countFinished(attempt.trial)
@@ -709,7 +724,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     } catch {
       logger.error("store: \(error)")
     }
-    logger.info("trial \(trial) stopped: \(reason)")
+    logger.info("trial \(trial) stopped: \(reason)", metadata: ["trial": "\(trial)", "sweep": "\(sweep)"])
     perform(state.handle(.stopTrial(trial, reason: reason), now: now))
   }
 
@@ -784,7 +799,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     else { return }
     try? store.setSweepState(id, .completed)
     sweeps[id]?.record.state = .completed
-    logger.info("sweep \(id) completed: \(trials.count) trials")
+    logger.info("sweep \(id) completed: \(trials.count) trials", metadata: ["sweep": "\(id)"])
   }
 
   // MARK: Client requests

@@ -60,7 +60,10 @@ public final class WorkerAgent: @unchecked Sendable {
     self.endpoint = endpoint
     self.cores = cores
     self.dataCache = dataCache
-    self.logger = logger
+    // Every line of this agent names its worker.
+    var named = logger
+    named[metadataKey: "worker"] = "\(name)"
+    self.logger = named
     ownsContext = context == nil
     self.context = try context ?? ZMQContext()
     let host = ProcessInfo.processInfo.hostName
@@ -161,7 +164,9 @@ public final class WorkerAgent: @unchecked Sendable {
       case .startTrial(let assignment):
         slotPool?.submit(assignment)
       case .stopTrial(let attempt, let reason):
-        logger.info("stopping \(attempt): \(reason)")
+        logger.info(
+          "stopping \(attempt): \(reason)",
+          metadata: ["trial": "\(attempt.trial)", "attempt": "\(attempt.attempt)"])
         _ = stopFlags.withLock { $0.insert(attempt) }
       case .exit:
         // Let the last messages (DONE, HANDBACK, BYE) leave before the socket closes.

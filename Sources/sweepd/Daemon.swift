@@ -98,6 +98,8 @@ struct CoordinatorCommand: ParsableCommand {
   var operatorKeys: String?
   @Flag(help: "Serve a non-loopback address without CURVE (anyone who can reach it may submit).")
   var insecure = false
+  @Option(help: "Log lines: text or json (one object per line, ids as fields).") var logFormat: LogFormat =
+    .text
 
   func validate() throws {
     if curveSecretKey == nil && (authorizedKeys != nil || operatorKeys != nil) {
@@ -115,7 +117,7 @@ struct CoordinatorCommand: ParsableCommand {
   }
 
   func run() throws {
-    Sweepd.bootstrapLogging()
+    Sweepd.bootstrapLogging(format: logFormat)
     let logger = Logger(label: "sweepd.coordinator")
     var security: CoordinatorServer.Security?
     if let curveSecretKey {
@@ -149,14 +151,18 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: "The worker's name (default: host:pid).") var name: String?
   @Option(help: "Cores the slots share; a lone trial uses the idle ones (default: all).") var cores: Int?
   @OptionGroup var keys: ClientKeyOptions
+  @Option(help: "Log lines: text or json (one object per line, ids as fields).") var logFormat: LogFormat =
+    .text
 
   func run() throws {
-    Sweepd.bootstrapLogging()
-    let logger = Logger(label: "sweepd.worker")
+    Sweepd.bootstrapLogging(format: logFormat)
+    let workerName = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
+    var logger = Logger(label: "sweepd.worker")
+    logger[metadataKey: "worker"] = "\(workerName)"
     let curve = try keys.load()
     BLASLauncher.prepare(logger: logger)
     let agent = try WorkerAgent(
-      connect: connect, name: name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())",
+      connect: connect, name: workerName,
       slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, version: SweepdVersion.string,
       logger: logger, cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount),
       curve: curve)

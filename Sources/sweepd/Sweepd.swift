@@ -16,11 +16,18 @@ struct Sweepd: ParsableCommand {
     ]
   )
 
-  static func bootstrapLogging(verbose: Bool = false) {
+  static func bootstrapLogging(verbose: Bool = false, format: LogFormat = .text) {
     LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = verbose ? .debug : .info
-      return handler
+      switch format {
+      case .text:
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = verbose ? .debug : .info
+        return handler
+      case .json:
+        var handler = JSONLogHandler(label: label)
+        handler.logLevel = verbose ? .debug : .info
+        return handler
+      }
     }
   }
 }
