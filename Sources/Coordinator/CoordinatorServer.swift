@@ -159,6 +159,8 @@ public final class CoordinatorServer: @unchecked Sendable {
   }
 
   let security: Security?
+  /// Since when store writes fail (nil while they succeed).
+  var storeFailingSince: Double?
   var zapHandler: ZAPHandler?
 
   /// - Parameters:
@@ -439,14 +441,16 @@ public final class CoordinatorServer: @unchecked Sendable {
     {
       return
     }
-    writeChanges()
+    // Nothing leaves before the store has it: while writes fail (a full disk, a read-only
+    // file), every change and every message waits here, and the next flush retries.
+    guard writeChanges() else { return }
     // What is written may go now (STOPs, ACKs, assignments of existing trials): the refills
     // below can take milliseconds (a TPE suggestion), and a stop should not wait for them.
     sendQueued()
     let refills = refillQueue.sorted()
     refillQueue.removeAll()
     for id in refills { refill(id) }
-    writeChanges()
+    guard writeChanges() else { return }
     sendQueued()
     for id in refills { finishIfComplete(id) }
   }
@@ -463,16 +467,29 @@ public final class CoordinatorServer: @unchecked Sendable {
   }
 
   /// Writes the buffered METRIC rows and the queued trial changes in one transaction.
-  func writeChanges() {
-    guard !pendingChanges.isEmpty || !metricBuffer.isEmpty else { return }
+  /// Returns false, keeping them all for the next try, when the store cannot be written.
+  @discardableResult
+  func writeChanges() -> Bool {
+    guard !pendingChanges.isEmpty || !metricBuffer.isEmpty else { return true }
     do {
       try store.updateTrials(pendingChanges, metrics: metricBuffer, now: Date().timeIntervalSince1970)
     } catch {
-      logger.error("store: \(error)")
+      if storeFailingSince == nil {
+        storeFailingSince = now
+        logger.error(
+          "store: cannot write (\(error)); holding every change and message until it can (retrying every 50 ms)"
+        )
+      }
+      return false
+    }
+    if let since = storeFailingSince {
+      logger.info("store: writing again after \(formatSeconds(now - since)); nothing was lost")
+      storeFailingSince = nil
     }
     pendingChanges.removeAll(keepingCapacity: true)
     metricBuffer.removeAll(keepingCapacity: true)
     metricBufferedAt = nil
+    return true
   }
 
   func reply(to peer: [UInt8], _ reply: ClientReply) {
@@ -711,18 +728,21 @@ public final class CoordinatorServer: @unchecked Sendable {
 
   /// A stopping policy's decision: recorded (event) before the STOP goes out.
   func earlyStop(_ trial: Int64, sweep: String, reason: String) {
-    stopReasons[trial] = reason
-    sweeps[sweep]?.recentStops.append(SweepStatus.Stop(trial: trial, reason: reason))
-    if let count = sweeps[sweep]?.recentStops.count, count > SweepStatus.Stop.shown {
-      sweeps[sweep]?.recentStops.removeFirst(count - SweepStatus.Stop.shown)
-    }
     do {
       try store.recordEvent(
         EventRecord(
           time: Date().timeIntervalSince1970, sweepID: sweep, trialID: trial, kind: "early_stop",
           detail: reason))
     } catch {
-      logger.error("store: \(error)")
+      // Not recorded, not acted on: the next epoch brings the decision again.
+      logger.error(
+        "store: cannot record a stop of trial \(trial) (\(error))", metadata: ["trial": "\(trial)"])
+      return
+    }
+    stopReasons[trial] = reason
+    sweeps[sweep]?.recentStops.append(SweepStatus.Stop(trial: trial, reason: reason))
+    if let count = sweeps[sweep]?.recentStops.count, count > SweepStatus.Stop.shown {
+      sweeps[sweep]?.recentStops.removeFirst(count - SweepStatus.Stop.shown)
     }
     logger.info("trial \(trial) stopped: \(reason)", metadata: ["trial": "\(trial)", "sweep": "\(sweep)"])
     perform(state.handle(.stopTrial(trial, reason: reason), now: now))
@@ -778,8 +798,21 @@ public final class CoordinatorServer: @unchecked Sendable {
           updatedAt: Date().timeIntervalSince1970))
       live.created += 1
     }
+    guard !new.isEmpty else {
+      sweeps[id] = live
+      return
+    }
+    let stored: [TrialRecord]
+    do {
+      stored = try store.appendTrials(new)
+    } catch {
+      // Not stored, not created: the same trials are made again at the next refill.
+      logger.error(
+        "store: cannot add trials to sweep \(id) (\(error)); retrying", metadata: ["sweep": "\(id)"])
+      refillQueue.insert(id)
+      return
+    }
     sweeps[id] = live
-    guard !new.isEmpty, let stored = try? store.appendTrials(new) else { return }
     for trial in stored {
       trialSweep[trial.id!] = id
       trialIndex[trial.id!] = trial.index

@@ -74,6 +74,8 @@ public struct CoordinatorState: Sendable {
     var running: Set<AttemptID>
     /// Offences so far (see `Settings.offenceLimit`).
     var offences = 0
+    /// The worker process's session id (`Ready.session`).
+    var session: String?
   }
 
   struct Trial: Sendable {
@@ -244,12 +246,19 @@ public struct CoordinatorState: Sendable {
       for attempt in worker.running where claimed.contains(attempt) {
         workers[other]?.running.remove(attempt)
       }
+      // The same process never received what it does not claim: no attempt was used up.
+      if let session = ready.session, session == worker.session {
+        for attempt in worker.running where !claimed.contains(attempt) {
+          trials[attempt.trial]?.maxAttempts += 1
+        }
+      }
       actions += drop(other, reason: "worker \(ready.worker) reconnected")
     }
     var worker =
       workers[peer]
       ?? Worker(name: ready.worker, slots: ready.slots, lastHeard: now, lastSent: now, running: [])
     worker.slots = ready.slots
+    worker.session = ready.session
     worker.lastHeard = now
     // Attempts the worker still runs and that are still current are its again; anything
     // else it names is stale and gets a STOP.

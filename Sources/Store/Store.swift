@@ -81,6 +81,20 @@ public final class Store: Sendable {
   }
 
   /// The journal mode in force ("wal").
+  /// Caps the database at `pages` pages (SQLite's `max_page_count`; nil: SQLite's maximum)
+  /// on the connection that writes. A write past the cap fails with SQLITE_FULL, as on a full
+  /// disk, and its transaction leaves nothing behind — how the tests fill the disk.
+  public func capSize(pages: Int?) throws {
+    try pool.writeWithoutTransaction { db in
+      try db.execute(sql: "PRAGMA max_page_count = \(pages ?? 1_073_741_823)")
+    }
+  }
+
+  /// The database's size in pages.
+  public func pageCount() throws -> Int {
+    try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
+  }
+
   public func journalMode() throws -> String {
     try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
   }

@@ -40,13 +40,22 @@ public struct Ready: Hashable, Sendable, Codable {
   /// Attempts the worker is still running (after a reconnect), so the coordinator can keep
   /// their leases instead of requeueing them.
   public var running: [AttemptID]
+  /// Identifies the worker process (random, fixed for its life). A reconnect from the same
+  /// process that does not claim an attempt never received it (its ASSIGN was lost with the
+  /// old connection), so requeueing it does not count against `max_attempts`; from a new
+  /// process (a restart), the attempt was lost with the old one and counts.
+  public var session: String?
 
-  public init(worker: String, host: String, slots: Int, version: String, running: [AttemptID] = []) {
+  public init(
+    worker: String, host: String, slots: Int, version: String, running: [AttemptID] = [],
+    session: String? = nil
+  ) {
     self.worker = worker
     self.host = host
     self.slots = slots
     self.version = version
     self.running = running
+    self.session = session
   }
 }
 

@@ -67,7 +67,8 @@ public final class WorkerAgent: @unchecked Sendable {
     ownsContext = context == nil
     self.context = try context ?? ZMQContext()
     let host = ProcessInfo.processInfo.hostName
-    state = WorkerState(name: name, host: host, slots: slots, version: version)
+    state = WorkerState(
+      name: name, host: host, slots: slots, version: version, session: UUID().uuidString.lowercased())
     var ends: [Int32] = [0, 0]
     guard pipe(&ends) == 0 else { throw ZMQError("pipe", code: errno) }
     for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }

@@ -70,7 +70,14 @@ public struct WorkerState: Sendable {
   /// 0: working; 1: draining (no new trials); 2: leaving now.
   public private(set) var shutdownLevel = 0
 
-  public init(name: String, host: String, slots: Int, version: String, settings: Settings = Settings()) {
+  /// This process's session id (see `Ready.session`).
+  public let session: String?
+
+  public init(
+    name: String, host: String, slots: Int, version: String, settings: Settings = Settings(),
+    session: String? = nil
+  ) {
+    self.session = session
     self.name = name
     self.host = host
     self.slots = slots
@@ -89,7 +96,7 @@ public struct WorkerState: Sendable {
     .ready(
       Ready(
         worker: name, host: host, slots: slots, version: version,
-        running: claimed))
+        running: claimed, session: session))
   }
 
   public mutating func handle(_ event: Event, now: Double) -> [Action] {

@@ -178,4 +178,55 @@ final class CoordinatorServerTests: XCTestCase {
             DoneReport(attempt: assignment.attempt, status: .completed, epochs: 2, seconds: 0))))
     }
   }
+
+  /// A full disk: writes fail, so the coordinator holds every change and message (no ACK
+  /// for a DONE it could not store), logs the error once, and when space is back writes
+  /// everything it held — nothing lost, nothing acknowledged before it was stored.
+  func testAFullDiskHoldsEverythingUntilSpaceIsBack() throws {
+    let store = try Store(path: directory.appendingPathComponent("full.db").path)
+    let context = try ZMQContext()
+    let running = try Running(bind: "tcp://127.0.0.1:*", store: store)
+    defer { running.stop() }
+    let client = try context.socket(.dealer)
+    try client.connect(running.server.endpoint)
+    try submit(client, rosenbrockSweep(epochs: 400))
+    let worker = try context.socket(.dealer)
+    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
+    try worker.connect(running.server.endpoint)
+    try worker.send(
+      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    let attempt = try nextAssignment(worker).attempt
+    try store.capSize(pages: try store.pageCount())
+    for epoch in 1...400 { try worker.send(metric(attempt, epoch, 1.0 / Double(epoch))) }
+    let report = DoneReport(attempt: attempt, status: .completed, epochs: 400, seconds: 0.5)
+    try worker.send(WireCodec.encode(WorkerMessage.done(report)))
+    // Held: no ACK while the DONE cannot be stored, and the store is unchanged.
+    var acknowledged = false
+    let holdUntil = Date().addingTimeInterval(1.0)
+    while Date() < holdUntil {
+      if try ZMQPoller.readable([worker], timeoutMilliseconds: 100)[0], let message = try worker.receive(),
+        case .acknowledge = try WireCodec.decodeCoordinatorMessage(message.frames).get()
+      {
+        acknowledged = true
+      }
+    }
+    XCTAssertFalse(acknowledged, "a DONE was acknowledged before it was stored")
+    XCTAssertEqual(try store.trial(attempt.trial)?.state, .running)
+    XCTAssertLessThan(try store.metrics(trial: attempt.trial, attempt: attempt.attempt).count, 400)
+    // Space is back: everything held is written, then the ACK goes out.
+    try store.capSize(pages: nil)
+    let deadline = Date().addingTimeInterval(10)
+    while !acknowledged && Date() < deadline {
+      if try ZMQPoller.readable([worker], timeoutMilliseconds: 100)[0], let message = try worker.receive(),
+        case .acknowledge(let acked) = try WireCodec.decodeCoordinatorMessage(message.frames).get()
+      {
+        acknowledged = acked == attempt
+      }
+    }
+    XCTAssertTrue(acknowledged)
+    XCTAssertEqual(try store.trial(attempt.trial)?.state, .completed)
+    XCTAssertEqual(
+      try store.metrics(trial: attempt.trial, attempt: attempt.attempt).map(\.epoch), Array(1...400))
+    XCTAssertEqual(try store.trial(attempt.trial)?.bestValue, 1.0 / 400)
+  }
 }

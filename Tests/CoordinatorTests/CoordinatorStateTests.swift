@@ -307,4 +307,28 @@ extension CoordinatorStateTests {
     _ = state.handle(.message("q", ready("w2", slots: 1)), now: 20)
     XCTAssertEqual(state.handle(.message("q", metric(attempt, 5)), now: 20), [])
   }
+
+  /// An ASSIGN lost with a connection the same worker process replaced is not a failed
+  /// attempt: however often it reconnects, the trial is not failed for it. A restarted
+  /// process (another session) did lose what it ran: that counts.
+  func testAssignmentsLostInAReconnectDoNotUseUpAttempts() {
+    func session(_ id: String, _ peer: String) -> WorkerMessage {
+      .ready(Ready(worker: "w1", host: "h", slots: 1, version: "t", session: id))
+    }
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1], maxAttempts: 2), now: 0)
+    _ = state.handle(.message("p0", session("s1", "p0")), now: 0)
+    for reconnect in 1...5 {
+      let actions = state.handle(
+        .message("p\(reconnect)", session("s1", "p\(reconnect)")), now: Double(reconnect))
+      XCTAssertFalse(
+        actions.contains { if case .persist(.failed) = $0 { true } else { false } }, "\(actions)")
+      XCTAssertEqual(assigned(actions).map(\.1.trial), [1], "reassigned to the new connection")
+    }
+    let restarted = state.handle(.message("q1", session("s2", "q1")), now: 10)
+    let again = state.handle(.message("q2", session("s3", "q2")), now: 11)
+    XCTAssertTrue(
+      (restarted + again).contains { if case .persist(.failed) = $0 { true } else { false } },
+      "a restarted process's lost attempts count: \(restarted + again)")
+  }
 }
