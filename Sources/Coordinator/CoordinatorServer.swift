@@ -161,6 +161,25 @@ public final class CoordinatorServer: @unchecked Sendable {
   let security: Security?
   /// Since when store writes fail (nil while they succeed).
   var storeFailingSince: Double?
+  /// The numbers `--metrics-port` serves, as of the loop's last pass.
+  var counters = CoordinatorMetrics()
+  let published = Mutex(CoordinatorMetrics())
+
+  /// The coordinator's numbers for Prometheus (any thread).
+  public func metricsSnapshot() -> CoordinatorMetrics { published.withLock { $0 } }
+
+  /// Publishes the loop's numbers for `metricsSnapshot`.
+  func publishMetrics() {
+    var trials: [String: Int] = [:]
+    for live in sweeps.values {
+      for (state, count) in live.counts { trials[state.rawValue, default: 0] += count }
+    }
+    counters.trialsByState = trials
+    counters.queueDepth = state.pendingCount
+    counters.workersConnected = state.workerCount
+    counters.storeFailing = storeFailingSince != nil
+    published.withLock { $0 = counters }
+  }
   var zapHandler: ZAPHandler?
 
   /// - Parameters:
@@ -374,6 +393,7 @@ public final class CoordinatorServer: @unchecked Sendable {
         lastTick = now
       }
       flush()
+      publishMetrics()
     }
     flush(final: true)
     // Release the address, so a coordinator started next (a restart) can bind it at once.
@@ -471,8 +491,13 @@ public final class CoordinatorServer: @unchecked Sendable {
   @discardableResult
   func writeChanges() -> Bool {
     guard !pendingChanges.isEmpty || !metricBuffer.isEmpty else { return true }
+    let began = DispatchTime.now().uptimeNanoseconds
     do {
       try store.updateTrials(pendingChanges, metrics: metricBuffer, now: Date().timeIntervalSince1970)
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+      counters.storeWrites += 1
+      counters.storeWriteSeconds += seconds
+      counters.storeWriteMaxSeconds = max(counters.storeWriteMaxSeconds, seconds)
     } catch {
       if storeFailingSince == nil {
         storeFailingSince = now
@@ -507,6 +532,7 @@ public final class CoordinatorServer: @unchecked Sendable {
       switch action {
       case .persist: break
       case .assign(let peer, let attempt, let sweep):
+        counters.assignments += 1
         guard let spec = specs[attempt.trial] ?? (try? store.trial(attempt.trial)).flatMap({ $0?.spec })
         else {
           logger.error("trial \(attempt.trial) has no stored spec")
@@ -657,6 +683,7 @@ public final class CoordinatorServer: @unchecked Sendable {
   }
 
   func record(_ metric: MetricReport) {
+    counters.metricMessages += 1
     guard let trial = progress[metric.attempt.trial], let sweepID = sweepOf(metric.attempt.trial),
       let live = sweeps[sweepID]
     else { return }

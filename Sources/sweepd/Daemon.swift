@@ -101,6 +101,10 @@ struct CoordinatorCommand: ParsableCommand {
   @Option(help: "Log lines: text or json (one object per line, ids as fields).") var logFormat: LogFormat =
     .text
 
+  @Option(help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (0: any free port).")
+  var metricsPort: Int?
+  @Option(help: "The address the metrics endpoint listens on.") var metricsAddress: String = "127.0.0.1"
+
   func validate() throws {
     if curveSecretKey == nil && (authorizedKeys != nil || operatorKeys != nil) {
       throw ValidationError("--authorized-keys and --operator-keys need --curve-secret-key")
@@ -135,6 +139,12 @@ struct CoordinatorCommand: ParsableCommand {
     let server = try CoordinatorServer(
       bind: bind, store: try Store(path: db), logger: logger, security: security)
     logger.info("coordinator at \(server.endpoint), store \(db)")
+    var endpoint: MetricsEndpoint?
+    if let metricsPort {
+      endpoint = try MetricsEndpoint(address: metricsAddress, port: metricsPort) { server.metricsSnapshot() }
+      logger.info("metrics at http://\(metricsAddress):\(endpoint!.port)/metrics")
+    }
+    defer { endpoint?.stop() }
     // The sources must outlive the loop (an optimized build would otherwise free them, and
     // with them the handlers, as soon as they are created).
     let sources = onTerminationSignals { server.stop() }

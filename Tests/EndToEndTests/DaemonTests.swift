@@ -48,6 +48,21 @@ class DaemonTestCase: XCTestCase {
     return ""
   }
 
+  /// A grid sweep of Rosenbrock trials, one per learning rate (fast: one step per epoch).
+  func writeRosenbrockSweep(epochs: Int, rates: [String]) throws -> URL {
+    let file = directory.appendingPathComponent("rosenbrock.yaml")
+    try """
+    method: grid
+    metric: {name: val_loss, goal: minimize}
+    model: {kind: rosenbrock}
+    optimizer: {name: sgd}
+    training: {epochs: \(epochs)}
+    parameters:
+      lr: {values: [\(rates.joined(separator: ", "))]}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    return file
+  }
+
   func leaderboard(_ coordinator: String, _ sweep: String) throws -> [[String: Any]] {
     let output = try SweepdProcess.run([
       "leaderboard", sweep, "--coordinator", coordinator, "--format", "json",

@@ -14,16 +14,7 @@ final class OperatorTests: DaemonTestCase {
     let (worker, workerLog) = try launch(
       ["worker", "--connect", endpoint, "--slots", "1", "--name", "logger-w", "--log-format", "json"],
       name: "worker")
-    let file = directory.appendingPathComponent("s.yaml")
-    try """
-    method: grid
-    metric: {name: val_loss, goal: minimize}
-    model: {kind: rosenbrock}
-    optimizer: {name: sgd}
-    training: {epochs: 2}
-    parameters:
-      lr: {values: [0.001, 0.0001]}
-    """.write(to: file, atomically: true, encoding: .utf8)
+    let file = try writeRosenbrockSweep(epochs: 2, rates: ["0.001", "0.0001"])
     let submitted = try SweepdProcess.run(["submit", file.path, "--coordinator", endpoint])
     XCTAssertEqual(submitted.status, 0, submitted.stderr)
     let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -52,5 +43,56 @@ final class OperatorTests: DaemonTestCase {
       coordinatorLines.contains { $0["message"]?.contains("completed") == true && $0["sweep"] == sweep },
       "\(coordinatorLines)")
     XCTAssertTrue(coordinatorLines.first?["time"]?.hasSuffix("Z") ?? false)
+  }
+
+  /// Fetches a URL's body with Python's standard library (the test machine has python3).
+  func fetch(_ url: String) throws -> (status: Int, body: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+      "python3", "-c",
+      "import sys, urllib.request, urllib.error\n"
+        + "try:\n  r = urllib.request.urlopen(sys.argv[1], timeout=5); print(r.status); print(r.read().decode())\n"
+        + "except urllib.error.HTTPError as e:\n  print(e.code)",
+      url,
+    ]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    let status = Int(text.prefix { $0 != "\n" }) ?? 0
+    return (status, String(text.drop { $0 != "\n" }.dropFirst()))
+  }
+
+  /// `--metrics-port`: Prometheus text with trials by state, queue depth, workers, counters
+  /// of assignments and METRIC messages, and store write latency; other paths are 404.
+  func testMetricsEndpointServesPrometheusText() throws {
+    let db = directory.appendingPathComponent("metrics.db").path
+    let (_, log) = try launch(
+      ["coordinator", "--bind", "tcp://127.0.0.1:*", "--db", db, "--metrics-port", "0"], name: "coordinator")
+    let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
+    let endpoint = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
+    let metricsLine = try wait(for: "metrics at http://", in: log, seconds: 10)
+    let url = String(metricsLine.dropFirst("metrics at ".count).prefix { !$0.isWhitespace })
+    _ = try launch(["worker", "--connect", endpoint, "--slots", "2", "--name", "m"], name: "worker")
+    let file = try writeRosenbrockSweep(epochs: 5, rates: ["0.001", "0.0001", "0.00001"])
+    let submitted = try SweepdProcess.run(["submit", file.path, "--coordinator", endpoint])
+    let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    try waitUntilComplete(endpoint, sweep, seconds: 60)
+    usleep(200_000)
+    let (status, body) = try fetch(url)
+    XCTAssertEqual(status, 200, body)
+    for expected in [
+      "sweepd_trials{state=\"completed\"} 3", "sweepd_queue_depth 0", "sweepd_workers_connected 1",
+      "sweepd_assignments_total 3", "sweepd_metric_messages_total 15",
+      "# TYPE sweepd_store_write_seconds summary",
+      "sweepd_store_failing 0",
+    ] {
+      XCTAssertTrue(body.contains(expected), "\(expected) missing from:\n\(body)")
+    }
+    XCTAssertTrue(body.contains("sweepd_store_write_seconds_count "), body)
+    XCTAssertEqual(try fetch(url.replacingOccurrences(of: "/metrics", with: "/other")).status, 404)
   }
 }

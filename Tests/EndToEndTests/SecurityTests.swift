@@ -56,16 +56,7 @@ final class SecurityTests: DaemonTestCase {
     }
     _ = try launch(
       ["worker", "--connect", endpoint, "--slots", "2", "--name", "trusted"] + keys(worker), name: "trusted")
-    let file = directory.appendingPathComponent("s.yaml")
-    try """
-    method: grid
-    metric: {name: val_loss, goal: minimize}
-    model: {kind: rosenbrock}
-    optimizer: {name: sgd}
-    training: {epochs: 3}
-    parameters:
-      lr: {values: [0.001, 0.0001, 0.00001, 0.000001]}
-    """.write(to: file, atomically: true, encoding: .utf8)
+    let file = try writeRosenbrockSweep(epochs: 3, rates: ["0.001", "0.0001", "0.00001", "0.000001"])
 
     let asWorker = try SweepdProcess.run(["submit", file.path, "--coordinator", endpoint] + keys(worker))
     XCTAssertNotEqual(asWorker.status, 0)
