@@ -107,4 +107,34 @@ public struct PreparedData: Sendable {
   public var training: Dataset
   public var validation: Dataset
   public var description: String
+
+  /// Bytes of the arrays of both splits.
+  public var byteCount: Int { training.byteCount + validation.byteCount }
+
+  /// The same data in arrays of its own (not shared with any other copy).
+  public func unshared() -> PreparedData {
+    PreparedData(training: training.unshared(), validation: validation.unshared(), description: description)
+  }
+}
+
+extension Dataset {
+  var byteCount: Int { features.count * 4 + labels.count * 4 + targets.count * 4 }
+
+  /// The same rows in arrays of its own.
+  func unshared() -> Dataset {
+    var copy = self
+    copy.features = Array(unsafeUninitializedCapacity: features.count) { buffer, count in
+      _ = buffer.initialize(from: features)
+      count = features.count
+    }
+    copy.labels = Array(unsafeUninitializedCapacity: labels.count) { buffer, count in
+      _ = buffer.initialize(from: labels)
+      count = labels.count
+    }
+    copy.targets = Array(unsafeUninitializedCapacity: targets.count) { buffer, count in
+      _ = buffer.initialize(from: targets)
+      count = targets.count
+    }
+    return copy
+  }
 }

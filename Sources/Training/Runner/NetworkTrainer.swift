@@ -31,7 +31,10 @@ final class NetworkTrainer {
     throws
   {
     self.network = network
-    self.data = data
+    // A small data set shared by the worker's slots is copied for this trial: each step
+    // touches its arrays, and on shared buffers the reference counting of two trials on two
+    // cores contends for the same cache lines. Large ones (over 32 MiB) stay shared.
+    self.data = data.byteCount <= 32 << 20 ? data.unshared() : data
     self.batchSize = Swift.min(spec.batchSize, data.training.rows)
     self.maximumCores = Swift.max(1, cores)
     self.allowance = allowance
@@ -101,8 +104,20 @@ final class NetworkTrainer {
     return step(rows: order[cursor..<end], learningRateScale: 1)
   }
 
-  /// Threads to use now: the allowance's share, at most `maximumCores`.
-  var cores: Int { allowance.map { Swift.min($0.share, maximumCores) } ?? maximumCores }
+  /// Threads to use now: the allowance's share, at most `maximumCores`, read every
+  /// `allowanceInterval` steps (the allowance is shared by every slot: reading it each step
+  /// would make the slots' cores contend for it).
+  var cores: Int {
+    stepsSinceAllowance += 1
+    if stepsSinceAllowance >= Self.allowanceInterval || cachedCores == nil {
+      stepsSinceAllowance = 0
+      cachedCores = allowance.map { Swift.min($0.share, maximumCores) } ?? maximumCores
+    }
+    return cachedCores!
+  }
+  private var cachedCores: Int?
+  private var stepsSinceAllowance = 0
+  static let allowanceInterval = 8
 
   /// Gathers the rows, computes the loss and gradient, and takes one optimizer step.
   /// Returns the batch's mean loss.
