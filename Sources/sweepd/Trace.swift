@@ -26,17 +26,7 @@ struct Trace: ParsableCommand {
   }
 
   func run() throws {
-    guard let surface = TestFunction(rawValue: function) else {
-      throw ValidationError("unknown function '\(function)'; known: beale, rosenbrock")
-    }
-    var point = surface.defaultStart
-    if let start {
-      let parts = start.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-      guard parts.count == 2, let x = parts[0], let y = parts[1], x.isFinite, y.isFinite else {
-        throw ValidationError("--start takes X,Y such as -1.5,2; got '\(start)'")
-      }
-      point = (x, y)
-    }
+    let (surface, point) = try testSurface(function, start: start)
     let spec = OptimizerSpec(name: optimizer, hyperparameters: try parseSettings(settings))
     let path: [TracePoint]
     do {
@@ -55,4 +45,18 @@ struct Trace: ParsableCommand {
       for row in path { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
     }
   }
+}
+
+/// The test function named `function` and the start point: `start` ("X,Y") or the
+/// function's default. Errors name the option and the accepted values.
+func testSurface(_ function: String, start: String?) throws -> (TestFunction, (Double, Double)) {
+  guard let surface = TestFunction(rawValue: function) else {
+    throw ValidationError("unknown function '\(function)'; known: beale, rosenbrock")
+  }
+  guard let start else { return (surface, surface.defaultStart) }
+  let parts = start.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+  guard parts.count == 2, let x = parts[0], let y = parts[1], x.isFinite, y.isFinite else {
+    throw ValidationError("--start takes X,Y such as -1.5,2; got '\(start)'")
+  }
+  return (surface, (x, y))
 }

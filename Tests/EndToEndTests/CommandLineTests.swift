@@ -129,4 +129,23 @@ final class CommandLineTests: XCTestCase {
     XCTAssertEqual(output.status, 0, output.stderr)
     XCTAssertTrue(output.stdout.contains("fuzz: 30000 frames (seed 7): no trap"), output.stdout)
   }
+
+  /// `sweepd paths`: an SVG with one path per optimizer; a bad optimizer is one clear error.
+  func testPathsDrawsEveryOptimizer() throws {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("paths-\(UUID().uuidString).svg")
+    defer { try? FileManager.default.removeItem(at: file) }
+    let output = try SweepdProcess.run([
+      "paths", "--function", "beale", "--optimizer", "adam:0.05", "--optimizer", "rmsprop:0.01", "--steps",
+      "50",
+      "-o", file.path,
+    ])
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let svg = try String(contentsOf: file, encoding: .utf8)
+    XCTAssertTrue(svg.hasPrefix("<svg"))
+    XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 2)
+    XCTAssertTrue(svg.contains("adam:0.05") && svg.contains("rmsprop:0.01") && svg.contains("Beale"))
+    let bad = try SweepdProcess.run(["paths", "--function", "beale", "--optimizer", "adamm"])
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(bad.stderr.contains("adamm"), bad.stderr)
+  }
 }
