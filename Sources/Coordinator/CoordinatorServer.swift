@@ -427,7 +427,7 @@ public final class CoordinatorServer: @unchecked Sendable {
               metadata: ["peer": "\(peer)"])
             reply(to: frames[0], .error("not allowed: only operator keys may submit or cancel sweeps"))
             return
-          case .status, .leaderboard: break
+          case .status, .leaderboard, .history: break
           }
         }
         // Answer from the written state, and write what the request changed before replying.
@@ -894,6 +894,13 @@ public final class CoordinatorServer: @unchecked Sendable {
       }
       let board = leaderboard(record)
       return .ok(json: Array(board.render(.json, top: request.top, groupBy: request.groupBy).utf8))
+    case .history(let sweep):
+      guard let record = try? store.sweep(sweep) else { return .error("unknown sweep '\(sweep)'") }
+      guard let rows = try? store.currentMetrics(sweep: sweep) else { return .error("the store cannot be read") }
+      return .ok(
+        json: SweepHistory.json(
+          file: record.file, config: record.configText, leaderboard: leaderboard(record),
+          metrics: rows.map { ($0.trialID, $0.epoch, $0.values) }))
     case .cancel(let sweep):
       guard (try? store.sweep(sweep)) != nil else { return .error("unknown sweep '\(sweep)'") }
       perform(state.handle(.cancel(sweep: sweep), now: now))

@@ -123,7 +123,10 @@ extension Leaderboard {
   /// Reads a leaderboard back from its JSON (what a client receives from the coordinator).
   /// Trials keep the document's order; their `index` is their rank − 1.
   public init(json: [UInt8]) throws {
-    let document = try ReportJSON.decoder().decode(LeaderboardDocument.self, from: Data(json))
+    self.init(document: try ReportJSON.decoder().decode(LeaderboardDocument.self, from: Data(json)))
+  }
+
+  init(document: LeaderboardDocument) {
     let order = Dictionary(
       (document.parameters ?? []).enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     let trials = document.trials.map { trial in

@@ -38,10 +38,8 @@ public struct PathsPlot: Sendable {
     self.function = function
   }
 
-  static let palette = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
-  ]
-  static let dashes = ["", "8 4", "2 3", "10 3 2 3", "4 4", "1 2", "12 4 4 4", "6 2"]
+  static let palette = SVG.palette
+  static let dashes = SVG.dashes
 
   /// The SVG document (width × height px; plot area with margins for axes and legend).
   public func svg(width: Int = 840, height: Int = 560) -> String {
@@ -57,7 +55,7 @@ public struct PathsPlot: Sendable {
     out.append(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" "
         + "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">")
-    out.append("<title>\(Self.escape(title))</title>")
+    out.append("<title>\(SVG.escape(title))</title>")
     out.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>")
     // The shaded function: a grid of cells, grey by log10(1 + f) scaled to the grid's range.
     let columns = 80, rows = 60
@@ -82,8 +80,8 @@ public struct PathsPlot: Sendable {
         let t = level.isFinite && high > low ? (level - low) / (high - low) : 1
         let shade = Int(250 - 130 * t)
         out.append(
-          "<rect x=\"\(Self.f(left + Double(column) * cellWidth))\" y=\"\(Self.f(top + Double(row) * cellHeight))\" "
-            + "width=\"\(Self.f(cellWidth + 0.3))\" height=\"\(Self.f(cellHeight + 0.3))\" fill=\"rgb(\(shade),\(shade),\(shade))\"/>"
+          "<rect x=\"\(SVG.f(left + Double(column) * cellWidth))\" y=\"\(SVG.f(top + Double(row) * cellHeight))\" "
+            + "width=\"\(SVG.f(cellWidth + 0.3))\" height=\"\(SVG.f(cellHeight + 0.3))\" fill=\"rgb(\(shade),\(shade),\(shade))\"/>"
         )
       }
     }
@@ -115,7 +113,7 @@ public struct PathsPlot: Sendable {
           var index = 0
           while index + 1 < crossings.count {
             segments +=
-              "M\(Self.f(crossings[index].0)) \(Self.f(crossings[index].1))L\(Self.f(crossings[index + 1].0)) \(Self.f(crossings[index + 1].1))"
+              "M\(SVG.f(crossings[index].0)) \(SVG.f(crossings[index].1))L\(SVG.f(crossings[index + 1].0)) \(SVG.f(crossings[index + 1].1))"
             index += 2
           }
         }
@@ -125,14 +123,14 @@ public struct PathsPlot: Sendable {
     out.append("</g>")
     // The paths, clipped to the plot area.
     out.append(
-      "<clipPath id=\"plot\"><rect x=\"\(Self.f(left))\" y=\"\(Self.f(top))\" width=\"\(Self.f(plotWidth))\" height=\"\(Self.f(plotHeight))\"/></clipPath>"
+      "<clipPath id=\"plot\"><rect x=\"\(SVG.f(left))\" y=\"\(SVG.f(top))\" width=\"\(SVG.f(plotWidth))\" height=\"\(SVG.f(plotHeight))\"/></clipPath>"
     )
     out.append("<g clip-path=\"url(#plot)\" fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\">")
     for (index, path) in paths.enumerated() {
       let colour = Self.palette[index % Self.palette.count], dash = Self.dashes[index % Self.dashes.count]
       let points = path.points.filter { $0.x.isFinite && $0.y.isFinite }.map {
-        "\(Self.f(px(Swift.min(Swift.max($0.x, xRange.lowerBound - 1e3), xRange.upperBound + 1e3)))),"
-          + "\(Self.f(py(Swift.min(Swift.max($0.y, yRange.lowerBound - 1e3), yRange.upperBound + 1e3))))"
+        "\(SVG.f(px(Swift.min(Swift.max($0.x, xRange.lowerBound - 1e3), xRange.upperBound + 1e3)))),"
+          + "\(SVG.f(py(Swift.min(Swift.max($0.y, yRange.lowerBound - 1e3), yRange.upperBound + 1e3))))"
       }
       guard !points.isEmpty else { continue }
       let dashAttribute = dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\""
@@ -146,41 +144,41 @@ public struct PathsPlot: Sendable {
     out.append("</g>")
     if let start = paths.first?.points.first {
       out.append(
-        "<rect x=\"\(Self.f(px(start.x) - 5))\" y=\"\(Self.f(py(start.y) - 5))\" width=\"10\" height=\"10\" fill=\"white\" stroke=\"black\"/>"
+        "<rect x=\"\(SVG.f(px(start.x) - 5))\" y=\"\(SVG.f(py(start.y) - 5))\" width=\"10\" height=\"10\" fill=\"white\" stroke=\"black\"/>"
       )
     }
     if let minimum {
       out.append(
-        "<text x=\"\(Self.f(px(minimum.x)))\" y=\"\(Self.f(py(minimum.y) + 6))\" text-anchor=\"middle\" font-size=\"18\">★</text>"
+        "<text x=\"\(SVG.f(px(minimum.x)))\" y=\"\(SVG.f(py(minimum.y) + 6))\" text-anchor=\"middle\" font-size=\"18\">★</text>"
       )
     }
     // Axes, ticks and labels.
     out.append(
-      "<rect x=\"\(Self.f(left))\" y=\"\(Self.f(top))\" width=\"\(Self.f(plotWidth))\" height=\"\(Self.f(plotHeight))\" fill=\"none\" stroke=\"black\"/>"
+      "<rect x=\"\(SVG.f(left))\" y=\"\(SVG.f(top))\" width=\"\(SVG.f(plotWidth))\" height=\"\(SVG.f(plotHeight))\" fill=\"none\" stroke=\"black\"/>"
     )
-    for tick in Self.ticks(xRange) {
+    for tick in SVG.ticks(xRange) {
       out.append(
-        "<line x1=\"\(Self.f(px(tick)))\" y1=\"\(Self.f(top + plotHeight))\" x2=\"\(Self.f(px(tick)))\" y2=\"\(Self.f(top + plotHeight + 5))\" stroke=\"black\"/>"
+        "<line x1=\"\(SVG.f(px(tick)))\" y1=\"\(SVG.f(top + plotHeight))\" x2=\"\(SVG.f(px(tick)))\" y2=\"\(SVG.f(top + plotHeight + 5))\" stroke=\"black\"/>"
       )
       out.append(
-        "<text x=\"\(Self.f(px(tick)))\" y=\"\(Self.f(top + plotHeight + 18))\" text-anchor=\"middle\">\(Self.label(tick))</text>"
+        "<text x=\"\(SVG.f(px(tick)))\" y=\"\(SVG.f(top + plotHeight + 18))\" text-anchor=\"middle\">\(SVG.label(tick))</text>"
       )
     }
-    for tick in Self.ticks(yRange) {
+    for tick in SVG.ticks(yRange) {
       out.append(
-        "<line x1=\"\(Self.f(left - 5))\" y1=\"\(Self.f(py(tick)))\" x2=\"\(Self.f(left))\" y2=\"\(Self.f(py(tick)))\" stroke=\"black\"/>"
+        "<line x1=\"\(SVG.f(left - 5))\" y1=\"\(SVG.f(py(tick)))\" x2=\"\(SVG.f(left))\" y2=\"\(SVG.f(py(tick)))\" stroke=\"black\"/>"
       )
       out.append(
-        "<text x=\"\(Self.f(left - 8))\" y=\"\(Self.f(py(tick) + 4))\" text-anchor=\"end\">\(Self.label(tick))</text>"
+        "<text x=\"\(SVG.f(left - 8))\" y=\"\(SVG.f(py(tick) + 4))\" text-anchor=\"end\">\(SVG.label(tick))</text>"
       )
     }
     out.append(
-      "<text x=\"\(Self.f(left + plotWidth / 2))\" y=\"\(height - 12)\" text-anchor=\"middle\">x</text>")
+      "<text x=\"\(SVG.f(left + plotWidth / 2))\" y=\"\(height - 12)\" text-anchor=\"middle\">x</text>")
     out.append(
-      "<text x=\"16\" y=\"\(Self.f(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(Self.f(top + plotHeight / 2)))\">y</text>"
+      "<text x=\"16\" y=\"\(SVG.f(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(SVG.f(top + plotHeight / 2)))\">y</text>"
     )
     out.append(
-      "<text x=\"\(Self.f(left + plotWidth / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(Self.escape(title))</text>"
+      "<text x=\"\(SVG.f(left + plotWidth / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(SVG.escape(title))</text>"
     )
     // Legend.
     let legendX = left + plotWidth + 16
@@ -189,43 +187,16 @@ public struct PathsPlot: Sendable {
       let colour = Self.palette[index % Self.palette.count], dash = Self.dashes[index % Self.dashes.count]
       let dashAttribute = dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\""
       out.append(
-        "<line x1=\"\(Self.f(legendX))\" y1=\"\(Self.f(y))\" x2=\"\(Self.f(legendX + 30))\" y2=\"\(Self.f(y))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dashAttribute)/>"
+        "<line x1=\"\(SVG.f(legendX))\" y1=\"\(SVG.f(y))\" x2=\"\(SVG.f(legendX + 30))\" y2=\"\(SVG.f(y))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dashAttribute)/>"
       )
       out.append(
-        "<text x=\"\(Self.f(legendX + 36))\" y=\"\(Self.f(y + 4))\">\(Self.escape(path.label))</text>")
+        "<text x=\"\(SVG.f(legendX + 36))\" y=\"\(SVG.f(y + 4))\">\(SVG.escape(path.label))</text>")
     }
     let notesY = top + 20 + Double(paths.count) * 20
-    out.append("<text x=\"\(Self.f(legendX))\" y=\"\(Self.f(notesY))\">□ start   ● end   ★ minimum</text>")
+    out.append("<text x=\"\(SVG.f(legendX))\" y=\"\(SVG.f(notesY))\">□ start   ● end   ★ minimum</text>")
     out.append(
-      "<text x=\"\(Self.f(legendX))\" y=\"\(Self.f(notesY + 16))\" fill=\"#555\">shade: log₁₀(1 + f)</text>")
+      "<text x=\"\(SVG.f(legendX))\" y=\"\(SVG.f(notesY + 16))\" fill=\"#555\">shade: log₁₀(1 + f)</text>")
     out.append("</svg>")
     return out.joined(separator: "\n") + "\n"
-  }
-
-  /// About 6 round ticks inside `range`.
-  static func ticks(_ range: ClosedRange<Double>) -> [Double] {
-    let span = range.upperBound - range.lowerBound
-    guard span > 0 else { return [range.lowerBound] }
-    let raw = span / 6
-    let magnitude = pow(10, floor(log10(raw)))
-    let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
-    var ticks: [Double] = []
-    var tick = ceil(range.lowerBound / step) * step
-    while tick <= range.upperBound + step * 1e-9 {
-      ticks.append(abs(tick) < step * 1e-9 ? 0 : tick)
-      tick += step
-    }
-    return ticks
-  }
-
-  static func label(_ value: Double) -> String {
-    value == value.rounded() ? String(Int(value)) : String(format: "%g", value)
-  }
-
-  static func f(_ value: Double) -> String { String(format: "%.1f", value) }
-
-  static func escape(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-      .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
   }
 }

@@ -104,6 +104,7 @@ public enum WireCodec {
     case .submit(let submit): return frames("SUBMIT", submit)
     case .status(let sweep): return frames("STATUS", Sweep(sweep: sweep))
     case .leaderboard(let request): return frames("LEADERBOARD", request)
+    case .history(let sweep): return frames("HISTORY", Sweep(sweep: sweep))
     case .cancel(let sweep): return frames("CANCEL", Sweep(sweep: sweep))
     }
   }
@@ -240,12 +241,12 @@ public enum WireCodec {
     case "SUBMIT": return body(SubmitRequest.self, bytes, command).map { .submit($0) }
     case "STATUS": return body(Sweep.self, bytes, command).map { .status(sweep: $0.sweep) }
     case "LEADERBOARD": return body(LeaderboardRequest.self, bytes, command).map { .leaderboard($0) }
-    case "CANCEL":
+    case "HISTORY", "CANCEL":
       return body(Sweep.self, bytes, command).flatMap { request in
         guard let sweep = request.sweep else {
           return .failure(.invalid(command: command, reason: "missing sweep"))
         }
-        return .success(.cancel(sweep: sweep))
+        return .success(command == "HISTORY" ? .history(sweep: sweep) : .cancel(sweep: sweep))
       }
     default: return .failure(.unknownCommand(command))
     }

@@ -186,6 +186,9 @@ public enum ClientRequest: Hashable, Sendable {
   case submit(SubmitRequest)
   case status(sweep: String?)
   case leaderboard(LeaderboardRequest)
+  /// Everything a report draws: the sweep's config, its leaderboard and every trial's
+  /// per-epoch metrics from its current attempt (`sweepd report`).
+  case history(sweep: String)
   case cancel(sweep: String)
 }
 

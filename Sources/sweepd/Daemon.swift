@@ -312,6 +312,7 @@ struct Run: ParsableCommand {
   @Option(help: "Leaderboard format: table, csv, json or markdown.") var format: LeaderboardFormat = .table
   @Option(help: "Show the best N trials.") var top: Int?
   @Option(help: "Aggregate the leaderboard by a parameter.") var groupBy: String?
+  @Option(help: "Also write the sweep's HTML report (see `sweepd report`) to this file.") var report: String?
 
   func run() throws {
     Sweepd.bootstrapLogging()
@@ -357,6 +358,10 @@ struct Run: ParsableCommand {
     try follow(endpoint, sweep: sweep, interval: 0.02, context: context)
     let json = try ask(endpoint, .leaderboard(LeaderboardRequest(sweep: sweep)), context: context)
     print(try Leaderboard(json: json).render(format, top: top, groupBy: groupBy), terminator: "")
+    if let report {
+      try writeReport(try ask(endpoint, .history(sweep: sweep), context: context), to: report, groupBy: groupBy)
+      FileHandle.standardError.write(Data("report: \(report)\n".utf8))
+    }
     agent.requestShutdown()
     agent.requestShutdown()
     _ = workersDone.wait(timeout: .now() + 10)

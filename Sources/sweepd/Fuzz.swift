@@ -89,7 +89,7 @@ struct Fuzz: ParsableCommand {
     let requests: [ClientRequest] = [
       .submit(SubmitRequest(file: "f.yaml", text: "method: grid\n")), .status(sweep: "s"),
       .cancel(sweep: "s"),
-      .leaderboard(LeaderboardRequest(sweep: "s", top: 3, groupBy: "lr")),
+      .leaderboard(LeaderboardRequest(sweep: "s", top: 3, groupBy: "lr")), .history(sweep: "s"),
     ]
     return worker.map { WireCodec.encode($0) } + coordinator.map { WireCodec.encode($0) }
       + requests.map { WireCodec.encode($0) }

@@ -12,7 +12,7 @@ struct Sweepd: ParsableCommand {
       Run.self, Train.self, Validate.self, Expand.self, CoordinatorCommand.self, WorkerCommand.self,
       Submit.self,
       Status.self, Watch.self, Cancel.self, LeaderboardCommand.self, Trace.self, Doctor.self, BenchStep.self,
-      BenchSearch.self, Keygen.self, Fuzz.self, Paths.self,
+      BenchSearch.self, Keygen.self, Fuzz.self, Paths.self, ReportCommand.self,
     ]
   )
 

@@ -57,6 +57,7 @@ final class CodecTests: XCTestCase {
       .submit(SubmitRequest(file: "s.yaml", text: "method: grid\n")), .status(sweep: nil),
       .status(sweep: "s-1"),
       .leaderboard(LeaderboardRequest(sweep: "s-1", top: 5, groupBy: "optimizer")), .cancel(sweep: "s-1"),
+      .history(sweep: "s-1"),
     ]
     for request in requests {
       XCTAssertEqual(try WireCodec.decodeClientRequest(WireCodec.encode(request)).get(), request)
