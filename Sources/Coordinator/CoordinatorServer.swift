@@ -896,7 +896,9 @@ public final class CoordinatorServer: @unchecked Sendable {
       return .ok(json: Array(board.render(.json, top: request.top, groupBy: request.groupBy).utf8))
     case .history(let sweep):
       guard let record = try? store.sweep(sweep) else { return .error("unknown sweep '\(sweep)'") }
-      guard let rows = try? store.currentMetrics(sweep: sweep) else { return .error("the store cannot be read") }
+      guard let rows = try? store.currentMetrics(sweep: sweep) else {
+        return .error("the store cannot be read")
+      }
       return .ok(
         json: SweepHistory.json(
           file: record.file, config: record.configText, leaderboard: leaderboard(record),

@@ -64,7 +64,8 @@ struct Chart {
       switch axis.scale {
       case .log:
         guard value > 0 else { return nil }
-        return (log10(value) - log10(domain.lowerBound)) / (log10(domain.upperBound) - log10(domain.lowerBound))
+        return (log10(value) - log10(domain.lowerBound))
+          / (log10(domain.upperBound) - log10(domain.lowerBound))
       case .linear, .categories:
         return (value - domain.lowerBound) / (domain.upperBound - domain.lowerBound)
       }
@@ -87,7 +88,8 @@ struct Chart {
     for (value, text) in xTicks {
       guard let p = px(value) else { continue }
       out.append(
-        "<line x1=\"\(SVG.f(p))\" y1=\"\(SVG.f(top))\" x2=\"\(SVG.f(p))\" y2=\"\(SVG.f(top + plotHeight))\"/>")
+        "<line x1=\"\(SVG.f(p))\" y1=\"\(SVG.f(top))\" x2=\"\(SVG.f(p))\" y2=\"\(SVG.f(top + plotHeight))\"/>"
+      )
       if slanted {
         let y = SVG.f(top + plotHeight + 12)
         tickText.append(
@@ -102,7 +104,8 @@ struct Chart {
     for (value, text) in Self.ticks(y, yDomain) {
       guard let p = py(value) else { continue }
       out.append(
-        "<line x1=\"\(SVG.f(left))\" y1=\"\(SVG.f(p))\" x2=\"\(SVG.f(left + plotWidth))\" y2=\"\(SVG.f(p))\"/>")
+        "<line x1=\"\(SVG.f(left))\" y1=\"\(SVG.f(p))\" x2=\"\(SVG.f(left + plotWidth))\" y2=\"\(SVG.f(p))\"/>"
+      )
       tickText.append(
         "<text x=\"\(SVG.f(left - 6))\" y=\"\(SVG.f(p + 4))\" text-anchor=\"end\">\(SVG.escape(text))</text>")
     }
@@ -134,10 +137,13 @@ struct Chart {
         let dash = line.dash.isEmpty ? "" : " stroke-dasharray=\"\(line.dash)\""
         out.append(
           "<polyline points=\"\(points.map { "\(SVG.f($0.0)),\(SVG.f($0.1))" }.joined(separator: " "))\" fill=\"none\" "
-            + "stroke=\"\(line.colour)\" stroke-width=\"\(line.width)\" stroke-linejoin=\"round\"\(dash)\(opacity)/>")
+            + "stroke=\"\(line.colour)\" stroke-width=\"\(line.width)\" stroke-linejoin=\"round\"\(dash)\(opacity)/>"
+        )
       }
       if let mark = line.marks {
-        for point in points { out.append(Self.mark(mark, at: point, colour: line.colour, opacity: line.opacity)) }
+        for point in points {
+          out.append(Self.mark(mark, at: point, colour: line.colour, opacity: line.opacity))
+        }
       }
       for annotation in line.annotations {
         guard let a = px(annotation.x), let b = py(annotation.y) else { continue }
@@ -159,16 +165,20 @@ struct Chart {
         out.append(Self.mark(mark, at: (legendX + 12, legendY), colour: line.colour, opacity: 1))
       }
       out.append(
-        "<text x=\"\(SVG.f(legendX + 30))\" y=\"\(SVG.f(legendY + 4))\">\(SVG.escape(Self.shorten(line.label!, 24)))</text>")
+        "<text x=\"\(SVG.f(legendX + 30))\" y=\"\(SVG.f(legendY + 4))\">\(SVG.escape(Self.shorten(line.label!, 24)))</text>"
+      )
       legendY += 17
     }
     if labelled.count > 14 {
-      out.append("<text x=\"\(SVG.f(legendX))\" y=\"\(SVG.f(legendY + 4))\" fill=\"#555\">… \(labelled.count - 14) more</text>")
+      out.append(
+        "<text x=\"\(SVG.f(legendX))\" y=\"\(SVG.f(legendY + 4))\" fill=\"#555\">… \(labelled.count - 14) more</text>"
+      )
       legendY += 17
     }
     for note in notes {
       legendY += 4
-      out.append("<text x=\"\(SVG.f(legendX))\" y=\"\(SVG.f(legendY + 4))\" fill=\"#444\">\(SVG.escape(note))</text>")
+      out.append(
+        "<text x=\"\(SVG.f(legendX))\" y=\"\(SVG.f(legendY + 4))\" fill=\"#444\">\(SVG.escape(note))</text>")
       legendY += 15
     }
     out.append("</svg>")
@@ -216,7 +226,9 @@ struct Chart {
     }
   }
 
-  static func mark(_ mark: Mark, at point: (Double, Double), colour: String, size: Double = 3.2, opacity: Double)
+  static func mark(
+    _ mark: Mark, at point: (Double, Double), colour: String, size: Double = 3.2, opacity: Double
+  )
     -> String
   {
     let (x, y) = point

@@ -98,7 +98,7 @@ public struct HTMLReport {
   func summary(_ spec: SweepSpec?) -> String {
     var counts: [String: Int] = [:]
     for trial in board.ranked { counts[trial.status, default: 0] += 1 }
-    let order = ["completed", "stopped", "running", "pending", "diverged", "failed", "cancelled"]
+    let order = ["completed", "early_stopped", "running", "pending", "diverged", "failed", "cancelled"]
     let statuses =
       (order.filter { counts[$0] != nil } + counts.keys.filter { !order.contains($0) }.sorted())
       .map { "\(counts[$0]!) \($0)" }.joined(separator: " · ")
@@ -111,7 +111,10 @@ public struct HTMLReport {
     if let best {
       let params = best.params.map { "\($0.0)=\(board.cell($0.1))" }.joined(separator: ", ")
       items.append(
-        ("best", "\(board.number(best.best)) at epoch \(best.bestEpoch.map(String.init) ?? "–"), trial \(best.trial) (\(params))"))
+        (
+          "best",
+          "\(board.number(best.best)) at epoch \(best.bestEpoch.map(String.init) ?? "–"), trial \(best.trial) (\(params))"
+        ))
     }
     let epochs = board.ranked.reduce(0) { $0 + $1.epochs }
     let seconds = board.ranked.reduce(0) { $0 + $1.seconds }
@@ -126,7 +129,8 @@ public struct HTMLReport {
     var rows: [String] = []
     for (rank, trial) in board.ranked.prefix(limit).enumerated() {
       var cells = [
-        Self.numberCell(Double(rank + 1), "\(rank + 1)"), Self.numberCell(Double(trial.trial), "\(trial.trial)"),
+        Self.numberCell(Double(rank + 1), "\(rank + 1)"),
+        Self.numberCell(Double(trial.trial), "\(trial.trial)"),
         "<td class=\"status-\(SVG.escape(trial.status))\">\(Self.statusMark(trial.status))\(SVG.escape(trial.status))</td>",
       ]
       for name in names {
@@ -146,15 +150,19 @@ public struct HTMLReport {
       rows.append("<tr>" + cells.joined() + "</tr>")
     }
     let headers =
-      ["rank", "trial", "status"] + names + ["best \(metric)", "at epoch", "result", "epochs", "seconds", "note"]
+      ["rank", "trial", "status"] + names + [
+        "best \(metric)", "at epoch", "result", "epochs", "seconds", "note",
+      ]
     var html = "<section><h2>Leaderboard</h2>"
-    html += "<p class=\"note\">Ranked by the best \(SVG.escape(metric)) a trial reached; click a heading to sort."
+    html +=
+      "<p class=\"note\">Ranked by the best \(SVG.escape(metric)) a trial reached; click a heading to sort."
     if board.ranked.count > limit { html += " The best \(limit) of \(board.ranked.count) trials are listed." }
     html += "</p><div class=\"scroll\"><table class=\"sortable\"><thead><tr>"
     html += headers.map { "<th>\(SVG.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
     html += rows.joined(separator: "\n") + "</tbody></table></div>"
     if let group {
-      html += "<h3>By \(SVG.escape(group.name))</h3><div class=\"scroll\"><table class=\"sortable\"><thead><tr>"
+      html +=
+        "<h3>By \(SVG.escape(group.name))</h3><div class=\"scroll\"><table class=\"sortable\"><thead><tr>"
       html +=
         [group.name, "trials", "measured", "best", "median", "mean", "std", "best trial"].map {
           "<th>\(SVG.escape($0))</th>"
@@ -187,8 +195,11 @@ public struct HTMLReport {
       // "#1 t8 adam 0.01": rank, trial, then the values of the varying parameters.
       let values = varying.map { board.cell(trial.value(of: $0)) }.joined(separator: " ")
       var line = Chart.Series(
-        label: "#\(index + 1) t\(trial.trial) \(values)", points: points, colour: style.colour, dash: style.dash)
-      if trial.status == "stopped", let last = points.last { line.annotations = [(last.x, last.y, .cross)] }
+        label: "#\(index + 1) t\(trial.trial) \(values)", points: points, colour: style.colour,
+        dash: style.dash)
+      if trial.status == "early_stopped", let last = points.last {
+        line.annotations = [(last.x, last.y, .cross)]
+      }
       if trial.status == "diverged", let last = points.last { line.annotations = [(last.x, last.y, .square)] }
       series.append(line)
     }
@@ -201,11 +212,15 @@ public struct HTMLReport {
     if let group {
       var groupSeries: [Chart.Series] = []
       var values: [Double] = []
-      let members = Dictionary(grouping: board.ranked) { trial in trial.value(of: group.name)?.description ?? "–" }
+      let members = Dictionary(grouping: board.ranked) { trial in
+        trial.value(of: group.name)?.description ?? "–"
+      }
       for (index, name) in Self.groupNames(group, board).enumerated() {
         let trials = members[name] ?? []
         var byEpoch: [Double: [Double]] = [:]
-        for trial in trials { for point in curve(trial, metric) { byEpoch[point.x, default: []].append(point.y) } }
+        for trial in trials {
+          for point in curve(trial, metric) { byEpoch[point.x, default: []].append(point.y) }
+        }
         let points = byEpoch.keys.sorted().map { (x: $0, y: Self.median(byEpoch[$0]!)) }
         guard !points.isEmpty else { continue }
         values += points.map(\.y)
@@ -213,7 +228,7 @@ public struct HTMLReport {
         var line = Chart.Series(
           label: "\(name) (\(trials.count))", points: points, colour: style.colour, dash: style.dash)
         // Where the group's early-stopped trials stopped.
-        line.annotations = trials.filter { $0.status == "stopped" }.compactMap { trial in
+        line.annotations = trials.filter { $0.status == "early_stopped" }.compactMap { trial in
           curve(trial, metric).last.map { ($0.x, $0.y, .cross) }
         }
         groupSeries.append(line)
@@ -222,10 +237,14 @@ public struct HTMLReport {
         Chart(
           id: "curves-group", title: "Median \(metric) per epoch by \(group.name)", x: .init(title: "epoch"),
           y: .init(title: "median \(metric)", scale: metricScale(values)), series: groupSeries,
-          notes: ["(n): trials in the group", "line: median of the trials", "that reached the epoch", "✕ a trial stopped early"]
+          notes: [
+            "(n): trials in the group", "line: median of the trials", "that reached the epoch",
+            "✕ a trial stopped early",
+          ]
         ).svg())
     }
-    return "<section><h2>Learning curves</h2><div class=\"charts\">\(charts.joined(separator: "\n"))</div></section>"
+    return
+      "<section><h2>Learning curves</h2><div class=\"charts\">\(charts.joined(separator: "\n"))</div></section>"
   }
 
   func learningRateSection(_ group: ParameterColumn?) -> String? {
@@ -236,7 +255,8 @@ public struct HTMLReport {
     if let group {
       caption = "The best trial of each \(group.name)"
       for (index, name) in Self.groupNames(group, board).enumerated() {
-        guard let best = withRate.first(where: { ($0.value(of: group.name)?.description ?? "–") == name }) else {
+        guard let best = withRate.first(where: { ($0.value(of: group.name)?.description ?? "–") == name })
+        else {
           continue
         }
         let style = Self.style(index)
@@ -248,12 +268,15 @@ public struct HTMLReport {
       for (index, trial) in withRate.prefix(top).enumerated() {
         let style = Self.style(index)
         series.append(
-          Chart.Series(label: "trial \(trial.trial)", points: curve(trial, "lr"), colour: style.colour, dash: style.dash))
+          Chart.Series(
+            label: "trial \(trial.trial)", points: curve(trial, "lr"), colour: style.colour, dash: style.dash)
+        )
       }
     }
     let chart = Chart(
       id: "lr-traces", title: "Learning rate at the end of each epoch", x: .init(title: "epoch"),
-      y: .init(title: "learning rate", scale: metricScale(series.flatMap { $0.points.map(\.y) })), series: series,
+      y: .init(title: "learning rate", scale: metricScale(series.flatMap { $0.points.map(\.y) })),
+      series: series,
       width: 760)
     return "<section><h2>Learning-rate traces</h2><p class=\"note\">\(SVG.escape(caption)): what the "
       + "hypergradient optimizers and reduce-on-plateau did to the rate (flat for a fixed rate).</p>"
@@ -268,14 +291,18 @@ public struct HTMLReport {
     let denominator = Double(Swift.max(measured.count - 1, 1))
     let lines = measured.enumerated().map { position, index in
       ParallelCoordinates.Line(
-        values: shown.map { $0.coordinate(board.ranked[index].value(of: $0.name)) } + [board.ranked[index].best],
+        values: shown.map { $0.coordinate(board.ranked[index].value(of: $0.name)) } + [
+          board.ranked[index].best
+        ],
         colour: Double(position) / denominator)
     }
     let axes = shown.map { (title: $0.name, scale: $0.scale) } + [(title: metric, scale: metricScale(bests))]
     let left = board.ranked.count - measured.count
     let plot = ParallelCoordinates(
-      id: "parallel", title: "Parameters of \(measured.count) trials, coloured by rank", axes: axes, lines: lines,
-      note: left > 0 ? "\(left) trials without a finite \(metric) (running, failed or diverged) are not drawn." : "")
+      id: "parallel", title: "Parameters of \(measured.count) trials, coloured by rank", axes: axes,
+      lines: lines,
+      note: left > 0
+        ? "\(left) trials without a finite \(metric) (running, failed or diverged) are not drawn." : "")
     return "<section><h2>Parallel coordinates</h2>\(plot.svg())</section>"
   }
 
@@ -296,7 +323,8 @@ public struct HTMLReport {
           id: "scatter-\(index)", title: "\(metric) against \(column.name)",
           x: .init(title: column.name, scale: column.scale), y: .init(title: "best \(metric)", scale: yScale),
           series: [
-            Chart.Series(label: nil, points: points, colour: "#0072B2", opacity: 0.6, marks: .circle, connect: false)
+            Chart.Series(
+              label: nil, points: points, colour: "#0072B2", opacity: 0.6, marks: .circle, connect: false)
           ], width: 420, height: 300
         ).svg())
     }
@@ -321,10 +349,11 @@ public struct HTMLReport {
       return (2...4).contains(names.count)
     }
     let measured = board.ranked.filter { score($0).isFinite && $0.value(of: "lr")?.number != nil }
-    let facets: [String?] = facet.map { column in
-      if case .categorical(let names) = column.kind { return names }
-      return []
-    } ?? [nil]
+    let facets: [String?] =
+      facet.map { column in
+        if case .categorical(let names) = column.kind { return names }
+        return []
+      } ?? [nil]
     let yScale = metricScale(measured.compactMap(\.best))
     let optimizers = optimizer.map { Self.groupNames($0, board) } ?? ["all trials"]
     var charts: [String] = []
@@ -339,16 +368,20 @@ public struct HTMLReport {
         guard !points.isEmpty else { continue }
         let style = Self.style(index)
         series.append(
-          Chart.Series(label: name, points: Self.medianLine(points), colour: style.colour, dash: style.dash, marks: .circle))
+          Chart.Series(
+            label: name, points: Self.medianLine(points), colour: style.colour, dash: style.dash,
+            marks: .circle))
         series.append(
-          Chart.Series(label: nil, points: points, colour: style.colour, opacity: 0.35, marks: .circle, connect: false))
+          Chart.Series(
+            label: nil, points: points, colour: style.colour, opacity: 0.35, marks: .circle, connect: false))
       }
       let suffix = facetValue.map { ", \(facet!.name) = \($0)" } ?? ""
       charts.append(
         Chart(
           id: "sensitivity-\(facetIndex)", title: "best \(metric) against initial lr\(suffix)",
-          x: .init(title: "initial learning rate", scale: rate.scale), y: .init(title: "best \(metric)", scale: yScale),
-          series: series, width: 620, height: 380, notes: ["line: median", "dots: trials"]
+          x: .init(title: "initial learning rate", scale: rate.scale),
+          y: .init(title: "best \(metric)", scale: yScale),
+          series: series, width: 560, height: 380, notes: ["line: median", "dots: trials"]
         ).svg())
     }
     return head
@@ -372,9 +405,11 @@ public struct HTMLReport {
     }.sorted { $0.share > $1.share }
     var html = "<section><h2>Hyperparameter importance</h2>"
     guard !estimates.isEmpty else {
-      return html + "<p class=\"note\">Not estimated: fewer than 3 finished trials, or no parameter varies.</p></section>"
+      return html
+        + "<p class=\"note\">Not estimated: fewer than 3 finished trials, or no parameter varies.</p></section>"
     }
-    html += "<table><thead><tr><th>parameter</th><th>share of rank variance (ε²)</th><th></th><th>groups</th><th>trials</th></tr></thead><tbody>"
+    html +=
+      "<table><thead><tr><th>parameter</th><th>share of rank variance (ε²)</th><th></th><th>groups</th><th>trials</th></tr></thead><tbody>"
     for estimate in estimates {
       let percent = estimate.share * 100
       html +=
@@ -384,7 +419,8 @@ public struct HTMLReport {
         + "<td class=\"num\">\(estimate.groups)</td><td class=\"num\">\(estimate.trials)</td></tr>"
     }
     let total = estimates.reduce(0) { $0 + $1.share } * 100
-    html += "</tbody></table><p class=\"note\">Each parameter alone explains this share of the variance of the "
+    html +=
+      "</tbody></table><p class=\"note\">Each parameter alone explains this share of the variance of the "
       + "trials' ranks by \(SVG.escape(metric)) (Kelley's ε² over the parameter's values or equal-count bins; "
       + "diverged and failed trials rank last). Main effects together: \(String(format: "%.0f%%", Swift.min(total, 100))); "
       + "the rest is interactions and noise such as seeds. A first-order decomposition in the spirit of fANOVA "
@@ -430,14 +466,15 @@ public struct HTMLReport {
   }
 
   static func numberCell(_ value: Double?, _ text: String) -> String {
-    let key = value.map { $0.isFinite ? String($0) : ($0 > 0 || $0.isNaN ? "Infinity" : "-Infinity") } ?? "Infinity"
+    let key =
+      value.map { $0.isFinite ? String($0) : ($0 > 0 || $0.isNaN ? "Infinity" : "-Infinity") } ?? "Infinity"
     return "<td class=\"num\" data-v=\"\(key)\">\(SVG.escape(text))</td>"
   }
 
   static func statusMark(_ status: String) -> String {
     switch status {
     case "completed": return "✓ "
-    case "stopped": return "✕ "
+    case "early_stopped": return "✕ "
     case "diverged": return "■ "
     case "failed": return "! "
     case "running": return "▶ "
@@ -459,7 +496,7 @@ public struct HTMLReport {
     th{position:sticky;top:0;background:#f0f0f0;cursor:pointer;user-select:none}
     th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
     td.num{text-align:right;font-variant-numeric:tabular-nums}td.message{white-space:normal;color:#555;max-width:360px}
-    .status-stopped{color:#8a3b00}.status-diverged,.status-failed{color:#a00000}
+    .status-early_stopped{color:#8a3b00}.status-diverged,.status-failed{color:#a00000}
     .charts{display:flex;flex-wrap:wrap;gap:12px}
     svg{background:white;border:1px solid #ddd;max-width:100%;height:auto}
     td svg{border:none}

@@ -70,12 +70,14 @@ struct ParallelCoordinates {
       )
       if axis.scale == .log {
         out.append(
-          "<text x=\"\(SVG.f(x))\" y=\"\(SVG.f(top + plotHeight + 18))\" text-anchor=\"\(anchor)\" fill=\"#555\">log scale</text>")
+          "<text x=\"\(SVG.f(x))\" y=\"\(SVG.f(top + plotHeight + 18))\" text-anchor=\"\(anchor)\" fill=\"#555\">log scale</text>"
+        )
       }
       for (value, text) in Chart.ticks(Chart.Axis(title: "", scale: axis.scale), domains[index]) {
         guard let yy = y(value, index) else { continue }
         out.append(
-          "<line x1=\"\(SVG.f(x - 4))\" y1=\"\(SVG.f(yy))\" x2=\"\(SVG.f(x))\" y2=\"\(SVG.f(yy))\" stroke=\"#222\"/>")
+          "<line x1=\"\(SVG.f(x - 4))\" y1=\"\(SVG.f(yy))\" x2=\"\(SVG.f(x))\" y2=\"\(SVG.f(yy))\" stroke=\"#222\"/>"
+        )
         out.append(
           "<text x=\"\(SVG.f(x - 6))\" y=\"\(SVG.f(yy + 4))\" text-anchor=\"end\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">\(SVG.escape(text))</text>"
         )
@@ -91,9 +93,11 @@ struct ParallelCoordinates {
     }
     out.append("<text x=\"\(SVG.f(barX + 7))\" y=\"\(SVG.f(barTop - 6))\" text-anchor=\"middle\">best</text>")
     out.append(
-      "<text x=\"\(SVG.f(barX + 7))\" y=\"\(SVG.f(barTop + barHeight + 16))\" text-anchor=\"middle\">worst</text>")
+      "<text x=\"\(SVG.f(barX + 7))\" y=\"\(SVG.f(barTop + barHeight + 16))\" text-anchor=\"middle\">worst</text>"
+    )
     out.append(
-      "<text x=\"\(SVG.f(left))\" y=\"\(SVG.f(Double(height) - 10))\" fill=\"#444\">\(SVG.escape(note))</text>")
+      "<text x=\"\(SVG.f(left))\" y=\"\(SVG.f(Double(height) - 10))\" fill=\"#444\">\(SVG.escape(note))</text>"
+    )
     out.append("</svg>")
     return out.joined(separator: "\n")
   }

@@ -70,10 +70,11 @@ struct ParameterColumn {
   }
 }
 
-/// A metric's axis: log when every value is positive and they span at least two decades
-/// (losses, Rosenbrock values), linear otherwise (error rates near 0 stay readable).
+/// A metric's axis: log when every value is positive and they span a factor of 20 or more
+/// (losses, Rosenbrock values, error rates from 0.02 to 0.6, so the good trials are not
+/// squashed at the bottom), linear otherwise (and whenever a value is 0).
 func metricScale(_ values: [Double]) -> Chart.Scale {
   let finite = values.filter(\.isFinite)
   guard let low = finite.min(), let high = finite.max(), low > 0 else { return .linear }
-  return high / low >= 100 ? .log : .linear
+  return high / low >= 20 ? .log : .linear
 }

@@ -27,7 +27,8 @@ enum SVG {
     var ticks: [Double] = []
     var k = ceil(range.lowerBound / step)
     while k * step <= range.upperBound + step * 1e-9 {
-      let tick = k * step
+      // k · step rounded to 12 significant digits (0.6, not 0.6000000000000001).
+      let tick = Double(String(format: "%.12g", k * step)) ?? k * step
       ticks.append(abs(tick) < step * 1e-9 ? 0 : tick)
       k += 1
     }
@@ -45,7 +46,9 @@ enum SVG {
     while exponent <= high {
       for m in multiples {
         let tick = m * pow(10, exponent)
-        if tick >= range.lowerBound * (1 - 1e-9) && tick <= range.upperBound * (1 + 1e-9) { ticks.append(tick) }
+        if tick >= range.lowerBound * (1 - 1e-9) && tick <= range.upperBound * (1 + 1e-9) {
+          ticks.append(tick)
+        }
       }
       exponent += 1
     }

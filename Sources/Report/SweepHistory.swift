@@ -37,7 +37,8 @@ public struct SweepHistory: Sendable {
   /// The reply document. `metrics` are (trial, epoch, stored JSON object) rows ordered by
   /// trial then epoch; each object is spliced in unchanged.
   public static func json(
-    file: String, config: String, leaderboard: Leaderboard, metrics: [(trial: Int64, epoch: Int, values: String)]
+    file: String, config: String, leaderboard: Leaderboard,
+    metrics: [(trial: Int64, epoch: Int, values: String)]
   ) -> [UInt8] {
     let encoder = ReportJSON.encoder()
     var out: [UInt8] = []

@@ -359,7 +359,8 @@ struct Run: ParsableCommand {
     let json = try ask(endpoint, .leaderboard(LeaderboardRequest(sweep: sweep)), context: context)
     print(try Leaderboard(json: json).render(format, top: top, groupBy: groupBy), terminator: "")
     if let report {
-      try writeReport(try ask(endpoint, .history(sweep: sweep), context: context), to: report, groupBy: groupBy)
+      try writeReport(
+        try ask(endpoint, .history(sweep: sweep), context: context), to: report, groupBy: groupBy)
       FileHandle.standardError.write(Data("report: \(report)\n".utf8))
     }
     agent.requestShutdown()

@@ -34,9 +34,9 @@ final class PathsPlotTests: XCTestCase {
   }
 
   func testTicksAreRoundAndInside() {
-    XCTAssertEqual(PathsPlot.ticks(-2...2), [-2, -1, 0, 1, 2])
-    XCTAssertEqual(PathsPlot.ticks(-4.5...4.5), [-4, -2, 0, 2, 4])
-    XCTAssertEqual(PathsPlot.ticks(0...0.01).first, 0)
-    XCTAssertTrue(PathsPlot.ticks(-1...3).allSatisfy { (-1...3).contains($0) })
+    XCTAssertEqual(SVG.ticks(-2...2), [-2, -1, 0, 1, 2])
+    XCTAssertEqual(SVG.ticks(-4.5...4.5), [-4, -2, 0, 2, 4])
+    XCTAssertEqual(SVG.ticks(0...0.01).first, 0)
+    XCTAssertTrue(SVG.ticks(-1...3).allSatisfy { (-1...3).contains($0) })
   }
 }
