@@ -36,6 +36,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
     // System libraries (Debian packages installed by scripts/setup).
@@ -57,14 +58,21 @@ let package = Package(
     .target(
       name: "Coordinator",
       dependencies: [
-        "Wire", "ZMQ", "Store", "Search", "Report", "Training",
+        "Wire", "ZMQ", "Store", "Search", "Report", "Training", "DataTransfer",
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
     .target(name: "Report", dependencies: ["Search"]),
+    // Data sets that travel with a sweep: SHA-256 content addresses (swift-crypto), the
+    // coordinator's content store, the client's upload and the worker's fetch and cache.
+    .target(
+      name: "DataTransfer",
+      dependencies: ["Wire", "ZMQ", "Training", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "Worker",
-      dependencies: ["Wire", "ZMQ", "Training", .product(name: "Logging", package: "swift-log")]),
+      dependencies: [
+        "Wire", "ZMQ", "Training", "DataTransfer", .product(name: "Logging", package: "swift-log"),
+      ]),
     .target(
       name: "Search",
       dependencies: ["Training", .product(name: "Yams", package: "Yams")]
@@ -72,7 +80,7 @@ let package = Package(
     .executableTarget(
       name: "sweepd",
       dependencies: [
-        "Training", "Search", "ZMQ", "Wire", "Store", "Coordinator", "Worker", "Report",
+        "Training", "Search", "ZMQ", "Wire", "Store", "Coordinator", "Worker", "Report", "DataTransfer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
@@ -88,6 +96,7 @@ let package = Package(
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Wire", "Store", "ZMQ"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Search"]),
+    .testTarget(name: "DataTransferTests", dependencies: ["DataTransfer", "Wire", "ZMQ", "Training"]),
     .testTarget(name: "WorkerTests", dependencies: ["Worker", "Wire"]),
     .testTarget(
       name: "SearchTests",

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import DataTransfer
 import Report
 import Search
 import Store
@@ -16,6 +17,10 @@ public final class CoordinatorServer: @unchecked Sendable {
   let context: ZMQContext
   let socket: ZMQSocket
   let store: Store
+  /// The data files sweeps name, uploaded by submitting clients and fetched by workers (nil:
+  /// this coordinator accepts no uploads; configs must name built-in data sets or files on
+  /// every worker's disk).
+  let dataStore: ContentStore?
   let logger: Logger
   var state = CoordinatorState()
   /// Live sweeps: their plan and what has been created so far.
@@ -187,10 +192,12 @@ public final class CoordinatorServer: @unchecked Sendable {
   ///     workers' context to serve them over `inproc://` in one process (`sweepd run`).
   ///   - security: CURVE keys; its ZAP handler runs before the socket binds, and the socket
   ///     refuses everyone if no handler answers.
+  ///   - dataStore: where uploaded data files are kept (see `ContentStore`).
   public init(
     bind: String, store: Store, logger: Logger = Logger(label: "sweepd.coordinator"),
-    context: ZMQContext? = nil, security: Security? = nil
+    context: ZMQContext? = nil, security: Security? = nil, dataStore: ContentStore? = nil
   ) throws {
+    self.dataStore = dataStore
     self.context = try context ?? ZMQContext()
     self.security = security
     if let security {
@@ -247,8 +254,10 @@ public final class CoordinatorServer: @unchecked Sendable {
 
   /// Rebuilds the live state from the store after a restart.
   func recover() throws {
+    collectData()
     for record in try store.sweeps() where record.state == .running {
-      guard let spec = try? SweepConfig.parse(text: record.configText, file: record.file) else { continue }
+      guard let spec = try? SweepConfig.parse(text: record.configText, file: record.file, dataDigests: record.digests)
+      else { continue }
       let trials = try store.trials(sweep: record.id)
       sweeps[record.id] = LiveSweep(
         record: record, plan: SweepPlan(spec: spec), created: trials.count,
@@ -421,13 +430,13 @@ public final class CoordinatorServer: @unchecked Sendable {
       case .success(let request):
         if security != nil, role != "operator" {
           switch request {
-          case .submit, .cancel:
+          case .submit, .cancel, .haveData, .upload:
             logger.warning(
               "refused a request from \(peer.debugDescription): its key is not an operator's",
               metadata: ["peer": "\(peer)"])
-            reply(to: frames[0], .error("not allowed: only operator keys may submit or cancel sweeps"))
+            reply(to: frames[0], .error("not allowed: only operator keys may submit, upload or cancel"))
             return
-          case .status, .leaderboard, .history: break
+          case .status, .leaderboard, .history, .fetch: break
           }
         }
         // Answer from the written state, and write what the request changed before replying.
@@ -859,6 +868,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     else { return }
     try? store.setSweepState(id, .completed)
     sweeps[id]?.record.state = .completed
+    collectData()
     logger.info("sweep \(id) completed: \(trials.count) trials", metadata: ["sweep": "\(id)"])
   }
 
@@ -868,12 +878,22 @@ public final class CoordinatorServer: @unchecked Sendable {
     switch request {
     case .submit(let submit):
       do {
-        let spec = try SweepConfig.parse(text: submit.text, file: submit.file)
+        let digests = submit.data ?? [:]
+        for (path, digest) in digests.sorted(by: { $0.key < $1.key }) {
+          guard let dataStore else { return .error("this coordinator keeps no data files; '\(path)' cannot travel") }
+          guard dataStore.has(digest) else {
+            return .error("data file '\(path)' (sha256 \(digest.prefix(12))…) was not uploaded; submit again")
+          }
+          dataStore.touch(digest)
+        }
+        let spec = try SweepConfig.parse(text: submit.text, file: submit.file, dataDigests: digests)
         let id = "s\(Int(Date().timeIntervalSince1970 * 1000) % 100_000_000)-\(sweeps.count + 1)"
         let record = SweepRecord(
           id: id, name: spec.name, file: submit.file, configText: submit.text, method: spec.methodName,
           metricName: spec.metric.name, metricGoal: spec.metric.goal.rawValue, seed: spec.seed,
-          createdAt: Date().timeIntervalSince1970)
+          createdAt: Date().timeIntervalSince1970,
+          dataDigests: digests.isEmpty
+            ? nil : String(decoding: try Self.sortedEncoder.encode(digests), as: UTF8.self))
         _ = try store.createSweep(record, trials: [])
         sweeps[id] = LiveSweep(record: record, plan: SweepPlan(spec: spec), created: 0)
         refillQueue.insert(id)
@@ -903,13 +923,55 @@ public final class CoordinatorServer: @unchecked Sendable {
         json: SweepHistory.json(
           file: record.file, config: record.configText, leaderboard: leaderboard(record),
           metrics: rows.map { ($0.trialID, $0.epoch, $0.values) }))
+    case .haveData(let request):
+      guard let dataStore else { return .error("this coordinator keeps no data files") }
+      let missing = dataStore.missing(request.digests)
+      return .ok(
+        json: Array(
+          ("{\"missing\":{" + missing.keys.sorted().map { "\"\($0)\":\(missing[$0]!)" }.joined(separator: ",") + "}}")
+            .utf8))
+    case .upload(let chunk):
+      guard let dataStore else { return .error("this coordinator keeps no data files") }
+      do {
+        let (received, complete) = try dataStore.receive(
+          digest: chunk.sha256, size: chunk.size, offset: chunk.offset, bytes: chunk.bytes ?? [])
+        if complete && chunk.offset + Int64((chunk.bytes ?? []).count) == chunk.size {
+          logger.info("data \(chunk.sha256.prefix(12))… stored (\(chunk.size) bytes)")
+        }
+        return .ok(json: Array("{\"received\":\(received),\"complete\":\(complete)}".utf8))
+      } catch {
+        return .error("\(error)")
+      }
+    case .fetch(let request):
+      guard let dataStore else { return .error("this coordinator keeps no data files") }
+      do {
+        return .data(try dataStore.read(digest: request.sha256, offset: request.offset, length: request.length))
+      } catch {
+        return .error("\(error)")
+      }
     case .cancel(let sweep):
       guard (try? store.sweep(sweep)) != nil else { return .error("unknown sweep '\(sweep)'") }
       perform(state.handle(.cancel(sweep: sweep), now: now))
       try? store.setSweepState(sweep, .cancelled)
       sweeps[sweep]?.record.state = .cancelled
+      collectData()
       return .ok(json: Array("{\"cancelled\":\"\(sweep)\"}".utf8))
     }
+  }
+
+  static let sortedEncoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return encoder
+  }()
+
+  /// Removes stored data files no unfinished sweep refers to (after their grace period).
+  func collectData() {
+    guard let dataStore else { return }
+    guard let records = try? store.sweeps() else { return }
+    let keep = Set(records.filter { $0.state == .running }.flatMap { $0.digests.values })
+    let removed = dataStore.collect(keep: keep)
+    if !removed.isEmpty { logger.info("removed \(removed.count) data files no unfinished sweep uses") }
   }
 
   func status(_ sweep: String?) -> ClientReply {

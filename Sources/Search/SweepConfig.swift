@@ -53,10 +53,12 @@ public enum SweepConfig {
     return try parse(text: text, file: path, limits: limits)
   }
 
-  /// Parses config text; `file` names it in errors.
-  public static func parse(text: String, file: String, limits: ConfigLimits = ConfigLimits()) throws
-    -> SweepSpec
-  {
+  /// Parses config text; `file` names it in errors. `dataDigests` (path → SHA-256) are the
+  /// data files the submitting client uploaded: they need not exist here, and trials refer
+  /// to them by digest.
+  public static func parse(
+    text: String, file: String, limits: ConfigLimits = ConfigLimits(), dataDigests: [String: String] = [:]
+  ) throws -> SweepSpec {
     let tree: ConfigTree
     do {
       tree = try ConfigTreeBuilder.parse(text, limits: limits)
@@ -66,6 +68,7 @@ public enum SweepConfig {
       ])
     }
     var parser = Parser(file: file)
+    parser.digests = dataDigests
     let spec = parser.parse(tree)
     if !parser.issues.isEmpty || spec == nil {
       throw ConfigErrors(
@@ -80,6 +83,7 @@ public enum SweepConfig {
     let file: String
     var issues: [ConfigIssue] = []
     var warnings: [ConfigIssue] = []
+    var digests: [String: String] = [:]
 
     init(file: String) { self.file = file }
 
@@ -182,6 +186,7 @@ public enum SweepConfig {
         metric: metric ?? SweepSpec.Metric(name: "val_loss", goal: .minimize), runCap: runCap, seed: seed,
         repeats: repeats, maxAttempts: maxAttempts, earlyTerminate: earlyTerminate, base: base,
         parameters: parameters, warnings: warnings, deterministicLag: deterministicLag)
+      spec.dataDigests = digests
       checkParameters(&spec)
       if method == .sobol && spec.parameters.count > SobolSequence.maximumDimensions {
         issue(

@@ -53,7 +53,7 @@ extension SweepConfig.Parser {
     // Optimizer hyperparameters are checked once here when the optimizer is fixed, and per
     // candidate optimizer in checkParameters when it is swept.
     do {
-      let spec = try TrialFactory.decodeTrial(trial)
+      let spec = try TrialFactory.decodeTrial(trial, digests: digests)
       for problem in spec.problems() {
         let (path, message) = splitProblem(problem)
         if path.isEmpty {
@@ -172,7 +172,7 @@ extension SweepConfig.Parser {
           }
         }
         do {
-          let made = try TrialFactory.decodeTrial(trial)
+          let made = try TrialFactory.decodeTrial(trial, digests: digests)
           if let problem = made.problems().first {
             issue(parameter.location, path, "value \(value): \(problem)")
             break

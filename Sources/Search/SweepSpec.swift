@@ -67,6 +67,31 @@ public struct SweepSpec: Sendable {
   /// TPE suggestion, the stopping rule) sees exactly those trials' results. nil: decisions
   /// use whatever has arrived (faster, timing-dependent).
   public var deterministicLag: Int? = nil
+  /// SHA-256 per data file path, for files the submitting client uploaded to the
+  /// coordinator (empty for a config read where its files are).
+  public var dataDigests: [String: String] = [:]
+
+  /// Every data file a trial of this sweep may read: the base `data.path`, `data.images`,
+  /// `data.labels`, and the values of parameters that sweep them. Built-in data sets name
+  /// no file.
+  public var dataFiles: [String] {
+    var files: [String] = []
+    if case .map(let data)? = base["data"] {
+      for entry in data where ["path", "images", "labels"].contains(entry.key) {
+        if case .string(let path) = entry.value, !files.contains(path) { files.append(path) }
+      }
+    }
+    for parameter in parameters where ["data.path", "data.images", "data.labels"].contains(parameter.path) {
+      var values: [ConfigValue] = []
+      switch parameter.distribution {
+      case .constant(let value): values = [value]
+      case .categorical(let choices, _): values = choices
+      default: break
+      }
+      for case .string(let path) in values where !files.contains(path) { files.append(path) }
+    }
+    return files
+  }
 
   /// The lag of `deterministic: true`.
   public static let defaultDeterministicLag = 8

@@ -17,8 +17,11 @@ public enum TrialFactory {
     public var description: String { keyPath.isEmpty ? message : "\(keyPath): \(message)" }
   }
 
-  public static func make(base: ConfigValue, assignment: [(String, ConfigValue)], seed: UInt64) throws -> Made
-  {
+  /// - Parameter digests: SHA-256 per data file path (what the submitting client
+  ///   uploaded); a file the trial names gets its digest as `data.<key>_sha256`.
+  public static func make(
+    base: ConfigValue, assignment: [(String, ConfigValue)], seed: UInt64, digests: [String: String] = [:]
+  ) throws -> Made {
     var tree = base
     var used: [(String, ConfigValue)] = []
     var hyperparameters: [(String, ConfigValue)] = []
@@ -57,7 +60,7 @@ public enum TrialFactory {
     tree.set(.map(optimizer), at: ["optimizer"])
     // The 64-bit seed is set after decoding (JSON numbers do not carry all of UInt64).
     tree.set(.int(0), at: ["seed"])
-    let spec = try decodeTrial(tree)
+    let spec = try decodeTrial(tree, digests: digests)
     var result = spec
     result.seed = seed
     let problems = result.problems()
@@ -68,7 +71,17 @@ public enum TrialFactory {
   }
 
   /// Decodes a trial spec from a config value, as `sweepd train --config` would.
-  static func decodeTrial(_ tree: ConfigValue) throws -> TrialSpec {
+  static func decodeTrial(_ tree: ConfigValue, digests: [String: String] = [:]) throws -> TrialSpec {
+    var tree = tree
+    if !digests.isEmpty, case .map(var data)? = tree["data"] {
+      for key in ["path", "images", "labels"] {
+        guard case .string(let path)? = data.first(where: { $0.key == key })?.value, let digest = digests[path]
+        else { continue }
+        data.removeAll { $0.key == key + "_sha256" }
+        data.append(ConfigValue.Entry(key: key + "_sha256", value: .string(digest)))
+      }
+      tree.set(.map(data), at: ["data"])
+    }
     let data = try JSONEncoder().encode(tree)
     do {
       return try JSONDecoder().decode(TrialSpec.self, from: data)

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// A sweep as stored: its config text (the source of truth, re-parsed on recovery) and state.
@@ -20,11 +21,14 @@ public struct SweepRecord: Codable, Hashable, Sendable, FetchableRecord, Persist
   public var state: State
   /// Unix time, seconds.
   public var createdAt: Double
+  /// The uploaded data files its config names, as a JSON object path → SHA-256 (nil: none).
+  public var dataDigests: String?
 
   public init(
     id: String, name: String?, file: String, configText: String, method: String, metricName: String,
-    metricGoal: String, seed: UInt64, state: State = .running, createdAt: Double
+    metricGoal: String, seed: UInt64, state: State = .running, createdAt: Double, dataDigests: String? = nil
   ) {
+    self.dataDigests = dataDigests
     self.id = id
     self.name = name
     self.file = file
@@ -38,6 +42,14 @@ public struct SweepRecord: Codable, Hashable, Sendable, FetchableRecord, Persist
   }
 
   public var seed: UInt64 { UInt64(bitPattern: seedBits) }
+
+  /// `dataDigests` decoded (empty when none or unreadable).
+  public var digests: [String: String] {
+    guard let dataDigests, let data = dataDigests.data(using: .utf8),
+      let map = try? JSONDecoder().decode([String: String].self, from: data)
+    else { return [:] }
+    return map
+  }
 }
 
 /// A trial as stored: what it runs (the spec and the parameter values it used, as JSON),

@@ -77,6 +77,10 @@ public final class Store: Sendable {
         t.add(column: "resultEpoch", .integer)
       }
     }
+    // v3: the data files a sweep's trials fetch by digest (JSON object path → SHA-256).
+    migrator.registerMigration("v3") { db in
+      try db.alter(table: "sweep") { t in t.add(column: "dataDigests", .text) }
+    }
     return migrator
   }
 

@@ -105,6 +105,9 @@ public enum WireCodec {
     case .status(let sweep): return frames("STATUS", Sweep(sweep: sweep))
     case .leaderboard(let request): return frames("LEADERBOARD", request)
     case .history(let sweep): return frames("HISTORY", Sweep(sweep: sweep))
+    case .haveData(let request): return frames("HAVE", request)
+    case .upload(let chunk): return frames("UPLOAD", chunk)
+    case .fetch(let request): return frames("FETCH", request)
     case .cancel(let sweep): return frames("CANCEL", Sweep(sweep: sweep))
     }
   }
@@ -114,6 +117,7 @@ public enum WireCodec {
     // The result travels as it is (a leaderboard can be megabytes: no escaping into a string).
     case .ok(let json): return [Array(Protocol.header.utf8), Array("REPLY".utf8), json]
     case .error(let message): return frames("ERROR", Failure(error: message))
+    case .data(let bytes): return [Array(Protocol.header.utf8), Array("DATA".utf8), bytes]
     }
   }
 
@@ -241,6 +245,28 @@ public enum WireCodec {
     case "SUBMIT": return body(SubmitRequest.self, bytes, command).map { .submit($0) }
     case "STATUS": return body(Sweep.self, bytes, command).map { .status(sweep: $0.sweep) }
     case "LEADERBOARD": return body(LeaderboardRequest.self, bytes, command).map { .leaderboard($0) }
+    case "HAVE":
+      return body(HaveDataRequest.self, bytes, command).flatMap { request in
+        guard request.digests.count <= 10_000, request.digests.allSatisfy(isDigest) else {
+          return .failure(.invalid(command: command, reason: "digests must be SHA-256 hex"))
+        }
+        return .success(.haveData(request))
+      }
+    case "UPLOAD":
+      return body(UploadChunk.self, bytes, command).flatMap { chunk in
+        guard isDigest(chunk.sha256), chunk.size >= 0, chunk.offset >= 0, chunk.bytes != nil else {
+          return .failure(.invalid(command: command, reason: "bad digest, size, offset or base64 data"))
+        }
+        return .success(.upload(chunk))
+      }
+    case "FETCH":
+      return body(FetchRequest.self, bytes, command).flatMap { request in
+        guard isDigest(request.sha256), request.offset >= 0, (1...Protocol.maximumFetchBytes).contains(request.length)
+        else {
+          return .failure(.invalid(command: command, reason: "bad digest, offset or length"))
+        }
+        return .success(.fetch(request))
+      }
     case "HISTORY", "CANCEL":
       return body(Sweep.self, bytes, command).flatMap { request in
         guard let sweep = request.sweep else {
@@ -267,7 +293,13 @@ public enum WireCodec {
       guard !bytes.isEmpty else { return .failure(.malformedBody(command: command, reason: "empty result")) }
       return .success(.ok(json: bytes))
     case "ERROR": return body(Failure.self, bytes, command).map { .error($0.error) }
+    case "DATA": return .success(.data(bytes))
     default: return .failure(.unknownCommand(command))
     }
+  }
+
+  /// A SHA-256 as 64 lowercase hex digits.
+  public static func isDigest(_ text: String) -> Bool {
+    text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
   }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Training
 
 /// The wire protocol's messages: value types only. Every message travels as the frames
@@ -11,6 +12,10 @@ public enum Protocol {
   public static let maximumFrameBytes = 1 << 20
   /// Largest reply a client accepts from the coordinator (bytes).
   public static let maximumReplyBytes = 256 << 20
+  /// Bytes of a data file per UPLOAD (base64 makes it 4/3 larger, within the frame limit).
+  public static let uploadChunkBytes = 512 << 10
+  /// Most bytes a FETCH may ask for (a DATA reply carries them raw).
+  public static let maximumFetchBytes = 4 << 20
 }
 
 /// A trial attempt on the wire: the trial's id in the coordinator's store, and which
@@ -162,10 +167,56 @@ public struct SubmitRequest: Hashable, Sendable, Codable {
   /// The config's file name (for error messages) and its text.
   public var file: String
   public var text: String
+  /// The SHA-256 of each data file the config names (path as written → digest), uploaded
+  /// before the SUBMIT; absent when the config names none.
+  public var data: [String: String]?
 
-  public init(file: String, text: String) {
+  public init(file: String, text: String, data: [String: String]? = nil) {
     self.file = file
     self.text = text
+    self.data = data
+  }
+}
+
+/// HAVE: which of these data files (by SHA-256) the coordinator lacks. The reply is
+/// `{"missing": {digest: bytes already received of an interrupted upload}}`.
+public struct HaveDataRequest: Hashable, Sendable, Codable {
+  public var digests: [String]
+
+  public init(digests: [String]) { self.digests = digests }
+}
+
+/// UPLOAD: one chunk of a data file, at `offset` of its `size` bytes (base64 in the JSON
+/// body). The reply is `{"received": bytes held, "complete": bool}`; the last chunk
+/// completes the file once its SHA-256 matches.
+public struct UploadChunk: Hashable, Sendable, Codable {
+  public var sha256: String
+  public var size: Int64
+  public var offset: Int64
+  public var data: String
+
+  public init(sha256: String, size: Int64, offset: Int64, bytes: [UInt8]) {
+    self.sha256 = sha256
+    self.size = size
+    self.offset = offset
+    self.data = Data(bytes).base64EncodedString()
+  }
+
+  /// The chunk's bytes (nil if `data` is not base64).
+  public var bytes: [UInt8]? { Data(base64Encoded: data).map { Array($0) } }
+}
+
+/// FETCH: up to `length` bytes of a stored data file from `offset`. The reply is DATA with
+/// the bytes as its body (fewer than asked at the end of the file).
+public struct FetchRequest: Hashable, Sendable, Codable {
+  public var sha256: String
+  public var offset: Int64
+  public var length: Int
+
+  public init(sha256: String, offset: Int64, length: Int) {
+    self.sha256 = sha256
+    self.offset = offset
+    self.length = length
   }
 }
 
@@ -190,10 +241,15 @@ public enum ClientRequest: Hashable, Sendable {
   /// per-epoch metrics from its current attempt (`sweepd report`).
   case history(sweep: String)
   case cancel(sweep: String)
+  case haveData(HaveDataRequest)
+  case upload(UploadChunk)
+  case fetch(FetchRequest)
 }
 
 /// The coordinator's answer to a client: a JSON document, or an error message.
 public enum ClientReply: Hashable, Sendable {
   case ok(json: [UInt8])
   case error(String)
+  /// Raw bytes (a FETCH's chunk of a data file), sent as they are.
+  case data([UInt8])
 }

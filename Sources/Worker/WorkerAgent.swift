@@ -1,3 +1,4 @@
+import DataTransfer
 import Dispatch
 import Foundation
 import Logging
@@ -35,6 +36,9 @@ public final class WorkerAgent: @unchecked Sendable {
   let wake: (read: Int32, write: Int32)
   let cores: CoreAllowance
   let dataCache: DataCache
+  /// Gets data files that travel by digest (see `DataFetcher`), over its own connection to
+  /// the coordinator, made when first needed.
+  let dataFetcher: DataFetcher
   var slotPool: SlotPool<Assignment>?
 
   /// How long an epoch's METRIC may wait for company while epochs stream (ns; see
@@ -51,10 +55,12 @@ public final class WorkerAgent: @unchecked Sendable {
   ///   - curve: the coordinator's public key and this worker's key pair, for a coordinator
   ///     that runs CURVE.
   ///   Agents in one process pass the same allowance and cache.
+  ///   - dataCacheDirectory, dataCacheBytes: where fetched data files are kept, and the bound.
   public init(
     connect endpoint: String, name: String, slots: Int, version: String, logger: Logger,
     cores: CoreAllowance = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount),
-    dataCache: DataCache = DataCache(), context: ZMQContext? = nil, curve: CurveClientKeys? = nil
+    dataCache: DataCache = DataCache(), context: ZMQContext? = nil, curve: CurveClientKeys? = nil,
+    dataCacheDirectory: String = DataFetcher.defaultDirectory, dataCacheBytes: Int64 = 4 << 30
   ) throws {
     self.curve = curve
     self.endpoint = endpoint
@@ -65,7 +71,17 @@ public final class WorkerAgent: @unchecked Sendable {
     named[metadataKey: "worker"] = "\(name)"
     self.logger = named
     ownsContext = context == nil
-    self.context = try context ?? ZMQContext()
+    let zmqContext = try context ?? ZMQContext()
+    self.context = zmqContext
+    // The fetch connection is made on first use, from whichever slot needs data first; the
+    // fetcher runs one fetch at a time, so the client is never used by two threads at once.
+    let client = Mutex<CoordinatorClient?>(nil)
+    dataFetcher = try DataFetcher(directory: dataCacheDirectory, capacityBytes: dataCacheBytes) { request in
+      try client.withLock { connection in
+        if connection == nil { connection = try CoordinatorClient(endpoint, context: zmqContext, curve: curve) }
+        return try connection!.ask(.fetch(request), timeout: 60)
+      }
+    }
     let host = ProcessInfo.processInfo.hostName
     state = WorkerState(
       name: name, host: host, slots: slots, version: version, session: UUID().uuidString.lowercased())
@@ -224,7 +240,7 @@ public final class WorkerAgent: @unchecked Sendable {
     var report: DoneReport
     do {
       let spec = assignment.spec
-      let data = spec.model.testFunction == nil ? try dataCache.data(for: spec.data) : nil
+      let data = spec.model.testFunction == nil ? try dataCache.data(for: try dataFetcher.resolve(spec.data)) : nil
       let runner = try TrialRunner(spec: spec, cores: cores.total, data: data, allowance: cores)
       let result = try runner.run { metrics in
         epochs = metrics.epoch

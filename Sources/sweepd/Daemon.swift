@@ -1,5 +1,6 @@
 import ArgumentParser
 import Coordinator
+import DataTransfer
 import Dispatch
 import Foundation
 import Logging
@@ -12,53 +13,16 @@ import Wire
 import Worker
 import ZMQ
 
-/// A client call to the coordinator: one request, one reply, or a clear error after the
-/// timeout (never a hang).
-/// A client connection to the coordinator: one DEALER reused across requests (a progress
-/// display asks many times a second), one request in flight at a time.
-final class CoordinatorClient {
-  let endpoint: String
-  let context: ZMQContext
-  var socket: ZMQSocket
-
-  /// - Parameter context: default: its own; `sweepd run` shares the coordinator's, for `inproc://`.
-  let curve: CurveClientKeys?
-
-  init(_ endpoint: String, context: ZMQContext? = nil, curve: CurveClientKeys? = nil) throws {
-    self.endpoint = endpoint
-    self.curve = curve
-    self.context = try context ?? ZMQContext()
-    socket = try Self.connect(self.context, endpoint, curve: curve)
-  }
-
-  static func connect(_ context: ZMQContext, _ endpoint: String, curve: CurveClientKeys?) throws -> ZMQSocket
-  {
-    let socket = try context.socket(.dealer)
-    // Nothing is worth waiting for at exit: a request without an answer is an error anyway.
-    try socket.setOption(ZMQ_LINGER_OPTION, Int32(0))
-    if let curve { try socket.makeCurveClient(curve) }
-    try socket.connect(endpoint)
-    return socket
-  }
-
-  /// Sends `request` and returns the result JSON; an error reply or no answer within
-  /// `timeout` seconds is one clear error.
-  func ask(_ request: ClientRequest, timeout: Double = 10) throws -> [UInt8] {
-    try socket.send(WireCodec.encode(request), dontWait: true)
-    guard try ZMQPoller.readable([socket], timeoutMilliseconds: Int(timeout * 1000))[0],
-      let message = try socket.receive()
-    else {
-      // A late answer must not be taken for the next request's: start a fresh connection.
-      socket = try Self.connect(context, endpoint, curve: curve)
-      throw ValidationError(
-        "the coordinator at \(endpoint) did not answer within \(Int(timeout)) s (is it running?)")
-    }
-    switch WireCodec.decodeClientReply(message.frames) {
-    case .success(.ok(let json)): return json
-    case .success(.error(let text)): throw ValidationError(text)
-    case .failure(let error): throw ValidationError("unreadable reply from the coordinator: \(error)")
-    }
-  }
+/// The SUBMIT for a config: its data files (if it names any) are uploaded first unless the
+/// coordinator has them, with progress on standard error, and the request carries their
+/// digests.
+func uploadingData(_ spec: SweepSpec, file: String, text: String, client: CoordinatorClient) throws
+  -> SubmitRequest
+{
+  let digests = try DataUpload.upload(
+    spec.dataFiles, ask: { try client.ask($0, timeout: 60) },
+    progress: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+  return SubmitRequest(file: file, text: text, data: digests.isEmpty ? nil : digests)
 }
 
 /// One request on a fresh connection.
@@ -104,8 +68,14 @@ struct CoordinatorCommand: ParsableCommand {
   @Option(help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (0: any free port).")
   var metricsPort: Int?
   @Option(help: "The address the metrics endpoint listens on.") var metricsAddress: String = "127.0.0.1"
+  @Option(help: "Where uploaded data files are kept (default: the database path + .data).") var dataDir: String?
+  @Option(help: "Largest data file a client may upload, MiB.") var dataMaxFileMb: Int = 1024
+  @Option(help: "Most bytes of data files kept in all, MiB.") var dataMaxTotalMb: Int = 8192
 
   func validate() throws {
+    if dataMaxFileMb < 1 || dataMaxTotalMb < 1 {
+      throw ValidationError("--data-max-file-mb and --data-max-total-mb must be ≥ 1")
+    }
     if curveSecretKey == nil && (authorizedKeys != nil || operatorKeys != nil) {
       throw ValidationError("--authorized-keys and --operator-keys need --curve-secret-key")
     }
@@ -136,8 +106,12 @@ struct CoordinatorCommand: ParsableCommand {
       logger.warning(
         "serving \(bind) WITHOUT authentication (--insecure): anyone who can reach it may submit")
     }
+    let dataStore = try ContentStore(
+      directory: dataDir ?? db + ".data",
+      limits: ContentStore.Limits(
+        maximumFileBytes: Int64(dataMaxFileMb) << 20, maximumTotalBytes: Int64(dataMaxTotalMb) << 20))
     let server = try CoordinatorServer(
-      bind: bind, store: try Store(path: db), logger: logger, security: security)
+      bind: bind, store: try Store(path: db), logger: logger, security: security, dataStore: dataStore)
     logger.info("coordinator at \(server.endpoint), store \(db)")
     var endpoint: MetricsEndpoint?
     if let metricsPort {
@@ -163,6 +137,13 @@ struct WorkerCommand: ParsableCommand {
   @OptionGroup var keys: ClientKeyOptions
   @Option(help: "Log lines: text or json (one object per line, ids as fields).") var logFormat: LogFormat =
     .text
+  @Option(help: "Where fetched data files are cached (default: ~/.cache/sweepd/data).") var dataCache: String?
+  @Option(help: "The data cache's size bound, MiB (least recently used files go first).") var dataCacheMb: Int =
+    4096
+
+  func validate() throws {
+    if dataCacheMb < 1 { throw ValidationError("--data-cache-mb must be ≥ 1") }
+  }
 
   func run() throws {
     Sweepd.bootstrapLogging(format: logFormat)
@@ -175,7 +156,8 @@ struct WorkerCommand: ParsableCommand {
       connect: connect, name: workerName,
       slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, version: SweepdVersion.string,
       logger: logger, cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount),
-      curve: curve)
+      curve: curve, dataCacheDirectory: dataCache ?? DataFetcher.defaultDirectory,
+      dataCacheBytes: Int64(dataCacheMb) << 20)
     // The first SIGTERM lets running trials finish; a second hands them back and exits.
     let sources = onTerminationSignals { agent.requestShutdown() }
     try withExtendedLifetime(sources) { try agent.run() }
@@ -189,9 +171,10 @@ struct Submit: ParsableCommand {
   @OptionGroup var keys: ClientKeyOptions
 
   func run() throws {
-    _ = try loadSweep(file)
+    let spec = try loadSweep(file)
     let text = try String(contentsOfFile: file, encoding: .utf8)
-    let reply = try ask(coordinator, .submit(SubmitRequest(file: file, text: text)), curve: try keys.load())
+    let client = try CoordinatorClient(coordinator, curve: try keys.load())
+    let reply = try client.ask(.submit(try uploadingData(spec, file: file, text: text, client: client)))
     let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any]
     print(object?["sweep"] as? String ?? String(decoding: reply, as: UTF8.self))
   }
@@ -318,7 +301,7 @@ struct Run: ParsableCommand {
     Sweepd.bootstrapLogging()
     let logger = Logger(label: "sweepd.run")
     BLASLauncher.prepare(logger: logger)
-    _ = try loadSweep(file)
+    let spec = try loadSweep(file)
     let text = try String(contentsOfFile: file, encoding: .utf8)
     let path =
       db ?? FileManager.default.temporaryDirectory.appendingPathComponent("sweepd-run-\(getpid()).db").path
@@ -327,8 +310,12 @@ struct Run: ParsableCommand {
     // One process: the coordinator, the worker and this client share a ZeroMQ context and
     // talk over inproc:// (no TCP, no ZeroMQ I/O threads between a slot and the store).
     let context = try ZMQContext()
+    // Data files travel as they would to another box: uploaded, fetched by digest, verified.
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sweepd-run-\(getpid())-data")
+    defer { try? FileManager.default.removeItem(at: scratch) }
     let server = try CoordinatorServer(
-      bind: "inproc://sweepd-run-\(getpid())", store: try Store(path: path), logger: quiet, context: context)
+      bind: "inproc://sweepd-run-\(getpid())", store: try Store(path: path), logger: quiet, context: context,
+      dataStore: try ContentStore(directory: scratch.appendingPathComponent("store").path))
     let endpoint = server.endpoint
     let serverDone = DispatchSemaphore(value: 0)
     Thread {
@@ -344,14 +331,16 @@ struct Run: ParsableCommand {
     workerLogger.logLevel = .warning
     let agent = try WorkerAgent(
       connect: endpoint, name: "local", slots: slots, version: SweepdVersion.string, logger: workerLogger,
-      cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount), context: context)
+      cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount), context: context,
+      dataCacheDirectory: scratch.appendingPathComponent("cache").path)
     let workersDone = DispatchGroup()
     workersDone.enter()
     Thread {
       do { try agent.run() } catch { logger.error("worker: \(error)") }
       workersDone.leave()
     }.start()
-    let reply = try ask(endpoint, .submit(SubmitRequest(file: file, text: text)), context: context)
+    let client = try CoordinatorClient(endpoint, context: context)
+    let reply = try client.ask(.submit(try uploadingData(spec, file: file, text: text, client: client)))
     let sweep =
       ((try? JSONSerialization.jsonObject(with: Data(reply))) as? [String: Any])?["sweep"] as? String ?? "?"
     // In-process: poll often, so the leaderboard follows the last trial at once.

@@ -33,13 +33,40 @@ public struct DataSpec: Hashable, Sendable, Codable {
   /// IDX: the image and label files.
   public var images: String?
   public var labels: String?
+  /// The SHA-256 (64 hex digits) of the file at `path`, `images`, `labels`: set by the
+  /// coordinator when the submitting client uploaded the file (config keys `path_sha256`, …).
+  /// A worker then fetches the file by this digest instead of looking for the path on its
+  /// own disk, and the path is kept for display only.
+  public var pathSHA256: String?
+  public var imagesSHA256: String?
+  public var labelsSHA256: String?
+
+  /// The file references of this spec: (key, path, digest) for `path`, `images`, `labels`.
+  public var files: [(key: String, path: String, sha256: String?)] {
+    [("path", path, pathSHA256), ("images", images, imagesSHA256), ("labels", labels, labelsSHA256)]
+      .compactMap { key, path, digest in path.map { (key, $0, digest) } }
+  }
+
+  /// Replaces the file named by `key` ("path", "images", "labels") with `localPath`,
+  /// keeping its digest.
+  public mutating func relocate(_ key: String, to localPath: String) {
+    switch key {
+    case "path": path = localPath
+    case "images": images = localPath
+    case "labels": labels = localPath
+    default: break
+    }
+  }
 
   public init(
     dataset: Source, validation: Double = 0.2, standardize: Bool = true, seed: UInt64 = 0,
     samples: Int? = nil, noise: Double? = nil, classes: Int? = nil, dimensions: Int? = nil,
     path: String? = nil, target: String? = nil, task: CSVTask? = nil, images: String? = nil,
-    labels: String? = nil
+    labels: String? = nil, pathSHA256: String? = nil, imagesSHA256: String? = nil, labelsSHA256: String? = nil
   ) {
+    self.pathSHA256 = pathSHA256
+    self.imagesSHA256 = imagesSHA256
+    self.labelsSHA256 = labelsSHA256
     self.dataset = dataset
     self.validation = validation
     self.standardize = standardize
@@ -61,6 +88,7 @@ public struct DataSpec: Hashable, Sendable, Codable {
   enum CodingKeys: String, CodingKey, CaseIterable {
     case dataset, validation, standardize, seed, samples, noise, classes, dimensions, path, target, task
     case images, labels
+    case pathSHA256 = "path_sha256", imagesSHA256 = "images_sha256", labelsSHA256 = "labels_sha256"
   }
 
   public init(from decoder: Decoder) throws {
@@ -79,11 +107,15 @@ public struct DataSpec: Hashable, Sendable, Codable {
       target: try c.decodeIfPresent(String.self, forKey: .target),
       task: try c.decodeIfPresent(CSVTask.self, forKey: .task),
       images: try c.decodeIfPresent(String.self, forKey: .images),
-      labels: try c.decodeIfPresent(String.self, forKey: .labels))
+      labels: try c.decodeIfPresent(String.self, forKey: .labels),
+      pathSHA256: try c.decodeIfPresent(String.self, forKey: .pathSHA256),
+      imagesSHA256: try c.decodeIfPresent(String.self, forKey: .imagesSHA256),
+      labelsSHA256: try c.decodeIfPresent(String.self, forKey: .labelsSHA256))
   }
 
   /// Problems with this spec, each naming its key (empty when valid). Files are checked
-  /// for existence here; their contents when loaded.
+  /// for existence here, unless they travel by digest (the worker fetches them); their
+  /// contents when loaded.
   public func problems() -> [String] {
     var problems: [String] = []
     if !(validation > 0 && validation < 1) {
@@ -93,19 +125,25 @@ public struct DataSpec: Hashable, Sendable, Codable {
     if let noise, !(noise >= 0 && noise.isFinite) { problems.append("data.noise must be ≥ 0, got \(noise)") }
     if let classes, classes < 2 { problems.append("data.classes must be ≥ 2, got \(classes)") }
     if let dimensions, dimensions < 1 { problems.append("data.dimensions must be ≥ 1, got \(dimensions)") }
+    for (key, digest) in [("path", pathSHA256), ("images", imagesSHA256), ("labels", labelsSHA256)] {
+      guard let digest else { continue }
+      if digest.utf8.count != 64 || !digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
+        problems.append("data.\(key)_sha256 must be 64 lowercase hex digits (a SHA-256), got '\(digest)'")
+      }
+    }
     switch dataset {
     case .csv:
       if let path {
-        if !FileManager.default.fileExists(atPath: path) {
+        if pathSHA256 == nil && !FileManager.default.fileExists(atPath: path) {
           problems.append("data.path: no such file '\(path)'")
         }
       } else {
         problems.append("data.path is required for dataset csv")
       }
     case .idx:
-      for (key, value) in [("images", images), ("labels", labels)] {
+      for (key, value, digest) in [("images", images, imagesSHA256), ("labels", labels, labelsSHA256)] {
         if let value {
-          if !FileManager.default.fileExists(atPath: value) {
+          if digest == nil && !FileManager.default.fileExists(atPath: value) {
             problems.append("data.\(key): no such file '\(value)'")
           }
         } else {

@@ -1,0 +1,50 @@
+import Foundation
+import Wire
+import ZMQ
+
+/// A client connection to the coordinator: one DEALER reused across requests (a progress
+/// display asks many times a second, an upload hundreds of chunks), one request in flight
+/// at a time; an error reply or no answer within the timeout is one clear error, never a
+/// hang. With CURVE keys the connection is authenticated and encrypted.
+public final class CoordinatorClient {
+  public let endpoint: String
+  let context: ZMQContext
+  var socket: ZMQSocket
+  let curve: CurveClientKeys?
+
+  /// - Parameter context: default: its own; `sweepd run` shares the coordinator's, for
+  ///   `inproc://`.
+  public init(_ endpoint: String, context: ZMQContext? = nil, curve: CurveClientKeys? = nil) throws {
+    self.endpoint = endpoint
+    self.curve = curve
+    self.context = try context ?? ZMQContext()
+    socket = try Self.connect(self.context, endpoint, curve: curve)
+  }
+
+  static func connect(_ context: ZMQContext, _ endpoint: String, curve: CurveClientKeys?) throws -> ZMQSocket {
+    let socket = try context.socket(.dealer)
+    // Nothing is worth waiting for at exit: a request without an answer is an error anyway.
+    try socket.setOption(ZMQ_LINGER_OPTION, Int32(0))
+    if let curve { try socket.makeCurveClient(curve) }
+    try socket.connect(endpoint)
+    return socket
+  }
+
+  /// Sends `request` and returns the reply (its JSON, or a DATA reply's bytes).
+  public func ask(_ request: ClientRequest, timeout: Double = 10) throws -> [UInt8] {
+    try socket.send(WireCodec.encode(request), dontWait: true)
+    guard try ZMQPoller.readable([socket], timeoutMilliseconds: Int(timeout * 1000))[0],
+      let message = try socket.receive()
+    else {
+      // A late answer must not be taken for the next request's: start a fresh connection.
+      socket = try Self.connect(context, endpoint, curve: curve)
+      throw TransferError("the coordinator at \(endpoint) did not answer within \(Int(timeout)) s (is it running?)")
+    }
+    switch WireCodec.decodeClientReply(message.frames) {
+    case .success(.ok(let json)): return json
+    case .success(.data(let bytes)): return bytes
+    case .success(.error(let text)): throw TransferError(text)
+    case .failure(let error): throw TransferError("unreadable reply from the coordinator: \(error)")
+    }
+  }
+}

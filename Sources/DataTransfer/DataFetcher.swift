@@ -1,0 +1,147 @@
+import Crypto
+import Foundation
+import Training
+import Wire
+
+/// The worker's side: a trial whose data file travels by digest gets it from the
+/// coordinator, in chunks, verified against its SHA-256 before use, and kept in a local
+/// cache directory bounded in bytes (least recently used files go first). One fetch runs at
+/// a time, so slots that start together on a new file fetch it once; the parsed copy is
+/// then shared between slots by the worker's `DataCache`.
+///
+/// A download whose digest does not match is discarded and fetched again (up to
+/// `attempts` times), then the trial fails with the reason, and the coordinator retries it
+/// as its next attempt: corrupt data is never used.
+public final class DataFetcher: @unchecked Sendable {
+  public let directory: URL
+  public let capacityBytes: Int64
+  let chunkBytes: Int
+  let attempts: Int
+  /// Asks the coordinator for one chunk (a FETCH, answered with DATA bytes).
+  let source: (FetchRequest) throws -> [UInt8]
+  let lock = NSLock()
+  var verified = Set<String>()
+  /// What happened, for logs and tests: chunks fetched, and downloads discarded because
+  /// their digest did not match.
+  public private(set) var chunksFetched = 0
+  public private(set) var discarded = 0
+
+  /// - Parameters:
+  ///   - directory: the cache (created if missing).
+  ///   - capacityBytes: the cache's bound (default 4 GiB); a single file larger than it is
+  ///     still kept while it is the newest.
+  public init(
+    directory: String, capacityBytes: Int64 = 4 << 30, chunkBytes: Int = 1 << 20, attempts: Int = 3,
+    source: @escaping (FetchRequest) throws -> [UInt8]
+  ) throws {
+    self.directory = URL(fileURLWithPath: directory)
+    self.capacityBytes = capacityBytes
+    self.chunkBytes = Swift.min(chunkBytes, Protocol.maximumFetchBytes)
+    self.attempts = Swift.max(1, attempts)
+    self.source = source
+    do {
+      try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+    } catch {
+      throw TransferError("cannot create the data cache at \(directory): \(error.localizedDescription)")
+    }
+  }
+
+  /// The default cache directory: `$SWEEPD_DATA_CACHE`, else `$XDG_CACHE_HOME/sweepd/data`,
+  /// else `~/.cache/sweepd/data`.
+  public static var defaultDirectory: String {
+    let environment = ProcessInfo.processInfo.environment
+    if let explicit = environment["SWEEPD_DATA_CACHE"], !explicit.isEmpty { return explicit }
+    let base =
+      environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+      ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache")
+    return (base as NSString).appendingPathComponent("sweepd/data")
+  }
+
+  /// `data` with every file that travels by digest replaced by its verified local copy.
+  public func resolve(_ data: DataSpec) throws -> DataSpec {
+    var resolved = data
+    for file in data.files {
+      guard let digest = file.sha256 else { continue }
+      resolved.relocate(file.key, to: try localFile(digest, displayName: file.path))
+    }
+    return resolved
+  }
+
+  /// The local path of the file with `digest`, fetched now if it is not cached.
+  public func localFile(_ digest: String, displayName: String? = nil) throws -> String {
+    guard WireCodec.isDigest(digest) else { throw TransferError("'\(digest)' is not a SHA-256") }
+    lock.lock()
+    defer { lock.unlock() }
+    let target = directory.appendingPathComponent(digest)
+    if FileManager.default.fileExists(atPath: target.path) {
+      // Verified once per process (a cache file changed under us is fetched again).
+      if verified.contains(digest) || (try? ContentDigest.sha256(file: target.path)) == digest {
+        verified.insert(digest)
+        try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: target.path)
+        return target.path
+      }
+      try? FileManager.default.removeItem(at: target)
+    }
+    let name = displayName ?? String(digest.prefix(12))
+    var lastError = ""
+    for _ in 0..<attempts {
+      let actual = try download(digest, to: directory.appendingPathComponent(digest + ".part"))
+      if actual == digest {
+        try? FileManager.default.removeItem(at: target)
+        try FileManager.default.moveItem(at: directory.appendingPathComponent(digest + ".part"), to: target)
+        verified.insert(digest)
+        evict(keeping: digest)
+        return target.path
+      }
+      discarded += 1
+      lastError = "data \(name): the download's SHA-256 is \(actual.prefix(12))…, not \(digest.prefix(12))…"
+      try? FileManager.default.removeItem(at: directory.appendingPathComponent(digest + ".part"))
+    }
+    throw TransferError("\(lastError) (\(attempts) downloads discarded)")
+  }
+
+  /// Downloads the whole file into `part`; returns the SHA-256 of what arrived.
+  func download(_ digest: String, to part: URL) throws -> String {
+    FileManager.default.createFile(atPath: part.path, contents: nil)
+    guard let handle = FileHandle(forWritingAtPath: part.path) else {
+      throw TransferError("cannot write \(part.path)")
+    }
+    defer { try? handle.close() }
+    var hasher = SHA256()
+    var offset: Int64 = 0
+    while true {
+      let chunk = try source(FetchRequest(sha256: digest, offset: offset, length: chunkBytes))
+      chunksFetched += 1
+      if !chunk.isEmpty {
+        hasher.update(data: chunk)
+        try handle.write(contentsOf: chunk)
+        offset += Int64(chunk.count)
+      }
+      if chunk.count < chunkBytes { break }
+    }
+    try handle.synchronize()
+    return ContentDigest.hex(hasher.finalize())
+  }
+
+  /// Removes the least recently used files until the cache fits its capacity, never the one
+  /// just fetched nor one used in the last minute (a slot may be about to read it).
+  func evict(keeping current: String) {
+    let keys: Set<URLResourceKey> = [.contentModificationDateKey, .fileSizeKey]
+    let entries = ((try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: Array(keys))) ?? [])
+      .filter { $0.pathExtension.isEmpty }
+      .map { url -> (URL, Date, Int64) in
+        let values = try? url.resourceValues(forKeys: keys)
+        return (url, values?.contentModificationDate ?? .distantPast, Int64(values?.fileSize ?? 0))
+      }
+      .sorted { $0.1 < $1.1 }
+    var total = entries.reduce(0) { $0 + $1.2 }
+    let recent = Date().addingTimeInterval(-60)
+    for (url, modified, size) in entries where total > capacityBytes {
+      guard url.lastPathComponent != current, modified < recent else { continue }
+      if (try? FileManager.default.removeItem(at: url)) != nil {
+        total -= size
+        verified.remove(url.lastPathComponent)
+      }
+    }
+  }
+}
