@@ -21,10 +21,16 @@ class DaemonTestCase: XCTestCase {
   var processes: [Process] = []
 
   /// Starts `sweepd` in the background with output to files.
-  func launch(_ arguments: [String], name: String) throws -> (Process, URL) {
+  func launch(
+    _ arguments: [String], name: String, in workingDirectory: URL? = nil, environment: [String: String] = [:]
+  ) throws -> (Process, URL) {
     let process = Process()
     process.executableURL = SweepdProcess.binary
     process.arguments = arguments
+    if let workingDirectory { process.currentDirectoryURL = workingDirectory }
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let log = directory.appendingPathComponent("\(name).log")
     FileManager.default.createFile(atPath: log.path, contents: nil)
     let handle = try FileHandle(forWritingTo: log)

@@ -20,12 +20,14 @@ enum SweepdProcess {
       "sweepd")
   }
 
-  static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120)
-    throws -> Output
-  {
+  static func run(
+    _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120,
+    in directory: URL? = nil
+  ) throws -> Output {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
     var env = ProcessInfo.processInfo.environment
     for (key, value) in environment { env[key] = value }
     process.environment = env

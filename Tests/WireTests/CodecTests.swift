@@ -58,11 +58,17 @@ final class CodecTests: XCTestCase {
       .status(sweep: "s-1"),
       .leaderboard(LeaderboardRequest(sweep: "s-1", top: 5, groupBy: "optimizer")), .cancel(sweep: "s-1"),
       .history(sweep: "s-1"),
+      .submit(SubmitRequest(file: "s.yaml", text: "x", data: ["train.csv": String(repeating: "ab", count: 32)])),
+      .haveData(HaveDataRequest(digests: [String(repeating: "0f", count: 32)])),
+      .upload(UploadChunk(sha256: String(repeating: "a", count: 64), size: 5, offset: 2, bytes: [0, 255, 7])),
+      .fetch(FetchRequest(sha256: String(repeating: "c", count: 64), offset: 1 << 20, length: 1 << 20)),
     ]
     for request in requests {
       XCTAssertEqual(try WireCodec.decodeClientRequest(WireCodec.encode(request)).get(), request)
     }
-    for reply in [ClientReply.ok(json: Array(#"{"a":[1,2]}"#.utf8)), .error("unknown sweep 's-9'")] {
+    for reply in [
+      ClientReply.ok(json: Array(#"{"a":[1,2]}"#.utf8)), .error("unknown sweep 's-9'"), .data([0, 1, 255]), .data([]),
+    ] {
       XCTAssertEqual(try WireCodec.decodeClientReply(WireCodec.encode(reply)).get(), reply)
     }
     // A result travels as the body itself; an error under its own command.
@@ -70,6 +76,33 @@ final class CodecTests: XCTestCase {
       WireCodec.encode(ClientReply.ok(json: Array("[1]".utf8))).map { String(decoding: $0, as: UTF8.self) },
       ["SWP1", "REPLY", "[1]"])
     XCTAssertEqual(WireCodec.encode(ClientReply.error("x"))[1], Array("ERROR".utf8))
+    // Data chunks: raw bytes down, base64 up.
+    XCTAssertEqual(WireCodec.encode(ClientReply.data([1, 2]))[2], [1, 2])
+    XCTAssertEqual(UploadChunk(sha256: "", size: 3, offset: 0, bytes: [1, 2, 3]).data, "AQID")
+  }
+
+  func testDataRequestsWithBadDigestsOrRangesAreRefused() {
+    let good = String(repeating: "a", count: 64)
+    let bad: [ClientRequest] = [
+      .haveData(HaveDataRequest(digests: ["not-a-digest"])),
+      .haveData(HaveDataRequest(digests: [good.uppercased()])),
+      .upload(UploadChunk(sha256: "abc", size: 1, offset: 0, bytes: [1])),
+      .upload(UploadChunk(sha256: good, size: -1, offset: 0, bytes: [1])),
+      .fetch(FetchRequest(sha256: good, offset: -5, length: 10)),
+      .fetch(FetchRequest(sha256: good, offset: 0, length: 0)),
+      .fetch(FetchRequest(sha256: good, offset: 0, length: Protocol.maximumFetchBytes + 1)),
+      .fetch(FetchRequest(sha256: "../../etc/passwd", offset: 0, length: 10)),
+    ]
+    for request in bad {
+      guard case .failure(.invalid) = WireCodec.decodeClientRequest(WireCodec.encode(request)) else {
+        return XCTFail("accepted \(request)")
+      }
+    }
+    var chunk = UploadChunk(sha256: good, size: 1, offset: 0, bytes: [1])
+    chunk.data = "%%%"
+    guard case .failure(.invalid) = WireCodec.decodeClientRequest(WireCodec.encode(.upload(chunk))) else {
+      return XCTFail("accepted bad base64")
+    }
   }
 
   func testMalformedInputIsAnErrorNotACrash() {

@@ -1,0 +1,134 @@
+import Foundation
+import Training
+import Wire
+import XCTest
+
+@testable import DataTransfer
+
+final class DataFetcherTests: XCTestCase {
+  var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("fetch-\(UUID().uuidString)")
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  /// A coordinator serving `files` by digest; `corrupt(request)` may damage a chunk.
+  final class FakeCoordinator: @unchecked Sendable {
+    var files: [String: [UInt8]] = [:]
+    var requests: [FetchRequest] = []
+    var corrupt: (FetchRequest, inout [UInt8]) -> Void = { _, _ in }
+
+    func add(_ bytes: [UInt8]) -> String {
+      let digest = ContentDigest.sha256(bytes)
+      files[digest] = bytes
+      return digest
+    }
+
+    func serve(_ request: FetchRequest) throws -> [UInt8] {
+      requests.append(request)
+      guard let file = files[request.sha256] else { throw TransferError("unknown data \(request.sha256)") }
+      let start = min(Int(request.offset), file.count)
+      var chunk = Array(file[start..<min(start + request.length, file.count)])
+      corrupt(request, &chunk)
+      return chunk
+    }
+  }
+
+  func fetcher(_ coordinator: FakeCoordinator, capacity: Int64 = 1 << 30) throws -> DataFetcher {
+    try DataFetcher(directory: directory.path, capacityBytes: capacity, chunkBytes: 1000) {
+      try coordinator.serve($0)
+    }
+  }
+
+  func content(_ count: Int, _ seed: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 * 13 + seed) } }
+
+  func testFetchesInChunksVerifiesAndCaches() throws {
+    let coordinator = FakeCoordinator()
+    let bytes = content(4500, 1)
+    let digest = coordinator.add(bytes)
+    let fetcher = try fetcher(coordinator)
+    let path = try fetcher.localFile(digest)
+    XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: path))), bytes)
+    XCTAssertEqual(coordinator.requests.map(\.offset), [0, 1000, 2000, 3000, 4000])
+    // Cached: the second use fetches nothing, even from a new process (a new fetcher).
+    XCTAssertEqual(try fetcher.localFile(digest), path)
+    XCTAssertEqual(try self.fetcher(coordinator).localFile(digest), path)
+    XCTAssertEqual(coordinator.requests.count, 5)
+  }
+
+  func testACorruptedChunkIsDetectedByTheDigestAndFetchedAgain() throws {
+    let coordinator = FakeCoordinator()
+    let bytes = content(3000, 2)
+    let digest = coordinator.add(bytes)
+    var damaged = false
+    coordinator.corrupt = { request, chunk in
+      // The first download's second chunk has one bit flipped in transit.
+      if request.offset == 1000 && !damaged {
+        damaged = true
+        chunk[17] ^= 0x04
+      }
+    }
+    let fetcher = try fetcher(coordinator)
+    let path = try fetcher.localFile(digest)
+    XCTAssertEqual(fetcher.discarded, 1)
+    // Each download asks at 0, 1000, 2000 and 3000 (the empty last chunk ends it): the
+    // whole file was fetched again.
+    XCTAssertEqual(coordinator.requests.map(\.offset), [0, 1000, 2000, 3000, 0, 1000, 2000, 3000])
+    XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: path))), bytes, "never the damaged copy")
+    XCTAssertEqual(try ContentDigest.sha256(file: path), digest)
+  }
+
+  func testPersistentCorruptionFailsWithTheReasonAndLeavesNothing() throws {
+    let coordinator = FakeCoordinator()
+    let digest = coordinator.add(content(1500, 3))
+    coordinator.corrupt = { _, chunk in if !chunk.isEmpty { chunk[0] ^= 1 } }
+    let fetcher = try fetcher(coordinator)
+    XCTAssertThrowsError(try fetcher.localFile(digest, displayName: "train.csv")) { error in
+      XCTAssertTrue("\(error)".contains("data train.csv: the download's SHA-256 is"), "\(error)")
+      XCTAssertTrue("\(error)".contains("3 downloads discarded"), "\(error)")
+    }
+    XCTAssertEqual(fetcher.discarded, 3)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), [])
+  }
+
+  func testACacheFileDamagedOnDiskIsFetchedAgain() throws {
+    let coordinator = FakeCoordinator()
+    let bytes = content(2000, 4)
+    let digest = coordinator.add(bytes)
+    let path = try fetcher(coordinator).localFile(digest)
+    try Data(repeating: 0, count: 2000).write(to: URL(fileURLWithPath: path))
+    // A new process verifies what it finds before the first use.
+    XCTAssertEqual(try fetcher(coordinator).localFile(digest), path)
+    XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: path))), bytes)
+  }
+
+  func testTheCacheDropsTheLeastRecentlyUsedBeyondItsBound() throws {
+    let coordinator = FakeCoordinator()
+    let digests = (1...3).map { coordinator.add(content(1000, $0 * 10)) }
+    let fetcher = try fetcher(coordinator, capacity: 2500)
+    for (age, digest) in zip([3000.0, 2000], digests) {
+      let path = try fetcher.localFile(digest)
+      // Last used long ago (the minute-long protection of fresh files is over).
+      try FileManager.default.setAttributes(
+        [.modificationDate: Date().addingTimeInterval(-age)], ofItemAtPath: path)
+    }
+    _ = try fetcher.localFile(digests[2])
+    let kept = Set(try FileManager.default.contentsOfDirectory(atPath: directory.path))
+    XCTAssertEqual(kept, [digests[1], digests[2]], "the oldest went first")
+  }
+
+  func testResolveRelocatesOnlyFilesThatTravelByDigest() throws {
+    let coordinator = FakeCoordinator()
+    let digest = coordinator.add(Array("x,y\n1,0\n".utf8))
+    let fetcher = try fetcher(coordinator)
+    let spec = DataSpec(dataset: .csv, path: "elsewhere/train.csv", pathSHA256: digest)
+    let resolved = try fetcher.resolve(spec)
+    XCTAssertEqual(resolved.path, directory.appendingPathComponent(digest).path)
+    XCTAssertEqual(resolved.pathSHA256, digest)
+    XCTAssertEqual(try fetcher.resolve(DataSpec(dataset: .digits)), DataSpec(dataset: .digits))
+    let local = DataSpec(dataset: .csv, path: "here.csv")
+    XCTAssertEqual(try fetcher.resolve(local), local, "a file without a digest is read where it is")
+  }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Wire
+import XCTest
+
+@testable import DataTransfer
+
+final class DataUploadTests: XCTestCase {
+  var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("upload-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  /// The coordinator's answers to HAVE and UPLOAD, from a real content store.
+  func coordinator(_ store: ContentStore, log: @escaping (ClientRequest) -> Void) -> (ClientRequest) throws -> [UInt8] {
+    { request in
+      log(request)
+      switch request {
+      case .haveData(let have):
+        let missing = store.missing(have.digests)
+        let body = missing.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
+        return Array("{\"missing\":{\(body)}}".utf8)
+      case .upload(let chunk):
+        let (received, complete) = try store.receive(
+          digest: chunk.sha256, size: chunk.size, offset: chunk.offset, bytes: chunk.bytes!)
+        return Array("{\"received\":\(received),\"complete\":\(complete)}".utf8)
+      default: throw TransferError("unexpected")
+      }
+    }
+  }
+
+  func testUploadsOnceInChunksAndResumes() throws {
+    let file = directory.appendingPathComponent("big.csv")
+    let content = (0..<(Protocol.uploadChunkBytes * 2 + 1000)).map { UInt8(truncatingIfNeeded: $0 % 251) }
+    try Data(content).write(to: file)
+    let digest = ContentDigest.sha256(content)
+    let store = try ContentStore(directory: directory.appendingPathComponent("store").path)
+    // An earlier upload was cut after its first chunk.
+    _ = try store.receive(
+      digest: digest, size: Int64(content.count), offset: 0, bytes: Array(content[0..<Protocol.uploadChunkBytes]))
+    var requests: [ClientRequest] = []
+    var lines: [String] = []
+    let digests = try DataUpload.upload(
+      [file.path, file.path], ask: coordinator(store) { requests.append($0) }, progress: { lines.append($0) })
+    XCTAssertEqual(digests, [file.path: digest])
+    let offsets = requests.compactMap { request -> Int64? in
+      if case .upload(let chunk) = request { return chunk.offset }
+      return nil
+    }
+    XCTAssertEqual(offsets, [Int64(Protocol.uploadChunkBytes), Int64(2 * Protocol.uploadChunkBytes)], "resumed")
+    XCTAssertTrue(store.has(digest))
+    XCTAssertEqual(lines.first, "uploading \(file.path): resuming at 524288 bytes of 1.0 MiB")
+    XCTAssertEqual(lines.last, "uploaded \(file.path) (1.0 MiB, sha256 \(digest.prefix(12))…)")
+    // Submitting again uploads nothing.
+    requests = []
+    _ = try DataUpload.upload([file.path], ask: coordinator(store) { requests.append($0) })
+    XCTAssertEqual(requests.count, 1, "one HAVE, no UPLOAD")
+    // No files, no requests.
+    XCTAssertEqual(try DataUpload.upload([], ask: { _ in XCTFail("asked"); return [] }), [:])
+  }
+
+  func testAMissingFileIsAClearError() {
+    XCTAssertThrowsError(try DataUpload.upload(["/no/such/data.csv"], ask: { _ in [] })) { error in
+      XCTAssertTrue("\(error)".contains("cannot read '/no/such/data.csv'"), "\(error)")
+    }
+  }
+}
