@@ -1,7 +1,7 @@
+import DataTransfer
 import Dispatch
 import Foundation
 import Logging
-import DataTransfer
 import Report
 import Search
 import Store
@@ -256,7 +256,9 @@ public final class CoordinatorServer: @unchecked Sendable {
   func recover() throws {
     collectData()
     for record in try store.sweeps() where record.state == .running {
-      guard let spec = try? SweepConfig.parse(text: record.configText, file: record.file, dataDigests: record.digests)
+      guard
+        let spec = try? SweepConfig.parse(
+          text: record.configText, file: record.file, dataDigests: record.digests)
       else { continue }
       let trials = try store.trials(sweep: record.id)
       sweeps[record.id] = LiveSweep(
@@ -880,7 +882,9 @@ public final class CoordinatorServer: @unchecked Sendable {
       do {
         let digests = submit.data ?? [:]
         for (path, digest) in digests.sorted(by: { $0.key < $1.key }) {
-          guard let dataStore else { return .error("this coordinator keeps no data files; '\(path)' cannot travel") }
+          guard let dataStore else {
+            return .error("this coordinator keeps no data files; '\(path)' cannot travel")
+          }
           guard dataStore.has(digest) else {
             return .error("data file '\(path)' (sha256 \(digest.prefix(12))…) was not uploaded; submit again")
           }
@@ -928,7 +932,8 @@ public final class CoordinatorServer: @unchecked Sendable {
       let missing = dataStore.missing(request.digests)
       return .ok(
         json: Array(
-          ("{\"missing\":{" + missing.keys.sorted().map { "\"\($0)\":\(missing[$0]!)" }.joined(separator: ",") + "}}")
+          ("{\"missing\":{" + missing.keys.sorted().map { "\"\($0)\":\(missing[$0]!)" }.joined(separator: ",")
+            + "}}")
             .utf8))
     case .upload(let chunk):
       guard let dataStore else { return .error("this coordinator keeps no data files") }
@@ -945,7 +950,8 @@ public final class CoordinatorServer: @unchecked Sendable {
     case .fetch(let request):
       guard let dataStore else { return .error("this coordinator keeps no data files") }
       do {
-        return .data(try dataStore.read(digest: request.sha256, offset: request.offset, length: request.length))
+        return .data(
+          try dataStore.read(digest: request.sha256, offset: request.offset, length: request.length))
       } catch {
         return .error("\(error)")
       }

@@ -116,7 +116,8 @@ public final class ContentStore: @unchecked Sendable {
     guard actual == digest else {
       try? files.removeItem(at: url)
       throw TransferError(
-        "upload of \(digest.prefix(12))… arrived with SHA-256 \(actual.prefix(12))…; it was discarded, send it again")
+        "upload of \(digest.prefix(12))… arrived with SHA-256 \(actual.prefix(12))…; it was discarded, send it again"
+      )
     }
     try? files.removeItem(at: objectURL(digest))
     try files.moveItem(at: url, to: objectURL(digest))
@@ -141,16 +142,20 @@ public final class ContentStore: @unchecked Sendable {
   /// Removes stored files not in `keep` and older than `grace` seconds, and partial uploads
   /// older than `partialGrace`. Returns the digests removed.
   @discardableResult
-  public func collect(keep: Set<String>, now: Date = Date(), grace: TimeInterval = 3600, partialGrace: TimeInterval = 86_400)
+  public func collect(
+    keep: Set<String>, now: Date = Date(), grace: TimeInterval = 3600, partialGrace: TimeInterval = 86_400
+  )
     -> [String]
   {
     var removed: [String] = []
     for (folder, age) in [(objects, grace), (partial, partialGrace)] {
       let entries =
-        (try? files.contentsOfDirectory(at: folder, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+        (try? files.contentsOfDirectory(at: folder, includingPropertiesForKeys: [.contentModificationDateKey]))
+        ?? []
       for entry in entries where !keep.contains(entry.lastPathComponent) {
         let modified =
-          (try? entry.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
+          (try? entry.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate)
+          ?? .distantPast
         if now.timeIntervalSince(modified) >= age, (try? files.removeItem(at: entry)) != nil {
           removed.append(entry.lastPathComponent)
         }

@@ -21,7 +21,8 @@ public final class CoordinatorClient {
     socket = try Self.connect(self.context, endpoint, curve: curve)
   }
 
-  static func connect(_ context: ZMQContext, _ endpoint: String, curve: CurveClientKeys?) throws -> ZMQSocket {
+  static func connect(_ context: ZMQContext, _ endpoint: String, curve: CurveClientKeys?) throws -> ZMQSocket
+  {
     let socket = try context.socket(.dealer)
     // Nothing is worth waiting for at exit: a request without an answer is an error anyway.
     try socket.setOption(ZMQ_LINGER_OPTION, Int32(0))
@@ -38,7 +39,8 @@ public final class CoordinatorClient {
     else {
       // A late answer must not be taken for the next request's: start a fresh connection.
       socket = try Self.connect(context, endpoint, curve: curve)
-      throw TransferError("the coordinator at \(endpoint) did not answer within \(Int(timeout)) s (is it running?)")
+      throw TransferError(
+        "the coordinator at \(endpoint) did not answer within \(Int(timeout)) s (is it running?)")
     }
     switch WireCodec.decodeClientReply(message.frames) {
     case .success(.ok(let json)): return json

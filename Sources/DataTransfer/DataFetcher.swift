@@ -127,7 +127,9 @@ public final class DataFetcher: @unchecked Sendable {
   /// just fetched nor one used in the last minute (a slot may be about to read it).
   func evict(keeping current: String) {
     let keys: Set<URLResourceKey> = [.contentModificationDateKey, .fileSizeKey]
-    let entries = ((try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: Array(keys))) ?? [])
+    let entries =
+      ((try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: Array(keys)))
+      ?? [])
       .filter { $0.pathExtension.isEmpty }
       .map { url -> (URL, Date, Int64) in
         let values = try? url.resourceValues(forKeys: keys)

@@ -34,7 +34,9 @@ public enum DataUpload {
     _ path: String, digest: String, from start: Int64, ask: (ClientRequest) throws -> [UInt8],
     progress: (String) -> Void
   ) throws {
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw TransferError("cannot read '\(path)'") }
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw TransferError("cannot read '\(path)'")
+    }
     defer { try? handle.close() }
     let size = Int64(try handle.seekToEnd())
     try handle.seek(toOffset: UInt64(start))
@@ -51,7 +53,9 @@ public enum DataUpload {
       offset += Int64(chunk.count)
       guard let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
         (object["received"] as? NSNumber)?.int64Value == offset
-      else { throw TransferError("unexpected UPLOAD reply: \(String(decoding: reply.prefix(200), as: UTF8.self))") }
+      else {
+        throw TransferError("unexpected UPLOAD reply: \(String(decoding: reply.prefix(200), as: UTF8.self))")
+      }
       let percent = size == 0 ? 100 : Int(offset * 100 / size)
       if large && percent / 10 != lastShown {
         lastShown = percent / 10

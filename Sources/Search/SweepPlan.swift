@@ -89,7 +89,8 @@ public struct SweepPlan: Sendable {
       : zip(spec.parameters, point).map { ($0.path, $0.distribution.value(at: $1)) }
     var seedSource = RandomSource.derived(seed: spec.seed, stream: "trial/\(configuration)/\(repeatIndex)")
     let seed = seedSource.next()
-    let made = try TrialFactory.make(base: spec.base, assignment: assigned, seed: seed, digests: spec.dataDigests)
+    let made = try TrialFactory.make(
+      base: spec.base, assignment: assigned, seed: seed, digests: spec.dataDigests)
     return PlannedTrial(
       index: index, configuration: configuration, repeatIndex: repeatIndex, seed: seed, assigned: assigned,
       used: made.used, spec: made.spec, point: point)

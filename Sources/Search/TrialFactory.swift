@@ -75,7 +75,8 @@ public enum TrialFactory {
     var tree = tree
     if !digests.isEmpty, case .map(var data)? = tree["data"] {
       for key in ["path", "images", "labels"] {
-        guard case .string(let path)? = data.first(where: { $0.key == key })?.value, let digest = digests[path]
+        guard case .string(let path)? = data.first(where: { $0.key == key })?.value,
+          let digest = digests[path]
         else { continue }
         data.removeAll { $0.key == key + "_sha256" }
         data.append(ConfigValue.Entry(key: key + "_sha256", value: .string(digest)))

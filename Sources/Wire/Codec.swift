@@ -261,7 +261,8 @@ public enum WireCodec {
       }
     case "FETCH":
       return body(FetchRequest.self, bytes, command).flatMap { request in
-        guard isDigest(request.sha256), request.offset >= 0, (1...Protocol.maximumFetchBytes).contains(request.length)
+        guard isDigest(request.sha256), request.offset >= 0,
+          (1...Protocol.maximumFetchBytes).contains(request.length)
         else {
           return .failure(.invalid(command: command, reason: "bad digest, offset or length"))
         }

@@ -39,6 +39,8 @@ public final class WorkerAgent: @unchecked Sendable {
   /// Gets data files that travel by digest (see `DataFetcher`), over its own connection to
   /// the coordinator, made when first needed.
   let dataFetcher: DataFetcher
+  /// The fetcher's connection (closed when the agent ends, so the context can terminate).
+  let fetchConnection = FetchConnection()
   var slotPool: SlotPool<Assignment>?
 
   /// How long an epoch's METRIC may wait for company while epochs stream (ns; see
@@ -75,11 +77,11 @@ public final class WorkerAgent: @unchecked Sendable {
     self.context = zmqContext
     // The fetch connection is made on first use, from whichever slot needs data first; the
     // fetcher runs one fetch at a time, so the client is never used by two threads at once.
-    let client = Mutex<CoordinatorClient?>(nil)
+    let connection = fetchConnection
     dataFetcher = try DataFetcher(directory: dataCacheDirectory, capacityBytes: dataCacheBytes) { request in
-      try client.withLock { connection in
-        if connection == nil { connection = try CoordinatorClient(endpoint, context: zmqContext, curve: curve) }
-        return try connection!.ask(.fetch(request), timeout: 60)
+      try connection.client.withLock { client in
+        if client == nil { client = try CoordinatorClient(endpoint, context: zmqContext, curve: curve) }
+        return try client!.ask(.fetch(request), timeout: 60)
       }
     }
     let host = ProcessInfo.processInfo.hostName
@@ -149,6 +151,8 @@ public final class WorkerAgent: @unchecked Sendable {
     }
     // Close the socket and wait (up to its linger) for the last messages to leave.
     socket = nil
+    // Every socket must be closed before the context can terminate.
+    fetchConnection.client.withLock { $0 = nil }
     if ownsContext { context.terminate() }
   }
 
@@ -240,7 +244,8 @@ public final class WorkerAgent: @unchecked Sendable {
     var report: DoneReport
     do {
       let spec = assignment.spec
-      let data = spec.model.testFunction == nil ? try dataCache.data(for: try dataFetcher.resolve(spec.data)) : nil
+      let data =
+        spec.model.testFunction == nil ? try dataCache.data(for: try dataFetcher.resolve(spec.data)) : nil
       let runner = try TrialRunner(spec: spec, cores: cores.total, data: data, allowance: cores)
       let result = try runner.run { metrics in
         epochs = metrics.epoch
@@ -272,4 +277,10 @@ public final class WorkerAgent: @unchecked Sendable {
     _ = stopFlags.withLock { $0.remove(attempt) }
     post(.finished(report))
   }
+}
+
+/// The data fetcher's connection to the coordinator, made on first use and closed when the
+/// agent ends.
+final class FetchConnection: Sendable {
+  let client = Mutex<CoordinatorClient?>(nil)
 }

@@ -68,7 +68,8 @@ struct CoordinatorCommand: ParsableCommand {
   @Option(help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (0: any free port).")
   var metricsPort: Int?
   @Option(help: "The address the metrics endpoint listens on.") var metricsAddress: String = "127.0.0.1"
-  @Option(help: "Where uploaded data files are kept (default: the database path + .data).") var dataDir: String?
+  @Option(help: "Where uploaded data files are kept (default: the database path + .data).") var dataDir:
+    String?
   @Option(help: "Largest data file a client may upload, MiB.") var dataMaxFileMb: Int = 1024
   @Option(help: "Most bytes of data files kept in all, MiB.") var dataMaxTotalMb: Int = 8192
 
@@ -138,8 +139,9 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: "Log lines: text or json (one object per line, ids as fields).") var logFormat: LogFormat =
     .text
   @Option(help: "Where fetched data files are cached (default: ~/.cache/sweepd/data).") var dataCache: String?
-  @Option(help: "The data cache's size bound, MiB (least recently used files go first).") var dataCacheMb: Int =
-    4096
+  @Option(help: "The data cache's size bound, MiB (least recently used files go first).") var dataCacheMb:
+    Int =
+      4096
 
   func validate() throws {
     if dataCacheMb < 1 { throw ValidationError("--data-cache-mb must be ≥ 1") }

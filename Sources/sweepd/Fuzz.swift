@@ -90,6 +90,10 @@ struct Fuzz: ParsableCommand {
       .submit(SubmitRequest(file: "f.yaml", text: "method: grid\n")), .status(sweep: "s"),
       .cancel(sweep: "s"),
       .leaderboard(LeaderboardRequest(sweep: "s", top: 3, groupBy: "lr")), .history(sweep: "s"),
+      .haveData(HaveDataRequest(digests: [String(repeating: "ab", count: 32)])),
+      .upload(
+        UploadChunk(sha256: String(repeating: "cd", count: 32), size: 4, offset: 0, bytes: [1, 2, 3, 4])),
+      .fetch(FetchRequest(sha256: String(repeating: "ef", count: 32), offset: 0, length: 4096)),
     ]
     return worker.map { WireCodec.encode($0) } + coordinator.map { WireCodec.encode($0) }
       + requests.map { WireCodec.encode($0) }

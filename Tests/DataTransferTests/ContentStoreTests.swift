@@ -30,7 +30,8 @@ final class ContentStoreTests: XCTestCase {
     while offset < content.count {
       let end = min(offset + 30_000, content.count)
       let (received, complete) = try store.receive(
-        digest: digest, size: Int64(content.count), offset: Int64(offset), bytes: Array(content[offset..<end]))
+        digest: digest, size: Int64(content.count), offset: Int64(offset), bytes: Array(content[offset..<end])
+      )
       XCTAssertEqual(received, Int64(end))
       XCTAssertEqual(complete, end == content.count)
       offset = end
@@ -97,7 +98,8 @@ final class ContentStoreTests: XCTestCase {
     for content in [used, unused] {
       _ = try store.receive(digest: ContentDigest.sha256(content), size: 100, offset: 0, bytes: content)
     }
-    _ = try store.receive(digest: ContentDigest.sha256(partial), size: 100, offset: 0, bytes: Array(partial[0..<50]))
+    _ = try store.receive(
+      digest: ContentDigest.sha256(partial), size: 100, offset: 0, bytes: Array(partial[0..<50]))
     // Within the grace period nothing goes (an upload whose SUBMIT is on its way).
     XCTAssertEqual(store.collect(keep: [ContentDigest.sha256(used)]), [])
     // Two hours later: the unreferenced object goes; the day-long partial stays.

@@ -42,7 +42,9 @@ final class DataFetcherTests: XCTestCase {
     }
   }
 
-  func content(_ count: Int, _ seed: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 * 13 + seed) } }
+  func content(_ count: Int, _ seed: Int) -> [UInt8] {
+    (0..<count).map { UInt8(truncatingIfNeeded: $0 * 13 + seed) }
+  }
 
   func testFetchesInChunksVerifiesAndCaches() throws {
     let coordinator = FakeCoordinator()

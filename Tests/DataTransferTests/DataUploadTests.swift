@@ -15,7 +15,9 @@ final class DataUploadTests: XCTestCase {
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
   /// The coordinator's answers to HAVE and UPLOAD, from a real content store.
-  func coordinator(_ store: ContentStore, log: @escaping (ClientRequest) -> Void) -> (ClientRequest) throws -> [UInt8] {
+  func coordinator(_ store: ContentStore, log: @escaping (ClientRequest) -> Void) -> (ClientRequest) throws ->
+    [UInt8]
+  {
     { request in
       log(request)
       switch request {
@@ -40,7 +42,8 @@ final class DataUploadTests: XCTestCase {
     let store = try ContentStore(directory: directory.appendingPathComponent("store").path)
     // An earlier upload was cut after its first chunk.
     _ = try store.receive(
-      digest: digest, size: Int64(content.count), offset: 0, bytes: Array(content[0..<Protocol.uploadChunkBytes]))
+      digest: digest, size: Int64(content.count), offset: 0,
+      bytes: Array(content[0..<Protocol.uploadChunkBytes]))
     var requests: [ClientRequest] = []
     var lines: [String] = []
     let digests = try DataUpload.upload(
@@ -50,7 +53,8 @@ final class DataUploadTests: XCTestCase {
       if case .upload(let chunk) = request { return chunk.offset }
       return nil
     }
-    XCTAssertEqual(offsets, [Int64(Protocol.uploadChunkBytes), Int64(2 * Protocol.uploadChunkBytes)], "resumed")
+    XCTAssertEqual(
+      offsets, [Int64(Protocol.uploadChunkBytes), Int64(2 * Protocol.uploadChunkBytes)], "resumed")
     XCTAssertTrue(store.has(digest))
     XCTAssertEqual(lines.first, "uploading \(file.path): resuming at 524288 bytes of 1.0 MiB")
     XCTAssertEqual(lines.last, "uploaded \(file.path) (1.0 MiB, sha256 \(digest.prefix(12))…)")
@@ -59,7 +63,12 @@ final class DataUploadTests: XCTestCase {
     _ = try DataUpload.upload([file.path], ask: coordinator(store) { requests.append($0) })
     XCTAssertEqual(requests.count, 1, "one HAVE, no UPLOAD")
     // No files, no requests.
-    XCTAssertEqual(try DataUpload.upload([], ask: { _ in XCTFail("asked"); return [] }), [:])
+    XCTAssertEqual(
+      try DataUpload.upload(
+        [],
+        ask: { _ in
+          XCTFail("asked"); return []
+        }), [:])
   }
 
   func testAMissingFileIsAClearError() {

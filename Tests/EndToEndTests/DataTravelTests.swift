@@ -28,14 +28,18 @@ final class DataTravelTests: DaemonTestCase {
     let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
     let trials = try XCTUnwrap(object["trials"] as? [[String: Any]])
     return trials.map { trial in
-      let params = (trial["params"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+      let params = (trial["params"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map {
+        "\($0.key)=\($0.value)"
+      }
       let best = trial["best"] as? [String: Any] ?? [:]
-      return "\(params.joined(separator: " ")) \(trial["status"] ?? "") best=\(best["value"] ?? "-")@\(best["epoch"] ?? "-")"
+      return
+        "\(params.joined(separator: " ")) \(trial["status"] ?? "") best=\(best["value"] ?? "-")@\(best["epoch"] ?? "-")"
     }
   }
 
   func testACSVOnlyTheSubmitterHasTrainsOnAWorkerElsewhere() throws {
-    let submitter = try folder("submitter"), elsewhere = try folder("worker"), home = try folder("coordinator")
+    let submitter = try folder("submitter"), elsewhere = try folder("worker"),
+      home = try folder("coordinator")
     try writeCSV(submitter.appendingPathComponent("moons.csv"))
     try """
     name: travel
@@ -66,11 +70,13 @@ final class DataTravelTests: DaemonTestCase {
     // The file is gone before any worker starts, and the worker runs elsewhere.
     try FileManager.default.removeItem(at: submitter.appendingPathComponent("moons.csv"))
     let cache = elsewhere.appendingPathComponent("cache")
-    _ = try launch(
+    let (worker, _) = try launch(
       ["worker", "--connect", coordinator, "--slots", "2"], name: "worker", in: elsewhere,
       environment: ["SWEEPD_DATA_CACHE": cache.path])
     try waitUntilComplete(coordinator, sweep, seconds: 120)
-    let remote = try SweepdProcess.run(["leaderboard", sweep, "--coordinator", coordinator, "--format", "json"])
+    let remote = try SweepdProcess.run([
+      "leaderboard", sweep, "--coordinator", coordinator, "--format", "json",
+    ])
     XCTAssertEqual(remote.status, 0, remote.stderr)
     let expected = try results(local.stdout)
     XCTAssertEqual(expected.count, 4)
@@ -81,7 +87,8 @@ final class DataTravelTests: DaemonTestCase {
     let cached = try FileManager.default.contentsOfDirectory(atPath: cache.path)
     XCTAssertEqual(cached.count, 1)
     XCTAssertEqual(
-      try FileManager.default.contentsOfDirectory(atPath: home.appendingPathComponent("c.db.data/objects").path),
+      try FileManager.default.contentsOfDirectory(
+        atPath: home.appendingPathComponent("c.db.data/objects").path),
       cached)
 
     // Submitting the same file again uploads nothing.
@@ -89,7 +96,14 @@ final class DataTravelTests: DaemonTestCase {
     let again = try SweepdProcess.run(["submit", "sweep.yaml", "--coordinator", coordinator], in: submitter)
     XCTAssertEqual(again.status, 0, again.stderr)
     XCTAssertFalse(again.stderr.contains("upload"), again.stderr)
-    try waitUntilComplete(coordinator, again.stdout.trimmingCharacters(in: .whitespacesAndNewlines), seconds: 120)
+    try waitUntilComplete(
+      coordinator, again.stdout.trimmingCharacters(in: .whitespacesAndNewlines), seconds: 120)
+
+    // The fetch connection does not keep the worker from leaving on SIGTERM.
+    kill(worker.processIdentifier, SIGTERM)
+    let deadline = Date().addingTimeInterval(10)
+    while worker.isRunning && Date() < deadline { usleep(50_000) }
+    XCTAssertFalse(worker.isRunning, "the worker ignored SIGTERM for 10 s")
   }
 
   func testAnOversizedFileIsRefusedWithTheLimitNamed() throws {

@@ -26,7 +26,8 @@ final class DataDigestTests: XCTestCase {
   }
 
   func testWithItsDigestEveryTrialNamesTheFileByDigest() throws {
-    let spec = try SweepConfig.parse(text: config, file: "c.yaml", dataDigests: ["/nowhere/train.csv": digestA])
+    let spec = try SweepConfig.parse(
+      text: config, file: "c.yaml", dataDigests: ["/nowhere/train.csv": digestA])
     XCTAssertEqual(spec.dataFiles, ["/nowhere/train.csv"])
     XCTAssertEqual(spec.dataDigests, ["/nowhere/train.csv": digestA])
     let plan = SweepPlan(spec: spec)
@@ -46,7 +47,8 @@ final class DataDigestTests: XCTestCase {
       parameters:
         data.path: {values: [a.csv, b.csv]}
       """
-    let spec = try SweepConfig.parse(text: swept, file: "s.yaml", dataDigests: ["a.csv": digestA, "b.csv": digestB])
+    let spec = try SweepConfig.parse(
+      text: swept, file: "s.yaml", dataDigests: ["a.csv": digestA, "b.csv": digestB])
     XCTAssertEqual(spec.dataFiles, ["a.csv", "b.csv"])
     let plan = SweepPlan(spec: spec)
     XCTAssertEqual(try plan.trial(0).spec.data.pathSHA256, digestA)
@@ -61,6 +63,7 @@ final class DataDigestTests: XCTestCase {
 
   func testADigestMustBeSHA256Hex() {
     let spec = DataSpec(dataset: .csv, path: "x.csv", pathSHA256: "1234")
-    XCTAssertEqual(spec.problems(), ["data.path_sha256 must be 64 lowercase hex digits (a SHA-256), got '1234'"])
+    XCTAssertEqual(
+      spec.problems(), ["data.path_sha256 must be 64 lowercase hex digits (a SHA-256), got '1234'"])
   }
 }

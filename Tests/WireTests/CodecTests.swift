@@ -58,16 +58,19 @@ final class CodecTests: XCTestCase {
       .status(sweep: "s-1"),
       .leaderboard(LeaderboardRequest(sweep: "s-1", top: 5, groupBy: "optimizer")), .cancel(sweep: "s-1"),
       .history(sweep: "s-1"),
-      .submit(SubmitRequest(file: "s.yaml", text: "x", data: ["train.csv": String(repeating: "ab", count: 32)])),
+      .submit(
+        SubmitRequest(file: "s.yaml", text: "x", data: ["train.csv": String(repeating: "ab", count: 32)])),
       .haveData(HaveDataRequest(digests: [String(repeating: "0f", count: 32)])),
-      .upload(UploadChunk(sha256: String(repeating: "a", count: 64), size: 5, offset: 2, bytes: [0, 255, 7])),
+      .upload(
+        UploadChunk(sha256: String(repeating: "a", count: 64), size: 5, offset: 2, bytes: [0, 255, 7])),
       .fetch(FetchRequest(sha256: String(repeating: "c", count: 64), offset: 1 << 20, length: 1 << 20)),
     ]
     for request in requests {
       XCTAssertEqual(try WireCodec.decodeClientRequest(WireCodec.encode(request)).get(), request)
     }
     for reply in [
-      ClientReply.ok(json: Array(#"{"a":[1,2]}"#.utf8)), .error("unknown sweep 's-9'"), .data([0, 1, 255]), .data([]),
+      ClientReply.ok(json: Array(#"{"a":[1,2]}"#.utf8)), .error("unknown sweep 's-9'"), .data([0, 1, 255]),
+      .data([]),
     ] {
       XCTAssertEqual(try WireCodec.decodeClientReply(WireCodec.encode(reply)).get(), reply)
     }

@@ -83,7 +83,11 @@ public struct DataSpec: Hashable, Sendable, Codable {
   }
 
   /// The keys of the `data` section.
-  public static var configKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+  /// The digests (`path_sha256`, …) are not among them: the coordinator sets them from what
+  /// the client uploaded, and a config cannot claim one.
+  public static var configKeys: [String] {
+    CodingKeys.allCases.map(\.rawValue).filter { !$0.hasSuffix("_sha256") }
+  }
 
   enum CodingKeys: String, CodingKey, CaseIterable {
     case dataset, validation, standardize, seed, samples, noise, classes, dimensions, path, target, task
@@ -127,7 +131,9 @@ public struct DataSpec: Hashable, Sendable, Codable {
     if let dimensions, dimensions < 1 { problems.append("data.dimensions must be ≥ 1, got \(dimensions)") }
     for (key, digest) in [("path", pathSHA256), ("images", imagesSHA256), ("labels", labelsSHA256)] {
       guard let digest else { continue }
-      if digest.utf8.count != 64 || !digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
+      if digest.utf8.count != 64
+        || !digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+      {
         problems.append("data.\(key)_sha256 must be 64 lowercase hex digits (a SHA-256), got '\(digest)'")
       }
     }
