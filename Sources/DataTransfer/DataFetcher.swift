@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import Foundation
 import Training
 import Wire
@@ -25,6 +26,8 @@ public final class DataFetcher: @unchecked Sendable {
   /// their digest did not match.
   public private(set) var chunksFetched = 0
   public private(set) var discarded = 0
+  /// Receives a line per download and per discarded download (the worker logs them).
+  public var log: @Sendable (String) -> Void = { _ in }
 
   /// - Parameters:
   ///   - directory: the cache (created if missing).
@@ -85,8 +88,17 @@ public final class DataFetcher: @unchecked Sendable {
     let name = displayName ?? String(digest.prefix(12))
     var lastError = ""
     for _ in 0..<attempts {
+      let started = DispatchTime.now().uptimeNanoseconds
       let actual = try download(digest, to: directory.appendingPathComponent(digest + ".part"))
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
       if actual == digest {
+        let bytes =
+          (try? FileManager.default.attributesOfItem(
+            atPath: directory.appendingPathComponent(digest + ".part").path)[.size] as? NSNumber)?.int64Value
+          ?? 0
+        log(
+          "fetched data \(name) (\(bytes) bytes, sha256 \(digest.prefix(12))…) in \(String(format: "%.3f", seconds)) s"
+        )
         try? FileManager.default.removeItem(at: target)
         try FileManager.default.moveItem(at: directory.appendingPathComponent(digest + ".part"), to: target)
         verified.insert(digest)
@@ -95,6 +107,7 @@ public final class DataFetcher: @unchecked Sendable {
       }
       discarded += 1
       lastError = "data \(name): the download's SHA-256 is \(actual.prefix(12))…, not \(digest.prefix(12))…"
+      log(lastError + "; discarded")
       try? FileManager.default.removeItem(at: directory.appendingPathComponent(digest + ".part"))
     }
     throw TransferError("\(lastError) (\(attempts) downloads discarded)")

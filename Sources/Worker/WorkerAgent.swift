@@ -84,6 +84,7 @@ public final class WorkerAgent: @unchecked Sendable {
         return try client!.ask(.fetch(request), timeout: 60)
       }
     }
+    dataFetcher.log = { [named] line in named.info("\(line)") }
     let host = ProcessInfo.processInfo.hostName
     state = WorkerState(
       name: name, host: host, slots: slots, version: version, session: UUID().uuidString.lowercased())
