@@ -1,15 +1,21 @@
 import Foundation
 import XCTest
 
-/// `sweepd report` against a real coordinator, and the page rendered by headless Chromium.
+/// `sweepd report` against a real coordinator, and the page rendered by headless Chromium
+/// and Firefox.
 final class ReportRenderTests: DaemonTestCase {
-  /// Debian's `chromium`. Without it the render test is skipped, unless
-  /// `SWEEPD_REQUIRE_CHROMIUM=1` (set by scripts/test, which installs it) makes that a failure.
+  /// Debian's `chromium` and `firefox-esr`. Without them the render test is skipped, unless
+  /// `SWEEPD_REQUIRE_BROWSERS=1` (set by scripts/test, which installs them) makes that a
+  /// failure.
   var chromium: String? {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
       FileManager.default.isExecutableFile(atPath: $0)
     }
   }
+  var firefox: String? {
+    ["/usr/bin/firefox-esr", "/usr/bin/firefox"].first { FileManager.default.isExecutableFile(atPath: $0) }
+  }
+  var browsersRequired: Bool { ProcessInfo.processInfo.environment["SWEEPD_REQUIRE_BROWSERS"] == "1" }
 
   func runSweep() throws -> (coordinator: String, sweep: String) {
     let file = directory.appendingPathComponent("report.yaml")
@@ -48,14 +54,23 @@ final class ReportRenderTests: DaemonTestCase {
     return (be(16), be(20))
   }
 
-  func screenshot(_ page: URL, _ png: URL, chromium: String) throws {
+  func screenshot(_ page: URL, _ png: URL, browser: String) throws {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: chromium)
-    process.arguments = [
-      "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-      "--user-data-dir=\(directory.appendingPathComponent("chromium-profile").path)",
-      "--screenshot=\(png.path)", "--window-size=1200,2400", page.absoluteString,
-    ]
+    process.executableURL = URL(fileURLWithPath: browser)
+    if browser.contains("firefox") {
+      let profile = directory.appendingPathComponent("firefox-profile")
+      try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
+      process.arguments = [
+        "--headless", "--no-remote", "--profile", profile.path, "--screenshot", png.path,
+        "--window-size=1200,2400", page.absoluteString,
+      ]
+    } else {
+      process.arguments = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+        "--user-data-dir=\(directory.appendingPathComponent("chromium-profile").path)",
+        "--screenshot=\(png.path)", "--window-size=1200,2400", page.absoluteString,
+      ]
+    }
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     try process.run()
@@ -65,7 +80,7 @@ final class ReportRenderTests: DaemonTestCase {
     process.waitUntilExit()
   }
 
-  func testReportFromTheCoordinatorRendersInChromium() throws {
+  func testReportFromTheCoordinatorRendersInChromiumAndFirefox() throws {
     let (coordinator, sweep) = try runSweep()
     let page = directory.appendingPathComponent("report.html")
     let output = try SweepdProcess.run(["report", sweep, "-o", page.path, "--coordinator", coordinator])
@@ -87,25 +102,28 @@ final class ReportRenderTests: DaemonTestCase {
     XCTAssertGreaterThan(stopped, 0, "the median rule stops the trials at lr = 1e-4")
     XCTAssertEqual(html.components(separatedBy: "class=\"status-early_stopped\"").count - 1, stopped)
 
-    guard let chromium else {
-      if ProcessInfo.processInfo.environment["SWEEPD_REQUIRE_CHROMIUM"] == "1" {
-        XCTFail("chromium is not installed (scripts/setup --test installs it)")
-        return
-      }
-      throw XCTSkip("chromium is not installed")
-    }
-    let png = directory.appendingPathComponent("report.png")
-    try screenshot(page, png, chromium: chromium)
     let blankPage = directory.appendingPathComponent("blank.html")
     try "<!DOCTYPE html><html><body></body></html>".write(to: blankPage, atomically: true, encoding: .utf8)
-    let blankPNG = directory.appendingPathComponent("blank.png")
-    try screenshot(blankPage, blankPNG, chromium: chromium)
-    let image = try Data(contentsOf: png), blank = try Data(contentsOf: blankPNG)
-    XCTAssertEqual(pngSize(image)?.0, 1200)
-    XCTAssertEqual(pngSize(image)?.1, 2400)
-    // A rendered page of tables and charts compresses far worse than an empty one.
-    XCTAssertGreaterThan(
-      image.count, 10 * blank.count, "report \(image.count) bytes, blank \(blank.count) bytes")
+    var rendered = 0
+    for (name, browser) in [("chromium", chromium), ("firefox", firefox)] {
+      guard let browser else {
+        if browsersRequired { XCTFail("\(name) is not installed (scripts/setup --test installs it)") }
+        continue
+      }
+      let png = directory.appendingPathComponent("report-\(name).png")
+      try screenshot(page, png, browser: browser)
+      let blankPNG = directory.appendingPathComponent("blank-\(name).png")
+      try screenshot(blankPage, blankPNG, browser: browser)
+      let image = try Data(contentsOf: png), blank = try Data(contentsOf: blankPNG)
+      XCTAssertEqual(pngSize(image)?.0, 1200, name)
+      XCTAssertEqual(pngSize(image)?.1, 2400, name)
+      // A rendered page of tables and charts compresses far worse than an empty one (6× in
+      // Firefox, whose PNGs are less compressed, 30× in Chromium).
+      XCTAssertGreaterThan(
+        image.count, 4 * blank.count, "\(name): report \(image.count) bytes, blank \(blank.count)")
+      rendered += 1
+    }
+    if rendered == 0 { throw XCTSkip("neither chromium nor firefox is installed") }
   }
 
   func testReportOfAnUnknownSweepIsAClearError() throws {
