@@ -2,11 +2,29 @@ import Foundation
 import Wire
 import ZMQ
 
+/// Requests to the coordinator with their replies in order, several of them in flight at
+/// once if the caller wants (the coordinator answers one connection's requests in the order
+/// they came).
+public protocol RequestChannel: AnyObject {
+  func send(_ request: ClientRequest) throws
+  /// The reply to the oldest request not yet answered: its JSON or DATA bytes; an ERROR
+  /// reply is thrown.
+  func receive() throws -> [UInt8]
+}
+
+extension RequestChannel {
+  /// One request, one reply.
+  public func ask(_ request: ClientRequest) throws -> [UInt8] {
+    try send(request)
+    return try receive()
+  }
+}
+
 /// A client connection to the coordinator: one DEALER reused across requests (a progress
-/// display asks many times a second, an upload hundreds of chunks), one request in flight
-/// at a time; an error reply or no answer within the timeout is one clear error, never a
-/// hang. With CURVE keys the connection is authenticated and encrypted.
-public final class CoordinatorClient {
+/// display asks many times a second, an upload hundreds of chunks); an error reply or no
+/// answer within the timeout is one clear error, never a hang. With CURVE keys the
+/// connection is authenticated and encrypted.
+public final class CoordinatorClient: RequestChannel {
   public let endpoint: String
   let context: ZMQContext
   var socket: ZMQSocket
@@ -31,9 +49,22 @@ public final class CoordinatorClient {
     return socket
   }
 
+  /// How long `receive` waits for a reply (seconds).
+  public var timeout: Double = 10
+
   /// Sends `request` and returns the reply (its JSON, or a DATA reply's bytes).
-  public func ask(_ request: ClientRequest, timeout: Double = 10) throws -> [UInt8] {
+  public func ask(_ request: ClientRequest, timeout: Double) throws -> [UInt8] {
+    try send(request)
+    return try receive(timeout: timeout)
+  }
+
+  public func send(_ request: ClientRequest) throws {
     try socket.send(WireCodec.encode(request), dontWait: true)
+  }
+
+  public func receive() throws -> [UInt8] { try receive(timeout: timeout) }
+
+  func receive(timeout: Double) throws -> [UInt8] {
     guard try ZMQPoller.readable([socket], timeoutMilliseconds: Int(timeout * 1000))[0],
       let message = try socket.receive()
     else {

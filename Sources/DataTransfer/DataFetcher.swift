@@ -18,8 +18,11 @@ public final class DataFetcher: @unchecked Sendable {
   public let capacityBytes: Int64
   let chunkBytes: Int
   let attempts: Int
-  /// Asks the coordinator for one chunk (a FETCH, answered with DATA bytes).
-  let source: (FetchRequest) throws -> [UInt8]
+  /// FETCH requests in flight at once.
+  let window: Int
+  /// Opens the connection to the coordinator (on first use; again after a failure).
+  let connect: () throws -> RequestChannel
+  var channel: RequestChannel?
   let lock = NSLock()
   var verified = Set<String>()
   /// What happened, for logs and tests: chunks fetched, and downloads discarded because
@@ -34,14 +37,15 @@ public final class DataFetcher: @unchecked Sendable {
   ///   - capacityBytes: the cache's bound (default 4 GiB); a single file larger than it is
   ///     still kept while it is the newest.
   public init(
-    directory: String, capacityBytes: Int64 = 4 << 30, chunkBytes: Int = 1 << 20, attempts: Int = 3,
-    source: @escaping (FetchRequest) throws -> [UInt8]
+    directory: String, capacityBytes: Int64 = 4 << 30, chunkBytes: Int = 1 << 20, window: Int = 4,
+    attempts: Int = 3, connect: @escaping () throws -> RequestChannel
   ) throws {
     self.directory = URL(fileURLWithPath: directory)
     self.capacityBytes = capacityBytes
     self.chunkBytes = Swift.min(chunkBytes, Protocol.maximumFetchBytes)
+    self.window = Swift.max(1, window)
     self.attempts = Swift.max(1, attempts)
-    self.source = source
+    self.connect = connect
     do {
       try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
     } catch {
@@ -58,6 +62,13 @@ public final class DataFetcher: @unchecked Sendable {
       environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
       ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache")
     return (base as NSString).appendingPathComponent("sweepd/data")
+  }
+
+  /// Closes the connection (a worker does before its ZeroMQ context terminates).
+  public func close() {
+    lock.lock()
+    defer { lock.unlock() }
+    channel = nil
   }
 
   /// `data` with every file that travels by digest replaced by its verified local copy.
@@ -113,24 +124,42 @@ public final class DataFetcher: @unchecked Sendable {
     throw TransferError("\(lastError) (\(attempts) downloads discarded)")
   }
 
-  /// Downloads the whole file into `part`; returns the SHA-256 of what arrived.
+  /// Downloads the whole file into `part`, `window` chunks in flight (replies come in
+  /// order; a chunk shorter than asked is the end); returns the SHA-256 of what arrived.
+  /// After a failed request the connection is dropped, so no late reply is misread.
   func download(_ digest: String, to part: URL) throws -> String {
     FileManager.default.createFile(atPath: part.path, contents: nil)
     guard let handle = FileHandle(forWritingAtPath: part.path) else {
       throw TransferError("cannot write \(part.path)")
     }
     defer { try? handle.close() }
+    if channel == nil { channel = try connect() }
+    let channel = channel!
     var hasher = SHA256()
-    var offset: Int64 = 0
-    while true {
-      let chunk = try source(FetchRequest(sha256: digest, offset: offset, length: chunkBytes))
-      chunksFetched += 1
-      if !chunk.isEmpty {
-        hasher.update(data: chunk)
-        try handle.write(contentsOf: chunk)
-        offset += Int64(chunk.count)
+    var requested: Int64 = 0
+    var inFlight = 0
+    var ended = false
+    do {
+      while !ended || inFlight > 0 {
+        while !ended && inFlight < window {
+          try channel.send(.fetch(FetchRequest(sha256: digest, offset: requested, length: chunkBytes)))
+          requested += Int64(chunkBytes)
+          inFlight += 1
+        }
+        let chunk = try channel.receive()
+        inFlight -= 1
+        chunksFetched += 1
+        // Requests sent past the end are answered with nothing; only the first short chunk counts.
+        guard !ended else { continue }
+        if !chunk.isEmpty {
+          hasher.update(data: chunk)
+          try handle.write(contentsOf: chunk)
+        }
+        if chunk.count < chunkBytes { ended = true }
       }
-      if chunk.count < chunkBytes { break }
+    } catch {
+      self.channel = nil
+      throw error
     }
     try handle.synchronize()
     return ContentDigest.hex(hasher.finalize())

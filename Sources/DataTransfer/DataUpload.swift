@@ -4,18 +4,23 @@ import Wire
 /// The submitting side: every data file a sweep names is hashed and uploaded unless the
 /// coordinator already has it, so workers on other boxes can fetch it by digest.
 public enum DataUpload {
+  /// Chunks in flight at once: the coordinator decodes and writes one while the next
+  /// travels and the one after is encoded.
+  public static let window = 4
+
   /// Uploads `paths` (as written in the config, read relative to the working directory)
   /// that the coordinator lacks, resuming interrupted uploads, and returns path → SHA-256
   /// for the SUBMIT. `progress` receives a line per step of a large file (≥ 8 MiB) and one
   /// per uploaded file.
   public static func upload(
-    _ paths: [String], ask: (ClientRequest) throws -> [UInt8], progress: (String) -> Void = { _ in }
+    _ paths: [String], channel: RequestChannel, window: Int = DataUpload.window,
+    progress: (String) -> Void = { _ in }
   ) throws -> [String: String] {
     guard !paths.isEmpty else { return [:] }
     var digests: [String: String] = [:]
     for path in paths { digests[path] = try ContentDigest.sha256(file: path) }
     let unique = Array(Set(digests.values)).sorted()
-    let reply = try ask(.haveData(HaveDataRequest(digests: unique)))
+    let reply = try channel.ask(.haveData(HaveDataRequest(digests: unique)))
     guard let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
       let missing = object["missing"] as? [String: Any]
     else { throw TransferError("unreadable HAVE reply from the coordinator") }
@@ -24,14 +29,14 @@ public enum DataUpload {
       let digest = digests[path]!
       // Two paths with the same content are one upload.
       guard let held = (missing[digest] as? NSNumber)?.int64Value, !sent.contains(digest) else { continue }
-      try send(path, digest: digest, from: held, ask: ask, progress: progress)
+      try send(path, digest: digest, from: held, channel: channel, window: max(1, window), progress: progress)
       sent.insert(digest)
     }
     return digests
   }
 
   static func send(
-    _ path: String, digest: String, from start: Int64, ask: (ClientRequest) throws -> [UInt8],
+    _ path: String, digest: String, from start: Int64, channel: RequestChannel, window: Int,
     progress: (String) -> Void
   ) throws {
     guard let handle = FileHandle(forReadingAtPath: path) else {
@@ -41,27 +46,47 @@ public enum DataUpload {
     let size = Int64(try handle.seekToEnd())
     try handle.seek(toOffset: UInt64(start))
     let large = size >= 8 << 20
-    var offset = start
+    var sent = start, acknowledged = start
+    var inFlight: [Int64] = []  // the end offset each outstanding chunk should be acknowledged at
     var lastShown = -1
+    if size == 0 {
+      _ = try channel.ask(.upload(UploadChunk(sha256: digest, size: 0, offset: 0, bytes: [])))
+      progress("uploaded \(path) (0 bytes, sha256 \(digest.prefix(12))…)")
+      return
+    }
     if start > 0 { progress("uploading \(path): resuming at \(mebibytes(start)) of \(mebibytes(size))") }
-    repeat {
-      let chunk = Array(try handle.read(upToCount: Protocol.uploadChunkBytes) ?? Data())
-      guard !chunk.isEmpty || size == 0 else {
-        throw TransferError("'\(path)' changed while it was uploaded (shorter than \(size) bytes)")
-      }
-      let reply = try ask(.upload(UploadChunk(sha256: digest, size: size, offset: offset, bytes: chunk)))
-      offset += Int64(chunk.count)
-      guard let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
-        (object["received"] as? NSNumber)?.int64Value == offset
-      else {
-        throw TransferError("unexpected UPLOAD reply: \(String(decoding: reply.prefix(200), as: UTF8.self))")
-      }
-      let percent = size == 0 ? 100 : Int(offset * 100 / size)
-      if large && percent / 10 != lastShown {
-        lastShown = percent / 10
-        progress("uploading \(path): \(percent)% (\(mebibytes(offset)) of \(mebibytes(size)))")
-      }
-    } while offset < size
+    do {
+      repeat {
+        // Keep `window` chunks travelling.
+        while inFlight.count < window && sent < size {
+          let chunk = Array(try handle.read(upToCount: Protocol.uploadChunkBytes) ?? Data())
+          guard !chunk.isEmpty else {
+            throw TransferError("'\(path)' changed while it was uploaded (shorter than \(size) bytes)")
+          }
+          try channel.send(.upload(UploadChunk(sha256: digest, size: size, offset: sent, bytes: chunk)))
+          sent += Int64(chunk.count)
+          inFlight.append(sent)
+        }
+        let expected = inFlight.removeFirst()
+        let reply = try channel.receive()
+        guard let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
+          (object["received"] as? NSNumber)?.int64Value == expected
+        else {
+          throw TransferError(
+            "unexpected UPLOAD reply: \(String(decoding: reply.prefix(200), as: UTF8.self))")
+        }
+        acknowledged = expected
+        let percent = size == 0 ? 100 : Int(acknowledged * 100 / size)
+        if large && percent / 10 != lastShown {
+          lastShown = percent / 10
+          progress("uploading \(path): \(percent)% (\(mebibytes(acknowledged)) of \(mebibytes(size)))")
+        }
+      } while acknowledged < size
+    } catch {
+      // The replies of chunks still travelling would be taken for the next request's.
+      for _ in inFlight { _ = try? channel.receive() }
+      throw error
+    }
     progress("uploaded \(path) (\(mebibytes(size)), sha256 \(digest.prefix(12))…)")
   }
 

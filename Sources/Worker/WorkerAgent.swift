@@ -37,10 +37,9 @@ public final class WorkerAgent: @unchecked Sendable {
   let cores: CoreAllowance
   let dataCache: DataCache
   /// Gets data files that travel by digest (see `DataFetcher`), over its own connection to
-  /// the coordinator, made when first needed.
+  /// the coordinator, made when first needed and closed when the agent ends (so the context
+  /// can terminate).
   let dataFetcher: DataFetcher
-  /// The fetcher's connection (closed when the agent ends, so the context can terminate).
-  let fetchConnection = FetchConnection()
   var slotPool: SlotPool<Assignment>?
 
   /// How long an epoch's METRIC may wait for company while epochs stream (ns; see
@@ -77,12 +76,10 @@ public final class WorkerAgent: @unchecked Sendable {
     self.context = zmqContext
     // The fetch connection is made on first use, from whichever slot needs data first; the
     // fetcher runs one fetch at a time, so the client is never used by two threads at once.
-    let connection = fetchConnection
-    dataFetcher = try DataFetcher(directory: dataCacheDirectory, capacityBytes: dataCacheBytes) { request in
-      try connection.client.withLock { client in
-        if client == nil { client = try CoordinatorClient(endpoint, context: zmqContext, curve: curve) }
-        return try client!.ask(.fetch(request), timeout: 60)
-      }
+    dataFetcher = try DataFetcher(directory: dataCacheDirectory, capacityBytes: dataCacheBytes) {
+      let client = try CoordinatorClient(endpoint, context: zmqContext, curve: curve)
+      client.timeout = 60
+      return client
     }
     dataFetcher.log = { [named] line in named.info("\(line)") }
     let host = ProcessInfo.processInfo.hostName
@@ -153,7 +150,7 @@ public final class WorkerAgent: @unchecked Sendable {
     // Close the socket and wait (up to its linger) for the last messages to leave.
     socket = nil
     // Every socket must be closed before the context can terminate.
-    fetchConnection.client.withLock { $0 = nil }
+    dataFetcher.close()
     if ownsContext { context.terminate() }
   }
 
@@ -278,10 +275,4 @@ public final class WorkerAgent: @unchecked Sendable {
     _ = stopFlags.withLock { $0.remove(attempt) }
     post(.finished(report))
   }
-}
-
-/// The data fetcher's connection to the coordinator, made on first use and closed when the
-/// agent ends.
-final class FetchConnection: Sendable {
-  let client = Mutex<CoordinatorClient?>(nil)
 }

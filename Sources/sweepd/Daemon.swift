@@ -19,8 +19,12 @@ import ZMQ
 func uploadingData(_ spec: SweepSpec, file: String, text: String, client: CoordinatorClient) throws
   -> SubmitRequest
 {
+  // The last chunk of a large file waits for the coordinator to verify the whole file.
+  let timeout = client.timeout
+  client.timeout = 60
+  defer { client.timeout = timeout }
   let digests = try DataUpload.upload(
-    spec.dataFiles, ask: { try client.ask($0, timeout: 60) },
+    spec.dataFiles, channel: client,
     progress: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
   return SubmitRequest(file: file, text: text, data: digests.isEmpty ? nil : digests)
 }

@@ -14,11 +14,22 @@ final class DataFetcherTests: XCTestCase {
 
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-  /// A coordinator serving `files` by digest; `corrupt(request)` may damage a chunk.
-  final class FakeCoordinator: @unchecked Sendable {
+  /// A coordinator serving `files` by digest, its replies in order like a real connection;
+  /// `corrupt(request)` may damage a chunk in transit.
+  final class FakeCoordinator: RequestChannel, @unchecked Sendable {
     var files: [String: [UInt8]] = [:]
     var requests: [FetchRequest] = []
     var corrupt: (FetchRequest, inout [UInt8]) -> Void = { _, _ in }
+    var waiting: [FetchRequest] = []
+    var mostInFlight = 0
+
+    func send(_ request: ClientRequest) throws {
+      guard case .fetch(let fetch) = request else { throw TransferError("not a FETCH") }
+      waiting.append(fetch)
+      mostInFlight = max(mostInFlight, waiting.count)
+    }
+
+    func receive() throws -> [UInt8] { try serve(waiting.removeFirst()) }
 
     func add(_ bytes: [UInt8]) -> String {
       let digest = ContentDigest.sha256(bytes)
@@ -37,8 +48,8 @@ final class DataFetcherTests: XCTestCase {
   }
 
   func fetcher(_ coordinator: FakeCoordinator, capacity: Int64 = 1 << 30) throws -> DataFetcher {
-    try DataFetcher(directory: directory.path, capacityBytes: capacity, chunkBytes: 1000) {
-      try coordinator.serve($0)
+    try DataFetcher(directory: directory.path, capacityBytes: capacity, chunkBytes: 1000, window: 3) {
+      coordinator
     }
   }
 
@@ -53,11 +64,14 @@ final class DataFetcherTests: XCTestCase {
     let fetcher = try fetcher(coordinator)
     let path = try fetcher.localFile(digest)
     XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: path))), bytes)
-    XCTAssertEqual(coordinator.requests.map(\.offset), [0, 1000, 2000, 3000, 4000])
+    // Three requests travel at once; the short chunk at 4000 ends it, and the two sent past
+    // the end by then are answered with nothing.
+    XCTAssertEqual(coordinator.requests.map(\.offset), [0, 1000, 2000, 3000, 4000, 5000, 6000])
+    XCTAssertEqual(coordinator.mostInFlight, 3)
     // Cached: the second use fetches nothing, even from a new process (a new fetcher).
     XCTAssertEqual(try fetcher.localFile(digest), path)
     XCTAssertEqual(try self.fetcher(coordinator).localFile(digest), path)
-    XCTAssertEqual(coordinator.requests.count, 5)
+    XCTAssertEqual(coordinator.requests.count, 7)
   }
 
   func testACorruptedChunkIsDetectedByTheDigestAndFetchedAgain() throws {
@@ -75,9 +89,10 @@ final class DataFetcherTests: XCTestCase {
     let fetcher = try fetcher(coordinator)
     let path = try fetcher.localFile(digest)
     XCTAssertEqual(fetcher.discarded, 1)
-    // Each download asks at 0, 1000, 2000 and 3000 (the empty last chunk ends it): the
-    // whole file was fetched again.
-    XCTAssertEqual(coordinator.requests.map(\.offset), [0, 1000, 2000, 3000, 0, 1000, 2000, 3000])
+    // Each download asks at 0 … 3000 (the empty chunk at 3000 ends it; 4000 and 5000 were
+    // already travelling): the whole file was fetched again.
+    XCTAssertEqual(
+      coordinator.requests.map(\.offset), [0, 1000, 2000, 3000, 4000, 5000, 0, 1000, 2000, 3000, 4000, 5000])
     XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: path))), bytes, "never the damaged copy")
     XCTAssertEqual(try ContentDigest.sha256(file: path), digest)
   }

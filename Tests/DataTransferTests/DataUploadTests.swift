@@ -14,11 +14,22 @@ final class DataUploadTests: XCTestCase {
 
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-  /// The coordinator's answers to HAVE and UPLOAD, from a real content store.
-  func coordinator(_ store: ContentStore, log: @escaping (ClientRequest) -> Void) -> (ClientRequest) throws ->
-    [UInt8]
-  {
-    { request in
+  /// A connection to a coordinator answering HAVE and UPLOAD from a real content store, in
+  /// order, with the most requests seen in flight.
+  final class Coordinator: RequestChannel {
+    let answer: (ClientRequest) throws -> [UInt8]
+    var waiting: [ClientRequest] = []
+    var mostInFlight = 0
+    init(_ answer: @escaping (ClientRequest) throws -> [UInt8]) { self.answer = answer }
+    func send(_ request: ClientRequest) throws {
+      waiting.append(request)
+      mostInFlight = max(mostInFlight, waiting.count)
+    }
+    func receive() throws -> [UInt8] { try answer(waiting.removeFirst()) }
+  }
+
+  func coordinator(_ store: ContentStore, log: @escaping (ClientRequest) -> Void) -> Coordinator {
+    Coordinator { request in
       log(request)
       switch request {
       case .haveData(let have):
@@ -46,8 +57,10 @@ final class DataUploadTests: XCTestCase {
       bytes: Array(content[0..<Protocol.uploadChunkBytes]))
     var requests: [ClientRequest] = []
     var lines: [String] = []
+    let channel = coordinator(store) { requests.append($0) }
     let digests = try DataUpload.upload(
-      [file.path, file.path], ask: coordinator(store) { requests.append($0) }, progress: { lines.append($0) })
+      [file.path, file.path], channel: channel, progress: { lines.append($0) })
+    XCTAssertEqual(channel.mostInFlight, 2, "the two remaining chunks travelled together")
     XCTAssertEqual(digests, [file.path: digest])
     let offsets = requests.compactMap { request -> Int64? in
       if case .upload(let chunk) = request { return chunk.offset }
@@ -60,19 +73,34 @@ final class DataUploadTests: XCTestCase {
     XCTAssertEqual(lines.last, "uploaded \(file.path) (1.0 MiB, sha256 \(digest.prefix(12))…)")
     // Submitting again uploads nothing.
     requests = []
-    _ = try DataUpload.upload([file.path], ask: coordinator(store) { requests.append($0) })
+    _ = try DataUpload.upload([file.path], channel: coordinator(store) { requests.append($0) })
     XCTAssertEqual(requests.count, 1, "one HAVE, no UPLOAD")
     // No files, no requests.
-    XCTAssertEqual(
-      try DataUpload.upload(
-        [],
-        ask: { _ in
-          XCTFail("asked"); return []
-        }), [:])
+    let silent = Coordinator { _ in
+      XCTFail("asked")
+      return []
+    }
+    XCTAssertEqual(try DataUpload.upload([], channel: silent), [:])
+  }
+
+  /// A refused chunk stops the upload with the coordinator's reason, and the replies of the
+  /// chunks still travelling are read, so the connection stays usable.
+  func testARefusedChunkIsTheErrorAndTheConnectionIsDrained() throws {
+    let file = directory.appendingPathComponent("big.csv")
+    try Data((0..<(Protocol.uploadChunkBytes * 5)).map { UInt8(truncatingIfNeeded: $0) }).write(to: file)
+    let store = try ContentStore(
+      directory: directory.appendingPathComponent("store").path,
+      limits: .init(maximumFileBytes: 1 << 30, maximumTotalBytes: Int64(Protocol.uploadChunkBytes)))
+    let channel = coordinator(store) { _ in }
+    XCTAssertThrowsError(try DataUpload.upload([file.path], channel: channel)) { error in
+      XCTAssertTrue("\(error)".contains("would pass its limit"), "\(error)")
+    }
+    XCTAssertEqual(channel.waiting.count, 0, "no reply left behind")
   }
 
   func testAMissingFileIsAClearError() {
-    XCTAssertThrowsError(try DataUpload.upload(["/no/such/data.csv"], ask: { _ in [] })) { error in
+    XCTAssertThrowsError(try DataUpload.upload(["/no/such/data.csv"], channel: Coordinator { _ in [] })) {
+      error in
       XCTAssertTrue("\(error)".contains("cannot read '/no/such/data.csv'"), "\(error)")
     }
   }
