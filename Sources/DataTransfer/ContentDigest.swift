@@ -5,17 +5,22 @@ import Foundation
 public enum ContentDigest {
   /// The digest of a file, read in 1 MiB blocks (memory stays flat for large files).
   public static func sha256(file path: String) throws -> String {
+    var hasher = SHA256()
+    try update(&hasher, file: path)
+    return hex(hasher.finalize())
+  }
+
+  /// Feeds a whole file to `hasher`, in 1 MiB blocks.
+  static func update(_ hasher: inout SHA256, file path: String) throws {
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw TransferError("cannot read '\(path)'")
     }
     defer { try? handle.close() }
-    var hasher = SHA256()
     while true {
       let block = try handle.read(upToCount: 1 << 20) ?? Data()
       if block.isEmpty { break }
       hasher.update(data: block)
     }
-    return hex(hasher.finalize())
   }
 
   public static func sha256(_ bytes: [UInt8]) -> String {
