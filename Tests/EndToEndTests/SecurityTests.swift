@@ -39,9 +39,15 @@ final class SecurityTests: DaemonTestCase {
 
   /// An operator submits, a worker trains, the sweep completes; a worker's key cannot
   /// submit; an unknown key is refused at the handshake and logged with its address.
-  func testOnlyListedKeysGetInAndRolesAreKept() throws {
+  typealias KeyPair = (secret: String, public: String)
+
+  /// A coordinator with CURVE that lists one worker key and one operator key, and a worker
+  /// with that key; returns the endpoint, the key pairs and the options that use a pair.
+  func startSecureSweepd() throws -> (
+    endpoint: String, log: URL, worker: KeyPair, operator: KeyPair, keys: (KeyPair) -> [String]
+  ) {
     let coordinatorKeys = try keygen("coordinator"), worker = try keygen("worker")
-    let operatorKeys = try keygen("operator"), stranger = try keygen("stranger")
+    let operatorKeys = try keygen("operator")
     let db = directory.appendingPathComponent("secure.db").path
     let (_, log) = try launch(
       [
@@ -51,11 +57,18 @@ final class SecurityTests: DaemonTestCase {
       ], name: "secure-coordinator")
     let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
     let endpoint = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
-    func keys(_ pair: (secret: String, public: String)) -> [String] {
+    let keys = { (pair: KeyPair) -> [String] in
       ["--curve-server-key", coordinatorKeys.public, "--curve-secret-key", pair.secret]
     }
     _ = try launch(
-      ["worker", "--connect", endpoint, "--slots", "2", "--name", "trusted"] + keys(worker), name: "trusted")
+      ["worker", "--connect", endpoint, "--slots", "2", "--name", "trusted"] + keys(worker), name: "trusted",
+      environment: ["SWEEPD_DATA_CACHE": directory.appendingPathComponent("cache").path])
+    return (endpoint, log, worker, operatorKeys, keys)
+  }
+
+  func testOnlyListedKeysGetInAndRolesAreKept() throws {
+    let (endpoint, log, worker, operatorKeys, keys) = try startSecureSweepd()
+    let stranger = try keygen("stranger")
     let file = try writeRosenbrockSweep(epochs: 3, rates: ["0.001", "0.0001", "0.00001", "0.000001"])
 
     let asWorker = try SweepdProcess.run(["submit", file.path, "--coordinator", endpoint] + keys(worker))
@@ -85,5 +98,46 @@ final class SecurityTests: DaemonTestCase {
     usleep(1_000_000)
     XCTAssertTrue(plain.isRunning, "a client without CURVE got an answer")
     kill(plain.processIdentifier, SIGKILL)
+  }
+
+  /// A CSV travels over CURVE: a worker key may not upload it, an operator key may, and the
+  /// worker fetches it by digest over its authenticated, encrypted connection.
+  func testDataTravelsOverCurveAndOnlyOperatorsUpload() throws {
+    let (endpoint, _, worker, operatorKeys, keys) = try startSecureSweepd()
+    var rows = "x,y,label\n"
+    for i in 0..<400 { rows += "\(Double(i % 20) / 10),\(Double(i % 7) / 3),\(i % 2)\n" }
+    try rows.write(to: directory.appendingPathComponent("grid.csv"), atomically: true, encoding: .utf8)
+    try """
+    method: grid
+    metric: {name: val_error, goal: minimize}
+    data: {dataset: csv, path: grid.csv}
+    model: {kind: logistic}
+    training: {epochs: 2}
+    parameters:
+      lr: {values: [0.1, 0.01]}
+    """.write(to: directory.appendingPathComponent("csv.yaml"), atomically: true, encoding: .utf8)
+    let asWorker = try SweepdProcess.run(
+      ["submit", "csv.yaml", "--coordinator", endpoint] + keys(worker), in: directory)
+    XCTAssertNotEqual(asWorker.status, 0)
+    XCTAssertTrue(
+      asWorker.stderr.contains("only operator keys may submit, upload or cancel"), asWorker.stderr)
+    let submitted = try SweepdProcess.run(
+      ["submit", "csv.yaml", "--coordinator", endpoint] + keys(operatorKeys), in: directory)
+    XCTAssertEqual(submitted.status, 0, submitted.stderr)
+    XCTAssertTrue(submitted.stderr.contains("uploaded grid.csv"), submitted.stderr)
+    let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let deadline = Date().addingTimeInterval(120)
+    var status = ""
+    while Date() < deadline {
+      status = try SweepdProcess.run(["status", sweep, "--coordinator", endpoint] + keys(operatorKeys)).stdout
+      if status.contains("\(sweep) completed") { break }
+      usleep(200_000)
+    }
+    XCTAssertTrue(status.contains("\(sweep) completed: 2/2 done"), status)
+    // A worker key may read the report.
+    let report = try SweepdProcess.run(
+      ["report", sweep, "-o", directory.appendingPathComponent("r.html").path, "--coordinator", endpoint]
+        + keys(worker))
+    XCTAssertEqual(report.status, 0, report.stderr)
   }
 }
