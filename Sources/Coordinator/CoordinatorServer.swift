@@ -925,7 +925,8 @@ public final class CoordinatorServer: @unchecked Sendable {
       }
       return .ok(
         json: SweepHistory.json(
-          file: record.file, config: record.configText, leaderboard: leaderboard(record),
+          file: record.file, config: record.configText, dataDigests: record.digests,
+          leaderboard: leaderboard(record),
           metrics: rows.map { ($0.trialID, $0.epoch, $0.values) }))
     case .haveData(let request):
       guard let dataStore else { return .error("this coordinator keeps no data files") }

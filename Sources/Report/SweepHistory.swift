@@ -5,7 +5,7 @@ import Search
 /// config text, its leaderboard, and every trial's per-epoch metrics from its current
 /// attempt.
 ///
-/// The JSON document is `{"file": …, "config": …, "leaderboard": {leaderboard document},
+/// The JSON document is `{"file": …, "config": …, "data": {path: sha256}, "leaderboard": {…},
 /// "curves": [{"trial": id, "epochs": [[epoch, {metric: value, …}], …]}, …]}`, with the
 /// usual conventions (non-finite numbers as "nan", "inf", "-inf"). The coordinator splices
 /// the stored metric objects in as they are, so building a reply costs no re-encoding.
@@ -23,13 +23,20 @@ public struct SweepHistory: Sendable {
 
   public var file: String
   public var config: String
+  /// The uploaded data files the config names (path → SHA-256), so the config parses where
+  /// the files are not.
+  public var dataDigests: [String: String]
   public var leaderboard: Leaderboard
   /// Per trial id, its epochs in order.
   public var curves: [Int64: [Epoch]]
 
-  public init(file: String, config: String, leaderboard: Leaderboard, curves: [Int64: [Epoch]]) {
+  public init(
+    file: String, config: String, dataDigests: [String: String] = [:], leaderboard: Leaderboard,
+    curves: [Int64: [Epoch]]
+  ) {
     self.file = file
     self.config = config
+    self.dataDigests = dataDigests
     self.leaderboard = leaderboard
     self.curves = curves
   }
@@ -37,7 +44,7 @@ public struct SweepHistory: Sendable {
   /// The reply document. `metrics` are (trial, epoch, stored JSON object) rows ordered by
   /// trial then epoch; each object is spliced in unchanged.
   public static func json(
-    file: String, config: String, leaderboard: Leaderboard,
+    file: String, config: String, dataDigests: [String: String] = [:], leaderboard: Leaderboard,
     metrics: [(trial: Int64, epoch: Int, values: String)]
   ) -> [UInt8] {
     let encoder = ReportJSON.encoder()
@@ -47,6 +54,8 @@ public struct SweepHistory: Sendable {
     out += Array((try? encoder.encode(file)) ?? Data(#""""#.utf8))
     out += Array(#","config":"#.utf8)
     out += Array((try? encoder.encode(config)) ?? Data(#""""#.utf8))
+    out += Array(#","data":"#.utf8)
+    out += Array((try? encoder.encode(dataDigests)) ?? Data("{}".utf8))
     out += Array(#","leaderboard":"#.utf8)
     var board = Array(leaderboard.render(.json).utf8)
     while board.last == UInt8(ascii: "\n") { board.removeLast() }
@@ -99,6 +108,7 @@ public struct SweepHistory: Sendable {
 
     var file: String
     var config: String
+    var data: [String: String]?
     var leaderboard: LeaderboardDocument
     var curves: [Curve]
   }
@@ -112,11 +122,11 @@ public struct SweepHistory: Sendable {
         .sorted { $0.epoch < $1.epoch }
     }
     self.init(
-      file: document.file, config: document.config, leaderboard: Leaderboard(document: document.leaderboard),
-      curves: curves)
+      file: document.file, config: document.config, dataDigests: document.data ?? [:],
+      leaderboard: Leaderboard(document: document.leaderboard), curves: curves)
   }
 
   /// The sweep's spec, parsed from its config (nil if it no longer parses, e.g. after a
   /// format change; the report then treats every parameter as linear or categorical).
-  public var spec: SweepSpec? { try? SweepConfig.parse(text: config, file: file) }
+  public var spec: SweepSpec? { try? SweepConfig.parse(text: config, file: file, dataDigests: dataDigests) }
 }

@@ -173,6 +173,28 @@ final class HTMLReportTests: XCTestCase {
     XCTAssertTrue(HTMLReport(history: empty).html().contains("Not estimated"))
   }
 
+  /// A sweep whose CSV was uploaded: its history carries the digests, so the config parses
+  /// (and log axes come from its distributions) on a box without the file.
+  func testAHistoryWithUploadedDataParsesWhereTheFileIsNot() throws {
+    let config = """
+      method: random
+      metric: {name: val_error, goal: minimize}
+      data: {dataset: csv, path: /only/on/the/submitter.csv}
+      parameters:
+        lr: {distribution: log_uniform_values, min: 0.001, max: 0.01}
+      """
+    let digest = String(repeating: "5e", count: 32)
+    let board = Leaderboard(sweep: "s", metric: .init(name: "val_error", goal: .minimize), trials: [])
+    let json = SweepHistory.json(
+      file: "c.yaml", config: config, dataDigests: ["/only/on/the/submitter.csv": digest], leaderboard: board,
+      metrics: [])
+    let history = try SweepHistory(json: json)
+    XCTAssertEqual(history.dataDigests, ["/only/on/the/submitter.csv": digest])
+    let spec = try XCTUnwrap(history.spec)
+    XCTAssertEqual(spec.parameters.first?.distribution, .logUniformValues(min: 0.001, max: 0.01))
+    XCTAssertNil(SweepHistory(file: "c.yaml", config: config, leaderboard: board, curves: [:]).spec)
+  }
+
   // MARK: Importance
 
   func testImportanceMatchesHandComputedEpsilonSquared() throws {
