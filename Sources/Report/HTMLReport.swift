@@ -299,8 +299,10 @@ public struct HTMLReport {
     let axes = shown.map { (title: $0.name, scale: $0.scale) } + [(title: metric, scale: metricScale(bests))]
     let left = board.ranked.count - measured.count
     let plot = ParallelCoordinates(
-      id: "parallel", title: "Parameters of \(measured.count) trials, coloured by rank", axes: axes,
-      lines: lines,
+      id: "parallel",
+      title: "Parameters of \(measured.count) trials, coloured by rank"
+        + (measured.count > 200 ? " (the best \(Swift.min(50, measured.count / 20)) drawn solid)" : ""),
+      axes: axes, lines: lines,
       note: left > 0
         ? "\(left) trials without a finite \(metric) (running, failed or diverged) are not drawn." : "")
     return "<section><h2>Parallel coordinates</h2>\(plot.svg())</section>"
@@ -324,7 +326,9 @@ public struct HTMLReport {
           x: .init(title: column.name, scale: column.scale), y: .init(title: "best \(metric)", scale: yScale),
           series: [
             Chart.Series(
-              label: nil, points: points, colour: "#0072B2", opacity: 0.6, marks: .circle, connect: false)
+              label: nil, points: points, colour: "#0072B2",
+              opacity: SVG.crowdOpacity(points.count, base: 0.6),
+              marks: .circle, connect: false)
           ], width: 420, height: 300
         ).svg())
     }

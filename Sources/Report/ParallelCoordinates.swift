@@ -44,8 +44,7 @@ struct ParallelCoordinates {
     out.append(
       "<text x=\"\(width / 2)\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(SVG.escape(title))</text>"
     )
-    out.append("<g fill=\"none\" stroke-width=\"1.3\" opacity=\"0.75\">")
-    for line in lines.sorted(by: { $0.colour > $1.colour }) {
+    func path(_ line: Line) -> String? {
       var path = ""
       var pen = false
       for index in axes.indices {
@@ -56,9 +55,21 @@ struct ParallelCoordinates {
         path += (pen ? "L" : "M") + "\(SVG.f(left + Double(index) * step)) \(SVG.f(yy))"
         pen = true
       }
-      if !path.isEmpty { out.append("<path d=\"\(path)\" stroke=\"\(SVG.viridis(line.colour))\"/>") }
+      return path.isEmpty ? nil : "<path d=\"\(path)\" stroke=\"\(SVG.viridis(line.colour))\"/>"
     }
+    // Every trial, fainter the more there are; then the best (5%, at most 50) on top, solid,
+    // so the configurations that won stand out of a crowd of thousands.
+    let ordered = lines.sorted { $0.colour > $1.colour }
+    let highlighted = lines.count > 200 ? Swift.min(50, lines.count / 20) : 0
+    let opacity = Swift.max(0.25, SVG.crowdOpacity(lines.count, base: 0.75))
+    out.append("<g fill=\"none\" stroke-width=\"1.3\" opacity=\"\(String(format: "%.2f", opacity))\">")
+    out.append(contentsOf: ordered.dropLast(highlighted).compactMap(path))
     out.append("</g>")
+    if highlighted > 0 {
+      out.append("<g fill=\"none\" stroke-width=\"1.8\">")
+      out.append(contentsOf: ordered.suffix(highlighted).compactMap(path))
+      out.append("</g>")
+    }
     for (index, axis) in axes.enumerated() {
       let x = left + Double(index) * step
       out.append(

@@ -79,6 +79,12 @@ enum SVG {
     return String(format: "#%02X%02X%02X", mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
   }
 
+  /// The opacity for `count` overlapping marks: `base` up to 200 of them, then falling as
+  /// 1/√count (floor 0.12), so a dense region still reads darker than a sparse one.
+  static func crowdOpacity(_ count: Int, base: Double) -> Double {
+    count <= 200 ? base : Swift.max(0.12, base * (200 / Double(count)).squareRoot())
+  }
+
   /// The opening tag of a standalone or inline SVG of `width` × `height` px.
   static func open(width: Int, height: Int, title: String) -> String {
     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" "

@@ -195,6 +195,24 @@ final class HTMLReportTests: XCTestCase {
     XCTAssertNil(SweepHistory(file: "c.yaml", config: config, leaderboard: board, curves: [:]).spec)
   }
 
+  /// A crowd of trials is drawn faint, and the best 5% (at most 50) solid on top.
+  func testParallelCoordinatesHighlightTheBestOfACrowd() {
+    let lines = (0..<400).map { i in
+      ParallelCoordinates.Line(values: [Double(i % 7), Double(i)], colour: Double(i) / 399)
+    }
+    let svg = ParallelCoordinates(
+      id: "p", title: "t", axes: [("a", .linear), ("m", .linear)], lines: lines, note: ""
+    ).svg()
+    let solid = svg.components(separatedBy: "<g fill=\"none\" stroke-width=\"1.8\">")
+    XCTAssertEqual(solid.count, 2)
+    XCTAssertEqual(solid[1].components(separatedBy: "</g>")[0].components(separatedBy: "<path").count - 1, 20)
+    XCTAssertTrue(svg.contains("opacity=\"0.53\""), "0.75 · √(200/400)")
+    // The best are the last drawn (on top), best last of all.
+    XCTAssertTrue(solid[1].components(separatedBy: "</g>")[0].hasSuffix("stroke=\"\(SVG.viridis(0))\"/>\n"))
+    XCTAssertEqual(SVG.crowdOpacity(100, base: 0.6), 0.6)
+    XCTAssertEqual(SVG.crowdOpacity(1_000_000, base: 0.6), 0.12)
+  }
+
   // MARK: Importance
 
   func testImportanceMatchesHandComputedEpsilonSquared() throws {
