@@ -33,24 +33,20 @@ public final class DataFetcher: @unchecked Sendable {
   public var log: @Sendable (String) -> Void = { _ in }
 
   /// - Parameters:
-  ///   - directory: the cache (created if missing).
+  ///   - directory: the cache (created when the first file is fetched, so a worker that
+  ///     never needs one runs where it could not create it).
   ///   - capacityBytes: the cache's bound (default 4 GiB); a single file larger than it is
   ///     still kept while it is the newest.
   public init(
     directory: String, capacityBytes: Int64 = 4 << 30, chunkBytes: Int = 1 << 20, window: Int = 4,
     attempts: Int = 3, connect: @escaping () throws -> RequestChannel
-  ) throws {
+  ) {
     self.directory = URL(fileURLWithPath: directory)
     self.capacityBytes = capacityBytes
     self.chunkBytes = Swift.min(chunkBytes, Protocol.maximumFetchBytes)
     self.window = Swift.max(1, window)
     self.attempts = Swift.max(1, attempts)
     self.connect = connect
-    do {
-      try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
-    } catch {
-      throw TransferError("cannot create the data cache at \(directory): \(error.localizedDescription)")
-    }
   }
 
   /// The default cache directory: `$SWEEPD_DATA_CACHE`, else `$XDG_CACHE_HOME/sweepd/data`,
@@ -86,6 +82,12 @@ public final class DataFetcher: @unchecked Sendable {
     guard WireCodec.isDigest(digest) else { throw TransferError("'\(digest)' is not a SHA-256") }
     lock.lock()
     defer { lock.unlock() }
+    do {
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+      throw TransferError(
+        "cannot create the data cache at \(directory.path) (--data-cache): \(error.localizedDescription)")
+    }
     let target = directory.appendingPathComponent(digest)
     if FileManager.default.fileExists(atPath: target.path) {
       // Verified once per process (a cache file changed under us is fetched again).

@@ -76,7 +76,7 @@ public final class WorkerAgent: @unchecked Sendable {
     self.context = zmqContext
     // The fetch connection is made on first use, from whichever slot needs data first; the
     // fetcher runs one fetch at a time, so the client is never used by two threads at once.
-    dataFetcher = try DataFetcher(directory: dataCacheDirectory, capacityBytes: dataCacheBytes) {
+    dataFetcher = DataFetcher(directory: dataCacheDirectory, capacityBytes: dataCacheBytes) {
       let client = try CoordinatorClient(endpoint, context: zmqContext, curve: curve)
       client.timeout = 60
       return client

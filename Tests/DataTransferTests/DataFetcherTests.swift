@@ -48,7 +48,7 @@ final class DataFetcherTests: XCTestCase {
   }
 
   func fetcher(_ coordinator: FakeCoordinator, capacity: Int64 = 1 << 30) throws -> DataFetcher {
-    try DataFetcher(directory: directory.path, capacityBytes: capacity, chunkBytes: 1000, window: 3) {
+    DataFetcher(directory: directory.path, capacityBytes: capacity, chunkBytes: 1000, window: 3) {
       coordinator
     }
   }
@@ -134,6 +134,23 @@ final class DataFetcherTests: XCTestCase {
     _ = try fetcher.localFile(digests[2])
     let kept = Set(try FileManager.default.contentsOfDirectory(atPath: directory.path))
     XCTAssertEqual(kept, [digests[1], digests[2]], "the oldest went first")
+  }
+
+  /// A worker whose cache cannot be created still runs trials without data files; the one
+  /// that needs a file fails with the reason.
+  func testAnUnwritableCacheMattersOnlyWhenAFileIsNeeded() throws {
+    let blocker = directory.appendingPathExtension("file")
+    try Data("not a directory".utf8).write(to: blocker)
+    defer { try? FileManager.default.removeItem(at: blocker) }
+    let coordinator = FakeCoordinator()
+    let digest = coordinator.add([1, 2, 3])
+    let fetcher = DataFetcher(directory: blocker.appendingPathComponent("cache").path) { coordinator }
+    XCTAssertEqual(try fetcher.resolve(DataSpec(dataset: .digits)), DataSpec(dataset: .digits))
+    XCTAssertThrowsError(try fetcher.localFile(digest)) { error in
+      XCTAssertTrue("\(error)".contains("cannot create the data cache at"), "\(error)")
+      XCTAssertTrue("\(error)".contains("(--data-cache)"), "\(error)")
+    }
+    XCTAssertTrue(coordinator.requests.isEmpty)
   }
 
   func testResolveRelocatesOnlyFilesThatTravelByDigest() throws {
