@@ -78,22 +78,40 @@ class DaemonTestCase: XCTestCase {
     return object?["trials"] as? [[String: Any]] ?? []
   }
 
-  func waitUntilComplete(_ coordinator: String, _ sweep: String, seconds: Double) throws {
+  /// Polls `sweepd status` until the sweep completes; returns the last status line(s).
+  /// `options` are added to each call (e.g. CURVE keys).
+  @discardableResult
+  func waitUntilComplete(_ coordinator: String, _ sweep: String, seconds: Double, options: [String] = [])
+    throws -> String
+  {
     let deadline = Date().addingTimeInterval(seconds)
+    var status = ""
     while Date() < deadline {
-      let status = try SweepdProcess.run(["status", sweep, "--coordinator", coordinator])
-      if status.stdout.contains("\(sweep) completed") { return }
-      usleep(300_000)
+      status = try SweepdProcess.run(["status", sweep, "--coordinator", coordinator] + options).stdout
+      if status.contains("\(sweep) completed") { return status }
+      usleep(200_000)
     }
-    XCTFail("sweep \(sweep) did not complete in \(seconds) s")
+    XCTFail("sweep \(sweep) did not complete in \(seconds) s: \(status)")
+    return status
+  }
+
+  /// Starts `sweepd coordinator` on a free loopback port with `arguments` added (in
+  /// `workingDirectory` if given) and waits until it serves.
+  func launchCoordinator(_ arguments: [String], name: String? = nil, in workingDirectory: URL? = nil) throws
+    -> (process: Process, endpoint: String, log: URL)
+  {
+    let (process, log) = try launch(
+      ["coordinator", "--bind", "tcp://127.0.0.1:*"] + arguments,
+      name: name ?? "coordinator-\(processes.count)",
+      in: workingDirectory)
+    let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
+    let endpoint = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
+    return (process, endpoint, log)
   }
 
   func startCoordinator(db: String) throws -> (Process, String) {
-    let (process, log) = try launch(
-      ["coordinator", "--bind", "tcp://127.0.0.1:*", "--db", db], name: "coordinator-\(processes.count)")
-    let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
-    let endpoint = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
-    return (process, endpoint)
+    let started = try launchCoordinator(["--db", db])
+    return (started.process, started.endpoint)
   }
 
 }

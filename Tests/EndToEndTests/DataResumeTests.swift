@@ -40,18 +40,13 @@ final class DataResumeTests: DaemonTestCase {
       String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64))
 
     // The first coordinator had received 1 MiB of the file when it was killed.
-    let (first, firstLog) = try launch(
-      ["coordinator", "--bind", "tcp://127.0.0.1:*", "--db", "c.db"], name: "first", in: home)
-    _ = try wait(for: "coordinator at tcp://", in: firstLog, seconds: 30)
+    let first = try launchCoordinator(["--db", "c.db"], name: "first", in: home).process
     kill(first.processIdentifier, SIGKILL)
     first.waitUntilExit()
     let partial = home.appendingPathComponent("c.db.data/partial/\(digest)")
     try Data(Array(rows.utf8)[0..<(1 << 20)]).write(to: partial)
 
-    let (_, log) = try launch(
-      ["coordinator", "--bind", "tcp://127.0.0.1:*", "--db", "c.db"], name: "second", in: home)
-    let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
-    let coordinator = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
+    let coordinator = try launchCoordinator(["--db", "c.db"], name: "second", in: home).endpoint
     let submit = try SweepdProcess.run(["submit", "sweep.yaml", "--coordinator", coordinator], in: submitter)
     XCTAssertEqual(submit.status, 0, submit.stderr)
     XCTAssertTrue(

@@ -59,10 +59,7 @@ final class DataTravelTests: DaemonTestCase {
     XCTAssertEqual(local.status, 0, local.stderr)
     XCTAssertTrue(local.stderr.contains("uploaded moons.csv"), local.stderr)
 
-    let (_, log) = try launch(
-      ["coordinator", "--bind", "tcp://127.0.0.1:*", "--db", "c.db"], name: "coordinator", in: home)
-    let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
-    let coordinator = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
+    let coordinator = try launchCoordinator(["--db", "c.db"], in: home).endpoint
     let submit = try SweepdProcess.run(["submit", "sweep.yaml", "--coordinator", coordinator], in: submitter)
     XCTAssertEqual(submit.status, 0, submit.stderr)
     XCTAssertTrue(submit.stderr.contains("uploaded moons.csv"), submit.stderr)
@@ -116,13 +113,10 @@ final class DataTravelTests: DaemonTestCase {
     parameters:
       lr: {values: [0.1]}
     """.write(to: submitter.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
-    let (_, log) = try launch(
-      [
-        "coordinator", "--bind", "tcp://127.0.0.1:*", "--db", directory.appendingPathComponent("c.db").path,
-        "--data-max-total-mb", "1", "--data-max-file-mb", "1",
-      ], name: "coordinator")
-    let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
-    let coordinator = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
+    let coordinator = try launchCoordinator([
+      "--db", directory.appendingPathComponent("c.db").path, "--data-max-total-mb", "1", "--data-max-file-mb",
+      "1",
+    ]).endpoint
     // 1.5 MiB of rows.
     var big = "x,y,label\n"
     while big.utf8.count < 3 << 19 { big += "0.12345,0.54321,1\n" }

@@ -49,14 +49,11 @@ final class SecurityTests: DaemonTestCase {
     let coordinatorKeys = try keygen("coordinator"), worker = try keygen("worker")
     let operatorKeys = try keygen("operator")
     let db = directory.appendingPathComponent("secure.db").path
-    let (_, log) = try launch(
+    let (_, endpoint, log) = try launchCoordinator(
       [
-        "coordinator", "--bind", "tcp://127.0.0.1:*", "--db", db, "--curve-secret-key",
-        coordinatorKeys.secret,
-        "--authorized-keys", worker.public, "--operator-keys", operatorKeys.public,
+        "--db", db, "--curve-secret-key", coordinatorKeys.secret, "--authorized-keys", worker.public,
+        "--operator-keys", operatorKeys.public,
       ], name: "secure-coordinator")
-    let line = try wait(for: "coordinator at tcp://", in: log, seconds: 30)
-    let endpoint = String(line.dropFirst("coordinator at ".count).prefix { $0 != "," })
     let keys = { (pair: KeyPair) -> [String] in
       ["--curve-server-key", coordinatorKeys.public, "--curve-secret-key", pair.secret]
     }
@@ -79,13 +76,7 @@ final class SecurityTests: DaemonTestCase {
       ["submit", file.path, "--coordinator", endpoint] + keys(operatorKeys))
     XCTAssertEqual(submitted.status, 0, submitted.stderr)
     let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    let deadline = Date().addingTimeInterval(120)
-    var status = ""
-    while Date() < deadline {
-      status = try SweepdProcess.run(["status", sweep, "--coordinator", endpoint] + keys(worker)).stdout
-      if status.contains("\(sweep) completed") { break }
-      usleep(200_000)
-    }
+    let status = try waitUntilComplete(endpoint, sweep, seconds: 120, options: keys(worker))
     XCTAssertTrue(status.contains("\(sweep) completed: 4/4 done"), status)
 
     // A stranger's request is never read: it gets no answer, and the refusal is logged.
@@ -126,13 +117,7 @@ final class SecurityTests: DaemonTestCase {
     XCTAssertEqual(submitted.status, 0, submitted.stderr)
     XCTAssertTrue(submitted.stderr.contains("uploaded grid.csv"), submitted.stderr)
     let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    let deadline = Date().addingTimeInterval(120)
-    var status = ""
-    while Date() < deadline {
-      status = try SweepdProcess.run(["status", sweep, "--coordinator", endpoint] + keys(operatorKeys)).stdout
-      if status.contains("\(sweep) completed") { break }
-      usleep(200_000)
-    }
+    let status = try waitUntilComplete(endpoint, sweep, seconds: 120, options: keys(operatorKeys))
     XCTAssertTrue(status.contains("\(sweep) completed: 2/2 done"), status)
     // A worker key may read the report.
     let report = try SweepdProcess.run(
