@@ -46,41 +46,53 @@ let package = Package(
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
     .target(name: "CVectorMath", cSettings: nativeCSettings),
+    // The project's shared words: config values, metric names and goals, trial states,
+    // number formatting and did-you-mean. No dependencies.
+    .target(name: "Vocabulary"),
     .target(
       name: "Training",
-      dependencies: ["COpenBLAS", "CZlib", "CVectorMath"],
+      dependencies: ["COpenBLAS", "CZlib", "CVectorMath", "Vocabulary"],
       resources: [.copy("Resources/digits.csv.gz"), .copy("Resources/DIGITS-LICENSE.md")],
       swiftSettings: nativeSwiftSettings
     ),
     .target(name: "ZMQ", dependencies: ["CZeroMQ"]),
-    .target(name: "Wire", dependencies: ["Training"]),
-    .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+    // The protocol: messages, their codec, and the reply documents (status, leaderboard,
+    // history, …) as Codable value types. Trial specs cross it as opaque JSON.
+    .target(name: "Wire", dependencies: ["Vocabulary"]),
+    // The client side of the protocol: one connection, typed requests and replies.
+    .target(name: "Client", dependencies: ["Wire", "ZMQ"]),
+    .target(
+      name: "Store", dependencies: ["Vocabulary", .product(name: "GRDB", package: "GRDB.swift")]),
+    // Early-stopping rules (plateau, median, ASHA, Hyperband): pure decisions over curves.
+    .target(name: "Stopping", dependencies: ["Vocabulary"]),
     .target(
       name: "Coordinator",
       dependencies: [
-        "Wire", "ZMQ", "Store", "Search", "Report", "Training", "DataTransfer",
+        "Wire", "ZMQ", "Store", "Search", "Stopping", "Vocabulary", "DataTransfer",
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
-    .target(name: "Report", dependencies: ["Search"]),
+    .target(name: "Report", dependencies: ["Search", "Wire", "Vocabulary"]),
     // Data sets that travel with a sweep: SHA-256 content addresses (swift-crypto), the
     // coordinator's content store, the client's upload and the worker's fetch and cache.
     .target(
       name: "DataTransfer",
-      dependencies: ["Wire", "ZMQ", "Training", .product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: ["Wire", "Client", "ZMQ", "Training", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "Worker",
       dependencies: [
-        "Wire", "ZMQ", "Training", "DataTransfer", .product(name: "Logging", package: "swift-log"),
+        "Wire", "Client", "ZMQ", "Training", "Vocabulary", "DataTransfer",
+        .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
       name: "Search",
-      dependencies: ["Training", .product(name: "Yams", package: "Yams")]
+      dependencies: ["Training", "Stopping", "Vocabulary", .product(name: "Yams", package: "Yams")]
     ),
     .executableTarget(
       name: "sweepd",
       dependencies: [
-        "Training", "Search", "ZMQ", "Wire", "Store", "Coordinator", "Worker", "Report", "DataTransfer",
+        "Training", "Search", "ZMQ", "Wire", "Client", "Store", "Coordinator", "Worker", "Report",
+        "DataTransfer", "Stopping", "Vocabulary",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
@@ -92,15 +104,18 @@ let package = Package(
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "ZMQTests", dependencies: ["ZMQ", "CZeroMQ"]),
-    .testTarget(name: "WireTests", dependencies: ["Wire", "Training"]),
+    .testTarget(name: "WireTests", dependencies: ["Wire", "Client", "Vocabulary", "Training"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
-    .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Wire", "Store", "ZMQ"]),
-    .testTarget(name: "ReportTests", dependencies: ["Report", "Search"]),
-    .testTarget(name: "DataTransferTests", dependencies: ["DataTransfer", "Wire", "ZMQ", "Training"]),
+    .testTarget(
+      name: "CoordinatorTests",
+      dependencies: ["Coordinator", "Wire", "Store", "ZMQ", "Search", "Stopping", "Vocabulary"]),
+    .testTarget(name: "ReportTests", dependencies: ["Report", "Search", "Wire", "Vocabulary"]),
+    .testTarget(
+      name: "DataTransferTests", dependencies: ["DataTransfer", "Client", "Wire", "ZMQ", "Training"]),
     .testTarget(name: "WorkerTests", dependencies: ["Worker", "Wire"]),
     .testTarget(
       name: "SearchTests",
-      dependencies: ["Search", "Training"],
+      dependencies: ["Search", "Stopping", "Training", "Vocabulary"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(

@@ -1,3 +1,4 @@
+import Client
 import Foundation
 import Wire
 
@@ -20,15 +21,12 @@ public enum DataUpload {
     var digests: [String: String] = [:]
     for path in paths { digests[path] = try ContentDigest.sha256(file: path) }
     let unique = Array(Set(digests.values)).sorted()
-    let reply = try channel.ask(.haveData(HaveDataRequest(digests: unique)))
-    guard let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
-      let missing = object["missing"] as? [String: Any]
-    else { throw TransferError("unreadable HAVE reply from the coordinator") }
+    let missing = try channel.haveData(HaveDataRequest(digests: unique)).missing
     var sent = Set<String>()
     for path in paths {
       let digest = digests[path]!
       // Two paths with the same content are one upload.
-      guard let held = (missing[digest] as? NSNumber)?.int64Value, !sent.contains(digest) else { continue }
+      guard let held = missing[digest], !sent.contains(digest) else { continue }
       try send(path, digest: digest, from: held, channel: channel, window: max(1, window), progress: progress)
       sent.insert(digest)
     }
@@ -68,12 +66,10 @@ public enum DataUpload {
           inFlight.append(sent)
         }
         let expected = inFlight.removeFirst()
-        let reply = try channel.receive()
-        guard let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
-          (object["received"] as? NSNumber)?.int64Value == expected
-        else {
+        let reply = try channel.receiveUploadReply()
+        guard reply.received == expected else {
           throw TransferError(
-            "unexpected UPLOAD reply: \(String(decoding: reply.prefix(200), as: UTF8.self))")
+            "unexpected UPLOAD reply: \(reply.received) bytes held, \(expected) expected")
         }
         acknowledged = expected
         let percent = size == 0 ? 100 : Int(acknowledged * 100 / size)

@@ -1,4 +1,6 @@
 import Foundation
+import Vocabulary
+import Wire
 
 /// A two-axis chart as inline SVG: lines, points and markers over linear, logarithmic or
 /// categorical axes, with ticks, axis titles, a title and a legend. The report's learning

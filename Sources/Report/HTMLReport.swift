@@ -1,5 +1,7 @@
 import Foundation
 import Search
+import Vocabulary
+import Wire
 
 /// `sweepd report`: one self-contained HTML page about a sweep (inline SVG, CSS and a few
 /// lines of script to sort tables; nothing is fetched, so it opens offline and as an email
@@ -26,7 +28,7 @@ public struct HTMLReport {
   }
 
   var board: Leaderboard { history.leaderboard }
-  var metric: String { board.metric.name }
+  var metric: String { board.metric.name.rawValue }
 
   /// Score with lower = better (non-finite or missing = +∞).
   func score(_ trial: TrialSummary) -> Double {
@@ -97,7 +99,7 @@ public struct HTMLReport {
 
   func summary(_ spec: SweepSpec?) -> String {
     var counts: [String: Int] = [:]
-    for trial in board.ranked { counts[trial.status, default: 0] += 1 }
+    for trial in board.ranked { counts[trial.status.rawValue, default: 0] += 1 }
     let order = ["completed", "early_stopped", "running", "pending", "diverged", "failed", "cancelled"]
     let statuses =
       (order.filter { counts[$0] != nil } + counts.keys.filter { !order.contains($0) }.sorted())
@@ -131,7 +133,7 @@ public struct HTMLReport {
       var cells = [
         Self.numberCell(Double(rank + 1), "\(rank + 1)"),
         Self.numberCell(Double(trial.trial), "\(trial.trial)"),
-        "<td class=\"status-\(SVG.escape(trial.status))\">\(Self.statusMark(trial.status))\(SVG.escape(trial.status))</td>",
+        "<td class=\"status-\(SVG.escape(trial.status.rawValue))\">\(Self.statusMark(trial.status.rawValue))\(SVG.escape(trial.status.rawValue))</td>",
       ]
       for name in names {
         let value = trial.value(of: name)
@@ -197,10 +199,10 @@ public struct HTMLReport {
       var line = Chart.Series(
         label: "#\(index + 1) t\(trial.trial) \(values)", points: points, colour: style.colour,
         dash: style.dash)
-      if trial.status == "early_stopped", let last = points.last {
+      if trial.status == .earlyStopped, let last = points.last {
         line.annotations = [(last.x, last.y, .cross)]
       }
-      if trial.status == "diverged", let last = points.last { line.annotations = [(last.x, last.y, .square)] }
+      if trial.status == .diverged, let last = points.last { line.annotations = [(last.x, last.y, .square)] }
       series.append(line)
     }
     charts.append(
@@ -228,7 +230,7 @@ public struct HTMLReport {
         var line = Chart.Series(
           label: "\(name) (\(trials.count))", points: points, colour: style.colour, dash: style.dash)
         // Where the group's early-stopped trials stopped.
-        line.annotations = trials.filter { $0.status == "early_stopped" }.compactMap { trial in
+        line.annotations = trials.filter { $0.status == .earlyStopped }.compactMap { trial in
           curve(trial, metric).last.map { ($0.x, $0.y, .cross) }
         }
         groupSeries.append(line)
@@ -395,7 +397,7 @@ public struct HTMLReport {
   }
 
   func importanceSection(_ columns: [ParameterColumn]) -> String {
-    let finished = board.ranked.filter { !["running", "pending"].contains($0.status) }
+    let finished = board.ranked.filter { $0.status.isFinished }
     let scores = finished.map(score)
     let estimates = columns.compactMap { column -> Importance? in
       var categorical = false

@@ -1,4 +1,6 @@
 import Foundation
+import Vocabulary
+import Wire
 
 /// Hyperparameter importance as the share of the variance of the trials' ranks that one
 /// parameter explains on its own — a first-order, main-effect decomposition like fANOVA's

@@ -1,4 +1,6 @@
 import Foundation
+import Vocabulary
+import Wire
 
 /// Parallel coordinates (Inselberg 1985): one vertical axis per varying parameter and one
 /// for the metric, each trial a line through its values, coloured by its rank on the

@@ -1,5 +1,7 @@
 import Foundation
 import Search
+import Vocabulary
+import Wire
 
 /// How the report places one parameter on an axis: numbers on a linear or log scale, or
 /// named categories.

@@ -1,5 +1,6 @@
 import Foundation
-import Search
+import Vocabulary
+import Wire
 
 /// Output formats of `sweepd leaderboard`.
 public enum LeaderboardFormat: String, CaseIterable, Sendable {
@@ -7,18 +8,12 @@ public enum LeaderboardFormat: String, CaseIterable, Sendable {
 }
 
 extension Leaderboard {
-  var parameterNames: [String] {
-    var names: [String] = []
-    for trial in ranked { for (name, _) in trial.params where !names.contains(name) { names.append(name) } }
-    return names
-  }
-
   /// The leaderboard as text in `format`; `top` limits the trials shown, `groupBy` adds (for
   /// table and markdown) or switches to (csv) the per-group summary.
   public func render(_ format: LeaderboardFormat, top: Int? = nil, groupBy: String? = nil) -> String {
     let shown = Array(ranked.prefix(top ?? ranked.count))
     switch format {
-    case .json: return json(shown, groupBy: groupBy)
+    case .json: return LeaderboardDocument(self, top: top, groupBy: groupBy).jsonText
     case .csv: return groupBy.map { csvGroups($0) } ?? csv(shown)
     case .table, .markdown:
       var text = grid(trialRows(shown), markdown: format == .markdown)
@@ -44,7 +39,7 @@ extension Leaderboard {
     let names = parameterNames
     var rows = [["rank", "trial", "status"] + names + ["best \(metric.name)", "epoch", "epochs", "seconds"]]
     for (rank, trial) in shown.enumerated() {
-      var row: [String] = [String(rank + 1), String(trial.trial), trial.status]
+      var row: [String] = [String(rank + 1), String(trial.trial), trial.status.rawValue]
       row += names.map { cell(trial.value(of: $0)) }
       row += [number(trial.best), trial.bestEpoch.map(String.init) ?? "–"]
       row += [String(trial.epochs), String(format: "%.2f", trial.seconds)]
@@ -102,7 +97,7 @@ extension Leaderboard {
         separator: ",")
     ]
     for (rank, trial) in shown.enumerated() {
-      var fields: [String] = [String(rank + 1), String(trial.trial), trial.status]
+      var fields: [String] = [String(rank + 1), String(trial.trial), trial.status.rawValue]
       fields += names.map { trial.value(of: $0)?.description ?? "" }
       fields += [trial.best.map { "\($0)" } ?? "", trial.bestEpoch.map(String.init) ?? ""]
       fields += [String(trial.epochs), "\(trial.seconds)"]

@@ -1,5 +1,7 @@
 import Foundation
+import Stopping
 import Training
+import Vocabulary
 
 /// Parses and validates sweep configs (YAML, W&B-compatible where the keys overlap).
 ///
@@ -13,7 +15,7 @@ public enum SweepConfig {
   /// W&B keys that describe its own runner; accepted with a warning.
   static let wandbOnlyKeys = ["program", "command", "project", "entity", "controller", "job", "image_uri"]
   static let methods = ["grid", "random", "bayes", "sobol", "tpe"]
-  static let metricNames = ["val_loss", "val_error", "val_accuracy", "val_rmse", "train_loss"]
+  static let metricNames = MetricName.optimizable.map(\.rawValue)
   static let distributions = [
     "constant", "categorical", "uniform", "int_uniform", "q_uniform", "log_uniform", "log_uniform_values",
     "q_log_uniform_values", "inv_log_uniform_values", "normal", "q_normal", "log_normal", "q_log_normal",
@@ -282,14 +284,14 @@ public enum SweepConfig {
           "expected {name: …, goal: minimize|maximize}, found \(entry.value.kindDescription)")
         return nil
       }
-      var name = "val_loss"
+      var name = MetricName.valLoss
       var goal = SweepSpec.Goal.minimize
       var goalGiven = false
       for field in fields {
         switch field.key {
         case "name":
           if let word = field.value.string, SweepConfig.metricNames.contains(word) {
-            name = word
+            name = MetricName(word)
           } else {
             issue(
               field.value.location, "metric.name",
@@ -313,7 +315,7 @@ public enum SweepConfig {
             "unknown key\(hint(field.key, ["name", "goal", "target"])); allowed: name, goal, target")
         }
       }
-      if !goalGiven && name == "val_accuracy" { goal = .maximize }
+      if !goalGiven { goal = name.defaultGoal }
       return SweepSpec.Metric(name: name, goal: goal)
     }
 

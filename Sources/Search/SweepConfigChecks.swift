@@ -1,4 +1,5 @@
 import Training
+import Vocabulary
 
 extension SweepConfig.Parser {
   /// The location of the deepest key of `path` present in the document.

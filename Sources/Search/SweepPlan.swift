@@ -1,4 +1,5 @@
 import Training
+import Vocabulary
 
 /// One trial a sweep starts: which configuration and repeat, its seed, the values it used,
 /// and the complete trial spec.

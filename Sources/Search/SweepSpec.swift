@@ -1,4 +1,6 @@
+import Stopping
 import Training
+import Vocabulary
 
 /// A validated sweep: how to search, what to optimize, the base trial and the parameters to
 /// vary. Parse one with `SweepConfig.parse(text:file:)`.
@@ -7,19 +9,9 @@ public struct SweepSpec: Sendable {
     case grid, random, sobol, tpe
   }
 
-  public enum Goal: String, Sendable, Codable {
-    case minimize, maximize
-  }
+  public typealias Goal = Vocabulary.Goal
 
-  public struct Metric: Hashable, Sendable {
-    public var name: String
-    public var goal: Goal
-
-    public init(name: String, goal: Goal) {
-      self.name = name
-      self.goal = goal
-    }
-  }
+  public typealias Metric = SweepMetric
 
   /// A swept setting: a dotted path (`model.hidden`), `optimizer`, or a bare optimizer
   /// hyperparameter (`lr`).
@@ -33,16 +25,7 @@ public struct SweepSpec: Sendable {
   }
 
   /// Early termination, validated here and acted on by the coordinator.
-  public enum EarlyTermination: Hashable, Sendable {
-    /// W&B's Hyperband: brackets from `min_iter` (or `max_iter` and `s`), factor `eta`.
-    case hyperband(minIter: Int?, maxIter: Int?, s: Int?, eta: Double, strict: Bool)
-    /// Stop after `patience` epochs without an improvement of more than `minDelta`.
-    case plateau(patience: Int, minDelta: Double, relative: Bool, minEpochs: Int, restoreBest: Bool)
-    /// The median stopping rule (Golovin et al. 2017), or Optuna's variant (`.stepValue`).
-    case median(minTrials: Int, graceEpochs: Int, compare: MedianStoppingRule.Comparison = .runningAverage)
-    /// Asynchronous successive halving (Li et al. 2020).
-    case asha(minEpochs: Int, maxEpochs: Int?, eta: Double)
-  }
+  public typealias EarlyTermination = Stopping.EarlyTermination
 
   public var file: String
   public var name: String?

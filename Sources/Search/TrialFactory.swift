@@ -1,5 +1,6 @@
 import Foundation
 import Training
+import Vocabulary
 
 /// Turns a parameter assignment into a trial spec: the base trial with each dotted path set,
 /// `optimizer` choosing the optimizer, and bare names passed as hyperparameters only to an

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Vocabulary
 
 /// A sweep as stored: its config text (the source of truth, re-parsed on recovery) and state.
 public struct SweepRecord: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
@@ -58,14 +59,8 @@ public struct TrialRecord: Codable, Hashable, Sendable, FetchableRecord, Mutable
   public static let databaseTableName = "trial"
 
   /// `pending → running → completed | early_stopped | diverged | failed | cancelled`; a lost
-  /// attempt returns to `pending` with attempt + 1.
-  public enum State: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
-    case pending, running, completed
-    case earlyStopped = "early_stopped"
-    case diverged, failed, cancelled
-
-    public var isFinished: Bool { self != .pending && self != .running }
-  }
+  /// attempt returns to `pending` with attempt + 1. The project's one trial-state type.
+  public typealias State = TrialState
 
   public var id: Int64?
   public var sweepID: String
@@ -163,4 +158,13 @@ public struct EventRecord: Codable, Hashable, Sendable, FetchableRecord, Mutable
   }
 
   public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+extension TrialState: DatabaseValueConvertible {}
+
+extension SweepRecord {
+  /// The sweep's metric and goal (as stored: a goal that is not "maximize" minimizes).
+  public var metric: SweepMetric {
+    SweepMetric(name: MetricName(metricName), goal: Goal(rawValue: metricGoal) ?? .minimize)
+  }
 }

@@ -242,15 +242,16 @@ public final class Store: Sendable {
 
   /// Applies several guarded changes in one transaction (one commit for a batch of
   /// transitions), each a single cached `UPDATE`, after writing `metrics` (as
-  /// `recordMetrics`) in the same transaction. Returns, per change, whether it applied
+  /// `recordMetrics`) and `events` (stopping decisions) in the same transaction. Returns, per change, whether it applied
   /// (false: stale attempt or unknown trial).
   @discardableResult
-  public func updateTrials(_ changes: [TrialChange], metrics: [MetricRecord] = [], now: Double) throws
-    -> [Bool]
-  {
-    guard !changes.isEmpty || !metrics.isEmpty else { return [] }
+  public func updateTrials(
+    _ changes: [TrialChange], metrics: [MetricRecord] = [], events: [EventRecord] = [], now: Double
+  ) throws -> [Bool] {
+    guard !changes.isEmpty || !metrics.isEmpty || !events.isEmpty else { return [] }
     return try pool.write { db in
       try Self.insert(metrics, db)
+      for var event in events { try event.insert(db) }
       return try changes.map { change -> Bool in
         let (sql, arguments) = change.statement(now: now)
         try db.cachedStatement(sql: sql).execute(arguments: arguments)

@@ -1,5 +1,5 @@
 import Foundation
-import Training
+import Vocabulary
 
 /// Why bytes from the network were not a message. Decoding never traps: every malformed
 /// input comes back as one of these, to be logged and dropped.
@@ -74,7 +74,10 @@ public enum WireCodec {
 
   public static func encode(_ message: CoordinatorMessage) -> [[UInt8]] {
     switch message {
-    case .assign(let assignment): return frames("ASSIGN", assignment)
+    case .assign(let assignment):
+      return encodeAssignment(
+        attempt: assignment.attempt, sweep: assignment.sweep, specJSON: assignment.spec.bytes,
+        promptMetrics: assignment.promptMetrics ?? false)
     case .stop(let stop): return frames("STOP", stop)
     case .acknowledge(let attempt): return frames("ACK", attempt)
     case .heartbeat: return frames("HEARTBEAT", Empty())
@@ -82,9 +85,8 @@ public enum WireCodec {
     }
   }
 
-  /// ASSIGN with the trial spec already encoded (the coordinator keeps specs as the JSON it
-  /// stored, so an assignment costs no decode and re-encode of the spec). Decodes to the same
-  /// `Assignment` as `encode(.assign(…))` when `specJSON` came from `encoder()`.
+  /// ASSIGN: the envelope's members written by the encoder, the spec spliced in as the JSON
+  /// the coordinator stored (it is never decoded on the way).
   public static func encodeAssignment(
     attempt: AttemptID, sweep: String, specJSON: [UInt8], promptMetrics: Bool = false
   ) -> [[UInt8]] {
@@ -97,6 +99,26 @@ public enum WireCodec {
     if promptMetrics { body += Array(#","promptMetrics":true"#.utf8) }
     body.append(UInt8(ascii: "}"))
     return [Array(Protocol.header.utf8), Array("ASSIGN".utf8), body]
+  }
+
+  /// The command word a request travels under (for messages about it).
+  public static func command(of request: ClientRequest) -> String {
+    switch request {
+    case .submit: "SUBMIT"
+    case .status: "STATUS"
+    case .leaderboard: "LEADERBOARD"
+    case .history: "HISTORY"
+    case .haveData: "HAVE"
+    case .upload: "UPLOAD"
+    case .fetch: "FETCH"
+    case .cancel: "CANCEL"
+    }
+  }
+
+  /// An OK reply carrying `document` (status, leaderboard, history, or a submit, have,
+  /// upload or cancel reply) in the documents' JSON conventions.
+  public static func reply(_ document: some Encodable) -> ClientReply {
+    .ok(json: DocumentJSON.encode(document))
   }
 
   public static func encode(_ request: ClientRequest) -> [[UInt8]] {
@@ -217,9 +239,16 @@ public enum WireCodec {
     }
     switch command {
     case "ASSIGN":
-      return body(Assignment.self, bytes, command).flatMap { assignment in
-        if let bad = checked(assignment.attempt, command) { return .failure(bad) }
-        return .success(.assign(assignment))
+      return body(Assignment.Envelope.self, bytes, command).flatMap { envelope in
+        if let bad = checked(envelope.attempt, command) { return .failure(bad) }
+        guard let spec = RawJSON.member("spec", in: bytes), spec.first == UInt8(ascii: "{") else {
+          return .failure(.invalid(command: command, reason: "missing spec object"))
+        }
+        return .success(
+          .assign(
+            Assignment(
+              attempt: envelope.attempt, sweep: envelope.sweep, spec: SpecJSON(Array(spec)),
+              promptMetrics: envelope.promptMetrics)))
       }
     case "STOP":
       return body(StopOrder.self, bytes, command).flatMap { stop in

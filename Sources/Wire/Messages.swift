@@ -1,5 +1,5 @@
 import Foundation
-import Training
+import Vocabulary
 
 /// The wire protocol's messages: value types only. Every message travels as the frames
 /// `["SWP1", COMMAND, BODY]` (a ROUTER adds the peer's routing id in front); BODY is JSON.
@@ -123,20 +123,37 @@ public enum WorkerMessage: Hashable, Sendable {
 
 // MARK: Coordinator → worker
 
-public struct Assignment: Hashable, Sendable, Codable {
+/// A trial spec as the JSON the coordinator stored for it: opaque to the protocol and the
+/// coordinator, decoded only by the worker (with the trainer's `TrialSpec`), so neither
+/// `Wire` nor the coordinator depends on the trainer.
+public struct SpecJSON: Hashable, Sendable {
+  public var bytes: [UInt8]
+
+  public init(_ bytes: [UInt8]) { self.bytes = bytes }
+  public init(_ text: String) { bytes = Array(text.utf8) }
+}
+
+public struct Assignment: Hashable, Sendable {
   public var attempt: AttemptID
   public var sweep: String
-  public var spec: TrialSpec
+  public var spec: SpecJSON
   /// The coordinator judges this trial's epochs as they arrive (its sweep has a stopping
   /// policy), so each METRIC should leave at once; otherwise (absent, `false`) the worker may
   /// hold a METRIC a few milliseconds to send it with others.
   public var promptMetrics: Bool?
 
-  public init(attempt: AttemptID, sweep: String, spec: TrialSpec, promptMetrics: Bool? = nil) {
+  public init(attempt: AttemptID, sweep: String, spec: SpecJSON, promptMetrics: Bool? = nil) {
     self.attempt = attempt
     self.sweep = sweep
     self.spec = spec
     self.promptMetrics = promptMetrics
+  }
+
+  /// Every member but the spec, which `RawJSON` cuts out of the body unread.
+  struct Envelope: Codable {
+    var attempt: AttemptID
+    var sweep: String
+    var promptMetrics: Bool?
   }
 }
 

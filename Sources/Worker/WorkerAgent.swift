@@ -1,9 +1,11 @@
+import Client
 import DataTransfer
 import Dispatch
 import Foundation
 import Logging
 import Synchronization
 import Training
+import Vocabulary
 import Wire
 import ZMQ
 
@@ -241,19 +243,25 @@ public final class WorkerAgent: @unchecked Sendable {
     var epochs = 0
     var report: DoneReport
     do {
-      let spec = assignment.spec
+      // The one place a trial spec is decoded: the protocol carries it as opaque JSON.
+      let spec: TrialSpec
+      do {
+        spec = try WireCodec.decoder().decode(TrialSpec.self, from: Data(assignment.spec.bytes))
+      } catch let error as DecodingError {
+        throw WorkerError("the trial spec does not decode: \(error.readableDescription)")
+      }
       let data =
         spec.model.testFunction == nil ? try dataCache.data(for: try dataFetcher.resolve(spec.data)) : nil
       let runner = try TrialRunner(spec: spec, cores: cores.total, data: data, allowance: cores)
       let result = try runner.run { metrics in
         epochs = metrics.epoch
         var values: [String: Double] = [
-          "train_loss": metrics.trainLoss, "val_loss": metrics.valLoss, "lr": metrics.lr,
-          "seconds": metrics.seconds,
+          MetricName.trainLoss.rawValue: metrics.trainLoss, MetricName.valLoss.rawValue: metrics.valLoss,
+          MetricName.lr.rawValue: metrics.lr, MetricName.seconds.rawValue: metrics.seconds,
         ]
-        if let error = metrics.valError { values["val_error"] = error }
-        if let accuracy = metrics.valAccuracy { values["val_accuracy"] = accuracy }
-        if let rmse = metrics.valRMSE { values["val_rmse"] = rmse }
+        if let error = metrics.valError { values[MetricName.valError.rawValue] = error }
+        if let accuracy = metrics.valAccuracy { values[MetricName.valAccuracy.rawValue] = accuracy }
+        if let rmse = metrics.valRMSE { values[MetricName.valRMSE.rawValue] = rmse }
         self.post(
           .epoch(MetricReport(attempt: attempt, epoch: metrics.epoch, values: values)),
           mayWait: assignment.promptMetrics != true)
@@ -275,4 +283,10 @@ public final class WorkerAgent: @unchecked Sendable {
     _ = stopFlags.withLock { $0.remove(attempt) }
     post(.finished(report))
   }
+}
+
+/// A trial the worker could not start, with why.
+struct WorkerError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Client
 import Coordinator
 import DataTransfer
 import Dispatch
@@ -29,12 +30,11 @@ func uploadingData(_ spec: SweepSpec, file: String, text: String, client: Coordi
   return SubmitRequest(file: file, text: text, data: digests.isEmpty ? nil : digests)
 }
 
-/// One request on a fresh connection.
-func ask(
-  _ coordinator: String, _ request: ClientRequest, timeout: Double = 10, context: ZMQContext? = nil,
-  curve: CurveClientKeys? = nil
-) throws -> [UInt8] {
-  try CoordinatorClient(coordinator, context: context, curve: curve).ask(request, timeout: timeout)
+/// A connection to the coordinator for typed requests.
+func connect(_ coordinator: String, context: ZMQContext? = nil, curve: CurveClientKeys? = nil) throws
+  -> CoordinatorClient
+{
+  try CoordinatorClient(coordinator, context: context, curve: curve)
 }
 
 /// Routes SIGINT and SIGTERM to `handler` (on a Dispatch queue, not in signal context).
@@ -180,9 +180,7 @@ struct Submit: ParsableCommand {
     let spec = try loadSweep(file)
     let text = try String(contentsOfFile: file, encoding: .utf8)
     let client = try CoordinatorClient(coordinator, curve: try keys.load())
-    let reply = try client.ask(.submit(try uploadingData(spec, file: file, text: text, client: client)))
-    let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any]
-    print(object?["sweep"] as? String ?? String(decoding: reply, as: UTF8.self))
+    print(try client.submit(try uploadingData(spec, file: file, text: text, client: client)).sweep)
   }
 }
 
@@ -193,8 +191,8 @@ struct Status: ParsableCommand {
   @OptionGroup var keys: ClientKeyOptions
 
   func run() throws {
-    let reply = try ask(coordinator, .status(sweep: sweep), curve: try keys.load())
-    print(describeStatus(reply))
+    let list = try connect(coordinator, curve: try keys.load()).status(sweep: sweep)
+    print(list.isEmpty ? "no sweeps" : list.map(\.summary).joined(separator: "\n"))
   }
 }
 
@@ -206,7 +204,7 @@ struct Cancel: ParsableCommand {
   @OptionGroup var keys: ClientKeyOptions
 
   func run() throws {
-    _ = try ask(coordinator, .cancel(sweep: sweep), curve: try keys.load())
+    _ = try connect(coordinator, curve: try keys.load()).cancel(sweep: sweep)
     print("cancelled \(sweep)")
   }
 }
@@ -222,18 +220,9 @@ struct LeaderboardCommand: ParsableCommand {
   @Option(help: "table, csv, json or markdown.") var format: LeaderboardFormat = .table
 
   func run() throws {
-    let json = try ask(
-      coordinator, .leaderboard(LeaderboardRequest(sweep: sweep, top: nil, groupBy: nil)),
-      curve: try keys.load())
-    let board = try Leaderboard(json: json)
+    let board = try connect(coordinator, curve: try keys.load()).leaderboard(LeaderboardRequest(sweep: sweep))
     print(board.render(format, top: top, groupBy: groupBy), terminator: "")
   }
-}
-
-/// The status reply as one line per sweep (or the raw reply if it cannot be read).
-func describeStatus(_ json: [UInt8]) -> String {
-  guard let list = try? SweepStatus.decode(json) else { return String(decoding: json, as: UTF8.self) }
-  return list.isEmpty ? "no sweeps" : list.map(\.summary).joined(separator: "\n")
 }
 
 /// Shows a sweep's progress until it ends, asking every `interval` seconds: a progress bar
@@ -251,10 +240,8 @@ func follow(
   var doneAtStart: Int?
   let client = try CoordinatorClient(coordinator, context: context, curve: curve)
   while true {
-    let reply = try client.ask(.status(sweep: sweep))
-    guard let status = try? SweepStatus.decode(reply).first else {
-      throw ValidationError(
-        "unreadable status from the coordinator: \(String(decoding: reply.prefix(200), as: UTF8.self))")
+    guard let status = try client.status(sweep: sweep).first else {
+      throw ValidationError("the coordinator reported no sweep '\(sweep)'")
     }
     if doneAtStart == nil { doneAtStart = status.done }
     let elapsed = Date().timeIntervalSince(started)
@@ -346,16 +333,14 @@ struct Run: ParsableCommand {
       workersDone.leave()
     }.start()
     let client = try CoordinatorClient(endpoint, context: context)
-    let reply = try client.ask(.submit(try uploadingData(spec, file: file, text: text, client: client)))
-    let sweep =
-      ((try? JSONSerialization.jsonObject(with: Data(reply))) as? [String: Any])?["sweep"] as? String ?? "?"
+    let sweep = try client.submit(try uploadingData(spec, file: file, text: text, client: client)).sweep
     // In-process: poll often, so the leaderboard follows the last trial at once.
     try follow(endpoint, sweep: sweep, interval: 0.02, context: context)
-    let json = try ask(endpoint, .leaderboard(LeaderboardRequest(sweep: sweep)), context: context)
-    print(try Leaderboard(json: json).render(format, top: top, groupBy: groupBy), terminator: "")
+    print(
+      try client.leaderboard(LeaderboardRequest(sweep: sweep)).render(format, top: top, groupBy: groupBy),
+      terminator: "")
     if let report {
-      try writeReport(
-        try ask(endpoint, .history(sweep: sweep), context: context), to: report, groupBy: groupBy)
+      try writeReport(try client.history(sweep: sweep), to: report, groupBy: groupBy)
       FileHandle.standardError.write(Data("report: \(report)\n".utf8))
     }
     agent.requestShutdown()

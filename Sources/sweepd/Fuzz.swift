@@ -83,7 +83,9 @@ struct Fuzz: ParsableCommand {
       .handBack([attempt]), .bye,
     ]
     let coordinator: [CoordinatorMessage] = [
-      .assign(Assignment(attempt: attempt, sweep: "s", spec: TrialSpec())),
+      .assign(
+        Assignment(
+          attempt: attempt, sweep: "s", spec: SpecJSON(Array(try! WireCodec.encoder().encode(TrialSpec()))))),
       .stop(StopOrder(attempt: attempt, reason: "r")), .acknowledge(attempt), .heartbeat, .disconnect("x"),
     ]
     let requests: [ClientRequest] = [

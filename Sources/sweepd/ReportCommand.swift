@@ -1,4 +1,5 @@
 import ArgumentParser
+import Client
 import Foundation
 import Report
 import Wire
@@ -27,20 +28,14 @@ struct ReportCommand: ParsableCommand {
   }
 
   func run() throws {
-    let json = try ask(coordinator, .history(sweep: sweep), curve: try keys.load())
-    try writeReport(json, to: output, groupBy: groupBy, top: top)
+    let history = try connect(coordinator, curve: try keys.load()).history(sweep: sweep)
+    try writeReport(history, to: output, groupBy: groupBy, top: top)
     print("wrote \(output)")
   }
 }
 
 /// Renders a HISTORY reply as the HTML report at `path`.
-func writeReport(_ json: [UInt8], to path: String, groupBy: String?, top: Int = 10) throws {
-  let history: SweepHistory
-  do {
-    history = try SweepHistory(json: json)
-  } catch {
-    throw ValidationError("unreadable history from the coordinator: \(error)")
-  }
+func writeReport(_ history: SweepHistory, to path: String, groupBy: String?, top: Int = 10) throws {
   if let groupBy, !history.leaderboard.ranked.contains(where: { $0.value(of: groupBy) != nil }) {
     throw ValidationError("--group-by \(groupBy): no trial has a parameter of that name")
   }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Training
+import Vocabulary
 import Yams
 
 /// `sweepd train`: one trial, one line per epoch.

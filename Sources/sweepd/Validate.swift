@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Search
 import Training
+import Vocabulary
 
 /// `sweepd validate FILE`: check a sweep config and summarize it.
 struct Validate: ParsableCommand {

@@ -1,10 +1,10 @@
 import Foundation
-import Store
 import Synchronization
 import XCTest
 import ZMQ
 
 @testable import Coordinator
+@testable import Store
 @testable import Wire
 
 /// The coordinator's I/O loop on loopback, with a scripted worker and client on real
@@ -44,7 +44,11 @@ final class CoordinatorServerTests: XCTestCase {
   func receive(_ socket: ZMQSocket, seconds: Int = 10) throws -> [[UInt8]] {
     guard try ZMQPoller.readable([socket], timeoutMilliseconds: seconds * 1000)[0],
       let message = try socket.receive()
-    else { throw XCTSkip("no message within \(seconds) s") }
+    else {
+      // A coordinator that goes silent is a failure, never a skip.
+      XCTFail("no message within \(seconds) s")
+      throw CancellationError()
+    }
     return message.frames
   }
 
@@ -55,7 +59,8 @@ final class CoordinatorServerTests: XCTestCase {
         return assignment
       }
     }
-    throw XCTSkip("no ASSIGN")
+    XCTFail("no ASSIGN among 50 messages")
+    throw CancellationError()
   }
 
   /// A one-trial grid sweep on Rosenbrock; `extra` is inserted as top-level YAML lines.
@@ -152,6 +157,78 @@ final class CoordinatorServerTests: XCTestCase {
     XCTAssertEqual(status?.first?["trials"] as? [String: Int], ["completed": 1])
     XCTAssertEqual(status?.first?["best"] as? Double, 0.2)
     XCTAssertEqual(status?.first?["state"] as? String, "completed")
+  }
+
+  /// A CANCEL the store cannot write changes nothing: the client hears why, the sweep runs
+  /// on, its running trial is not stopped (the defect: the write failed silently and memory
+  /// changed anyway). Once the store can write, the cancel takes effect.
+  func testACancelTheStoreCannotWriteChangesNothing() throws {
+    let store = try Store(path: directory.appendingPathComponent("c.db").path)
+    let context = try ZMQContext()
+    let running = try Running(bind: "tcp://127.0.0.1:*", store: store)
+    defer { running.stop() }
+    let client = try context.socket(.dealer)
+    try client.connect(running.server.endpoint)
+    try client.send(
+      WireCodec.encode(
+        ClientRequest.submit(
+          SubmitRequest(
+            file: "t.yaml",
+            text: rosenbrockSweep(epochs: 3).replacingOccurrences(of: "[0.001]", with: "[0.001, 0.002]")))))
+    guard case .ok(let json) = try WireCodec.decodeClientReply(try receive(client)).get() else {
+      return XCTFail("submit refused")
+    }
+    let sweep = try DocumentJSON.decode(SubmitReply.self, from: json).sweep
+    let worker = try context.socket(.dealer)
+    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
+    try worker.connect(running.server.endpoint)
+    try worker.send(
+      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    let assignment = try nextAssignment(worker)
+
+    try store.pool.write { db in
+      try db.execute(
+        sql:
+          "CREATE TRIGGER refuse BEFORE UPDATE ON sweep BEGIN SELECT RAISE(FAIL, 'refused by the test'); END")
+    }
+    try client.send(WireCodec.encode(ClientRequest.cancel(sweep: sweep)))
+    guard case .error(let message) = try WireCodec.decodeClientReply(try receive(client)).get() else {
+      return XCTFail("a cancel the store could not write was accepted")
+    }
+    XCTAssertTrue(message.contains("is not cancelled"), message)
+    try client.send(WireCodec.encode(ClientRequest.status(sweep: sweep)))
+    guard case .ok(let statusJSON) = try WireCodec.decodeClientReply(try receive(client)).get() else {
+      return XCTFail("status refused")
+    }
+    XCTAssertEqual(try SweepStatus.decode(statusJSON).first?.state, "running")
+    // The trial still runs to its end: its DONE is acknowledged and stored as completed.
+    try worker.send(
+      WireCodec.encode(
+        WorkerMessage.done(DoneReport(attempt: assignment.attempt, status: .completed, epochs: 3, seconds: 0))
+      ))
+    var acknowledged = false
+    for _ in 0..<50 where !acknowledged {
+      switch try WireCodec.decodeCoordinatorMessage(try receive(worker)).get() {
+      case .acknowledge(let attempt): acknowledged = attempt == assignment.attempt
+      case .stop: return XCTFail("the running trial was stopped by a cancel that was refused")
+      default: break
+      }
+    }
+    XCTAssertEqual(try store.trial(assignment.attempt.trial)?.state, .completed)
+
+    try store.pool.write { db in try db.execute(sql: "DROP TRIGGER refuse") }
+    try client.send(WireCodec.encode(ClientRequest.cancel(sweep: sweep)))
+    guard case .ok(let cancelled) = try WireCodec.decodeClientReply(try receive(client)).get() else {
+      return XCTFail("cancel refused once the store could write")
+    }
+    XCTAssertEqual(try DocumentJSON.decode(CancelReply.self, from: cancelled).cancelled, sweep)
+    XCTAssertEqual(try store.sweep(sweep)?.state, .cancelled)
+    // A sweep that has ended cannot be cancelled again.
+    try client.send(WireCodec.encode(ClientRequest.cancel(sweep: sweep)))
+    guard case .error(let again) = try WireCodec.decodeClientReply(try receive(client)).get() else {
+      return XCTFail("a cancelled sweep was cancelled again")
+    }
+    XCTAssertTrue(again.contains("already cancelled"), again)
   }
 
   /// Trials whose epochs a stopping policy judges are assigned with `promptMetrics`, so the

@@ -81,15 +81,22 @@ final class OperatorTests: DaemonTestCase {
     let submitted = try SweepdProcess.run(["submit", file.path, "--coordinator", endpoint])
     let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     try waitUntilComplete(endpoint, sweep, seconds: 60)
-    usleep(200_000)
-    let (status, body) = try fetch(url)
-    XCTAssertEqual(status, 200, body)
-    for expected in [
+    let expected = [
       "sweepd_trials{state=\"completed\"} 3", "sweepd_queue_depth 0", "sweepd_workers_connected 1",
       "sweepd_assignments_total 3", "sweepd_metric_messages_total 15",
       "# TYPE sweepd_store_write_seconds summary",
       "sweepd_store_failing 0",
-    ] {
+    ]
+    // The numbers are published after each loop pass: wait for the pass after the sweep
+    // ended (a deadline, not a guess), then check each.
+    var (status, body) = try fetch(url)
+    let deadline = Date().addingTimeInterval(10)
+    while !expected.allSatisfy(body.contains) && Date() < deadline {
+      Thread.sleep(forTimeInterval: 0.02)
+      (status, body) = try fetch(url)
+    }
+    XCTAssertEqual(status, 200, body)
+    for expected in expected {
       XCTAssertTrue(body.contains(expected), "\(expected) missing from:\n\(body)")
     }
     XCTAssertTrue(body.contains("sweepd_store_write_seconds_count "), body)

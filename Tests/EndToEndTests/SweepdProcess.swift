@@ -21,8 +21,8 @@ enum SweepdProcess {
   }
 
   static func run(
-    _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120,
-    in directory: URL? = nil
+    _ arguments: [String], environment: [String: String] = [:], unsetting: [String] = [],
+    timeout: TimeInterval = 120, in directory: URL? = nil
   ) throws -> Output {
     let process = Process()
     process.executableURL = binary
@@ -30,6 +30,7 @@ enum SweepdProcess {
     if let directory { process.currentDirectoryURL = directory }
     var env = ProcessInfo.processInfo.environment
     for (key, value) in environment { env[key] = value }
+    for key in unsetting { env[key] = nil }
     process.environment = env
     // Output goes to files, so a chatty process never blocks on a full pipe.
     let directory = FileManager.default.temporaryDirectory

@@ -1,4 +1,6 @@
 import Foundation
+import Vocabulary
+import Wire
 import XCTest
 
 @testable import Report
@@ -46,7 +48,7 @@ final class HTMLReportTests: XCTestCase {
           trials.append(
             TrialSummary(
               trial: id, index: Int(id - 1), configuration: Int(id - 1),
-              status: diverged ? "diverged" : stopped ? "early_stopped" : "completed",
+              status: diverged ? .diverged : stopped ? .earlyStopped : .completed,
               params: [
                 ("optimizer", .string(optimizer)), ("lr", .double(lr)), ("training.batch_size", .int(batch)),
               ],
@@ -135,17 +137,7 @@ final class HTMLReportTests: XCTestCase {
 
   func testHistoryDocumentRoundTrips() throws {
     let original = history()
-    let rows = original.curves.keys.sorted().flatMap { trial in
-      original.curves[trial]!.map { epoch -> (trial: Int64, epoch: Int, values: String) in
-        let fields = epoch.values.keys.sorted().map { key -> String in
-          let value = epoch.values[key]!
-          return "\"\(key)\":" + (value.isFinite ? "\(value)" : "\"nan\"")
-        }
-        return (trial, epoch.epoch, "{" + fields.joined(separator: ",") + "}")
-      }
-    }
-    let json = SweepHistory.json(
-      file: original.file, config: original.config, leaderboard: original.leaderboard, metrics: rows)
+    let json = original.json
     let decoded = try SweepHistory(json: json)
     XCTAssertEqual(decoded.config, original.config)
     XCTAssertEqual(decoded.file, "study.yaml")
@@ -165,10 +157,11 @@ final class HTMLReportTests: XCTestCase {
     XCTAssertNotNil(decoded.spec, "the config travels with the history and parses")
     // An empty sweep is a valid document too.
     let empty = try SweepHistory(
-      json: SweepHistory.json(
+      json: SweepHistory(
         file: "f", config: "",
         leaderboard: Leaderboard(sweep: "s", metric: .init(name: "m", goal: .minimize), trials: []),
-        metrics: []))
+        curves: [:]
+      ).json)
     XCTAssertTrue(empty.curves.isEmpty)
     XCTAssertTrue(HTMLReport(history: empty).html().contains("Not estimated"))
   }
@@ -185,9 +178,10 @@ final class HTMLReportTests: XCTestCase {
       """
     let digest = String(repeating: "5e", count: 32)
     let board = Leaderboard(sweep: "s", metric: .init(name: "val_error", goal: .minimize), trials: [])
-    let json = SweepHistory.json(
+    let json = SweepHistory(
       file: "c.yaml", config: config, dataDigests: ["/only/on/the/submitter.csv": digest], leaderboard: board,
-      metrics: [])
+      curves: [:]
+    ).json
     let history = try SweepHistory(json: json)
     XCTAssertEqual(history.dataDigests, ["/only/on/the/submitter.csv": digest])
     let spec = try XCTUnwrap(history.spec)

@@ -1,11 +1,15 @@
 import Foundation
+import Vocabulary
+import Wire
 import XCTest
 
 @testable import Report
 @testable import Search
 
 final class LeaderboardTests: XCTestCase {
-  func summary(_ id: Int64, _ optimizer: String, _ lr: Double, _ best: Double?, status: String = "completed")
+  func summary(
+    _ id: Int64, _ optimizer: String, _ lr: Double, _ best: Double?, status: TrialState = .completed
+  )
     -> TrialSummary
   {
     TrialSummary(
@@ -18,8 +22,8 @@ final class LeaderboardTests: XCTestCase {
   var trials: [TrialSummary] {
     [
       summary(1, "sgd", 0.1, 0.08), summary(2, "sgd", 0.01, 0.12), summary(3, "adam", 0.001, 0.03),
-      summary(4, "adam", 0.01, 0.05), summary(5, "adam", 0.1, nil, status: "running"),
-      summary(6, "eve", 0.01, 0.04, status: "early_stopped"),
+      summary(4, "adam", 0.01, 0.05), summary(5, "adam", 0.1, nil, status: .running),
+      summary(6, "eve", 0.01, 0.04, status: .earlyStopped),
     ]
   }
 
@@ -85,7 +89,7 @@ final class LeaderboardTests: XCTestCase {
   /// non-finite best included) and the same rendering.
   func testJSONRoundTrip() throws {
     var all = trials
-    all.append(summary(7, "sgd", 10, .infinity, status: "diverged"))
+    all.append(summary(7, "sgd", 10, .infinity, status: .diverged))
     all[5].message = "median rule at epoch 3: best 0.04 is worse than the median 0.03"
     let board = Leaderboard(
       sweep: "s-1", metric: SweepSpec.Metric(name: "val_error", goal: .minimize), trials: all)

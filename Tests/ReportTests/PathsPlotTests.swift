@@ -1,4 +1,6 @@
 import Foundation
+import Vocabulary
+import Wire
 import XCTest
 
 @testable import Report

@@ -1,3 +1,5 @@
+import Vocabulary
+import Wire
 import XCTest
 
 @testable import Report
@@ -6,7 +8,7 @@ final class SweepStatusTests: XCTestCase {
   func status(_ trials: [String: Int], total: Int? = 50, state: String = "running") -> SweepStatus {
     SweepStatus(
       sweep: "s1-1", name: "demo", state: state, trials: trials, total: total, best: 0.0167,
-      metric: .init(name: "val_error", goal: "minimize"), workers: 2)
+      metric: .init(name: "val_error", goal: .minimize), workers: 2)
   }
 
   func testCountsAndSummary() {

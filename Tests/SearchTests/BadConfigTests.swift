@@ -1,4 +1,5 @@
 import Foundation
+import Stopping
 import XCTest
 
 @testable import Search

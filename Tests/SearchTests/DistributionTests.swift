@@ -1,3 +1,4 @@
+import Vocabulary
 import XCTest
 
 @testable import Search

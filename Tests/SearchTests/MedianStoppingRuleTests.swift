@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import Search
+@testable import Stopping
 
 /// The median stopping rule on synthetic learning curves, boundaries included.
 final class MedianStoppingRuleTests: XCTestCase {

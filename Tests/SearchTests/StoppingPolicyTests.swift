@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import Search
+@testable import Stopping
 
 /// The stopping policies on synthetic learning curves, boundaries included.
 final class StoppingPolicyTests: XCTestCase {

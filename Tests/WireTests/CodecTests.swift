@@ -33,26 +33,32 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(decoded, message)
       }
     }
+    let specJSON = try WireCodec.encoder().encode(spec)
     let coordinatorMessages: [CoordinatorMessage] = [
-      .assign(Assignment(attempt: attempt, sweep: "s-1", spec: spec)),
+      .assign(Assignment(attempt: attempt, sweep: "s-1", spec: SpecJSON(Array(specJSON)))),
       .stop(StopOrder(attempt: attempt, reason: "cancelled")),
       .acknowledge(attempt), .heartbeat, .disconnect("protocol error"),
     ]
     for message in coordinatorMessages {
       XCTAssertEqual(try WireCodec.decodeCoordinatorMessage(WireCodec.encode(message)).get(), message)
     }
-    // ASSIGN written from the stored spec JSON decodes to the same assignment.
-    let specJSON = try WireCodec.encoder().encode(spec)
+    // ASSIGN written from the stored spec JSON decodes to the same assignment, and the spec
+    // bytes come out unchanged, decoding (on the worker) to the same spec.
     let spliced = WireCodec.encodeAssignment(
       attempt: attempt, sweep: "s \"quoted\"", specJSON: Array(specJSON))
     XCTAssertEqual(
       try WireCodec.decodeCoordinatorMessage(spliced).get(),
-      .assign(Assignment(attempt: attempt, sweep: "s \"quoted\"", spec: spec)))
+      .assign(Assignment(attempt: attempt, sweep: "s \"quoted\"", spec: SpecJSON(Array(specJSON)))))
+    guard case .assign(let assignment) = try WireCodec.decodeCoordinatorMessage(spliced).get() else {
+      return XCTFail("not an ASSIGN")
+    }
+    XCTAssertEqual(try WireCodec.decoder().decode(TrialSpec.self, from: Data(assignment.spec.bytes)), spec)
     let prompt = WireCodec.encodeAssignment(
       attempt: attempt, sweep: "s-1", specJSON: Array(specJSON), promptMetrics: true)
     XCTAssertEqual(
       try WireCodec.decodeCoordinatorMessage(prompt).get(),
-      .assign(Assignment(attempt: attempt, sweep: "s-1", spec: spec, promptMetrics: true)))
+      .assign(
+        Assignment(attempt: attempt, sweep: "s-1", spec: SpecJSON(Array(specJSON)), promptMetrics: true)))
     let requests: [ClientRequest] = [
       .submit(SubmitRequest(file: "s.yaml", text: "method: grid\n")), .status(sweep: nil),
       .status(sweep: "s-1"),
@@ -157,13 +163,39 @@ final class CodecTests: XCTestCase {
 
   /// Seeded random frames — pure noise, and mutations of valid messages — through every
   /// decoder: each returns a message or an error, never traps.
+  /// The spec is cut out of an ASSIGN body unread, wherever it stands and whatever its
+  /// strings hold (braces, quotes, escapes), in a body written another way (spaces, order).
+  func testAssignSpecIsOpaque() throws {
+    let spec = #"{"a": "}{\"]", "b": [1, {"c": "\\"}], "d": {"e": null}}"#
+    let body = #" { "spec" : "# + spec + #" , "sweep": "s,}", "attempt": {"trial": 4, "attempt": 2} } "#
+    let frames = [Array(Protocol.header.utf8), Array("ASSIGN".utf8), Array(body.utf8)]
+    guard case .assign(let assignment) = try WireCodec.decodeCoordinatorMessage(frames).get() else {
+      return XCTFail("not an ASSIGN")
+    }
+    XCTAssertEqual(String(decoding: assignment.spec.bytes, as: UTF8.self), spec)
+    XCTAssertEqual(assignment.sweep, "s,}")
+    XCTAssertEqual(assignment.attempt, AttemptID(trial: 4, attempt: 2))
+    // No spec, a spec that is not an object, or an unterminated one: refused, never trapped.
+    for bad in [
+      #"{"sweep": "s", "attempt": {"trial": 4, "attempt": 2}}"#,
+      #"{"spec": 3, "sweep": "s", "attempt": {"trial": 4, "attempt": 2}}"#,
+      #"{"spec": {"a": "}, "sweep": "s", "attempt": {"trial": 4, "attempt": 2}}"#,
+    ] {
+      let frames = [Array(Protocol.header.utf8), Array("ASSIGN".utf8), Array(bad.utf8)]
+      XCTAssertThrowsError(try WireCodec.decodeCoordinatorMessage(frames).get(), bad)
+    }
+  }
+
   func testRandomFramesNeverTrap() throws {
     var random = RandomSource(seed: 99)
     let valid = [
       WireCodec.encode(
         WorkerMessage.metric(MetricReport(attempt: attempt, epoch: 2, values: ["val_loss": 0.5]))),
       WireCodec.encode(
-        CoordinatorMessage.assign(Assignment(attempt: attempt, sweep: "s", spec: TrialSpec()))),
+        CoordinatorMessage.assign(
+          Assignment(
+            attempt: attempt, sweep: "s", spec: SpecJSON(Array(try WireCodec.encoder().encode(TrialSpec())))))
+      ),
       WireCodec.encode(ClientRequest.submit(SubmitRequest(file: "f", text: "t"))),
     ]
     var decoded = 0

@@ -7,7 +7,7 @@ import XCTest
 /// The worker's state machine, driven with a fake clock.
 final class WorkerStateTests: XCTestCase {
   func assignment(_ trial: Int64, attempt: Int = 1) -> Assignment {
-    Assignment(attempt: AttemptID(trial: trial, attempt: attempt), sweep: "s", spec: TrialSpec())
+    Assignment(attempt: AttemptID(trial: trial, attempt: attempt), sweep: "s", spec: SpecJSON("{}"))
   }
 
   func done(_ trial: Int64) -> DoneReport {

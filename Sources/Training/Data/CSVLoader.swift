@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// Reads a numeric CSV table: a header row naming the columns, then one sample per line.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// Which data a trial trains on and how it is split. Config key `data`.
 public struct DataSpec: Hashable, Sendable, Codable {

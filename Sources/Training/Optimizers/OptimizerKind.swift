@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// Every optimizer sweepd knows, by its config name, with its hyperparameters and defaults.
 ///
 /// The table here is the single source of the defaults; `docs/optimizers.md` lists the same

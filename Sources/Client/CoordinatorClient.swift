@@ -70,14 +70,74 @@ public final class CoordinatorClient: RequestChannel {
     else {
       // A late answer must not be taken for the next request's: start a fresh connection.
       socket = try Self.connect(context, endpoint, curve: curve)
-      throw TransferError(
+      throw ClientError(
         "the coordinator at \(endpoint) did not answer within \(Int(timeout)) s (is it running?)")
     }
     switch WireCodec.decodeClientReply(message.frames) {
     case .success(.ok(let json)): return json
     case .success(.data(let bytes)): return bytes
-    case .success(.error(let text)): throw TransferError(text)
-    case .failure(let error): throw TransferError("unreadable reply from the coordinator: \(error)")
+    case .success(.error(let text)): throw ClientError(text)
+    case .failure(let error): throw ClientError("unreadable reply from the coordinator: \(error)")
     }
+  }
+}
+
+/// A request the coordinator refused (its ERROR reply's text), no answer in time, or a
+/// reply that is not the document the request expects.
+public struct ClientError: Error, CustomStringConvertible, LocalizedError, Hashable, Sendable {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+  public var errorDescription: String? { description }
+}
+
+/// The requests as typed calls: each returns the reply's document, decoded, or throws a
+/// `ClientError` naming what went wrong.
+extension RequestChannel {
+  /// Submits a sweep (its data files already uploaded; see `DataUpload`).
+  public func submit(_ request: SubmitRequest) throws -> SubmitReply {
+    try document(SubmitReply.self, .submit(request))
+  }
+
+  /// Every sweep's progress, or one sweep's.
+  public func status(sweep: String? = nil) throws -> [SweepStatus] {
+    try document(SweepStatus.List.self, .status(sweep: sweep)).sweeps
+  }
+
+  public func leaderboard(_ request: LeaderboardRequest) throws -> Leaderboard {
+    Leaderboard(document: try document(LeaderboardDocument.self, .leaderboard(request)))
+  }
+
+  public func history(sweep: String) throws -> SweepHistory {
+    let bytes = try ask(.history(sweep: sweep))
+    do { return try SweepHistory(json: bytes) } catch { throw Self.unreadable("HISTORY", bytes, error) }
+  }
+
+  public func cancel(sweep: String) throws -> CancelReply {
+    try document(CancelReply.self, .cancel(sweep: sweep))
+  }
+
+  public func haveData(_ request: HaveDataRequest) throws -> HaveDataReply {
+    try document(HaveDataReply.self, .haveData(request))
+  }
+
+  /// Reads the reply to an UPLOAD sent earlier with `send` (uploads keep several in flight).
+  public func receiveUploadReply() throws -> UploadReply {
+    let bytes = try receive()
+    do { return try DocumentJSON.decode(UploadReply.self, from: bytes) } catch {
+      throw Self.unreadable("UPLOAD", bytes, error)
+    }
+  }
+
+  func document<T: Decodable>(_ type: T.Type, _ request: ClientRequest) throws -> T {
+    let bytes = try ask(request)
+    do { return try DocumentJSON.decode(T.self, from: bytes) } catch {
+      throw Self.unreadable(WireCodec.command(of: request), bytes, error)
+    }
+  }
+
+  static func unreadable(_ command: String, _ bytes: [UInt8], _ error: Error) -> ClientError {
+    ClientError(
+      "unreadable \(command) reply from the coordinator (\(error)): \(String(decoding: bytes.prefix(200), as: UTF8.self))"
+    )
   }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Training
+import Vocabulary
 
 /// W&B's `early_terminate: {type: hyperband}`, with its semantics, so W&B sweep configs run
 /// unchanged (Li, Jamieson, DeSalvo, Rostamizadeh & Talwalkar, "Hyperband: A Novel
@@ -20,10 +20,10 @@ public struct HyperbandRule: Hashable, Sendable {
   public var bands: [Int]
   public var eta: Double
   public var strict: Bool
-  public var goal: SweepSpec.Goal
+  public var goal: Goal
 
   public init(
-    minIter: Int?, maxIter: Int?, s: Int?, eta: Double = 3, strict: Bool = false, goal: SweepSpec.Goal
+    minIter: Int?, maxIter: Int?, s: Int?, eta: Double = 3, strict: Bool = false, goal: Goal
   ) {
     self.eta = eta > 1 ? eta : 3
     self.strict = strict

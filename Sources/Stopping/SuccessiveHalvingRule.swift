@@ -1,4 +1,4 @@
-import Training
+import Vocabulary
 
 /// Asynchronous successive halving, the stopping form of ASHA (Li, Jamieson, Rostamizadeh,
 /// Gonina, Ben-tzur, Hardt, Recht & Talwalkar, "A System for Massively Parallel
@@ -21,11 +21,11 @@ public struct SuccessiveHalvingRule: Hashable, Sendable {
   public var minEpochs: Int
   public var maxEpochs: Int
   public var eta: Double
-  public var goal: SweepSpec.Goal
+  public var goal: Goal
   /// The rung epochs, ascending.
   public let rungs: [Int]
 
-  public init(minEpochs: Int = 1, maxEpochs: Int, eta: Double = 3, goal: SweepSpec.Goal) {
+  public init(minEpochs: Int = 1, maxEpochs: Int, eta: Double = 3, goal: Goal) {
     self.minEpochs = Swift.max(1, minEpochs)
     self.maxEpochs = Swift.max(1, maxEpochs)
     self.eta = eta > 1 ? eta : 3
@@ -56,7 +56,7 @@ public struct SuccessiveHalvingRule: Hashable, Sendable {
   }
 
   /// Strictly better, with non-finite values ranked last.
-  static func isBetter(_ a: Double, than b: Double, goal: SweepSpec.Goal) -> Bool {
+  static func isBetter(_ a: Double, than b: Double, goal: Goal) -> Bool {
     guard a.isFinite else { return false }
     guard b.isFinite else { return true }
     return goal == .minimize ? a < b : a > b

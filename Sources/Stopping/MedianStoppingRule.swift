@@ -1,4 +1,4 @@
-import Training
+import Vocabulary
 
 /// The median stopping rule of Google Vizier (Golovin et al., "Google Vizier: A Service for
 /// Black-Box Optimization", KDD 2017, §3.2.2): stop a trial at step s if its best value so
@@ -34,11 +34,11 @@ public struct MedianStoppingRule: Hashable, Sendable {
 
   public var minTrials: Int
   public var graceEpochs: Int
-  public var goal: SweepSpec.Goal
+  public var goal: Goal
   public var compare: Comparison
 
   public init(
-    minTrials: Int = 5, graceEpochs: Int = 5, goal: SweepSpec.Goal, compare: Comparison = .runningAverage
+    minTrials: Int = 5, graceEpochs: Int = 5, goal: Goal, compare: Comparison = .runningAverage
   ) {
     self.minTrials = Swift.max(1, minTrials)
     self.graceEpochs = Swift.max(0, graceEpochs)

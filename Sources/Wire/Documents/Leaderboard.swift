@@ -1,12 +1,12 @@
 import Foundation
-import Search
+import Vocabulary
 
 /// One trial as the leaderboard shows it.
 public struct TrialSummary: Hashable, Sendable {
   public var trial: Int64
   public var index: Int
   public var configuration: Int
-  public var status: String
+  public var status: TrialState
   /// The parameter values the trial used, in the sweep's parameter order.
   public var params: [(String, ConfigValue)]
   /// The best value of the sweep's metric and the epoch it came from (nil if none yet).
@@ -23,7 +23,7 @@ public struct TrialSummary: Hashable, Sendable {
   public var message: String?
 
   public init(
-    trial: Int64, index: Int, configuration: Int, status: String, params: [(String, ConfigValue)],
+    trial: Int64, index: Int, configuration: Int, status: TrialState, params: [(String, ConfigValue)],
     best: Double?,
     bestEpoch: Int?, epochs: Int, seconds: Double, message: String? = nil, result: Double? = nil,
     resultEpoch: Int? = nil
@@ -74,11 +74,11 @@ public struct GroupSummary: Hashable, Sendable {
 /// (goal-aware), trials without a value after them in trial order.
 public struct Leaderboard: Sendable {
   public var sweep: String
-  public var metric: SweepSpec.Metric
+  public var metric: SweepMetric
   /// Ranked trials (rank = position + 1).
   public var ranked: [TrialSummary]
 
-  public init(sweep: String, metric: SweepSpec.Metric, trials: [TrialSummary]) {
+  public init(sweep: String, metric: SweepMetric, trials: [TrialSummary]) {
     self.sweep = sweep
     self.metric = metric
     let sign = metric.goal == .minimize ? 1.0 : -1.0
@@ -90,6 +90,13 @@ public struct Leaderboard: Sendable {
       default: return a.index < b.index
       }
     }
+  }
+
+  /// The parameter names in the order the trials first use them (the sweep's order).
+  public var parameterNames: [String] {
+    var names: [String] = []
+    for trial in ranked { for (name, _) in trial.params where !names.contains(name) { names.append(name) } }
+    return names
   }
 
   /// Per value of `key` (a parameter name): count, best, median, mean ± std, best trial.

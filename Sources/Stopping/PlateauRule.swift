@@ -1,4 +1,4 @@
-import Training
+import Vocabulary
 
 /// Stop a trial whose monitored metric has stopped improving: Keras `EarlyStopping`
 /// semantics, per trial, needing nothing but the trial's own curve.
@@ -22,11 +22,11 @@ public struct PlateauRule: Hashable, Sendable {
   public var relative: Bool
   public var minEpochs: Int
   public var restoreBest: Bool
-  public var goal: SweepSpec.Goal
+  public var goal: Goal
 
   public init(
     patience: Int = 5, minDelta: Double = 0, relative: Bool = false, minEpochs: Int = 0,
-    restoreBest: Bool = false, goal: SweepSpec.Goal
+    restoreBest: Bool = false, goal: Goal
   ) {
     self.patience = Swift.max(1, patience)
     self.minDelta = Swift.max(0, minDelta)

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Vocabulary
 
 #if canImport(Glibc)
   import Glibc
@@ -7,7 +8,8 @@ import Synchronization
 
 /// The coordinator's numbers for Prometheus, as the I/O loop last published them.
 public struct CoordinatorMetrics: Sendable, Equatable {
-  /// Trials of live sweeps by state (pending, running, completed, …).
+  /// Trials by state (pending, running, completed, …) of the sweeps this coordinator has run
+  /// since it started.
   public var trialsByState: [String: Int] = [:]
   /// Trials waiting for a slot.
   public var queueDepth = 0
@@ -35,9 +37,9 @@ public struct CoordinatorMetrics: Sendable, Equatable {
         lines.append("\(name)\(labels) \(number)")
       }
     }
-    let states = ["pending", "running", "completed", "early_stopped", "diverged", "failed", "cancelled"]
+    let states = TrialState.allCases.map(\.rawValue)
     metric(
-      "sweepd_trials", "gauge", "Trials of live sweeps by state.",
+      "sweepd_trials", "gauge", "Trials by state of the sweeps run since the coordinator started.",
       states.map { ("{state=\"\($0)\"}", Double(trialsByState[$0] ?? 0)) })
     metric("sweepd_queue_depth", "gauge", "Trials waiting for a slot.", [("", Double(queueDepth))])
     metric("sweepd_workers_connected", "gauge", "Workers connected.", [("", Double(workersConnected))])

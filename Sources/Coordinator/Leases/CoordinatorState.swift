@@ -42,9 +42,27 @@ public struct CoordinatorState: Sendable {
     case requeued(lost: AttemptID, next: AttemptID, reason: String)
     case failed(AttemptID, reason: String)
     case cancelled(trial: Int64)
+
+    /// The trial it is about.
+    public var trial: Int64 {
+      switch self {
+      case .started(let attempt, _), .finished(let attempt, _), .failed(let attempt, _): attempt.trial
+      case .requeued(let lost, _, _): lost.trial
+      case .cancelled(let trial): trial
+      }
+    }
+
+    /// Whether the trial has ended with it (whatever the outcome).
+    public var endsTrial: Bool {
+      switch self {
+      case .finished, .failed, .cancelled: true
+      case .started, .requeued: false
+      }
+    }
   }
 
   public enum Action: Hashable, Sendable {
+
     case persist(Transition)
     case assign(Peer, AttemptID, sweep: String)
     case stop(Peer, AttemptID, reason: String)

@@ -1,4 +1,17 @@
-import Training
+import Vocabulary
+
+/// A sweep's `early_terminate` section, validated by `Search` and acted on by the
+/// coordinator through `StoppingPolicy`.
+public enum EarlyTermination: Hashable, Sendable {
+  /// W&B's Hyperband: brackets from `min_iter` (or `max_iter` and `s`), factor `eta`.
+  case hyperband(minIter: Int?, maxIter: Int?, s: Int?, eta: Double, strict: Bool)
+  /// Stop after `patience` epochs without an improvement of more than `minDelta`.
+  case plateau(patience: Int, minDelta: Double, relative: Bool, minEpochs: Int, restoreBest: Bool)
+  /// The median stopping rule (Golovin et al. 2017), or Optuna's variant (`.stepValue`).
+  case median(minTrials: Int, graceEpochs: Int, compare: MedianStoppingRule.Comparison = .runningAverage)
+  /// Asynchronous successive halving (Li et al. 2020).
+  case asha(minEpochs: Int, maxEpochs: Int?, eta: Double)
+}
 
 /// A stopping policy's verdict on a running trial: the epoch it was decided at and why, in
 /// words shown by `sweepd status` and the leaderboard (`plateau at epoch 17: best 0.031 at
@@ -26,7 +39,7 @@ public enum StoppingPolicy: Hashable, Sendable {
   case hyperband(HyperbandRule)
 
   /// The policy of `termination` for a sweep whose trials run `epochs` epochs.
-  public init(_ termination: SweepSpec.EarlyTermination, goal: SweepSpec.Goal, epochs: Int) {
+  public init(_ termination: EarlyTermination, goal: Goal, epochs: Int) {
     switch termination {
     case .plateau(let patience, let minDelta, let relative, let minEpochs, let restoreBest):
       self = .plateau(

@@ -1,0 +1,484 @@
+import DataTransfer
+import Dispatch
+import Foundation
+import Logging
+import Search
+import Store
+import Synchronization
+import Vocabulary
+import Wire
+import ZMQ
+
+/// The coordinator process's thin shell: one ROUTER, the store, and the pure parts it feeds —
+/// `CoordinatorState` (workers, leases, liveness), `SweepBook` (sweeps, trials, stopping)
+/// and `Requests` (client requests). It polls, decodes, feeds events in, and turns the
+/// actions that come out into store writes and messages: the writes of a pass go in one
+/// transaction (group commit), and nothing is sent before the store has what led to it.
+///
+/// All socket work happens on the thread that calls `run` (libzmq sockets are
+/// single-threaded); `stop` may be called from any thread.
+public final class CoordinatorServer: @unchecked Sendable {
+  public typealias Security = CoordinatorSecurity
+
+  let context: ZMQContext
+  let socket: ZMQSocket
+  let store: Store
+  /// Uploaded data files (nil: this coordinator accepts no uploads).
+  let dataStore: ContentStore?
+  let logger: Logger
+  let security: Security?
+  var zapHandler: ZAPHandler?
+  var leases = CoordinatorState()
+  var book = SweepBook()
+  let requests: Requests
+  /// Sweeps accepted since start (the suffix of new sweep ids).
+  var submitted = 0
+
+  /// Work queued for `flush`: the next transaction's rows, the messages that wait for it,
+  /// and the sweeps to refill (or end) after it.
+  var pendingChanges: [Store.TrialChange] = []
+  var pendingEvents: [EventRecord] = []
+  var metricBuffer: [MetricRecord] = []
+  /// When the oldest buffered METRIC row arrived (nil: none buffered).
+  var metricBufferedAt: Double?
+  var outbox: [(peer: String, frames: [[UInt8]])] = []
+  var refillQueue: Set<String> = []
+  /// The longest a METRIC row waits in memory for a commit, seconds (group commit: a killed
+  /// coordinator loses at most this much of the metric stream; transitions never wait).
+  static let metricCommitDelay = 0.02
+
+  let started = DispatchTime.now().uptimeNanoseconds
+  /// Set by `stop`; a byte on `wake` interrupts the poll at once.
+  let stopRequested = Atomic<Bool>(false)
+  let wake: (read: Int32, write: Int32)
+  /// Since when store writes fail (nil while they succeed).
+  var storeFailingSince: Double?
+  /// The numbers `--metrics-port` serves, as of the loop's last pass.
+  var counters = CoordinatorMetrics()
+  let published = Mutex(CoordinatorMetrics())
+  /// Trials by state of the sweeps that ended since start (they leave the book; Prometheus
+  /// still counts them).
+  var endedCounts: [TrialState: Int] = [:]
+
+  /// The address the ROUTER is bound to (with the port the system chose for `:*`).
+  public var endpoint: String { socket.lastEndpoint }
+
+  /// - Parameters:
+  ///   - context: the ZeroMQ context to open the ROUTER in (default: its own). Pass the
+  ///     workers' context to serve them over `inproc://` in one process (`sweepd run`).
+  ///   - security: CURVE keys; its ZAP handler runs before the socket binds, and the socket
+  ///     refuses everyone if no handler answers.
+  ///   - dataStore: where uploaded data files are kept (see `ContentStore`).
+  public init(
+    bind: String, store: Store, logger: Logger = Logger(label: "sweepd.coordinator"),
+    context: ZMQContext? = nil, security: Security? = nil, dataStore: ContentStore? = nil
+  ) throws {
+    self.dataStore = dataStore
+    self.context = try context ?? ZMQContext()
+    self.security = security
+    self.store = store
+    self.logger = logger
+    requests = Requests(store: store, dataStore: dataStore, logger: logger)
+    if let security {
+      let handler = ZAPHandler(context: self.context) { [logger] key, address in
+        guard let role = security.role(of: key) else {
+          logger.warning(
+            "refused a connection from \(address): unknown key \(key)", metadata: ["address": "\(address)"])
+          return nil
+        }
+        return role.rawValue
+      }
+      try handler.start()
+      zapHandler = handler
+    }
+    socket = try self.context.socket(.router)
+    if let security { try socket.makeCurveServer(secretKey: security.secretKey) }
+    try socket.setOption(ZMQ_ROUTER_MANDATORY_OPTION, Int32(1))
+    try socket.setOption(ZMQ_MAXMSGSIZE_OPTION, Int64(Protocol.maximumFrameBytes + 4096))
+    // A restarted coordinator's port can be briefly taken by a local worker's reconnect
+    // attempt (a TCP connection to a port with no listener may get that same port as its own
+    // source port); retry for a few seconds before giving up.
+    var attempts = 0
+    while true {
+      do {
+        try socket.bind(bind)
+        break
+      } catch let error as ZMQError where error.code == EADDRINUSE && attempts < 50 {
+        attempts += 1
+        usleep(100_000)
+      }
+    }
+    var ends: [Int32] = [0, 0]
+    guard pipe(&ends) == 0 else { throw ZMQError("pipe", code: errno) }
+    for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+    wake = (ends[0], ends[1])
+    try recover()
+  }
+
+  deinit {
+    close(wake.read)
+    close(wake.write)
+  }
+
+  /// Asks `run` to return (after writing what is buffered); safe from any thread.
+  public func stop() {
+    stopRequested.store(true, ordering: .relaxed)
+    var byte: UInt8 = 1
+    _ = write(wake.write, &byte, 1)
+  }
+
+  /// Seconds since start (the pure parts' clock).
+  var now: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+  var wallClock: Double { Date().timeIntervalSince1970 }
+
+  /// The coordinator's numbers for Prometheus (any thread).
+  public func metricsSnapshot() -> CoordinatorMetrics { published.withLock { $0 } }
+
+  func publishMetrics() {
+    var trials: [String: Int] = [:]
+    for (state, count) in endedCounts { trials[state.rawValue, default: 0] += count }
+    for live in book.sweeps.values {
+      for (state, count) in live.counts { trials[state.rawValue, default: 0] += count }
+    }
+    counters.trialsByState = trials
+    counters.queueDepth = leases.pendingCount
+    counters.workersConnected = leases.workerCount
+    counters.storeFailing = storeFailingSince != nil
+    published.withLock { $0 = counters }
+  }
+
+  /// Reads the running sweeps back from the store (see `Recovery`).
+  func recover() throws {
+    collectData()
+    var snapshots: [Recovery.Snapshot] = []
+    for record in try store.sweeps() where record.state == .running {
+      guard
+        let spec = try? SweepConfig.parse(
+          text: record.configText, file: record.file, dataDigests: record.digests)
+      else {
+        logger.error(
+          "sweep \(record.id): its config no longer parses; not resumed", metadata: ["sweep": "\(record.id)"])
+        continue
+      }
+      snapshots.append(
+        Recovery.Snapshot(
+          record: record, spec: spec, trials: try store.trials(sweep: record.id),
+          metrics: try store.currentMetrics(sweep: record.id), events: try store.events(sweep: record.id)))
+    }
+    let recovered = Recovery.rebuild(snapshots)
+    book = recovered.book
+    leases.recover(pending: recovered.pending, running: recovered.running, now: now)
+    for snapshot in snapshots {
+      let id = snapshot.record.id
+      logger.info(
+        "recovered sweep \(id): \(recovered.pending.filter { $0.sweep == id }.count) pending, \(recovered.running.filter { $0.sweep == id }.count) running",
+        metadata: ["sweep": "\(id)"])
+    }
+    refillQueue.formUnion(book.sweeps.keys)
+    flush()
+  }
+
+  /// Serves until `stop` is called.
+  public func run() throws {
+    var lastTick = now
+    while !stopRequested.load(ordering: .relaxed) {
+      let polled = try ZMQPoller.readable(
+        [socket], fileDescriptors: [wake.read],
+        timeoutMilliseconds: metricBuffer.isEmpty ? 50 : Int(Self.metricCommitDelay * 1000))
+      if polled.fileDescriptors[0] {
+        var sink = [UInt8](repeating: 0, count: 64)
+        while read(wake.read, &sink, sink.count) > 0 {}
+      }
+      if polled.sockets[0] {
+        // Drain what is waiting (at most 1,000, so stop and ticks are not starved), then tick.
+        var handled = 0
+        while handled < 1000, !stopRequested.load(ordering: .relaxed),
+          let message = try socket.receive(dontWait: true)
+        {
+          handle(message.frames, role: message.userID)
+          handled += 1
+        }
+      }
+      if now - lastTick >= 0.1 {
+        perform(leases.handle(.tick, now: now))
+        lastTick = now
+      }
+      flush()
+      publishMetrics()
+    }
+    flush(final: true)
+    // Release the address, so a coordinator started next (a restart) can bind it at once.
+    try? socket.unbind(endpoint)
+    zapHandler?.stop()
+  }
+
+  /// Handles one message; `role` is the sender's ZAP user id when the coordinator runs
+  /// CURVE, and decides what the sender may do.
+  func handle(_ frames: [[UInt8]], role: String? = nil) {
+    guard frames.count >= 2 else { return }
+    let peer = String(decoding: frames[0], as: UTF8.self)
+    let body = Array(frames.dropFirst())
+    let role = role.flatMap(Security.Role.init(rawValue:))
+    switch WireCodec.decodeWorkerMessage(body) {
+    case .success(let message):
+      if security != nil && role != .worker {
+        logger.warning(
+          "dropped a worker message from \(peer.debugDescription): its key is not a worker's",
+          metadata: ["peer": "\(peer)"])
+        return
+      }
+      perform(leases.handle(.message(peer, message), now: now))
+    case .failure(.unknownCommand):
+      switch WireCodec.decodeClientRequest(body) {
+      case .success(let request):
+        if security != nil, role != .operator, request.changesState {
+          logger.warning(
+            "refused a request from \(peer.debugDescription): its key is not an operator's",
+            metadata: ["peer": "\(peer)"])
+          reply(to: frames[0], .error("not allowed: only operator keys may submit, upload or cancel"))
+          return
+        }
+        // Answer from the written state, and write what the request changed before replying.
+        flush()
+        let answer = requests.answer(request, book: &book, workers: leases.workerCount, submitted: &submitted)
+        for effect in answer.effects {
+          switch effect {
+          case .refill(let sweep): refillQueue.insert(sweep)
+          case .cancel(let sweep):
+            perform(leases.handle(.cancel(sweep: sweep), now: now))
+            end(sweep)
+          }
+        }
+        flush()
+        reply(to: frames[0], answer.reply)
+      case .failure(let error):
+        logger.warning("dropped a message from \(peer.debugDescription): \(error)")
+        perform(leases.handle(.malformed(peer, reason: "\(error)"), now: now))
+      }
+    case .failure(let error):
+      logger.warning("dropped a message from \(peer.debugDescription): \(error)")
+      perform(leases.handle(.malformed(peer, reason: "\(error)"), now: now))
+    }
+  }
+
+  // MARK: Actions
+
+  /// Applies the lease machine's actions: transitions become store changes (through the
+  /// book), messages wait in the outbox, metrics feed the book (and its stopping judge).
+  func perform(_ actions: [CoordinatorState.Action]) {
+    for action in actions {
+      switch action {
+      case .persist(let transition):
+        log(transition)
+        let sweep = book.trials[transition.trial]?.sweep
+        if let change = book.apply(transition) {
+          pendingChanges.append(change)
+          // A trial ended: its sweep may need new trials, or be complete.
+          if transition.endsTrial, let sweep { refillQueue.insert(sweep) }
+        }
+      case .assign(let peer, let attempt, let sweep):
+        counters.assignments += 1
+        guard let trial = book.trials[attempt.trial] else {
+          logger.error("trial \(attempt.trial) is not in the book; not assigned")
+          continue
+        }
+        outbox.append(
+          (
+            peer,
+            WireCodec.encodeAssignment(
+              attempt: attempt, sweep: sweep, specJSON: Array(trial.spec.utf8),
+              promptMetrics: book.judge.judges(sweep: sweep))
+          ))
+      case .stop(let peer, let attempt, let reason):
+        send(peer, .stop(StopOrder(attempt: attempt, reason: reason)))
+      case .acknowledge(let peer, let attempt): send(peer, .acknowledge(attempt))
+      case .heartbeat(let peer): send(peer, .heartbeat)
+      case .disconnect(let peer, let reason): send(peer, .disconnect(reason))
+      case .recordMetric(let metric): record(metric)
+      }
+    }
+  }
+
+  func record(_ metric: MetricReport) {
+    counters.metricMessages += 1
+    for action in book.record(metric, time: wallClock) {
+      switch action {
+      case .record(let event):
+        pendingEvents.append(event)
+        logger.info(
+          "trial \(event.trialID ?? -1) stopped: \(event.detail)",
+          metadata: ["trial": "\(event.trialID ?? -1)", "sweep": "\(event.sweepID ?? "")"])
+      case .stop(let trial, let reason): perform(leases.handle(.stopTrial(trial, reason: reason), now: now))
+      }
+    }
+    metricBuffer.append(
+      MetricRecord(
+        trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch,
+        values: MetricJSON.encode(values: metric.values)))
+    if metricBufferedAt == nil { metricBufferedAt = now }
+  }
+
+  func log(_ transition: CoordinatorState.Transition) {
+    switch transition {
+    case .requeued(let lost, _, let reason):
+      logger.info(
+        "\(lost) requeued: \(reason)", metadata: Self.ids(lost, sweep: book.trials[lost.trial]?.sweep))
+    case .failed(let attempt, let reason):
+      logger.warning(
+        "\(attempt) failed: \(reason)", metadata: Self.ids(attempt, sweep: book.trials[attempt.trial]?.sweep))
+    default: break
+    }
+  }
+
+  /// Log metadata naming an attempt (and its sweep).
+  static func ids(_ attempt: AttemptID, sweep: String?) -> Logger.Metadata {
+    var metadata: Logger.Metadata = ["trial": "\(attempt.trial)", "attempt": "\(attempt.attempt)"]
+    if let sweep { metadata["sweep"] = "\(sweep)" }
+    return metadata
+  }
+
+  func send(_ peer: String, _ message: CoordinatorMessage) {
+    outbox.append((peer, WireCodec.encode(message)))
+  }
+
+  func reply(to peer: [UInt8], _ reply: ClientReply) {
+    try? socket.send([peer] + WireCodec.encode(reply), dontWait: true)
+  }
+
+  // MARK: Flush
+
+  /// Writes the queued rows (one transaction), sends what waited for them, refills the
+  /// sweeps that had results (writing their new trials and assignments too), and ends the
+  /// sweeps that are complete. One flush per drain of the socket batches the store work of
+  /// many messages.
+  func flush(final: Bool = false) {
+    // Group commit: METRIC rows alone wait up to `metricCommitDelay` for company.
+    if !final && pendingChanges.isEmpty && pendingEvents.isEmpty && outbox.isEmpty && refillQueue.isEmpty,
+      let since = metricBufferedAt, now - since < Self.metricCommitDelay, metricBuffer.count < 2000
+    {
+      return
+    }
+    // Nothing leaves before the store has it: while writes fail (a full disk, a read-only
+    // file), every change and every message waits here, and the next flush retries.
+    guard writeChanges() else { return }
+    // STOPs, ACKs and assignments of existing trials go now: a refill can take milliseconds
+    // (a TPE suggestion), and a stop should not wait for it.
+    sendQueued()
+    let refills = refillQueue.sorted()
+    refillQueue.removeAll()
+    for id in refills { refill(id) }
+    guard writeChanges() else { return }
+    sendQueued()
+    for id in refills where book.sweeps[id]?.isComplete == true { complete(id) }
+  }
+
+  /// Writes the buffered METRIC rows, events and trial changes in one transaction. Returns
+  /// false, keeping them all for the next try, when the store cannot be written.
+  @discardableResult
+  func writeChanges() -> Bool {
+    guard !pendingChanges.isEmpty || !metricBuffer.isEmpty || !pendingEvents.isEmpty else { return true }
+    let began = DispatchTime.now().uptimeNanoseconds
+    do {
+      try store.updateTrials(pendingChanges, metrics: metricBuffer, events: pendingEvents, now: wallClock)
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+      counters.storeWrites += 1
+      counters.storeWriteSeconds += seconds
+      counters.storeWriteMaxSeconds = max(counters.storeWriteMaxSeconds, seconds)
+    } catch {
+      if storeFailingSince == nil {
+        storeFailingSince = now
+        logger.error(
+          "store: cannot write (\(error)); holding every change and message until it can (retrying every 50 ms)"
+        )
+      }
+      return false
+    }
+    if let since = storeFailingSince {
+      logger.info("store: writing again after \(formatSeconds(now - since)); nothing was lost")
+      storeFailingSince = nil
+    }
+    pendingChanges.removeAll(keepingCapacity: true)
+    pendingEvents.removeAll(keepingCapacity: true)
+    metricBuffer.removeAll(keepingCapacity: true)
+    metricBufferedAt = nil
+    return true
+  }
+
+  func sendQueued() {
+    for (peer, frames) in outbox {
+      do {
+        try socket.send([Array(peer.utf8)] + frames, dontWait: true)
+      } catch {
+        logger.debug("could not send to \(peer.debugDescription): \(error)")
+      }
+    }
+    outbox.removeAll(keepingCapacity: true)
+  }
+
+  /// Total slots of the connected workers (at least 1).
+  var capacity: Int { max(leases.workers.values.map(\.slots).reduce(0, +), 1) }
+
+  /// Creates the sweep's next trials (see `SweepBook.proposal`): stored first, then in the
+  /// book, then queued for leases.
+  func refill(_ id: String) {
+    guard let proposal = book.proposal(for: id, capacity: capacity, now: wallClock) else { return }
+    let stored: [TrialRecord]
+    do {
+      stored = try store.appendTrials(proposal.records)
+    } catch {
+      // Not stored, not created: the same trials are planned again at the next refill.
+      logger.error(
+        "store: cannot add trials to sweep \(id) (\(error)); retrying", metadata: ["sweep": "\(id)"])
+      refillQueue.insert(id)
+      return
+    }
+    book.commit(proposal, stored: stored)
+    perform(
+      leases.handle(
+        .trialsAdded(
+          sweep: id, trials: stored.map { $0.id! }, maxAttempts: book.sweeps[id]!.plan.spec.maxAttempts),
+        now: now))
+  }
+
+  /// Every trial of the sweep has ended: the store marks it completed, then it leaves memory.
+  func complete(_ id: String) {
+    guard let live = book.sweeps[id] else { return }
+    do {
+      try store.setSweepState(id, .completed)
+    } catch {
+      // The store must know first: still running in memory, tried again at the next flush.
+      logger.error(
+        "store: cannot mark sweep \(id) completed (\(error)); retrying", metadata: ["sweep": "\(id)"])
+      refillQueue.insert(id)
+      return
+    }
+    end(id)
+    logger.info("sweep \(id) completed: \(live.created) trials", metadata: ["sweep": "\(id)"])
+  }
+
+  /// The sweep has ended (the store has its new state): it leaves memory, and the data files
+  /// only it used may go.
+  func end(_ id: String) {
+    for (state, count) in book.sweeps[id]?.counts ?? [:] { endedCounts[state, default: 0] += count }
+    book.end(id)
+    collectData()
+  }
+
+  /// Removes stored data files no unfinished sweep refers to (after their grace period).
+  func collectData() {
+    guard let dataStore, let records = try? store.sweeps() else { return }
+    let keep = Set(records.filter { $0.state == .running }.flatMap { $0.digests.values })
+    let removed = dataStore.collect(keep: keep)
+    if !removed.isEmpty { logger.info("removed \(removed.count) data files no unfinished sweep uses") }
+  }
+}
+
+extension ClientRequest {
+  /// Whether the request changes what the coordinator holds (operators only under CURVE).
+  var changesState: Bool {
+    switch self {
+    case .submit, .cancel, .haveData, .upload: true
+    case .status, .leaderboard, .history, .fetch: false
+    }
+  }
+}

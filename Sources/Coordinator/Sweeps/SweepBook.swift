@@ -1,0 +1,431 @@
+import Foundation
+import Search
+import Stopping
+import Store
+import Vocabulary
+import Wire
+
+/// Every live sweep's and trial's progress, as a pure value: transitions and metrics in,
+/// store changes and typed actions out. No I/O and no clock of its own (times are passed in).
+///
+/// One value per unfinished trial (`Trial`), whose `phase` says where it is; a trial leaves
+/// the book when it ends, so memory holds only what is pending or running (plus, per sweep,
+/// what later decisions need: TPE's observations and the stopping policy's finished curves).
+/// Trial creation is two steps, so the store knows first: `proposal(for:)` plans new trials
+/// without changing the book, the shell writes them, and `commit(_:stored:)` adds them.
+public struct SweepBook: Sendable {
+  /// What the shell must do besides writing the returned store changes.
+  public enum Action: Hashable, Sendable {
+    /// Write this event (a stopping decision) in the next group commit…
+    case record(EventRecord)
+    /// …then stop the trial's running attempt.
+    case stop(trial: Int64, reason: String)
+  }
+
+  /// A live sweep: its plan, how far creation got, and what its decisions need.
+  public struct Sweep: Sendable {
+    public var record: SweepRecord
+    public var plan: SweepPlan
+    /// Trials created so far (the next trial's index).
+    public var created: Int
+    /// Trials that have ended (completed, failed, …).
+    public var finished = 0
+    /// For TPE: each configuration's point (repeats reuse it).
+    var points: [Int: [Double]] = [:]
+    /// For TPE: the finished trials as sampler observations, by trial index.
+    var observations: [Int: Observation] = [:]
+    /// Deterministic mode's lag L (nil: off), and which trial indices have finished: every
+    /// index below `finishedPrefix` has.
+    var lag: Int?
+    var finishedIndices: Set<Int> = []
+    var finishedPrefix = 0
+    /// Trials by state and the best finished value, kept as transitions are applied, so a
+    /// status request reads no trial rows.
+    public var counts: [TrialState: Int] = [:]
+    public var bestFinished: Double?
+    /// The latest stopping decisions, oldest first (at most `SweepStatus.Stop.shown`).
+    public var recentStops: [SweepStatus.Stop] = []
+
+    init(record: SweepRecord, plan: SweepPlan, created: Int = 0) {
+      self.record = record
+      self.plan = plan
+      self.created = created
+      lag = plan.spec.deterministicLag
+    }
+
+    public var metric: SweepMetric { plan.spec.metric }
+    var stopping: StoppingPolicy? {
+      plan.spec.earlyTerminate.map {
+        StoppingPolicy($0, goal: plan.spec.metric.goal, epochs: plan.spec.trialEpochs)
+      }
+    }
+
+    /// Whether trial creation waits for earlier results: deterministic mode with an adaptive
+    /// decision to make (TPE, a stopping rule that compares with peers).
+    var gated: Bool {
+      lag != nil && (plan.spec.method == .tpe || (stopping.map { $0.peers != .none } ?? false))
+    }
+
+    /// Deterministic mode: the results trial `index` may see are those of trials
+    /// 0 ..< index − L. Otherwise (nil): every finished trial.
+    func visibleBound(for index: Int) -> Int? { lag.map { Swift.max(0, index - $0) } }
+
+    /// Whether trial `index` may be created now (its visible trials have all finished).
+    func mayCreate(_ index: Int) -> Bool {
+      guard gated, let bound = visibleBound(for: index) else { return true }
+      return finishedPrefix >= bound
+    }
+
+    /// Finished trials as sampler observations in index order, below `bound`.
+    func history(before bound: Int = Int.max) -> [Observation] {
+      observations.keys.filter { $0 < bound }.sorted().map { observations[$0]! }
+    }
+
+    mutating func markFinished(_ index: Int) {
+      finished += 1
+      finishedIndices.insert(index)
+      while finishedIndices.remove(finishedPrefix) != nil { finishedPrefix += 1 }
+    }
+
+    /// Every trial is created and has ended.
+    public var isComplete: Bool {
+      guard let total = plan.totalTrials else { return false }
+      return created >= total && finished >= created
+    }
+  }
+
+  /// A running attempt's progress: its best value of the sweep's metric so far and that
+  /// epoch, the epochs reported, and the metric at its latest epoch (nil when not finite).
+  public struct Progress: Hashable, Sendable {
+    public var best: Double?
+    public var bestEpoch: Int?
+    public var epochs = 0
+    public var latest: Double?
+    public var latestEpoch = 0
+  }
+
+  /// Where an unfinished trial is.
+  public enum Phase: Hashable, Sendable {
+    case pending
+    case running(attempt: Int, worker: String, progress: Progress)
+  }
+
+  /// An unfinished trial of a live sweep.
+  public struct Trial: Sendable {
+    public var sweep: String
+    public var index: Int
+    /// The trial spec as stored (JSON), spliced into ASSIGN without a decode.
+    public var spec: String
+    public var phase: Phase
+  }
+
+  /// New trials planned for a sweep, not yet in the book: write `records`, then `commit`.
+  public struct Proposal: Sendable {
+    public var sweep: String
+    public var records: [TrialRecord]
+    var points: [Int: [Double]]
+  }
+
+  public private(set) var sweeps: [String: Sweep] = [:]
+  public private(set) var trials: [Int64: Trial] = [:]
+  public private(set) var judge = StopJudge()
+
+  public init() {}
+
+  // MARK: Sweeps
+
+  /// A sweep to run (submitted, or recovered with `created` trials already stored).
+  public mutating func add(_ record: SweepRecord, plan: SweepPlan, created: Int = 0) {
+    let sweep = Sweep(record: record, plan: plan, created: created)
+    sweeps[record.id] = sweep
+    if let policy = sweep.stopping { judge.add(sweep: record.id, policy: policy, lag: sweep.lag) }
+  }
+
+  /// The sweep has ended (completed or cancelled; the store has the new state): it leaves
+  /// the book with its trials.
+  public mutating func end(_ id: String) {
+    sweeps[id] = nil
+    trials = trials.filter { $0.value.sweep != id }
+    judge.remove(sweep: id)
+  }
+
+  /// Plans the sweep's next trials: up to its total, enough pending to keep `capacity` slots
+  /// busy (twice over, plus 8), and for TPE its random start-up trials at once, then one
+  /// suggestion per free slot so each sees the latest results. Deterministic mode stops at
+  /// the first trial whose visible predecessors have not all finished. Nil: nothing to add.
+  public func proposal(for id: String, capacity: Int, now: Double) -> Proposal? {
+    guard let live = sweeps[id] else { return nil }
+    let spec = live.plan.spec
+    let startup = live.plan.tpe.startupTrials * spec.repeats
+    let wanted = spec.method == .tpe ? (live.created < startup ? startup : capacity) : 2 * capacity + 8
+    let pending = live.counts[.pending] ?? 0
+    let total = live.plan.totalTrials
+    var points = live.points
+    var records: [TrialRecord] = []
+    var history: [Observation]?
+    let encoder = Self.encoder
+    var index = live.created
+    while pending + records.count < wanted, total.map({ index < $0 }) ?? true, live.mayCreate(index) {
+      let configuration = index / spec.repeats
+      var given = points[configuration]
+      if spec.method == .tpe && given == nil {
+        if let bound = live.visibleBound(for: index) {
+          given = live.plan.point(configuration, history: live.history(before: bound))
+        } else {
+          if history == nil { history = live.history() }
+          given = live.plan.point(configuration, history: history!)
+        }
+        points[configuration] = given
+      }
+      guard let planned = try? live.plan.trial(index, point: given) else { break }
+      let params = ConfigValue.map(planned.used.map { ConfigValue.Entry(key: $0.0, value: $0.1) })
+      records.append(
+        TrialRecord(
+          sweepID: id, index: index, configuration: planned.configuration, repeatIndex: planned.repeatIndex,
+          seed: planned.seed,
+          params: String(decoding: (try? encoder.encode(params)) ?? Data(), as: UTF8.self),
+          point: String(decoding: (try? encoder.encode(planned.point)) ?? Data(), as: UTF8.self),
+          spec: String(decoding: (try? encoder.encode(planned.spec)) ?? Data(), as: UTF8.self),
+          updatedAt: now))
+      index += 1
+    }
+    return records.isEmpty ? nil : Proposal(sweep: id, records: records, points: points)
+  }
+
+  /// The proposal's trials were stored (with their ids): they are pending now.
+  public mutating func commit(_ proposal: Proposal, stored: [TrialRecord]) {
+    guard var live = sweeps[proposal.sweep] else { return }
+    live.created += stored.count
+    live.points = proposal.points
+    live.counts[.pending, default: 0] += stored.count
+    sweeps[proposal.sweep] = live
+    for record in stored {
+      trials[record.id!] = Trial(
+        sweep: proposal.sweep, index: record.index, spec: record.spec, phase: .pending)
+    }
+  }
+
+  static let encoder: JSONEncoder = {
+    let encoder = WireCodec.encoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return encoder
+  }()
+
+  // MARK: Transitions
+
+  /// The store change of a lease transition, with the book (and the stopping judge) brought
+  /// in step. `time` is the wall-clock time for the store. Returns nil for a trial the book
+  /// does not hold (its sweep ended).
+  public mutating func apply(_ transition: CoordinatorState.Transition) -> Store.TrialChange? {
+    switch transition {
+    case .started(let attempt, let worker):
+      guard var trial = trials[attempt.trial] else { return nil }
+      move(trial.sweep, from: trial.phase, to: .running)
+      trial.phase = .running(attempt: attempt.attempt, worker: worker, progress: Progress())
+      trials[attempt.trial] = trial
+      judge.begin(trial: attempt.trial, sweep: trial.sweep, index: trial.index)
+      return Store.TrialChange(
+        id: attempt.trial, ifAttempt: attempt.attempt - 1,
+        [.state(.running), .attempt(attempt.attempt), .worker(worker)])
+    case .finished(let attempt, let done):
+      return finish(attempt, done)
+    case .requeued(let lost, _, let reason):
+      guard var trial = trials[lost.trial] else { return nil }
+      judge.abandon(trial: lost.trial)
+      move(trial.sweep, from: trial.phase, to: .pending)
+      trial.phase = .pending
+      trials[lost.trial] = trial
+      return Store.TrialChange(
+        id: lost.trial, ifAttempt: lost.attempt, [.state(.pending), .worker(nil), .message(reason)])
+    case .failed(let attempt, let reason):
+      guard let trial = trials[attempt.trial] else { return nil }
+      judge.abandon(trial: attempt.trial)
+      ended(attempt.trial, trial, as: .failed, best: nil)
+      return Store.TrialChange(
+        id: attempt.trial, ifAttempt: attempt.attempt, [.state(.failed), .message(reason)])
+    case .cancelled(let id):
+      guard let trial = trials[id] else { return nil }
+      judge.abandon(trial: id)
+      ended(id, trial, as: .cancelled, best: nil)
+      return Store.TrialChange(id: id, ifAttempt: nil, [.state(.cancelled)])
+    }
+  }
+
+  /// A DONE: the trial's final state, best and result. A STOP without a policy's decision
+  /// is a cancellation; in deterministic mode a stopped trial's result is cut at its
+  /// decision epoch, however many epochs its worker ran before the STOP arrived. The
+  /// result is the last epoch's value, or the best one when the policy restores the best.
+  mutating func finish(_ attempt: AttemptID, _ done: DoneReport) -> Store.TrialChange? {
+    guard let trial = trials[attempt.trial], let live = sweeps[trial.sweep] else { return nil }
+    var progress = Progress()
+    if case .running(_, _, let seen) = trial.phase { progress = seen }
+    let ending = judge.end(trial: attempt.trial)
+    var state: TrialState =
+      switch done.status {
+      case .completed: .completed
+      case .stopped: ending?.reason == nil ? .cancelled : .earlyStopped
+      case .diverged: .diverged
+      case .failed: .failed
+      }
+    var epochs = done.epochs
+    var curve = ending?.curve
+    if let stopEpoch = ending?.stopEpoch, let full = curve, done.status != .failed {
+      let cut = Array(full.prefix(stopEpoch))
+      state = .earlyStopped
+      epochs = cut.count
+      curve = cut
+      let best = Self.best(of: cut, goal: live.metric.goal)
+      progress = Progress(
+        best: best?.value, bestEpoch: best?.epoch, epochs: cut.count,
+        latest: cut.last.flatMap { $0.isFinite ? $0 : nil }, latestEpoch: cut.count)
+    }
+    var result: (value: Double?, epoch: Int)? =
+      progress.latestEpoch > 0 ? (progress.latest, progress.latestEpoch) : nil
+    if state == .earlyStopped, judge.restoresBest(sweep: trial.sweep) {
+      result = progress.bestEpoch.map { (progress.best, $0) }
+    }
+    if state == .completed || state == .earlyStopped {
+      judge.finished(
+        sweep: trial.sweep, index: trial.index, curve: curve ?? [], earlyStopped: state == .earlyStopped)
+    }
+    ended(attempt.trial, trial, as: state, best: progress.best)
+    return Store.TrialChange(
+      id: attempt.trial, ifAttempt: attempt.attempt,
+      [
+        .state(state), .epochs(epochs), .seconds(done.seconds), .message(ending?.reason ?? done.message),
+        .best(value: progress.best, epoch: progress.bestEpoch),
+        .result(value: result?.value, epoch: result?.epoch),
+      ])
+  }
+
+  /// Counts move between states.
+  mutating func move(_ sweep: String, from phase: Phase, to state: TrialState) {
+    let old: TrialState = if case .pending = phase { .pending } else { .running }
+    sweeps[sweep]?.counts[old, default: 0] -= 1
+    sweeps[sweep]?.counts[state, default: 0] += 1
+  }
+
+  /// The trial has ended: counted, its best kept, TPE told, and it leaves the book.
+  mutating func ended(_ id: Int64, _ trial: Trial, as state: TrialState, best: Double?) {
+    trials[id] = nil
+    guard var live = sweeps[trial.sweep] else { return }
+    let old: TrialState = if case .pending = trial.phase { .pending } else { .running }
+    live.counts[old, default: 0] -= 1
+    live.counts[state, default: 0] += 1
+    live.markFinished(trial.index)
+    if let best, best.isFinite, live.bestFinished.map({ live.metric.goal.prefers(best, over: $0) }) ?? true {
+      live.bestFinished = best
+    }
+    if live.plan.spec.method == .tpe {
+      let observed: Observation.State =
+        state == .completed || state == .earlyStopped ? .completed : state == .diverged ? .diverged : .failed
+      live.observations[trial.index] = Observation(
+        point: live.points[trial.index / live.plan.spec.repeats] ?? [], value: best,
+        state: best == nil ? .failed : observed)
+    }
+    sweeps[trial.sweep] = live
+  }
+
+  // MARK: Metrics
+
+  /// An epoch of a running attempt (the lease machine checked it is current): its progress,
+  /// and for a sweep with a stopping policy the decisions it leads to. `time`: wall clock,
+  /// for the event rows.
+  public mutating func record(_ metric: MetricReport, time: Double) -> [Action] {
+    guard var trial = trials[metric.attempt.trial],
+      case .running(let attempt, let worker, var progress) = trial.phase, attempt == metric.attempt.attempt,
+      let live = sweeps[trial.sweep]
+    else { return [] }
+    let value = metric.values[live.metric.name.rawValue]
+    progress.epochs = max(progress.epochs, metric.epoch)
+    if let value, value.isFinite, progress.best.map({ live.metric.goal.prefers(value, over: $0) }) ?? true {
+      progress.best = value
+      progress.bestEpoch = metric.epoch
+    }
+    if metric.epoch >= progress.latestEpoch {
+      progress.latest = value.flatMap { $0.isFinite ? $0 : nil }
+      progress.latestEpoch = metric.epoch
+    }
+    trial.phase = .running(attempt: attempt, worker: worker, progress: progress)
+    trials[metric.attempt.trial] = trial
+    var actions: [Action] = []
+    for decision in judge.epoch(trial: metric.attempt.trial, epoch: metric.epoch, value: value ?? .nan) {
+      sweeps[decision.sweep]?.recentStops.append(
+        SweepStatus.Stop(trial: decision.trial, reason: decision.reason))
+      if let count = sweeps[decision.sweep]?.recentStops.count, count > SweepStatus.Stop.shown {
+        sweeps[decision.sweep]?.recentStops.removeFirst(count - SweepStatus.Stop.shown)
+      }
+      actions.append(
+        .record(
+          EventRecord(
+            time: time, sweepID: decision.sweep, trialID: decision.trial, kind: "early_stop",
+            detail: decision.reason)))
+      actions.append(.stop(trial: decision.trial, reason: decision.reason))
+    }
+    return actions
+  }
+
+  // MARK: Reading
+
+  /// A running trial's progress (nil when pending or not in the book).
+  public func progress(of trial: Int64) -> Progress? {
+    if case .running(_, _, let progress)? = trials[trial]?.phase { return progress }
+    return nil
+  }
+
+  /// The best value so far of a live sweep, finished and running trials included.
+  public func best(of sweep: String) -> Double? {
+    guard let live = sweeps[sweep] else { return nil }
+    var best = live.bestFinished
+    for trial in trials.values where trial.sweep == sweep {
+      if case .running(_, _, let progress) = trial.phase, let value = progress.best,
+        best.map({ live.metric.goal.prefers(value, over: $0) }) ?? true
+      {
+        best = value
+      }
+    }
+    return best
+  }
+
+  /// The best finite value of a curve (epoch 1 first) and its epoch; the earliest on a tie.
+  public static func best(of curve: [Double], goal: Goal) -> (value: Double, epoch: Int)? {
+    var best: (value: Double, epoch: Int)?
+    for (offset, value) in curve.enumerated() where value.isFinite {
+      if let current = best, !goal.prefers(value, over: current.value) { continue }
+      best = (value, offset + 1)
+    }
+    return best
+  }
+
+  // MARK: Recovery
+
+  /// Recovery: an unfinished trial as the store has it.
+  mutating func restore(_ record: TrialRecord, progress: Progress?) {
+    let phase: Phase =
+      record.state == .running
+      ? .running(attempt: record.attempt, worker: record.worker ?? "", progress: progress ?? Progress())
+      : .pending
+    trials[record.id!] = Trial(sweep: record.sweepID, index: record.index, spec: record.spec, phase: phase)
+    sweeps[record.sweepID]?.counts[record.state, default: 0] += 1
+  }
+
+  /// Recovery: a finished trial counted (and, for TPE, observed) as it was.
+  mutating func restoreFinished(_ record: TrialRecord) {
+    let trial = Trial(sweep: record.sweepID, index: record.index, spec: "", phase: .pending)
+    sweeps[record.sweepID]?.counts[.pending, default: 0] += 1
+    ended(record.id!, trial, as: record.state, best: record.bestValue)
+  }
+
+  /// Recovery: the sweep's TPE points and latest stops.
+  mutating func restore(sweep: String, points: [Int: [Double]], recentStops: [SweepStatus.Stop]) {
+    sweeps[sweep]?.points = points
+    sweeps[sweep]?.recentStops = recentStops
+  }
+
+  mutating func restoreJudge(_ body: (inout StopJudge) -> Void) { body(&judge) }
+
+  /// Marks a live sweep's record with its new state (after the store has it).
+  public mutating func setState(_ id: String, _ state: SweepRecord.State) {
+    sweeps[id]?.record.state = state
+  }
+}

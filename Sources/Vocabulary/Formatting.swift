@@ -1,0 +1,44 @@
+/// The project's shared words: how numbers are written in messages and errors, and the
+/// did-you-mean rule every "unknown key" error uses. A leaf target with no dependencies, so
+/// the stopping rules, the protocol documents and the trainer agree without importing each
+/// other.
+
+/// Formats a number the short way (`0.001`, `1e-8`, `10`).
+public func formatNumber(_ x: Double) -> String {
+  if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
+  var text = "\(x)"
+  // Swift writes 1e-08; configs and docs write 1e-8.
+  while let range = text.range(of: "e-0") { text.replaceSubrange(range, with: "e-") }
+  while let range = text.range(of: "e+0") { text.replaceSubrange(range, with: "e+") }
+  return text
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a likely
+/// typo (distance ≤ max(2, length/3)).
+public func closestMatch(to word: String, among candidates: [String]) -> String? {
+  var best: (String, Int)?
+  for candidate in candidates {
+    let distance = editDistance(word.lowercased(), candidate.lowercased())
+    if best == nil || distance < best!.1 { best = (candidate, distance) }
+  }
+  guard let (candidate, distance) = best else { return nil }
+  return distance <= max(2, word.count / 3) && distance > 0 ? candidate : nil
+}
+
+/// Levenshtein distance.
+public func editDistance(_ a: String, _ b: String) -> Int {
+  let a = Array(a), b = Array(b)
+  if a.isEmpty { return b.count }
+  if b.isEmpty { return a.count }
+  var previous = Array(0...b.count)
+  var current = [Int](repeating: 0, count: b.count + 1)
+  for i in 1...a.count {
+    current[0] = i
+    for j in 1...b.count {
+      current[j] = Swift.min(
+        previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+    }
+    swap(&previous, &current)
+  }
+  return previous[b.count]
+}

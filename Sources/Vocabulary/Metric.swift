@@ -1,0 +1,85 @@
+/// Whether a sweep's metric is better small or large.
+public enum Goal: String, Hashable, Sendable, Codable, CaseIterable {
+  case minimize, maximize
+
+  /// Whether `a` is strictly better than `b` under this goal.
+  public func prefers(_ a: Double, over b: Double) -> Bool { self == .minimize ? a < b : a > b }
+}
+
+/// The name of a metric a trial reports each epoch: one of the built-in trainer's (each with
+/// its natural goal) or any name a user's program reports. A string underneath, so it
+/// travels and is stored as the name itself.
+public struct MetricName: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral,
+  CustomStringConvertible, Comparable
+{
+  public var rawValue: String
+
+  public init(rawValue: String) { self.rawValue = rawValue }
+  public init(_ name: String) { rawValue = name }
+  public init(stringLiteral value: String) { rawValue = value }
+
+  public init(from decoder: Decoder) throws {
+    rawValue = try decoder.singleValueContainer().decode(String.self)
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(rawValue)
+  }
+
+  public var description: String { rawValue }
+  public static func < (a: MetricName, b: MetricName) -> Bool { a.rawValue < b.rawValue }
+
+  /// Mean of the epoch's batch losses.
+  public static let trainLoss: MetricName = "train_loss"
+  /// Loss on the validation split.
+  public static let valLoss: MetricName = "val_loss"
+  /// Misclassified fraction of the validation split (classification).
+  public static let valError: MetricName = "val_error"
+  /// 1 − `val_error` (classification).
+  public static let valAccuracy: MetricName = "val_accuracy"
+  /// Root mean squared error on the validation split (regression).
+  public static let valRMSE: MetricName = "val_rmse"
+  /// The learning rate of the epoch's last step (mean over parameters for per-parameter rates).
+  public static let lr: MetricName = "lr"
+  /// Wall-clock seconds of the epoch.
+  public static let seconds: MetricName = "seconds"
+
+  /// The metrics the built-in trainer reports that a sweep may optimize, in the order
+  /// errors list them.
+  public static let optimizable: [MetricName] = [.valLoss, .valError, .valAccuracy, .valRMSE, .trainLoss]
+
+  /// The goal a sweep takes when its config names this metric without one: maximize for
+  /// accuracies, minimize for everything else.
+  public var defaultGoal: Goal { self == .valAccuracy ? .maximize : .minimize }
+}
+
+/// Where a trial is in its life, as the store keeps it and every document reports it.
+public enum TrialState: String, Hashable, Sendable, Codable, CaseIterable {
+  case pending
+  case running
+  /// Ran every epoch.
+  case completed
+  /// Stopped by the sweep's stopping policy; its best value still ranks.
+  case earlyStopped = "early_stopped"
+  /// The loss or a weight became non-finite.
+  case diverged
+  /// Could not run, or its attempts ran out; the message says why.
+  case failed
+  /// Its sweep was cancelled (or a worker stopped it without a policy's decision).
+  case cancelled
+
+  /// Whether the trial has ended (whatever the outcome).
+  public var isFinished: Bool { self != .pending && self != .running }
+}
+
+/// What a sweep optimizes: a metric and whether it is better small or large.
+public struct SweepMetric: Hashable, Sendable, Codable {
+  public var name: MetricName
+  public var goal: Goal
+
+  public init(name: MetricName, goal: Goal) {
+    self.name = name
+    self.goal = goal
+  }
+}

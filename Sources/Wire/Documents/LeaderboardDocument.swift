@@ -1,0 +1,122 @@
+import Foundation
+import Vocabulary
+
+/// The leaderboard's JSON document (`sweepd leaderboard --format json`, and the body of a
+/// LEADERBOARD reply), as Codable value types: one definition for writing and reading, so
+/// the two cannot drift. Keys are sorted; a non-finite number is the string "nan", "inf"
+/// or "-inf". See docs/leaderboard.md.
+public struct LeaderboardDocument: Codable, Sendable {
+  /// A value and the epoch it came from; both written even when null.
+  public struct Best: Codable, Sendable {
+    public var value: Double?
+    public var epoch: Int?
+
+    public func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(value, forKey: .value)
+      try c.encode(epoch, forKey: .epoch)
+    }
+  }
+
+  public struct Trial: Codable, Sendable {
+    public var rank: Int
+    public var trial: Int64
+    public var status: TrialState
+    public var params: ConfigValue
+    public var best: Best
+    /// The metric at the epoch the trial reports as its result (absent while running).
+    public var result: Best?
+    public var epochs: Int
+    public var seconds: Double
+    /// An early stop's reason or a failure's error (absent when there is none).
+    public var message: String?
+  }
+
+  public struct Group: Codable, Sendable {
+    public var key: String
+    public var value: ConfigValue
+    public var trials: Int
+    public var measured: Int
+    public var best: Double?
+    public var median: Double?
+    public var mean: Double?
+    public var std: Double?
+    public var bestTrial: Int64?
+
+    enum CodingKeys: String, CodingKey {
+      case key, value, trials, measured, best, median, mean, std
+      case bestTrial = "best_trial"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(key, forKey: .key)
+      try c.encode(value, forKey: .value)
+      try c.encode(trials, forKey: .trials)
+      try c.encode(measured, forKey: .measured)
+      try c.encode(best, forKey: .best)
+      try c.encode(median, forKey: .median)
+      try c.encode(mean, forKey: .mean)
+      try c.encode(std, forKey: .std)
+      try c.encode(bestTrial, forKey: .bestTrial)
+    }
+  }
+
+  public var sweep: String
+  public var metric: SweepMetric
+  /// The parameter names in the sweep's order (JSON objects do not keep an order).
+  public var parameters: [String]?
+  public var trials: [Trial]
+  public var groups: [Group]?
+
+  /// The document of `board`: its best `top` trials (all when nil), and the statistics
+  /// per value of `groupBy` over every trial.
+  public init(_ board: Leaderboard, top: Int? = nil, groupBy: String? = nil) {
+    let shown = board.ranked.prefix(top ?? board.ranked.count)
+    sweep = board.sweep
+    metric = board.metric
+    parameters = board.parameterNames
+    trials = shown.enumerated().map { rank, trial in
+      Trial(
+        rank: rank + 1, trial: trial.trial, status: trial.status,
+        params: .map(trial.params.map { ConfigValue.Entry(key: $0.0, value: $0.1) }),
+        best: Best(value: trial.best, epoch: trial.bestEpoch),
+        result: trial.resultEpoch.map { Best(value: trial.result, epoch: $0) }, epochs: trial.epochs,
+        seconds: trial.seconds, message: trial.message)
+    }
+    groups = groupBy.map { key in
+      board.groups(by: key).map { group in
+        Group(
+          key: key, value: group.value, trials: group.count, measured: group.measured, best: group.best,
+          median: group.median, mean: group.mean, std: group.standardDeviation,
+          bestTrial: group.bestTrial?.trial)
+      }
+    }
+  }
+
+  /// The document as JSON text, ending in a newline (what `--format json` prints).
+  public var jsonText: String { String(decoding: DocumentJSON.encode(self), as: UTF8.self) + "\n" }
+}
+
+extension Leaderboard {
+  /// Reads a leaderboard back from its JSON (what a client receives from the coordinator).
+  /// Trials keep the document's order; their `index` is their rank − 1.
+  public init(json: [UInt8]) throws {
+    self.init(document: try DocumentJSON.decode(LeaderboardDocument.self, from: json))
+  }
+
+  public init(document: LeaderboardDocument) {
+    let order = Dictionary(
+      (document.parameters ?? []).enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    let trials = document.trials.map { trial in
+      var params: [(String, ConfigValue)] = []
+      if case .map(let entries) = trial.params { params = entries.map { ($0.key, $0.value) } }
+      params.sort { (order[$0.0] ?? Int.max, $0.0) < (order[$1.0] ?? Int.max, $1.0) }
+      return TrialSummary(
+        trial: trial.trial, index: trial.rank - 1, configuration: 0, status: trial.status, params: params,
+        best: trial.best.value, bestEpoch: trial.best.epoch, epochs: trial.epochs, seconds: trial.seconds,
+        message: trial.message, result: trial.result?.value, resultEpoch: trial.result?.epoch)
+    }
+    self.init(sweep: document.sweep, metric: document.metric, trials: trials)
+  }
+}

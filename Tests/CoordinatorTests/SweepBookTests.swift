@@ -1,0 +1,268 @@
+import Foundation
+import Search
+import Store
+import Vocabulary
+import XCTest
+
+@testable import Coordinator
+@testable import Wire
+
+/// The sweep book, pure: transitions and metrics in, store changes and actions out. Times
+/// are passed in (a fake clock); trial ids are handed out as a store would.
+final class SweepBookTests: XCTestCase {
+  var nextID: Int64 = 1
+
+  func sweep(_ yaml: String, id: String = "s") throws -> (SweepRecord, SweepPlan) {
+    let spec = try SweepConfig.parse(text: yaml, file: "t.yaml")
+    let record = SweepRecord(
+      id: id, name: nil, file: "t.yaml", configText: yaml, method: spec.methodName,
+      metricName: spec.metric.name.rawValue, metricGoal: spec.metric.goal.rawValue, seed: spec.seed,
+      createdAt: 0)
+    return (record, SweepPlan(spec: spec))
+  }
+
+  /// Plans and "stores" the sweep's next trials; returns their ids.
+  @discardableResult
+  func refill(_ book: inout SweepBook, _ id: String = "s", capacity: Int = 1) -> [Int64] {
+    guard let proposal = book.proposal(for: id, capacity: capacity, now: 0) else { return [] }
+    let stored = proposal.records.map { record -> TrialRecord in
+      var record = record
+      record.id = nextID
+      nextID += 1
+      return record
+    }
+    book.commit(proposal, stored: stored)
+    return stored.map { $0.id! }
+  }
+
+  func start(_ book: inout SweepBook, _ trial: Int64, attempt: Int = 1) {
+    XCTAssertNotNil(book.apply(.started(AttemptID(trial: trial, attempt: attempt), worker: "w")))
+  }
+
+  func finish(
+    _ book: inout SweepBook, _ trial: Int64, _ status: DoneReport.Status = .completed, epochs: Int = 3,
+    attempt: Int = 1
+  ) -> Store.TrialChange? {
+    book.apply(
+      .finished(
+        AttemptID(trial: trial, attempt: attempt),
+        DoneReport(
+          attempt: AttemptID(trial: trial, attempt: attempt), status: status, epochs: epochs, seconds: 1)))
+  }
+
+  func epoch(_ book: inout SweepBook, _ trial: Int64, _ epoch: Int, _ loss: Double, attempt: Int = 1)
+    -> [SweepBook.Action]
+  {
+    book.record(
+      MetricReport(
+        attempt: AttemptID(trial: trial, attempt: attempt), epoch: epoch, values: ["val_loss": loss]),
+      time: 100)
+  }
+
+  let grid = """
+    method: grid
+    metric: {name: val_loss, goal: minimize}
+    model: {kind: rosenbrock}
+    training: {epochs: 3}
+    parameters:
+      lr: {values: [0.001, 0.002, 0.003]}
+    """
+
+  /// A trial's life leaves nothing behind: once every trial ended and the sweep is
+  /// complete, the book holds no trial (the coordinator's memory no longer grows with every
+  /// trial it has run), and an ended sweep leaves with its trials.
+  func testFinishedTrialsLeaveTheBook() throws {
+    var book = SweepBook()
+    let (record, plan) = try sweep(grid)
+    book.add(record, plan: plan)
+    let ids = refill(&book, capacity: 4)
+    XCTAssertEqual(ids.count, 3, "a 3-trial grid never proposes more")
+    XCTAssertNil(book.proposal(for: "s", capacity: 4, now: 0))
+    for id in ids {
+      start(&book, id)
+      _ = epoch(&book, id, 1, 0.5)
+      _ = finish(&book, id)
+    }
+    XCTAssertTrue(book.trials.isEmpty)
+    XCTAssertTrue(try XCTUnwrap(book.sweeps["s"]).isComplete)
+    XCTAssertEqual(book.sweeps["s"]?.counts[.completed], 3)
+    book.end("s")
+    XCTAssertTrue(book.sweeps.isEmpty)
+    XCTAssertNil(book.apply(.started(AttemptID(trial: 1, attempt: 2), worker: "w")), "unknown: no change")
+  }
+
+  /// The store change of each transition, guarded by the attempt it is about; the best so
+  /// far and the result (last epoch) come from the metrics.
+  func testTransitionsBecomeGuardedStoreChanges() throws {
+    var book = SweepBook()
+    let (record, plan) = try sweep(grid)
+    book.add(record, plan: plan)
+    let ids = refill(&book)
+    let id = ids[0]
+    start(&book, id)
+    for (e, loss) in [(1, 0.5), (2, 0.2), (3, 0.4)] { _ = epoch(&book, id, e, loss) }
+    XCTAssertEqual(book.progress(of: id)?.best, 0.2)
+    XCTAssertEqual(book.best(of: "s"), 0.2)
+    let change = try XCTUnwrap(finish(&book, id))
+    XCTAssertEqual(change.ifAttempt, 1)
+    XCTAssertTrue(change.fields.contains(.state(.completed)))
+    XCTAssertTrue(change.fields.contains(.best(value: 0.2, epoch: 2)))
+    XCTAssertTrue(change.fields.contains(.result(value: 0.4, epoch: 3)))
+    XCTAssertEqual(book.sweeps["s"]?.bestFinished, 0.2)
+    // A requeue returns the trial to pending under the lost attempt's guard.
+    let other = ids[1]
+    start(&book, other)
+    let requeued = try XCTUnwrap(
+      book.apply(
+        .requeued(
+          lost: AttemptID(trial: other, attempt: 1), next: AttemptID(trial: other, attempt: 2), reason: "r")))
+    XCTAssertEqual(requeued.ifAttempt, 1)
+    XCTAssertTrue(requeued.fields.contains(.state(.pending)))
+    XCTAssertEqual(book.sweeps["s"]?.counts[.running], 0)
+    XCTAssertEqual(book.sweeps["s"]?.counts[.pending], 2, "the third trial and the requeued one")
+  }
+
+  let asha = """
+    method: grid
+    metric: {name: val_loss, goal: minimize}
+    model: {kind: rosenbrock}
+    training: {epochs: 9}
+    early_terminate: {type: asha, min_epochs: 1, eta: 3}
+    parameters:
+      lr: {values: [0.001, 0.002, 0.003, 0.004]}
+    """
+
+  /// A trial that fails on its last attempt, or is cancelled, leaves the stopping peers:
+  /// ASHA no longer counts its curve (the defect: it used to keep ranking others).
+  func testFailedAndCancelledTrialsLeaveThePeers() throws {
+    for ending in ["failed", "cancelled"] {
+      var book = SweepBook()
+      let (record, plan) = try sweep(asha)
+      book.add(record, plan: plan)
+      let ids = refill(&book, capacity: 4)
+      start(&book, ids[0])
+      start(&book, ids[1])
+      XCTAssertEqual(epoch(&book, ids[1], 1, 0.1), [])
+      let change =
+        ending == "failed"
+        ? book.apply(.failed(AttemptID(trial: ids[1], attempt: 1), reason: "attempts used"))
+        : book.apply(.cancelled(trial: ids[1]))
+      XCTAssertNotNil(change)
+      XCTAssertEqual(book.judge.watchedCount, 1, ending)
+      XCTAssertEqual(epoch(&book, ids[0], 1, 0.9), [], "\(ending): no peer ranks trial \(ids[0]) any more")
+      XCTAssertNil(book.trials[ids[1]], "\(ending): the trial left the book")
+    }
+  }
+
+  /// A stopping decision comes out as actions: record the event (written in the group
+  /// commit) and then stop the trial; the sweep keeps it among its recent stops. Its DONE
+  /// makes it early_stopped with the reason as its message.
+  func testAStopIsRecordedThenSentAndEndsEarlyStopped() throws {
+    var book = SweepBook()
+    let (record, plan) = try sweep(asha)
+    book.add(record, plan: plan)
+    let ids = refill(&book, capacity: 4)
+    start(&book, ids[0])
+    start(&book, ids[1])
+    _ = epoch(&book, ids[0], 1, 0.1)
+    let actions = epoch(&book, ids[1], 1, 0.9)
+    guard actions.count == 2, case .record(let event) = actions[0],
+      case .stop(let trial, let reason) = actions[1]
+    else { return XCTFail("expected record then stop, got \(actions)") }
+    XCTAssertEqual(event.kind, "early_stop")
+    XCTAssertEqual(event.trialID, ids[1])
+    XCTAssertEqual(event.time, 100)
+    XCTAssertEqual(trial, ids[1])
+    XCTAssertEqual(event.detail, reason)
+    XCTAssertEqual(book.sweeps["s"]?.recentStops.map(\.trial), [ids[1]])
+    let change = try XCTUnwrap(finish(&book, ids[1], .stopped, epochs: 2))
+    XCTAssertTrue(change.fields.contains(.state(.earlyStopped)))
+    XCTAssertTrue(change.fields.contains(.message(reason)))
+    // A STOP without a decision (a cancellation) is not early_stopped.
+    let change0 = try XCTUnwrap(finish(&book, ids[0], .stopped, epochs: 1))
+    XCTAssertTrue(change0.fields.contains(.state(.cancelled)))
+  }
+
+  /// Deterministic mode gates creation: trial k waits until trials 0 … k − L − 1 have
+  /// finished, whatever order results arrive in; and a stopped trial's result is cut at its
+  /// decision epoch, however many epochs its worker ran before the STOP arrived.
+  func testDeterministicGatingAndTheCutResult() throws {
+    var book = SweepBook()
+    let (record, plan) = try sweep(
+      """
+      method: bayes
+      metric: {name: val_loss, goal: minimize}
+      model: {kind: rosenbrock}
+      training: {epochs: 4}
+      deterministic: {lag: 2}
+      run_cap: 20
+      early_terminate: {type: plateau, patience: 1}
+      parameters:
+        lr: {distribution: log_uniform_values, min: 0.0001, max: 0.01}
+      """)
+    book.add(record, plan: plan)
+    let first = refill(&book, capacity: 8)
+    XCTAssertEqual(first.count, 3, "indices 0…L see nobody and may start; index 3 waits for trial 0")
+    for id in first { start(&book, id) }
+    _ = finish(&book, first[1])
+    _ = finish(&book, first[2])
+    XCTAssertEqual(refill(&book, capacity: 8), [], "trial 0 has not finished: index 3 must wait")
+    // Trial 0: better, then worse twice; plateau stops it at epoch 2, but it reports 4 epochs.
+    _ = epoch(&book, first[0], 1, 0.5)
+    let stop = epoch(&book, first[0], 2, 0.6)
+    XCTAssertEqual(stop.count, 2)
+    _ = epoch(&book, first[0], 3, 0.1)
+    _ = epoch(&book, first[0], 4, 0.05)
+    let change = try XCTUnwrap(finish(&book, first[0], .completed, epochs: 4))
+    XCTAssertTrue(change.fields.contains(.state(.earlyStopped)))
+    XCTAssertTrue(change.fields.contains(.epochs(2)))
+    XCTAssertTrue(change.fields.contains(.best(value: 0.5, epoch: 1)), "\(change.fields)")
+    XCTAssertTrue(change.fields.contains(.result(value: 0.6, epoch: 2)))
+    XCTAssertEqual(refill(&book, capacity: 8).count, 3, "0, 1, 2 finished: indices 3, 4, 5 may start")
+  }
+
+  /// After a restart the book is rebuilt from the store's rows: counts, the running trial's
+  /// best so far from its stored epochs, and refill continuing at the next index.
+  func testRecoveryRebuildsAndRefillContinues() throws {
+    let (record, plan) = try sweep(
+      grid.replacingOccurrences(of: "[0.001, 0.002, 0.003]", with: "[0.001, 0.002, 0.003, 0.004, 0.005]"))
+    var original = SweepBook()
+    original.add(record, plan: plan)
+    let proposal = try XCTUnwrap(original.proposal(for: "s", capacity: 1, now: 0))
+    var rows = proposal.records.prefix(3).enumerated().map { offset, row -> TrialRecord in
+      var row = row
+      row.id = Int64(offset + 1)
+      return row
+    }
+    rows[0].state = .completed
+    rows[0].bestValue = 0.3
+    rows[1].state = .running
+    rows[1].attempt = 2
+    rows[1].worker = "w1"
+    let metrics = [
+      MetricRecord(trialID: 2, attempt: 2, epoch: 1, values: #"{"val_loss":0.7}"#),
+      MetricRecord(trialID: 2, attempt: 2, epoch: 2, values: #"{"val_loss":0.25}"#),
+    ]
+    let recovered = Recovery.rebuild([
+      Recovery.Snapshot(record: record, spec: plan.spec, trials: rows, metrics: metrics, events: [])
+    ])
+    var book = recovered.book
+    XCTAssertEqual(recovered.pending.map(\.trial), [3])
+    XCTAssertEqual(recovered.running.map(\.trial), [2])
+    XCTAssertEqual(recovered.running.first?.attempt, 2)
+    let live = try XCTUnwrap(book.sweeps["s"])
+    XCTAssertEqual(live.created, 3)
+    XCTAssertEqual(live.counts[.completed], 1)
+    XCTAssertEqual(live.counts[.running], 1)
+    XCTAssertEqual(live.counts[.pending], 1)
+    XCTAssertEqual(book.progress(of: 2)?.best, 0.25)
+    XCTAssertEqual(book.progress(of: 2)?.bestEpoch, 2)
+    XCTAssertEqual(book.best(of: "s"), 0.25)
+    XCTAssertNil(book.trials[1], "a finished trial is not held")
+    nextID = 4
+    XCTAssertEqual(refill(&book, capacity: 4), [4, 5])
+    XCTAssertEqual(book.trials[4]?.index, 3)
+    XCTAssertEqual(book.trials[5]?.index, 4)
+    XCTAssertNil(book.proposal(for: "s", capacity: 4, now: 0), "5 trials: none more")
+  }
+}
