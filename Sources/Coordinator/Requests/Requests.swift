@@ -196,3 +196,13 @@ struct Requests {
     return Leaderboard(sweep: record.id, metric: record.metric, trials: summaries)
   }
 }
+
+extension ClientRequest {
+  /// Whether the request changes what the coordinator holds (operators only under CURVE).
+  var changesState: Bool {
+    switch self {
+    case .submit, .cancel, .haveData, .upload: true
+    case .status, .leaderboard, .history, .fetch: false
+    }
+  }
+}

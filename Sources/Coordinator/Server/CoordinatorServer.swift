@@ -34,18 +34,12 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// Sweeps accepted since start (the suffix of new sweep ids).
   var submitted = 0
 
-  /// Work queued for `flush`: the next transaction's rows, the messages that wait for it,
-  /// and the sweeps to refill (or end) after it.
-  var pendingChanges: [Store.TrialChange] = []
-  var pendingEvents: [EventRecord] = []
-  var metricBuffer: [MetricRecord] = []
-  /// When the oldest buffered METRIC row arrived (nil: none buffered).
-  var metricBufferedAt: Double?
+  /// The next transaction's rows (trial changes, stop events, METRIC rows), written
+  /// together, and the messages that wait for them.
+  var commit = GroupCommit()
   var outbox: [(peer: String, frames: [[UInt8]])] = []
+  /// Sweeps to refill (or end) after the next write.
   var refillQueue: Set<String> = []
-  /// The longest a METRIC row waits in memory for a commit, seconds (group commit: a killed
-  /// coordinator loses at most this much of the metric stream; transitions never wait).
-  static let metricCommitDelay = 0.02
 
   let started = DispatchTime.now().uptimeNanoseconds
   /// Set by `stop`; a byte on `wake` interrupts the poll at once.
@@ -79,35 +73,8 @@ public final class CoordinatorServer: @unchecked Sendable {
     self.store = store
     self.logger = logger
     requests = Requests(store: store, dataStore: dataStore, logger: logger)
-    if let security {
-      let handler = ZAPHandler(context: self.context) { [logger] key, address in
-        guard let role = security.role(of: key) else {
-          logger.warning(
-            "refused a connection from \(address): unknown key \(key)", metadata: ["address": "\(address)"])
-          return nil
-        }
-        return role.rawValue
-      }
-      try handler.start()
-      zapHandler = handler
-    }
-    socket = try self.context.socket(.router)
-    if let security { try socket.makeCurveServer(secretKey: security.secretKey) }
-    try socket.setOption(ZMQ_ROUTER_MANDATORY_OPTION, Int32(1))
-    try socket.setOption(ZMQ_MAXMSGSIZE_OPTION, Int64(Protocol.maximumFrameBytes + 4096))
-    // A restarted coordinator's port can be briefly taken by a local worker's reconnect
-    // attempt (a TCP connection to a port with no listener may get that same port as its own
-    // source port); retry for a few seconds before giving up.
-    var attempts = 0
-    while true {
-      do {
-        try socket.bind(bind)
-        break
-      } catch let error as ZMQError where error.code == EADDRINUSE && attempts < 50 {
-        attempts += 1
-        usleep(100_000)
-      }
-    }
+    (socket, zapHandler) = try CoordinatorSecurity.router(
+      context: self.context, bind: bind, security: security, logger: logger)
     var ends: [Int32] = [0, 0]
     guard pipe(&ends) == 0 else { throw ZMQError("pipe", code: errno) }
     for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
@@ -135,36 +102,14 @@ public final class CoordinatorServer: @unchecked Sendable {
   public func metricsSnapshot() -> CoordinatorMetrics { published.withLock { $0 } }
 
   func publishMetrics() {
-    var trials: [String: Int] = [:]
-    for (state, count) in endedCounts { trials[state.rawValue, default: 0] += count }
-    for live in book.sweeps.values {
-      for (state, count) in live.counts { trials[state.rawValue, default: 0] += count }
-    }
-    counters.trialsByState = trials
-    counters.queueDepth = leases.pendingCount
-    counters.workersConnected = leases.workerCount
-    counters.storeFailing = storeFailingSince != nil
+    counters.update(book: book, ended: endedCounts, leases: leases, storeFailing: storeFailingSince != nil)
     published.withLock { $0 = counters }
   }
 
   /// Reads the running sweeps back from the store (see `Recovery`).
   func recover() throws {
     collectData()
-    var snapshots: [Recovery.Snapshot] = []
-    for record in try store.sweeps() where record.state == .running {
-      guard
-        let spec = try? SweepConfig.parse(
-          text: record.configText, file: record.file, dataDigests: record.digests)
-      else {
-        logger.error(
-          "sweep \(record.id): its config no longer parses; not resumed", metadata: ["sweep": "\(record.id)"])
-        continue
-      }
-      snapshots.append(
-        Recovery.Snapshot(
-          record: record, spec: spec, trials: try store.trials(sweep: record.id),
-          metrics: try store.currentMetrics(sweep: record.id), events: try store.events(sweep: record.id)))
-    }
+    let snapshots = try Recovery.Snapshot.running(in: store, logger: logger)
     let recovered = Recovery.rebuild(snapshots)
     book = recovered.book
     leases.recover(pending: recovered.pending, running: recovered.running, now: now)
@@ -184,7 +129,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     while !stopRequested.load(ordering: .relaxed) {
       let polled = try ZMQPoller.readable(
         [socket], fileDescriptors: [wake.read],
-        timeoutMilliseconds: metricBuffer.isEmpty ? 50 : Int(Self.metricCommitDelay * 1000))
+        timeoutMilliseconds: commit.metrics.isEmpty ? 50 : Int(GroupCommit.metricDelay * 1000))
       if polled.fileDescriptors[0] {
         var sink = [UInt8](repeating: 0, count: 64)
         while read(wake.read, &sink, sink.count) > 0 {}
@@ -272,7 +217,7 @@ public final class CoordinatorServer: @unchecked Sendable {
         log(transition)
         let sweep = book.trials[transition.trial]?.sweep
         if let change = book.apply(transition) {
-          pendingChanges.append(change)
+          commit.changes.append(change)
           // A trial ended: its sweep may need new trials, or be complete.
           if transition.endsTrial, let sweep { refillQueue.insert(sweep) }
         }
@@ -304,37 +249,18 @@ public final class CoordinatorServer: @unchecked Sendable {
     for action in book.record(metric, time: wallClock) {
       switch action {
       case .record(let event):
-        pendingEvents.append(event)
+        commit.events.append(event)
         logger.info(
           "trial \(event.trialID ?? -1) stopped: \(event.detail)",
           metadata: ["trial": "\(event.trialID ?? -1)", "sweep": "\(event.sweepID ?? "")"])
       case .stop(let trial, let reason): perform(leases.handle(.stopTrial(trial, reason: reason), now: now))
       }
     }
-    metricBuffer.append(
+    commit.add(
       MetricRecord(
         trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch,
-        values: MetricJSON.encode(values: metric.values)))
-    if metricBufferedAt == nil { metricBufferedAt = now }
-  }
-
-  func log(_ transition: CoordinatorState.Transition) {
-    switch transition {
-    case .requeued(let lost, _, let reason):
-      logger.info(
-        "\(lost) requeued: \(reason)", metadata: Self.ids(lost, sweep: book.trials[lost.trial]?.sweep))
-    case .failed(let attempt, let reason):
-      logger.warning(
-        "\(attempt) failed: \(reason)", metadata: Self.ids(attempt, sweep: book.trials[attempt.trial]?.sweep))
-    default: break
-    }
-  }
-
-  /// Log metadata naming an attempt (and its sweep).
-  static func ids(_ attempt: AttemptID, sweep: String?) -> Logger.Metadata {
-    var metadata: Logger.Metadata = ["trial": "\(attempt.trial)", "attempt": "\(attempt.attempt)"]
-    if let sweep { metadata["sweep"] = "\(sweep)" }
-    return metadata
+        values: MetricJSON.encode(values: metric.values)),
+      now: now)
   }
 
   func send(_ peer: String, _ message: CoordinatorMessage) {
@@ -352,12 +278,8 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// sweeps that are complete. One flush per drain of the socket batches the store work of
   /// many messages.
   func flush(final: Bool = false) {
-    // Group commit: METRIC rows alone wait up to `metricCommitDelay` for company.
-    if !final && pendingChanges.isEmpty && pendingEvents.isEmpty && outbox.isEmpty && refillQueue.isEmpty,
-      let since = metricBufferedAt, now - since < Self.metricCommitDelay, metricBuffer.count < 2000
-    {
-      return
-    }
+    // Group commit: METRIC rows alone wait a little for company.
+    if !final && outbox.isEmpty && refillQueue.isEmpty && !commit.isDue(now: now) { return }
     // Nothing leaves before the store has it: while writes fail (a full disk, a read-only
     // file), every change and every message waits here, and the next flush retries.
     guard writeChanges() else { return }
@@ -372,14 +294,14 @@ public final class CoordinatorServer: @unchecked Sendable {
     for id in refills where book.sweeps[id]?.isComplete == true { complete(id) }
   }
 
-  /// Writes the buffered METRIC rows, events and trial changes in one transaction. Returns
-  /// false, keeping them all for the next try, when the store cannot be written.
+  /// Writes the group commit's rows in one transaction. Returns false, keeping them all for
+  /// the next try, when the store cannot be written (logged once, and its recovery).
   @discardableResult
   func writeChanges() -> Bool {
-    guard !pendingChanges.isEmpty || !metricBuffer.isEmpty || !pendingEvents.isEmpty else { return true }
+    guard !commit.isEmpty else { return true }
     let began = DispatchTime.now().uptimeNanoseconds
     do {
-      try store.updateTrials(pendingChanges, metrics: metricBuffer, events: pendingEvents, now: wallClock)
+      try commit.write(to: store, now: wallClock)
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
       counters.storeWrites += 1
       counters.storeWriteSeconds += seconds
@@ -397,10 +319,6 @@ public final class CoordinatorServer: @unchecked Sendable {
       logger.info("store: writing again after \(formatSeconds(now - since)); nothing was lost")
       storeFailingSince = nil
     }
-    pendingChanges.removeAll(keepingCapacity: true)
-    pendingEvents.removeAll(keepingCapacity: true)
-    metricBuffer.removeAll(keepingCapacity: true)
-    metricBufferedAt = nil
     return true
   }
 
@@ -470,15 +388,5 @@ public final class CoordinatorServer: @unchecked Sendable {
     let keep = Set(records.filter { $0.state == .running }.flatMap { $0.digests.values })
     let removed = dataStore.collect(keep: keep)
     if !removed.isEmpty { logger.info("removed \(removed.count) data files no unfinished sweep uses") }
-  }
-}
-
-extension ClientRequest {
-  /// Whether the request changes what the coordinator holds (operators only under CURVE).
-  var changesState: Bool {
-    switch self {
-    case .submit, .cancel, .haveData, .upload: true
-    case .status, .leaderboard, .history, .fetch: false
-    }
   }
 }

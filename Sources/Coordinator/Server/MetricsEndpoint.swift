@@ -26,6 +26,22 @@ public struct CoordinatorMetrics: Sendable, Equatable {
 
   public init() {}
 
+  /// The gauges as of now: trials by state (ended sweeps' and live ones'), queue depth,
+  /// workers, whether store writes fail.
+  mutating func update(
+    book: SweepBook, ended: [TrialState: Int], leases: CoordinatorState, storeFailing: Bool
+  ) {
+    var trials: [String: Int] = [:]
+    for (state, count) in ended { trials[state.rawValue, default: 0] += count }
+    for live in book.sweeps.values {
+      for (state, count) in live.counts { trials[state.rawValue, default: 0] += count }
+    }
+    trialsByState = trials
+    queueDepth = leases.pendingCount
+    workersConnected = leases.workerCount
+    self.storeFailing = storeFailing
+  }
+
   /// The Prometheus text exposition format (version 0.0.4).
   public var text: String {
     var lines: [String] = []

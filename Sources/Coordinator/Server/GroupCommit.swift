@@ -1,0 +1,46 @@
+import Store
+
+/// The rows of the coordinator's next store transaction: trial changes, stopping events and
+/// METRIC rows, written together (one commit for a burst of messages). Transitions are due
+/// at once; METRIC rows alone wait up to `metricDelay` (or until 2,000 are buffered) for
+/// company, so a stream of epochs costs a commit every 20 ms rather than one per message.
+/// A killed coordinator loses at most that much of the metric stream, never a transition.
+/// A failed write keeps every row for the next try.
+struct GroupCommit {
+  /// The longest a METRIC row waits in memory for a commit, seconds.
+  static let metricDelay = 0.02
+  /// METRIC rows that make a commit due whatever their age.
+  static let metricBatch = 2000
+
+  var changes: [Store.TrialChange] = []
+  var events: [EventRecord] = []
+  private(set) var metrics: [MetricRecord] = []
+  /// When the oldest buffered METRIC row arrived (nil: none buffered).
+  private(set) var metricsSince: Double?
+
+  var isEmpty: Bool { changes.isEmpty && events.isEmpty && metrics.isEmpty }
+
+  mutating func add(_ metric: MetricRecord, now: Double) {
+    metrics.append(metric)
+    if metricsSince == nil { metricsSince = now }
+  }
+
+  /// Whether the rows should be written now: any transition or event, or METRIC rows that
+  /// have waited long enough or are many.
+  func isDue(now: Double) -> Bool {
+    guard changes.isEmpty && events.isEmpty else { return true }
+    guard let since = metricsSince else { return false }
+    return now - since >= Self.metricDelay || metrics.count >= Self.metricBatch
+  }
+
+  /// Writes every row in one transaction and empties the buffer; on a failure (thrown)
+  /// nothing is written and everything is kept.
+  mutating func write(to store: Store, now: Double) throws {
+    guard !isEmpty else { return }
+    try store.updateTrials(changes, metrics: metrics, events: events, now: now)
+    changes.removeAll(keepingCapacity: true)
+    events.removeAll(keepingCapacity: true)
+    metrics.removeAll(keepingCapacity: true)
+    metricsSince = nil
+  }
+}
