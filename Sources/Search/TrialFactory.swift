@@ -59,10 +59,8 @@ public enum TrialFactory {
       used.append((key, value))
     }
     tree.set(.map(optimizer), at: ["optimizer"])
-    // The 64-bit seed is set after decoding (JSON numbers do not carry all of UInt64).
-    tree.set(.int(0), at: ["seed"])
-    let spec = try decodeTrial(tree, digests: digests)
-    var result = spec
+    // The tree holds the trial's settings; its seed is the sweep's choice for this trial.
+    var result = try decodeTrial(tree, digests: digests)
     result.seed = seed
     let problems = result.problems()
     if let first = problems.first {
@@ -71,7 +69,8 @@ public enum TrialFactory {
     return Made(spec: result, used: used)
   }
 
-  /// Decodes a trial spec from a config value, as `sweepd train --config` would.
+  /// Decodes a trial spec straight from a config value (no JSON in between), with the same
+  /// checks and errors as `sweepd train --config`.
   static func decodeTrial(_ tree: ConfigValue, digests: [String: String] = [:]) throws -> TrialSpec {
     var tree = tree
     if !digests.isEmpty, case .map(var data)? = tree["data"] {
@@ -84,9 +83,8 @@ public enum TrialFactory {
       }
       tree.set(.map(data), at: ["data"])
     }
-    let data = try JSONEncoder().encode(tree)
     do {
-      return try JSONDecoder().decode(TrialSpec.self, from: data)
+      return try ConfigValueDecoder().decode(TrialSpec.self, from: tree)
     } catch let error as DecodingError {
       throw Failure(keyPath: "", message: describe(error))
     }

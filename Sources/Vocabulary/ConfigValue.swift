@@ -111,10 +111,15 @@ public indirect enum ConfigValue: Hashable, Sendable, Codable, CustomStringConve
   }
 }
 
+/// A coding key for any name (a map's keys) or position (a list's).
 public struct AnyCodingKey: CodingKey {
   public var stringValue: String
-  public var intValue: Int? { nil }
+  public var intValue: Int?
   public init(_ string: String) { stringValue = string }
+  public init(index: Int) {
+    stringValue = "Index \(index)"
+    intValue = index
+  }
   public init(stringValue: String) { self.stringValue = stringValue }
-  public init?(intValue: Int) { nil }
+  public init?(intValue: Int) { self.init(index: intValue) }
 }

@@ -54,6 +54,22 @@ public struct MetricName: RawRepresentable, Hashable, Sendable, Codable, Express
   public var defaultGoal: Goal { self == .valAccuracy ? .maximize : .minimize }
 }
 
+/// How one attempt of a trial ended, as the process that ran it saw it: the trainer's result
+/// (`TrialResult.status`), the worker's report (`DoneReport.status`). The coordinator turns
+/// it into the trial's `TrialState`: `stopped` is `early_stopped` when a stopping policy
+/// decided it, else `cancelled`.
+public enum TrialOutcome: String, Hashable, Sendable, Codable, CaseIterable {
+  /// Ran every epoch.
+  case completed
+  /// Stopped on request (a STOP, the callback) after a whole epoch.
+  case stopped
+  /// The loss or a weight became non-finite.
+  case diverged
+  /// Could not run (bad data, an error); the message says why. The trainer itself never
+  /// returns it: it throws.
+  case failed
+}
+
 /// Where a trial is in its life, as the store keeps it and every document reports it.
 public enum TrialState: String, Hashable, Sendable, Codable, CaseIterable {
   case pending

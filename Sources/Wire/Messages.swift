@@ -79,16 +79,8 @@ public struct MetricReport: Hashable, Sendable, Codable {
 }
 
 public struct DoneReport: Hashable, Sendable, Codable {
-  public enum Status: String, Hashable, Sendable, Codable {
-    /// Ran every epoch.
-    case completed
-    /// Stopped by the coordinator (STOP).
-    case stopped
-    /// The loss or a weight became non-finite.
-    case diverged
-    /// The trial could not run (bad data, an error); `message` says why.
-    case failed
-  }
+  /// completed, stopped (obeyed a STOP), diverged, or failed (`message` says why).
+  public typealias Status = TrialOutcome
 
   public var attempt: AttemptID
   public var status: Status

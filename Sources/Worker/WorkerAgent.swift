@@ -270,8 +270,7 @@ public final class WorkerAgent: @unchecked Sendable {
         self.stopFlags.withLock { $0.contains(attempt) }
       }
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
-      let status: DoneReport.Status =
-        result.status == .completed ? .completed : result.status == .stopped ? .stopped : .diverged
+      let status = result.status
       report = DoneReport(
         attempt: attempt, status: status, epochs: result.epochsRun, divergedEpoch: result.divergedEpoch,
         seconds: seconds)

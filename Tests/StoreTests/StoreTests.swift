@@ -103,6 +103,35 @@ final class StoreTests: XCTestCase {
   }
 
   /// Closing and reopening the file keeps everything (nothing lives only in memory).
+  /// A stopping decision's event is written in the same transaction as the trial changes
+  /// and metric rows: all of it or, when the transaction fails, none of it.
+  func testEventsGoInTheSameTransaction() throws {
+    let store = try Store(path: directory.appendingPathComponent("e.db").path)
+    let trials = try makeSweep(store)
+    let id = trials[0].id!
+    let event = EventRecord(time: 5, sweepID: "s-1", trialID: id, kind: "early_stop", detail: "plateau")
+    let metric = MetricRecord(trialID: id, attempt: 0, epoch: 1, values: #"{"val_loss":0.5}"#)
+    // A change that violates a constraint (an unknown state) fails the whole transaction.
+    try store.pool.write { db in
+      try db.execute(
+        sql:
+          "CREATE TRIGGER refuse BEFORE UPDATE ON trial WHEN NEW.message = 'bad' BEGIN SELECT RAISE(FAIL, 'no'); END"
+      )
+    }
+    XCTAssertThrowsError(
+      try store.updateTrials(
+        [Store.TrialChange(id: id, ifAttempt: nil, [.message("bad")])], metrics: [metric], events: [event],
+        now: 1))
+    XCTAssertEqual(try store.events(sweep: "s-1"), [])
+    XCTAssertEqual(try store.metrics(trial: id, attempt: 0), [])
+    try store.updateTrials(
+      [Store.TrialChange(id: id, ifAttempt: nil, [.message("plateau")])], metrics: [metric], events: [event],
+      now: 1)
+    XCTAssertEqual(try store.events(sweep: "s-1").map(\.detail), ["plateau"])
+    XCTAssertEqual(try store.metrics(trial: id, attempt: 0).count, 1)
+    XCTAssertEqual(try store.trial(id)?.message, "plateau")
+  }
+
   func testReopeningKeepsEverything() throws {
     let path = directory.appendingPathComponent("durable.db").path
     do {

@@ -54,6 +54,42 @@ final class ScheduleTests: XCTestCase {
     XCTAssertTrue(zip(cosine, cosine.dropFirst()).allSatisfy { $0 >= $1 })
   }
 
+  /// The schedule yields the absolute rate, computed by the schedule's own formula (exactly
+  /// PyTorch's for cosine and plateau, not recovered from a ratio), and a fixed-rate optimizer
+  /// steps with it as it is; a hypergradient optimizer scales its adapted rate instead.
+  func testTheScheduleYieldsTheAbsoluteRate() {
+    let base = 0.3
+    var cosine = LearningRateSchedule(
+      spec: ScheduleSpec(kind: .cosine, settings: ["eta_min": .number(0.001)]), baseLearningRate: base,
+      epochs: 7)
+    XCTAssertEqual(cosine.rate, base)
+    for e in 1..<7 {
+      cosine.advance(completedEpochs: e, monitored: 0)
+      let expected = 0.001 + (base - 0.001) * (1 + cos(Double.pi * Double(e) / 7)) / 2
+      XCTAssertEqual(cosine.rate, expected, "epoch \(e): bit for bit")
+      XCTAssertEqual(cosine.scheduled, ScheduledRate(learningRate: expected, scale: expected / base))
+    }
+    var plateau = LearningRateSchedule(
+      spec: ScheduleSpec(kind: .reduceOnPlateau, settings: ["patience": .number(0), "factor": .number(0.1)]),
+      baseLearningRate: base, epochs: 5)
+    plateau.advance(completedEpochs: 1, monitored: 1)
+    plateau.advance(completedEpochs: 2, monitored: 1)
+    XCTAssertEqual(plateau.rate, base * 0.1, "the plateau rule's own rate")
+
+    // SGD at rate 0.25 from the schedule (its own lr 0.3): θ = 1 − 0.25 · 2.
+    var sgd = SGD<Double>(learningRate: base, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0)
+    var theta = [1.0], gradient = [2.0]
+    theta.withUnsafeMutableBufferPointer { p in
+      gradient.withUnsafeMutableBufferPointer { g in
+        sgd.step(
+          parameters: p, gradient: g,
+          context: StepContext(loss: 0, rate: ScheduledRate(learningRate: 0.25, scale: 99)))
+      }
+    }
+    XCTAssertEqual(theta, [0.5])
+    XCTAssertEqual(sgd.currentLearningRate, 0.25)
+  }
+
   func testSettingsAreValidatedByName() {
     XCTAssertEqual(
       ScheduleSpec(kind: .step, settings: ["gama": .number(0.5)]).problems(),

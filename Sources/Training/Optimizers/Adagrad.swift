@@ -39,7 +39,7 @@ public struct Adagrad<Scalar: OptimizerScalar>: Optimizer {
   ) {
     let n = parameters.count
     stepCount += 1
-    let clr = learningRate * context.learningRateScale / (1 + Double(stepCount - 1) * learningRateDecay)
+    let clr = (context.learningRate ?? learningRate) / (1 + Double(stepCount - 1) * learningRateDecay)
     currentLearningRate = clr
     let alpha = Scalar(clr), lambda = Scalar(weightDecay), eps = Scalar(epsilon)
     ensureState(&sumOfSquares, count: n, initial: Scalar(initialAccumulator))

@@ -56,7 +56,7 @@ public struct Adam<Scalar: OptimizerScalar>: Optimizer {
   ) {
     let n = parameters.count
     stepCount += 1
-    let lr = learningRate * context.learningRateScale
+    let lr = context.learningRate ?? learningRate
     currentLearningRate = lr
     let t = Double(stepCount)
     let biasCorrection1 = 1 - pow(beta1, t)

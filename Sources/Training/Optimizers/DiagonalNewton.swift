@@ -31,7 +31,7 @@ public struct DiagonalNewton<Scalar: OptimizerScalar>: Optimizer {
     guard let h = context.hessianDiagonal else {
       preconditionFailure("diag_newton needs the Hessian diagonal")
     }
-    let lr = learningRate * context.learningRateScale
+    let lr = context.learningRate ?? learningRate
     currentLearningRate = lr
     var kernel = Kernel(
       theta: parameters.baseAddress!, g: gradient.baseAddress!, h: h.baseAddress!, alpha: Scalar(lr),

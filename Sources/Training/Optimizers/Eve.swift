@@ -61,7 +61,7 @@ public struct Eve<Scalar: OptimizerScalar>: Optimizer {
     let n = parameters.count
     stepCount += 1
     let t = Double(stepCount)
-    let lr = learningRate * context.learningRateScale
+    let lr = context.learningRate ?? learningRate
     currentLearningRate = lr
     let objective = context.loss - fStar
     if stepCount == 1 {

@@ -12,21 +12,42 @@ public struct StepContext<Scalar: OptimizerScalar> {
   /// The diagonal of the Hessian (or of its Gauss–Newton approximation) at the current
   /// parameters; present exactly when the optimizer's `needsHessianDiagonal` is true.
   public var hessianDiagonal: UnsafeBufferPointer<Scalar>?
-  /// The schedule's multiplier on the learning rate (1 for a constant schedule). For the
-  /// hypergradient optimizers it multiplies the adapted rate: the step uses `α_t · scale`.
+  /// The schedule's learning rate for this step, absolute (nil: no schedule; the optimizer
+  /// steps with its own rate). The optimizers with a fixed rate step with it as it is.
+  public var learningRate: Double?
+  /// The schedule's multiplier on the initial rate (1 for a constant schedule). The
+  /// hypergradient optimizers adapt their own rate α_t, so the schedule scales it: the step
+  /// uses `α_t · scale`.
   public var learningRateScale: Double
   /// Threads the update may use (its chunks are fixed, so the result does not depend on it).
   public var threads: Int
 
   public init(
-    loss: Double, hessianDiagonal: UnsafeBufferPointer<Scalar>? = nil, learningRateScale: Double = 1,
+    loss: Double, hessianDiagonal: UnsafeBufferPointer<Scalar>? = nil, rate: ScheduledRate = .unscheduled,
     threads: Int = 1
   ) {
     self.loss = loss
     self.hessianDiagonal = hessianDiagonal
-    self.learningRateScale = learningRateScale
+    self.learningRate = rate.learningRate
+    self.learningRateScale = rate.scale
     self.threads = threads
   }
+}
+
+/// What a learning-rate schedule says for one step: the absolute rate, and the same as a
+/// multiplier on the initial rate (for the hypergradient optimizers, which adapt their own).
+public struct ScheduledRate: Hashable, Sendable {
+  /// nil: no schedule (the optimizer's own rate).
+  public var learningRate: Double?
+  public var scale: Double
+
+  public init(learningRate: Double?, scale: Double) {
+    self.learningRate = learningRate
+    self.scale = scale
+  }
+
+  /// No schedule: the optimizer's own rate, unscaled.
+  public static let unscheduled = ScheduledRate(learningRate: nil, scale: 1)
 }
 
 /// An iterative first- or second-order update `θ ← θ − step(g, state)` over one flat

@@ -165,17 +165,32 @@ public struct OptimizerSpec: Hashable, Sendable, Codable {
     self.hyperparameters = hyperparameters
   }
 
-  /// The validated kind and complete hyperparameters.
-  public func resolved() throws -> (kind: OptimizerKind, hyperparameters: ResolvedHyperparameters) {
+  /// The validated kind and complete hyperparameters (defaults filled in).
+  public func resolved() throws -> ResolvedOptimizer {
     let kind = try OptimizerKind.named(name)
-    return (kind, try kind.resolve(hyperparameters))
+    return ResolvedOptimizer(kind: kind, hyperparameters: try kind.resolve(hyperparameters))
   }
 
   /// Builds the optimizer for a parameter vector of `parameterCount` elements.
   public func makeOptimizer<S: OptimizerScalar>(
     scalar: S.Type = S.self, parameterCount: Int
   ) throws -> any Optimizer<S> {
-    let (kind, h) = try resolved()
+    try resolved().make(scalar: scalar, parameterCount: parameterCount)
+  }
+}
+
+/// An optimizer spec resolved once: its kind and every hyperparameter's value. A trial
+/// resolves its spec once (`TrialSpec.validated`) and builds its optimizer from this.
+public struct ResolvedOptimizer: Sendable {
+  public var kind: OptimizerKind
+  public var hyperparameters: ResolvedHyperparameters
+
+  /// The initial learning rate (`lr`), which a schedule starts from.
+  public var learningRate: Double { hyperparameters.real("lr") }
+
+  /// Builds the optimizer for a parameter vector of `parameterCount` elements.
+  public func make<S: OptimizerScalar>(scalar: S.Type = S.self, parameterCount: Int) -> any Optimizer<S> {
+    let h = hyperparameters
     switch kind {
     case .sgd, .momentum, .nesterov:
       return SGD<S>(

@@ -43,7 +43,7 @@ public struct RMSprop<Scalar: OptimizerScalar>: Optimizer {
     context: StepContext<Scalar>
   ) {
     let n = parameters.count
-    let lr = learningRate * context.learningRateScale
+    let lr = context.learningRate ?? learningRate
     currentLearningRate = lr
     let alpha = Scalar(lr), lambda = Scalar(weightDecay), eps = Scalar(epsilon)
     let r = Scalar(rho), oneMinusRho = Scalar(1 - rho), mu = Scalar(momentum)

@@ -42,7 +42,7 @@ public struct SGD<Scalar: OptimizerScalar>: Optimizer {
     context: StepContext<Scalar>
   ) {
     let n = parameters.count
-    let lr = learningRate * context.learningRateScale
+    let lr = context.learningRate ?? learningRate
     currentLearningRate = lr
     let alpha = Scalar(lr), lambda = Scalar(weightDecay), mu = Scalar(momentum)
     let keep = Scalar(1 - dampening)

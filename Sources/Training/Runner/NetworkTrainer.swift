@@ -27,9 +27,10 @@ final class NetworkTrainer {
   /// Rows per evaluation chunk (independent of cores, so sums are reproducible).
   static let evaluationChunk = 256
 
-  init(network: Network, data: PreparedData, spec: TrialSpec, cores: Int, allowance: CoreAllowance? = nil)
-    throws
-  {
+  init(
+    network: Network, data: PreparedData, spec: TrialSpec, optimizer: ResolvedOptimizer? = nil, cores: Int,
+    allowance: CoreAllowance? = nil
+  ) throws {
     self.network = network
     // A small data set shared by the worker's slots is copied for this trial: each step
     // touches its arrays, and on shared buffers the reference counting of two trials on two
@@ -38,7 +39,8 @@ final class NetworkTrainer {
     self.batchSize = Swift.min(spec.batchSize, data.training.rows)
     self.maximumCores = Swift.max(1, cores)
     self.allowance = allowance
-    optimizer = try spec.optimizer.makeOptimizer(scalar: Float.self, parameterCount: network.parameterCount)
+    self.optimizer = try (optimizer ?? spec.optimizer.resolved()).make(
+      scalar: Float.self, parameterCount: network.parameterCount)
     parameters = [Float](repeating: 0, count: network.parameterCount)
     var initRandom = RandomSource.derived(seed: spec.seed, stream: "init")
     parameters.withUnsafeMutableBufferPointer {
@@ -46,7 +48,7 @@ final class NetworkTrainer {
     }
     gradient = [Float](repeating: 0, count: network.parameterCount)
     hessianDiagonal =
-      optimizer.needsHessianDiagonal ? [Float](repeating: 0, count: network.parameterCount) : []
+      self.optimizer.needsHessianDiagonal ? [Float](repeating: 0, count: network.parameterCount) : []
     let plan = ShardPlan(rows: batchSize)
     shardGradients = (0..<Swift.max(plan.shardCount - 1, 0)).map { _ in
       let buffer = UnsafeMutablePointer<Float>.allocate(capacity: network.parameterCount)
@@ -69,7 +71,7 @@ final class NetworkTrainer {
   /// whether every loss stayed finite.
   /// One pass over the training rows. `interrupted` is asked before every batch after the
   /// first; when it says yes the pass is abandoned and the result is nil.
-  func trainEpoch(learningRateScale: Double, interrupted: () -> Bool = { false }) -> (
+  func trainEpoch(rate: ScheduledRate, interrupted: () -> Bool = { false }) -> (
     loss: Double, finite: Bool
   )? {
     shuffler.shuffle(&order)
@@ -79,7 +81,7 @@ final class NetworkTrainer {
     while start < rows {
       if start > 0 && interrupted() { return nil }
       let end = Swift.min(start + batchSize, rows)
-      let batchLoss = step(rows: order[start..<end], learningRateScale: learningRateScale)
+      let batchLoss = step(rows: order[start..<end], rate: rate)
       guard batchLoss.isFinite else { return (batchLoss, false) }
       lossSum += batchLoss * Double(end - start)
       start = end
@@ -101,7 +103,7 @@ final class NetworkTrainer {
     }
     let end = Swift.min(cursor + batchSize, rows)
     defer { cursor = end }
-    return step(rows: order[cursor..<end], learningRateScale: 1)
+    return step(rows: order[cursor..<end], rate: .unscheduled)
   }
 
   /// Threads to use now: the allowance's share, at most `maximumCores`, read every
@@ -121,7 +123,7 @@ final class NetworkTrainer {
 
   /// Gathers the rows, computes the loss and gradient, and takes one optimizer step.
   /// Returns the batch's mean loss.
-  private func step(rows indices: ArraySlice<Int>, learningRateScale: Double) -> Double {
+  private func step(rows indices: ArraySlice<Int>, rate: ScheduledRate) -> Double {
     let cores = self.cores
     let n = indices.count
     let d = network.inputs, outputs = network.outputs
@@ -216,7 +218,7 @@ final class NetworkTrainer {
           optimizer.step(
             parameters: theta, gradient: g,
             context: StepContext(
-              loss: loss, hessianDiagonal: needsDiagonal ? h : nil, learningRateScale: learningRateScale,
+              loss: loss, hessianDiagonal: needsDiagonal ? h : nil, rate: rate,
               threads: cores))
         }
       }

@@ -17,6 +17,8 @@ public struct TrialRunner {
   /// The prepared data (nil for the 2-D test functions).
   public let data: PreparedData?
   let network: Network?
+  /// The optimizer's kind and hyperparameters, resolved once from the spec.
+  let optimizer: ResolvedOptimizer
 
   public struct InvalidSpec: Error, CustomStringConvertible {
     public var problems: [String]
@@ -32,9 +34,10 @@ public struct TrialRunner {
   public init(spec: TrialSpec, cores: Int = 1, data: PreparedData? = nil, allowance: CoreAllowance? = nil)
     throws
   {
-    let problems = spec.problems()
-    guard problems.isEmpty else { throw InvalidSpec(problems: problems) }
+    let (problems, resolved) = spec.validated()
+    guard problems.isEmpty, let resolved else { throw InvalidSpec(problems: problems) }
     self.spec = spec
+    optimizer = resolved
     self.cores = Swift.max(1, cores)
     self.allowance = allowance
     if spec.model.testFunction != nil {
@@ -78,15 +81,15 @@ public struct TrialRunner {
     }
     let network = self.network!, data = self.data!
     let trainer = try NetworkTrainer(
-      network: network, data: data, spec: spec, cores: cores, allowance: allowance)
-    let baseRate = try spec.optimizer.resolved().hyperparameters.real("lr")
+      network: network, data: data, spec: spec, optimizer: optimizer, cores: cores, allowance: allowance)
+    let baseRate = optimizer.learningRate
     var schedule = LearningRateSchedule(spec: spec.schedule, baseLearningRate: baseRate, epochs: spec.epochs)
     var history: [EpochMetrics] = []
     for epoch in 1...spec.epochs {
       let started = DispatchTime.now().uptimeNanoseconds
       guard
         let (trainLoss, finite) = trainer.trainEpoch(
-          learningRateScale: schedule.multiplier, interrupted: interrupted)
+          rate: schedule.scheduled, interrupted: interrupted)
       else {
         return TrialResult(status: .stopped, epochsRun: epoch - 1, metrics: history)
       }
@@ -124,9 +127,9 @@ public struct TrialRunner {
     _ function: TestFunction, onEpoch: (EpochMetrics) throws -> EpochDecision
   ) throws -> TrialResult {
     let start = spec.model.start.map { ($0[0], $0[1]) } ?? function.defaultStart
-    let baseRate = try spec.optimizer.resolved().hyperparameters.real("lr")
-    var schedule = LearningRateSchedule(spec: spec.schedule, baseLearningRate: baseRate, epochs: spec.epochs)
-    var optimizer = try spec.optimizer.makeOptimizer(scalar: Double.self, parameterCount: 2)
+    var schedule = LearningRateSchedule(
+      spec: spec.schedule, baseLearningRate: self.optimizer.learningRate, epochs: spec.epochs)
+    var optimizer = self.optimizer.make(scalar: Double.self, parameterCount: 2)
     var point = [start.0, start.1], gradient = [0.0, 0.0], hessian = [0.0, 0.0]
     var history: [EpochMetrics] = []
     for epoch in 1...spec.epochs {
@@ -135,14 +138,14 @@ public struct TrialRunner {
       (gradient[0], gradient[1]) = function.gradient(point[0], point[1])
       (hessian[0], hessian[1]) = function.hessianDiagonal(point[0], point[1])
       let needsHessian = optimizer.needsHessianDiagonal
-      let scale = schedule.multiplier
+      let rate = schedule.scheduled
       hessian.withUnsafeBufferPointer { h in
         point.withUnsafeMutableBufferPointer { p in
           gradient.withUnsafeMutableBufferPointer { g in
             optimizer.step(
               parameters: p, gradient: g,
               context: StepContext(
-                loss: loss, hessianDiagonal: needsHessian ? h : nil, learningRateScale: scale))
+                loss: loss, hessianDiagonal: needsHessian ? h : nil, rate: rate))
           }
         }
       }

@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// The model a trial trains. Config key `model`.
 public struct ModelSpec: Hashable, Sendable, Codable {
   public enum Kind: String, CaseIterable, Codable, Sendable {
@@ -168,15 +170,20 @@ public struct TrialSpec: Hashable, Sendable, Codable {
   }
 
   /// Every problem with the spec (not loading data), each naming its key.
-  public func problems() -> [String] {
+  public func problems() -> [String] { validated().problems }
+
+  /// The spec checked once: every problem (each naming its key), and the optimizer resolved
+  /// (nil when it does not resolve), so a trial resolves its hyperparameters exactly once.
+  public func validated() -> (problems: [String], optimizer: ResolvedOptimizer?) {
     var problems: [String] = []
     if epochs < 1 { problems.append("training.epochs must be ≥ 1, got \(epochs)") }
     if batchSize < 1 { problems.append("training.batch_size must be ≥ 1, got \(batchSize)") }
-    do { _ = try optimizer.resolved() } catch { problems.append("\(error)") }
+    var resolved: ResolvedOptimizer?
+    do { resolved = try optimizer.resolved() } catch { problems.append("\(error)") }
     problems += model.problems()
     problems += schedule.problems()
     if model.testFunction == nil { problems += data.problems() }
-    return problems
+    return (problems, resolved)
   }
 }
 
@@ -232,14 +239,8 @@ public enum EpochDecision: Sendable {
 
 /// How a training run ended.
 public struct TrialResult: Hashable, Sendable, Codable {
-  public enum Status: String, Codable, Sendable {
-    /// Ran every epoch.
-    case completed
-    /// The callback asked to stop.
-    case stopped
-    /// A loss or parameter became NaN or infinite.
-    case diverged
-  }
+  /// completed, stopped (the callback asked), or diverged; a run that cannot start throws.
+  public typealias Status = TrialOutcome
 
   public var status: Status
   public var epochsRun: Int

@@ -138,14 +138,22 @@ public struct LearningRateSchedule: Sendable {
   public let spec: ScheduleSpec
   public let baseLearningRate: Double
   public let epochs: Int
-  /// The multiplier in force for the current epoch.
+  /// The multiplier on the initial rate in force for the current epoch.
   public private(set) var multiplier: Double = 1
+  /// The learning rate in force for the current epoch, absolute: computed as the schedule
+  /// defines it (PyTorch's formula for `cosine` and `reduce_on_plateau`; base × multiplier
+  /// for the closed forms), never recovered from the multiplier.
+  public private(set) var rate: Double
+
+  /// What the optimizer steps with this epoch.
+  public var scheduled: ScheduledRate { ScheduledRate(learningRate: rate, scale: multiplier) }
   private var plateau: ReduceLROnPlateau?
 
   public init(spec: ScheduleSpec, baseLearningRate: Double, epochs: Int) {
     self.spec = spec
     self.baseLearningRate = baseLearningRate
     self.epochs = epochs
+    rate = baseLearningRate
     if spec.kind == .reduceOnPlateau {
       plateau = ReduceLROnPlateau(
         learningRate: baseLearningRate, factor: spec.number("factor", 0.1),
@@ -169,12 +177,16 @@ public struct LearningRateSchedule: Sendable {
     case .cosine:
       let period = spec.number("t_max", Double(epochs))
       let floor = spec.number("eta_min", 0)
-      let lr = floor + (baseLearningRate - floor) * (1 + cos(Double.pi * Swift.min(x, period) / period)) / 2
-      multiplier = lr / baseLearningRate
+      rate = floor + (baseLearningRate - floor) * (1 + cos(Double.pi * Swift.min(x, period) / period)) / 2
+      multiplier = rate / baseLearningRate
+      return
     case .reduceOnPlateau:
       plateau!.step(monitored)
-      multiplier = plateau!.learningRate / baseLearningRate
+      rate = plateau!.learningRate
+      multiplier = rate / baseLearningRate
+      return
     }
+    rate = baseLearningRate * multiplier
   }
 }
 
