@@ -67,6 +67,30 @@ public enum MetricJSON {
     }
   }
 
+  /// A stored metric map (the form `encode(values:)` writes), read without `Codable`; any
+  /// other form (or bytes that are not a map of numbers) falls back to `JSONDecoder`, and
+  /// nil when that fails too. The coordinator reads every stored epoch this way for
+  /// HISTORY and recovery.
+  public static func decodeValues(_ text: String) -> [String: Double]? {
+    var text = text
+    let fast: [String: Double]? = text.withUTF8 { buffer in
+      var reader = Reader(bytes: buffer)
+      guard reader.literal("{") else { return nil }
+      var values: [String: Double] = [:]
+      if !reader.literal("}") {
+        repeat {
+          guard let key = reader.key(), reader.literal(":"), let value = reader.number(),
+            values.updateValue(value, forKey: key) == nil
+          else { return nil }
+        } while reader.literal(",")
+        guard reader.literal("}") else { return nil }
+      }
+      return reader.atEnd ? values : nil
+    }
+    if let fast { return fast }
+    return try? WireCodec.sharedDecoder.decode([String: Double].self, from: Data(text.utf8))
+  }
+
   // MARK: Writing
 
   static func append(_ text: String, to out: inout [UInt8]) {

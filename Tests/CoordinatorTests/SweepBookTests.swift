@@ -132,16 +132,23 @@ final class SweepBookTests: XCTestCase {
       lr: {values: [0.001, 0.002, 0.003, 0.004]}
     """
 
+  /// A book with the ASHA sweep, its trials created and the first two running.
+  func twoRunningASHATrials() throws -> (SweepBook, [Int64]) {
+    var book = SweepBook()
+    let (record, plan) = try sweep(asha)
+    book.add(record, plan: plan)
+    let ids = refill(&book, capacity: 4)
+    start(&book, ids[0])
+    start(&book, ids[1])
+    return (book, ids)
+  }
+
   /// A trial that fails on its last attempt, or is cancelled, leaves the stopping peers:
   /// ASHA no longer counts its curve (the defect: it used to keep ranking others).
   func testFailedAndCancelledTrialsLeaveThePeers() throws {
     for ending in ["failed", "cancelled"] {
-      var book = SweepBook()
-      let (record, plan) = try sweep(asha)
-      book.add(record, plan: plan)
-      let ids = refill(&book, capacity: 4)
-      start(&book, ids[0])
-      start(&book, ids[1])
+      let (made, ids) = try twoRunningASHATrials()
+      var book = made
       XCTAssertEqual(epoch(&book, ids[1], 1, 0.1), [])
       let change =
         ending == "failed"
@@ -158,12 +165,8 @@ final class SweepBookTests: XCTestCase {
   /// commit) and then stop the trial; the sweep keeps it among its recent stops. Its DONE
   /// makes it early_stopped with the reason as its message.
   func testAStopIsRecordedThenSentAndEndsEarlyStopped() throws {
-    var book = SweepBook()
-    let (record, plan) = try sweep(asha)
-    book.add(record, plan: plan)
-    let ids = refill(&book, capacity: 4)
-    start(&book, ids[0])
-    start(&book, ids[1])
+    let (made, ids) = try twoRunningASHATrials()
+    var book = made
     _ = epoch(&book, ids[0], 1, 0.1)
     let actions = epoch(&book, ids[1], 1, 0.9)
     guard actions.count == 2, case .record(let event) = actions[0],

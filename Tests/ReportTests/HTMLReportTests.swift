@@ -137,7 +137,28 @@ final class HTMLReportTests: XCTestCase {
 
   func testHistoryDocumentRoundTrips() throws {
     let original = history()
-    let json = original.json
+    // The coordinator's writer splices the stored epochs; it reads back as the encoder's does.
+    let rows = original.curves.keys.sorted().flatMap { trial in
+      original.curves[trial]!.map {
+        (trial: trial, epoch: $0.epoch, values: MetricJSON.encode(values: $0.values))
+      }
+    }
+    let spliced = SweepHistory.json(
+      file: original.file, config: original.config, dataDigests: original.dataDigests,
+      leaderboard: original.leaderboard, storedEpochs: rows)
+    XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(spliced)), "well-formed JSON")
+    let fromStore = try SweepHistory(json: spliced)
+    let fromEncoder = try SweepHistory(json: original.json)
+    XCTAssertEqual(fromStore.config, fromEncoder.config)
+    XCTAssertEqual(fromStore.leaderboard.ranked, fromEncoder.leaderboard.ranked)
+    XCTAssertEqual(fromStore.curves.keys.sorted(), fromEncoder.curves.keys.sorted())
+    for (trial, epochs) in fromEncoder.curves {
+      XCTAssertEqual(fromStore.curves[trial]?.map(\.epoch), epochs.map(\.epoch))
+      XCTAssertEqual(
+        fromStore.curves[trial]?.map { $0.values.mapValues { $0.isNaN ? -1 : $0 } },
+        epochs.map { $0.values.mapValues { $0.isNaN ? -1 : $0 } })
+    }
+    let json = spliced
     let decoded = try SweepHistory(json: json)
     XCTAssertEqual(decoded.config, original.config)
     XCTAssertEqual(decoded.file, "study.yaml")

@@ -135,4 +135,20 @@ final class MetricJSONTests: XCTestCase {
       MetricJSON.decode(Array(#"{"attempt":{"attempt":1,"trial":2},"epoch":3,"values":{}}"#.utf8)),
       MetricReport(attempt: AttemptID(trial: 2, attempt: 1), epoch: 3, values: [:]))
   }
+
+  /// Stored metric maps read back: the canonical form by the fast reader, another writer's
+  /// form through the fallback, non-numbers as nil; non-finite values as NaN and ±∞.
+  func testStoredValuesReadBack() {
+    let values: [String: Double] = ["val_loss": 0.25, "lr": 1e-5, "train_loss": .nan, "x": -.infinity]
+    let stored = MetricJSON.encode(values: values)
+    let back = MetricJSON.decodeValues(stored)
+    XCTAssertEqual(back?["val_loss"], 0.25)
+    XCTAssertEqual(back?["lr"], 1e-5)
+    XCTAssertEqual(back?["x"], -.infinity)
+    XCTAssertTrue(back?["train_loss"]?.isNaN == true)
+    XCTAssertEqual(MetricJSON.decodeValues(#"{ "val_loss" : 0.5 }"#), ["val_loss": 0.5])
+    XCTAssertEqual(MetricJSON.decodeValues("{}"), [:])
+    XCTAssertNil(MetricJSON.decodeValues(#"{"val_loss": "high"}"#))
+    XCTAssertNil(MetricJSON.decodeValues("not json"))
+  }
 }

@@ -167,6 +167,50 @@ def against_optuna(args, work):
     print()
 
 
+def against_baseline(args, work):
+    """The same binary-independent sweeps with two sweepd binaries, interleaved rounds:
+    dispatch, metric ingestion, and the Optuna + PyTorch ratio (same rule). Medians and the
+    new/old ratio of each; the peer runs once per round, between the two."""
+    root = os.getcwd()
+    tpe = open(os.path.join(root, "configs/digits-tpe-median.yaml")).read()
+    data = os.path.join(root, "Sources/Training/Resources/digits.csv.gz")
+    binaries = {"baseline": args.baseline, "this build": args.sweepd}
+    rows = {name: {"dispatch": [], "ingestion": [], "optuna": []} for name in binaries}
+    peer_seconds = []
+    for _ in range(args.rounds):
+        peer = None
+        for name, binary in binaries.items():
+            seconds, board, _ = run_sweep(binary, DISPATCH.format(trials=args.trials), work, "dispatch", "--workers", "2")
+            done = sum(t["status"] == "completed" for t in board["trials"])
+            rows[name]["dispatch"].append(done / seconds)
+            seconds, _, db = run_sweep(binary, METRICS.format(epochs=args.epochs), work, "metrics", "--workers", "2")
+            stored = sqlite3.connect(db).execute("select count(*) from metric").fetchone()[0]
+            rows[name]["ingestion"].append(stored / seconds)
+            if peer is None:
+                peer = json.loads(subprocess.run(
+                    [args.python, "scripts/bench/optuna_torch_sweep.py", "--data", data],
+                    check=True, capture_output=True, text=True).stdout)
+                peer_seconds.append(peer["seconds"])
+            seconds, _, _ = run_sweep(binary, tpe, work, "tpe-median-step", "--workers", "2")
+            rows[name]["optuna"].append(peer["seconds"] / seconds)
+    median = statistics.median
+    print(f"| measurement (median of {args.rounds} interleaved rounds) | baseline | this build | this / baseline |")
+    print("|---|---:|---:|---:|")
+    for key, label, unit in [
+        ("dispatch", f"dispatch: {args.trials:,} trivial trials, 2 slots", "trials/s"),
+        ("ingestion", f"metric ingestion: {args.epochs:,} epochs of one trial", "METRIC/s"),
+        ("optuna", "Optuna + PyTorch time ÷ sweepd time, 50-trial digits TPE + median", "×"),
+    ]:
+        old, new = median(rows["baseline"][key]), median(rows["this build"][key])
+        pairs = [b / a for a, b in zip(rows["baseline"][key], rows["this build"][key])]
+        fmt = (lambda x: f"{x:,.0f} {unit}") if unit != "×" else (lambda x: f"{x:.1f}×")
+        print(f"| {label} | {fmt(old)} | {fmt(new)} | **{median(pairs):.2f}** "
+              f"(rounds {min(pairs):.2f}–{max(pairs):.2f}) |")
+    print()
+    print(f"Peer (Optuna + PyTorch) wall time per round: " + ", ".join(f"{x:.1f} s" for x in peer_seconds) + ".")
+    print()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweepd", required=True)
@@ -175,8 +219,12 @@ def main():
     parser.add_argument("--epochs", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--parts", nargs="*", default=["1", "2", "3"])
+    parser.add_argument("--baseline", help="another sweepd binary: compare it with --sweepd (A/B)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
+        if args.baseline:
+            against_baseline(args, work)
+            return
         if "1" in args.parts:
             dispatch(args, work)
         if "2" in args.parts:

@@ -51,16 +51,11 @@ struct Requests {
       else {
         return Self.refuse("the store cannot be read")
       }
-      var curves: [Int64: [SweepHistory.Epoch]] = [:]
-      let decoder = WireCodec.decoder()
-      for row in rows {
-        let values = (try? decoder.decode([String: Double].self, from: Data(row.values.utf8))) ?? [:]
-        curves[row.trialID, default: []].append(SweepHistory.Epoch(epoch: row.epoch, values: values))
-      }
-      let history = SweepHistory(
-        file: record.file, config: record.configText, dataDigests: record.digests, leaderboard: board,
-        curves: curves)
-      return Answer(reply: .ok(json: history.json))
+      return Answer(
+        reply: .ok(
+          json: SweepHistory.json(
+            file: record.file, config: record.configText, dataDigests: record.digests, leaderboard: board,
+            storedEpochs: rows.map { ($0.trialID, $0.epoch, $0.values) })))
     case .cancel(let sweep):
       guard let record = try? store.sweep(sweep) else { return Self.refuse("unknown sweep '\(sweep)'") }
       guard record.state == .running else {

@@ -69,10 +69,9 @@ public enum Recovery {
       })
 
     // Each trial's stored epochs: epoch → the sweep's metric (NaN where absent).
-    let decoder = WireCodec.decoder()
     var stored: [Int64: [Int: Double]] = [:]
     for row in snapshot.metrics {
-      let values = (try? decoder.decode([String: Double].self, from: Data(row.values.utf8))) ?? [:]
+      let values = MetricJSON.decodeValues(row.values) ?? [:]
       stored[row.trialID, default: [:]][row.epoch] = values[spec.metric.name.rawValue] ?? .nan
     }
     func curve(_ id: Int64) -> [Double] {
