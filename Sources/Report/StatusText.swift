@@ -7,7 +7,8 @@ extension SweepStatus {
   /// trials were stopped early, how many and the latest decisions, a line each.
   public var summary: String {
     var text =
-      "\(sweep) \(state): \(done)/\(total.map(String.init) ?? "?") done, \(running) running, \(pending) pending; "
+      "\(sweep) \(state): \(done)/\(total.map(String.init) ?? "?") done, "
+      + (cancelled > 0 ? "\(cancelled) cancelled, " : "") + "\(running) running, \(pending) pending; "
       + "best \(metric.name) \(best.map { String(format: "%.4g", $0) } ?? "–")"
     if let stops, !stops.isEmpty {
       text += "\n  \(trials["early_stopped"] ?? 0) stopped early; latest:"
@@ -32,6 +33,7 @@ extension SweepStatus {
     } else {
       parts.append("\(sweep) \(state) \(done) done")
     }
+    if cancelled > 0 { parts.append("\(cancelled) cancelled") }
     parts.append("\(running) running")
     parts.append("\(pending) pending")
     parts.append("best \(metric.name) \(best.map { String(format: "%.4g", $0) } ?? "–")")

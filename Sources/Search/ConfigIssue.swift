@@ -22,6 +22,13 @@ public struct ConfigIssue: Hashable, Sendable, CustomStringConvertible {
 /// Every problem found in a config, reported together.
 public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
   public var issues: [ConfigIssue]
+  /// The config's warnings, found alongside its errors (shown with them).
+  public var warnings: [ConfigIssue] = []
+
+  public init(issues: [ConfigIssue], warnings: [ConfigIssue] = []) {
+    self.issues = issues
+    self.warnings = warnings
+  }
 
   public var description: String { issues.map(\.description).joined(separator: "\n") }
 }

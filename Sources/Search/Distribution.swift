@@ -100,18 +100,25 @@ public enum Distribution: Hashable, Sendable {
     }
   }
 
-  /// Every value, for grid search; nil for continuous distributions.
-  public var gridValues: [ConfigValue]? {
+  /// Grid value `k` (0 ≤ k < `gridCount`), computed without building the others, so a
+  /// grid over a wide integer range costs nothing until a trial needs one of its values.
+  /// nil for continuous distributions or k out of range.
+  public func gridValue(at k: Int) -> ConfigValue? {
+    guard let count = gridCount, k >= 0, k < count else { return nil }
     switch self {
-    case .constant(let value): return [value]
-    case .categorical(let values, _): return values
-    case .intUniform(let low, let high): return (low...high).map { .int($0) }
-    case .qUniform(let low, let high, let q):
-      let first = (low / q).rounded(), last = (high / q).rounded()
-      guard last - first < 100_000 else { return nil }
-      return stride(from: first, through: last, by: 1).map { quantize($0 * q, q) }
+    case .constant(let value): return value
+    case .categorical(let values, _): return values[k]
+    case .intUniform(let low, _): return .int(low + k)
+    case .qUniform(let low, _, let q): return quantize(((low / q).rounded() + Double(k)) * q, q)
     default: return nil
     }
+  }
+
+  /// Every value, for grid search; nil for continuous distributions. Builds them all: for
+  /// one value use `gridValue(at:)`.
+  public var gridValues: [ConfigValue]? {
+    guard let count = gridCount else { return nil }
+    return (0..<count).map { gridValue(at: $0)! }
   }
 
   /// How many grid values, without building them (nil for continuous).
@@ -119,7 +126,9 @@ public enum Distribution: Hashable, Sendable {
     switch self {
     case .constant: return 1
     case .categorical(let values, _): return values.count
-    case .intUniform(let low, let high): return high - low + 1
+    case .intUniform(let low, let high):
+      let (span, overflow) = high.subtractingReportingOverflow(low)
+      return overflow || span == Int.max ? nil : span + 1
     case .qUniform(let low, let high, let q):
       let count = (high / q).rounded() - (low / q).rounded() + 1
       return count < 100_000 ? Int(count) : nil

@@ -73,10 +73,10 @@ public enum SweepConfig {
     parser.digests = dataDigests
     let spec = parser.parse(tree)
     if !parser.issues.isEmpty || spec == nil {
-      throw ConfigErrors(
-        issues: parser.issues.sorted {
-          ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
-        })
+      let order: (ConfigIssue, ConfigIssue) -> Bool = {
+        ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
+      }
+      throw ConfigErrors(issues: parser.issues.sorted(by: order), warnings: parser.warnings.sorted(by: order))
     }
     return spec!
   }
@@ -123,6 +123,14 @@ public enum SweepConfig {
         }
       }
 
+      if byKey["method"] == nil && byKey["parameters"] == nil {
+        // Neither a method nor parameters: a single trial's config, not a sweep.
+        issue(
+          tree.location, "",
+          "this is a trial config (no `method`, no `parameters`): run it with `sweepd train --config \(file)`; a sweep config names a `method` and the `parameters` to vary"
+        )
+        return nil
+      }
       let name = text(byKey["name"], "name")
       let description = text(byKey["description"], "description")
       var methodName = "random"
@@ -190,6 +198,8 @@ public enum SweepConfig {
         parameters: parameters, warnings: warnings, deterministicLag: deterministicLag)
       spec.dataDigests = digests
       checkParameters(&spec)
+      warnAboutSize(spec, at: byKey["repeats"]?.keyLocation ?? byKey["parameters"]?.keyLocation ?? tree.location)
+      spec.warnings = warnings
       if method == .sobol && spec.parameters.count > SobolSequence.maximumDimensions {
         issue(
           SourceLocation(line: 1, column: 1), "parameters",
@@ -205,6 +215,38 @@ public enum SweepConfig {
         }
       }
       return spec
+    }
+
+    /// Sizes no sweep means: a billion trials or more (a grid's product × repeats, before any
+    /// run_cap), or a billion epochs per trial. Warnings: the config is valid, just absurd.
+    mutating func warnAboutSize(_ spec: SweepSpec, at location: SourceLocation) {
+      let plan = SweepPlan(spec: spec)
+      if let size = plan.gridSize {
+        let (all, overflow) = size.multipliedReportingOverflow(by: spec.repeats)
+        if overflow || all >= 1_000_000_000, spec.runCap == nil {
+          let count = overflow ? "more than \(Int.max)" : "\(all)"
+          warnings.append(
+            ConfigIssue(
+              file: file, location: location, keyPath: spec.repeats > 1 ? "repeats" : "parameters",
+              message:
+                "this grid has \(count) trials (\(size) configurations × \(spec.repeats) repeats); at a second each that is \(Self.years(overflow ? Double(Int.max) : Double(all))) — set run_cap or fewer values"
+            ))
+        }
+      }
+      if spec.trialEpochs >= 1_000_000_000 {
+        warnings.append(
+          ConfigIssue(
+            file: file, location: location, keyPath: "training.epochs",
+            message: "trials run \(spec.trialEpochs) epochs each; a billion or more never ends in practice"))
+      }
+    }
+
+    /// Seconds as years, roughly (`3.2 years`, `6.3 million years`).
+    static func years(_ seconds: Double) -> String {
+      let years = seconds / 31_557_600
+      if years >= 1e6 { return String(format: "%.2g million years", years / 1e6) }
+      if years >= 1 { return String(format: "%.2g years", years) }
+      return String(format: "%.2g days", seconds / 86_400)
     }
 
     static func isTopLevel(_ key: String) -> Bool { SweepConfig.topLevelKeys.contains(key) }

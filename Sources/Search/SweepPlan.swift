@@ -120,9 +120,9 @@ public struct SweepPlan: Sendable {
       var remainder = c
       var values: [(String, ConfigValue)] = []
       for parameter in spec.parameters.reversed() {
-        let options = parameter.distribution.gridValues ?? []
-        values.append((parameter.path, options[remainder % options.count]))
-        remainder /= options.count
+        let count = Swift.max(parameter.distribution.gridCount ?? 1, 1)
+        values.append((parameter.path, parameter.distribution.gridValue(at: remainder % count) ?? .null))
+        remainder /= count
       }
       return values.reversed()
     default:

@@ -6,8 +6,10 @@ import Vocabulary
 public struct SweepRecord: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
   public static let databaseTableName = "sweep"
 
+  /// `running → completed | failed | cancelled`. A sweep is `failed` when it ended with
+  /// every trial failed (nothing was learned; the trials' messages say why).
   public enum State: String, Codable, Sendable, DatabaseValueConvertible {
-    case running, completed, cancelled
+    case running, completed, failed, cancelled
   }
 
   public var id: String

@@ -8,7 +8,11 @@ public final class Store: Sendable {
   let pool: DatabasePool
 
   /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+  /// The database file (nil for one in memory).
+  public let path: String?
+
   public init(path: String) throws {
+    self.path = path == ":memory:" || path.isEmpty ? nil : path
     var configuration = Configuration()
     configuration.busyMode = .timeout(5)
     // WAL with synchronous=NORMAL: a killed process loses nothing committed; only an OS

@@ -15,7 +15,10 @@ enum BLASLauncher {
 
   /// Call first thing in a command that trains. Returns only if no restart is needed (or a
   /// restart failed, which is logged).
-  static func prepare(logger: Logger) {
+  /// - Parameter announce: log the kernel in use at `info` (a daemon's start, `doctor`);
+  ///   otherwise only when sweepd had to correct it, and at `debug` (a one-shot command's
+  ///   output is its result, not this).
+  static func prepare(logger: Logger, announce: Bool = false) {
     let environment = ProcessInfo.processInfo.environment
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let features = BLASKernelSelection.CPUFeatures(cpuinfo: cpuinfo)
@@ -41,8 +44,10 @@ enum BLASLauncher {
     }
     BLAS.useSingleThread()
     var note = ""
+    var corrected = false
     if let why = environment[reasonVariable], !why.isEmpty, let core = environment["OPENBLAS_CORETYPE"] {
       note = " (OPENBLAS_CORETYPE=\(core) set by sweepd: \(why))"
+      corrected = true
     } else {
       // Why the loaded kernel is right, judged as on a first start.
       var firstStart = environment
@@ -53,6 +58,8 @@ enum BLASLauncher {
         note = " (\(why))"
       }
     }
-    logger.info("OpenBLAS kernel \(BLAS.coreName), \(BLAS.threadCount) thread per call\(note)")
+    logger.log(
+      level: announce || corrected ? .info : .debug,
+      "OpenBLAS kernel \(BLAS.coreName), \(BLAS.threadCount) thread per call\(note)")
   }
 }

@@ -157,7 +157,7 @@ struct WorkerCommand: ParsableCommand {
     var logger = Logger(label: "sweepd.worker")
     logger[metadataKey: "worker"] = "\(workerName)"
     let curve = try keys.load()
-    BLASLauncher.prepare(logger: logger)
+    BLASLauncher.prepare(logger: logger, announce: true)
     let agent = try WorkerAgent(
       connect: connect, name: workerName,
       slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, version: SweepdVersion.string,
@@ -221,6 +221,7 @@ struct LeaderboardCommand: ParsableCommand {
 
   func run() throws {
     let board = try connect(coordinator, curve: try keys.load()).leaderboard(LeaderboardRequest(sweep: sweep))
+    try checkGroupBy(groupBy, board)
     print(board.render(format, top: top, groupBy: groupBy), terminator: "")
   }
 }
@@ -284,20 +285,35 @@ struct Run: ParsableCommand {
   @Argument(help: "The sweep config (YAML).") var file: String
   @Option(help: "Trials at once: the local worker's slots (default: the core count).") var workers: Int?
   @Option(help: "Cores the slots share; a lone trial uses the idle ones (default: all).") var cores: Int?
-  @Option(help: "SQLite database file (default: a new temporary file).") var db: String?
+  @Option(help: "SQLite database file the results are kept in (default: sweepd.db in the current directory).")
+  var db: String = "sweepd.db"
   @Option(help: "Leaderboard format: table, csv, json or markdown.") var format: LeaderboardFormat = .table
   @Option(help: "Show the best N trials.") var top: Int?
   @Option(help: "Aggregate the leaderboard by a parameter.") var groupBy: String?
   @Option(help: "Also write the sweep's HTML report (see `sweepd report`) to this file.") var report: String?
+
+  func validate() throws {
+    if let workers, workers < 1 { throw ValidationError("--workers must be ≥ 1, got \(workers)") }
+    if let cores, cores < 1 { throw ValidationError("--cores must be ≥ 1, got \(cores)") }
+    if let top, top < 1 { throw ValidationError("--top must be ≥ 1, got \(top)") }
+  }
 
   func run() throws {
     Sweepd.bootstrapLogging()
     let logger = Logger(label: "sweepd.run")
     BLASLauncher.prepare(logger: logger)
     let spec = try loadSweep(file)
+    for warning in spec.warnings { printError("warning: \(warning)") }
+    try checkGroupBy(groupBy, names: spec.parameters.map(\.path))
+    guard SweepPlan(spec: spec).totalTrials != nil else {
+      // `run` waits for the sweep to end; an unbounded one never does.
+      printError(
+        "error: \(file): a \(spec.methodName) sweep without run_cap runs until stopped, and `sweepd run` waits for the end; add `run_cap: N` (or `sweepd submit` it to a coordinator)"
+      )
+      throw ExitCode(2)
+    }
     let text = try String(contentsOfFile: file, encoding: .utf8)
-    let path =
-      db ?? FileManager.default.temporaryDirectory.appendingPathComponent("sweepd-run-\(getpid()).db").path
+    let path = db
     var quiet = Logger(label: "sweepd.coordinator")
     quiet.logLevel = .warning
     // One process: the coordinator, the worker and this client share a ZeroMQ context and
@@ -306,9 +322,15 @@ struct Run: ParsableCommand {
     // Data files travel as they would to another box: uploaded, fetched by digest, verified.
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sweepd-run-\(getpid())-data")
     defer { try? FileManager.default.removeItem(at: scratch) }
-    let server = try CoordinatorServer(
-      bind: "inproc://sweepd-run-\(getpid())", store: try Store(path: path), logger: quiet, context: context,
-      dataStore: try ContentStore(directory: scratch.appendingPathComponent("store").path))
+    let server: CoordinatorServer
+    do {
+      server = try CoordinatorServer(
+        bind: "inproc://sweepd-run-\(getpid())", store: try Store(path: path), logger: quiet, context: context,
+        dataStore: try ContentStore(directory: scratch.appendingPathComponent("store").path), role: "sweepd run")
+    } catch let error as StoreLock.InUse {
+      printError("error: \(error)")
+      throw ExitCode(1)
+    }
     let endpoint = server.endpoint
     let serverDone = DispatchSemaphore(value: 0)
     Thread {
@@ -334,11 +356,12 @@ struct Run: ParsableCommand {
     }.start()
     let client = try CoordinatorClient(endpoint, context: context)
     let sweep = try client.submit(try uploadingData(spec, file: file, text: text, client: client)).sweep
+    printError("sweep \(sweep): results kept in \(path)")
     // In-process: poll often, so the leaderboard follows the last trial at once.
     try follow(endpoint, sweep: sweep, interval: 0.02, context: context)
-    print(
-      try client.leaderboard(LeaderboardRequest(sweep: sweep)).render(format, top: top, groupBy: groupBy),
-      terminator: "")
+    let board = try client.leaderboard(LeaderboardRequest(sweep: sweep))
+    try checkGroupBy(groupBy, board)
+    print(board.render(format, top: top, groupBy: groupBy), terminator: "")
     if let report {
       try writeReport(try client.history(sweep: sweep), to: report, groupBy: groupBy)
       FileHandle.standardError.write(Data("report: \(report)\n".utf8))
@@ -348,5 +371,12 @@ struct Run: ParsableCommand {
     _ = workersDone.wait(timeout: .now() + 10)
     server.stop()
     serverDone.wait()
+    if !board.ranked.isEmpty, board.ranked.allSatisfy({ $0.status == .failed }) {
+      // Nothing was learned: say why, and fail.
+      let first = board.ranked.min { $0.trial < $1.trial }
+      printError(
+        "error: every trial of sweep \(sweep) failed; trial \(first?.trial ?? 0): \(first?.message ?? "no reason recorded")")
+      throw ExitCode(1)
+    }
   }
 }

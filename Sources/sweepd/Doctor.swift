@@ -11,7 +11,7 @@ struct Doctor: ParsableCommand {
 
   func run() throws {
     Sweepd.bootstrapLogging()
-    BLASLauncher.prepare(logger: Logger(label: "sweepd.doctor"))
+    BLASLauncher.prepare(logger: Logger(label: "sweepd.doctor"), announce: true)
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let features = BLASKernelSelection.CPUFeatures(cpuinfo: cpuinfo)
     print("sweepd \(SweepdVersion.string)")

@@ -36,13 +36,11 @@ struct ReportCommand: ParsableCommand {
 
 /// Renders a HISTORY reply as the HTML report at `path`.
 func writeReport(_ history: SweepHistory, to path: String, groupBy: String?, top: Int = 10) throws {
-  if let groupBy, !history.leaderboard.ranked.contains(where: { $0.value(of: groupBy) != nil }) {
-    throw ValidationError("--group-by \(groupBy): no trial has a parameter of that name")
-  }
+  try checkGroupBy(groupBy, history.leaderboard)
   let html = HTMLReport(history: history, groupBy: groupBy, top: top).html()
   do {
     try html.write(toFile: path, atomically: true, encoding: .utf8)
   } catch {
-    throw ValidationError("cannot write \(path): \(error.localizedDescription)")
+    throw CommandFailure("cannot write \(path): \(error.localizedDescription)")
   }
 }

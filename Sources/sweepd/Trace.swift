@@ -32,7 +32,7 @@ struct Trace: ParsableCommand {
     do {
       path = try traceOptimizer(function: surface, optimizer: spec, start: point, steps: steps)
     } catch {
-      throw ValidationError("\(error)")
+      throw CommandFailure("\(error)")
     }
     switch format {
     case .csv:

@@ -34,6 +34,12 @@ struct Train: ParsableCommand {
 
   enum OutputFormat: String, ExpressibleByArgument { case table, json }
 
+  func validate() throws {
+    if let cores, cores < 1 { throw ValidationError("--cores must be ≥ 1, got \(cores)") }
+    if let epochs, epochs < 1 { throw ValidationError("--epochs must be ≥ 1, got \(epochs)") }
+    if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
+  }
+
   func run() throws {
     Sweepd.bootstrapLogging()
     let logger = Logger(label: "sweepd.train")
@@ -44,7 +50,7 @@ struct Train: ParsableCommand {
     do {
       runner = try TrialRunner(spec: spec, cores: threads)
     } catch {
-      throw ValidationError("\(error)")
+      throw CommandFailure("\(error)")
     }
     if let data = runner.data { logger.info("\(data.description)") }
     let classification = runner.data?.training.task.isClassification ?? false
@@ -86,14 +92,14 @@ struct Train: ParsableCommand {
     if let config {
       let text: String
       do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
-        throw ValidationError("cannot read \(config): \(error.localizedDescription)")
+        throw CommandFailure("cannot read \(config): \(error.localizedDescription)")
       }
       do {
         spec = try YAMLDecoder().decode(TrialSpec.self, from: text)
       } catch let error as DecodingError {
-        throw ValidationError("\(config): \(error.readableDescription)")
+        throw CommandFailure("\(config): \(error.readableDescription)")
       } catch {
-        throw ValidationError("\(config): \(error)")
+        throw CommandFailure("\(config): \(error)")
       }
     }
     if let dataset {
@@ -114,9 +120,11 @@ struct Train: ParsableCommand {
       spec.model.kind = kind
     }
     if let hidden {
-      let widths = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-      guard !widths.isEmpty, widths.allSatisfy({ $0 != nil }) else {
-        throw ValidationError("--hidden takes comma-separated widths such as 128,64; got '\(hidden)'")
+      let widths = hidden.split(separator: ",", omittingEmptySubsequences: false).map {
+        Int($0.trimmingCharacters(in: .whitespaces))
+      }
+      guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+        throw ValidationError("--hidden takes comma-separated widths ≥ 1 such as 128,64; got '\(hidden)'")
       }
       spec.model.hidden = widths.map { $0! }
     }

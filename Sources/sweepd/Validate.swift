@@ -139,6 +139,7 @@ func loadSweep(_ file: String) throws -> SweepSpec {
     return try SweepConfig.load(path: file)
   } catch let errors as ConfigErrors {
     for issue in errors.issues { printError("error: \(issue)") }
+    for warning in errors.warnings { printError("warning: \(warning)") }
     printError("\(errors.issues.count) error\(errors.issues.count == 1 ? "" : "s") in \(file)")
     throw ExitCode(2)
   }

@@ -23,6 +23,8 @@ public final class CoordinatorServer: @unchecked Sendable {
   let context: ZMQContext
   let socket: ZMQSocket
   let store: Store
+  /// This process is the store's one writer while it runs (see `StoreLock`).
+  let storeLock: StoreLock?
   /// Uploaded data files (nil: this coordinator accepts no uploads).
   let dataStore: ContentStore?
   let logger: Logger
@@ -65,8 +67,10 @@ public final class CoordinatorServer: @unchecked Sendable {
   ///   - dataStore: where uploaded data files are kept (see `ContentStore`).
   public init(
     bind: String, store: Store, logger: Logger = Logger(label: "sweepd.coordinator"),
-    context: ZMQContext? = nil, security: Security? = nil, dataStore: ContentStore? = nil
+    context: ZMQContext? = nil, security: Security? = nil, dataStore: ContentStore? = nil,
+    role: String = "sweepd coordinator"
   ) throws {
+    storeLock = try store.path.map { try StoreLock(store: $0, role: role) }
     self.dataStore = dataStore
     self.context = try context ?? ZMQContext()
     self.security = security
@@ -155,6 +159,8 @@ public final class CoordinatorServer: @unchecked Sendable {
     // Release the address, so a coordinator started next (a restart) can bind it at once.
     try? socket.unbind(endpoint)
     zapHandler?.stop()
+    // Nothing more is written: the next coordinator (a restart) may open the store.
+    storeLock?.release()
   }
 
   /// Handles one message; `role` is the sender's ZAP user id when the coordinator runs
@@ -361,17 +367,19 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// Every trial of the sweep has ended: the store marks it completed, then it leaves memory.
   func complete(_ id: String) {
     guard let live = book.sweeps[id] else { return }
+    // Every trial failed: the sweep failed (nothing was learned).
+    let state: SweepRecord.State = live.created > 0 && live.counts[.failed] == live.created ? .failed : .completed
     do {
-      try store.setSweepState(id, .completed)
+      try store.setSweepState(id, state)
     } catch {
       // The store must know first: still running in memory, tried again at the next flush.
       logger.error(
-        "store: cannot mark sweep \(id) completed (\(error)); retrying", metadata: ["sweep": "\(id)"])
+        "store: cannot mark sweep \(id) \(state.rawValue) (\(error)); retrying", metadata: ["sweep": "\(id)"])
       refillQueue.insert(id)
       return
     }
     end(id)
-    logger.info("sweep \(id) completed: \(live.created) trials", metadata: ["sweep": "\(id)"])
+    logger.info("sweep \(id) \(state.rawValue): \(live.created) trials", metadata: ["sweep": "\(id)"])
   }
 
   /// The sweep has ended (the store has its new state): it leaves memory, and the data files

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// Trains one trial and reports each epoch.
 ///
@@ -63,9 +64,38 @@ public struct TrialRunner {
       throw InvalidSpec(problems: ["model.kind: logistic regression needs a classification data set"])
     }
     let hidden = spec.model.kind == .mlp ? spec.model.hidden : []
-    network = Network(
+    let network = Network(
       inputs: prepared.training.featureCount, hidden: hidden, outputs: task.outputCount,
       activation: spec.model.activation, loss: loss)
+    let needed = Self.estimatedBytes(network, batchSize: spec.batchSize, cores: self.cores)
+    let available = Double(ProcessInfo.processInfo.physicalMemory)
+    if Double(needed) > 0.8 * available {
+      throw InvalidSpec(problems: [
+        "model.hidden \(hidden): this trial needs about \(Self.bytes(Double(needed))) (\(network.parameterCount) parameters; weights, gradients, optimizer state and per-core buffers), more than this machine's \(Self.bytes(available)) can give; use narrower layers"
+      ])
+    }
+    self.network = network
+  }
+
+  /// The memory a network trial takes, roughly, in bytes: per parameter (Float32) the
+  /// weights, the gradient, up to four optimizer state vectors, the Hessian diagonal and a
+  /// gradient per extra shard; per row of a 256-row evaluation chunk, every layer's
+  /// activations and their gradients, once per core's workspace.
+  static func estimatedBytes(_ network: Network, batchSize: Int, cores: Int) -> Int {
+    let shards = Swift.max(ShardPlan(rows: Swift.max(batchSize, 1)).shardCount - 1, 0)
+    let perParameter = 4.0 * Double(7 + shards)
+    let rows = Double(Swift.max(ShardPlan.rowsPerShard, NetworkTrainer.evaluationChunk))
+    let activations = 4.0 * 2 * rows * Double(network.widths.reduce(0, +)) * Double(Swift.min(Swift.max(cores, 1), 8) + 1)
+    let total = perParameter * Double(network.parameterCount) + activations
+    return total >= Double(Int.max) ? Int.max : Int(total)
+  }
+
+  /// `1.2 GB`, `320 GB`, `40 TB`.
+  static func bytes(_ count: Double) -> String {
+    for (unit, size) in [("TB", 1e12), ("GB", 1e9), ("MB", 1e6)] where count >= size {
+      return String(format: count / size >= 10 ? "%.0f %@" : "%.1f %@", count / size, unit)
+    }
+    return String(format: "%.0f kB", count / 1e3)
   }
 
   /// Trains, calling `onEpoch` after every epoch; returning `.stop` ends the run.

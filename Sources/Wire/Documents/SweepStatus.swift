@@ -49,8 +49,12 @@ public struct SweepStatus: Codable, Hashable, Sendable {
     self.workers = workers
   }
 
-  /// Trials that have ended, whatever their outcome.
-  public var done: Int { trials.filter { $0.key != "pending" && $0.key != "running" }.values.reduce(0, +) }
+  /// Trials that ran to an outcome (completed, early_stopped, diverged, failed); cancelled
+  /// ones are counted apart.
+  public var done: Int {
+    trials.filter { !["pending", "running", "cancelled"].contains($0.key) }.values.reduce(0, +)
+  }
+  public var cancelled: Int { trials["cancelled"] ?? 0 }
   public var running: Int { trials["running"] ?? 0 }
   public var pending: Int { trials["pending"] ?? 0 }
 
