@@ -198,7 +198,8 @@ public enum SweepConfig {
         parameters: parameters, warnings: warnings, deterministicLag: deterministicLag)
       spec.dataDigests = digests
       checkParameters(&spec)
-      warnAboutSize(spec, at: byKey["repeats"]?.keyLocation ?? byKey["parameters"]?.keyLocation ?? tree.location)
+      warnAboutSize(
+        spec, at: byKey["repeats"]?.keyLocation ?? byKey["parameters"]?.keyLocation ?? tree.location)
       spec.warnings = warnings
       if method == .sobol && spec.parameters.count > SobolSequence.maximumDimensions {
         issue(

@@ -68,7 +68,7 @@ public struct HyperbandRule: Hashable, Sendable {
     return StopDecision(
       epoch: curve.count,
       reason: "hyperband band \(band) at epoch \(curve.count): \(strict ? "value at the band" : "best") "
-        + "\(formatNumber(sign * judged)) is worse than the threshold \(formatNumber(sign * threshold)) "
+        + "\(formatValue(sign * judged)) is worse than the threshold \(formatValue(sign * threshold)) "
         + "of \(values.count) trials")
   }
 }

@@ -57,8 +57,8 @@ public struct MedianStoppingRule: Hashable, Sendable {
 
     public var description: String {
       let what = compare == .runningAverage ? "running averages" : "values at that epoch"
-      return "median rule at epoch \(epoch): best \(formatNumber(best)) is worse than the median "
-        + "\(formatNumber(median)) of \(finishedTrials) finished trials' \(what)"
+      return "median rule at epoch \(epoch): best \(formatValue(best)) is worse than the median "
+        + "\(formatValue(median)) of \(finishedTrials) finished trials' \(what)"
     }
   }
 

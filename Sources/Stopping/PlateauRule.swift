@@ -64,7 +64,7 @@ public struct PlateauRule: Hashable, Sendable {
     if best != nil,
       let overall = goal == .minimize ? curve.filter(\.isFinite).min() : curve.filter(\.isFinite).max()
     {
-      bestText = "best \(formatNumber(overall)) at epoch \(curve.firstIndex(of: overall)! + 1)"
+      bestText = "best \(formatValue(overall)) at epoch \(curve.firstIndex(of: overall)! + 1)"
     }
     return StopDecision(
       epoch: epoch, reason: "plateau at epoch \(epoch): \(bestText), \(wait) epochs without improvement")

@@ -33,7 +33,8 @@ public final class StoreLock: @unchecked Sendable {
       throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO, userInfo: [NSFilePathErrorKey: path])
     }
     guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-      let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+      let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
+        in: .whitespacesAndNewlines)
       close(descriptor)
       throw InUse(store: store, holder: holder ?? "")
     }

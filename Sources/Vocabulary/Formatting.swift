@@ -42,3 +42,13 @@ public func editDistance(_ a: String, _ b: String) -> Int {
   }
   return previous[b.count]
 }
+
+/// A measured value for people to read: 4 significant digits (`0.03621`, `1.5e-5`,
+/// `1234`), as status lines, stop reasons and messages show metrics. Numeric JSON fields
+/// keep full precision.
+public func formatValue(_ x: Double, significant: Int = 4) -> String {
+  guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
+  guard x != 0 else { return "0" }
+  let rounded = Double(String(format: "%.\(significant)g", x)) ?? x
+  return formatNumber(rounded)
+}

@@ -325,8 +325,10 @@ struct Run: ParsableCommand {
     let server: CoordinatorServer
     do {
       server = try CoordinatorServer(
-        bind: "inproc://sweepd-run-\(getpid())", store: try Store(path: path), logger: quiet, context: context,
-        dataStore: try ContentStore(directory: scratch.appendingPathComponent("store").path), role: "sweepd run")
+        bind: "inproc://sweepd-run-\(getpid())", store: try Store(path: path), logger: quiet,
+        context: context,
+        dataStore: try ContentStore(directory: scratch.appendingPathComponent("store").path),
+        role: "sweepd run")
     } catch let error as StoreLock.InUse {
       printError("error: \(error)")
       throw ExitCode(1)
@@ -375,7 +377,8 @@ struct Run: ParsableCommand {
       // Nothing was learned: say why, and fail.
       let first = board.ranked.min { $0.trial < $1.trial }
       printError(
-        "error: every trial of sweep \(sweep) failed; trial \(first?.trial ?? 0): \(first?.message ?? "no reason recorded")")
+        "error: every trial of sweep \(sweep) failed; trial \(first?.trial ?? 0): \(first?.message ?? "no reason recorded")"
+      )
       throw ExitCode(1)
     }
   }

@@ -119,3 +119,51 @@ final class SweepPlanTests: XCTestCase {
     XCTAssertEqual(try plan.trials(limit: 30).count, 10)
   }
 }
+
+/// Grids enumerate lazily: a 2×10¹⁴-trial grid over a 50-million-value integer range plans
+/// its first trials at once, and `validate`'s warnings say the size is absurd.
+final class HugeGridTests: XCTestCase {
+  let huge = """
+    method: grid
+    repeats: 1000000
+    metric: {name: val_loss, goal: minimize}
+    model: {kind: rosenbrock}
+    optimizer: {name: momentum}
+    training: {epochs: 3}
+    parameters:
+      lr: {values: [0.001, 0.01]}
+      momentum: {values: [0.0, 0.9]}
+      training.batch_size: {distribution: int_uniform, min: 1, max: 50000000}
+    """
+
+  func testAHugeGridPlansItsFirstTrialsAtOnce() throws {
+    let spec = try SweepConfig.parse(text: huge, file: "huge.yaml")
+    let plan = SweepPlan(spec: spec)
+    XCTAssertEqual(plan.totalTrials, 200_000_000_000_000)
+    let started = Date()
+    let trials = try plan.trials(limit: 3)
+    XCTAssertEqual(trials.map(\.spec.batchSize), [1, 1, 1])
+    XCTAssertEqual(try plan.trial(1_000_000).spec.batchSize, 2, "configuration 1: the next batch size")
+    XCTAssertEqual(
+      try plan.trial(49_999_999 * 1_000_000).spec.batchSize, 50_000_000, "the last value of the first block")
+    // Not a timed test: a 50-million-element array per trial took 20 s; this takes microseconds.
+    XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+    XCTAssertTrue(
+      spec.warnings.contains { $0.keyPath == "repeats" && $0.message.contains("200000000000000 trials") },
+      "\(spec.warnings)")
+  }
+
+  func testGridValueAtMatchesTheFullList() {
+    let distributions: [Distribution] = [
+      .intUniform(min: -3, max: 4), .qUniform(min: 0.1, max: 1.0, q: 0.25),
+      .categorical([.string("a"), .int(2), .null], probabilities: nil), .constant(.double(0.5)),
+    ]
+    for distribution in distributions {
+      let all = distribution.gridValues ?? []
+      XCTAssertEqual(all.count, distribution.gridCount)
+      XCTAssertEqual((0..<all.count).map { distribution.gridValue(at: $0) }, all.map { $0 })
+      XCTAssertNil(distribution.gridValue(at: all.count))
+    }
+    XCTAssertNil(Distribution.intUniform(min: Int.min, max: Int.max).gridCount, "no overflow")
+  }
+}

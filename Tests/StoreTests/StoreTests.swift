@@ -155,3 +155,22 @@ final class StoreTests: XCTestCase {
     }
   }
 }
+
+/// One writer per store: a second lock on the same database is refused at once, naming the
+/// holder; released (or its process gone), the store can be taken again.
+final class StoreLockTests: XCTestCase {
+  func testASecondWriterIsRefusedNamingTheFirst() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("lock-\(UUID().uuidString).db")
+      .path
+    defer { try? FileManager.default.removeItem(atPath: path + ".lock") }
+    let first = try StoreLock(store: path, role: "sweepd coordinator")
+    XCTAssertThrowsError(try StoreLock(store: path, role: "sweepd run")) { error in
+      let text = "\(error)"
+      XCTAssertTrue(text.contains("in use by another coordinator (pid \(getpid()) on host"), text)
+      XCTAssertTrue(text.contains("(sweepd coordinator)"), text)
+    }
+    first.release()
+    let second = try StoreLock(store: path, role: "sweepd run")
+    second.release()
+  }
+}

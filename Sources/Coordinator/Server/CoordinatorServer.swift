@@ -174,8 +174,8 @@ public final class CoordinatorServer: @unchecked Sendable {
     case .success(let message):
       if security != nil && role != .worker {
         logger.warning(
-          "dropped a worker message from \(peer.debugDescription): its key is not a worker's",
-          metadata: ["peer": "\(peer)"])
+          "dropped a worker message from \(Self.readable(frames[0])): its key is not a worker's",
+          metadata: ["peer": "\(Self.readable(frames[0]))"])
         return
       }
       perform(leases.handle(.message(peer, message), now: now))
@@ -184,8 +184,8 @@ public final class CoordinatorServer: @unchecked Sendable {
       case .success(let request):
         if security != nil, role != .operator, request.changesState {
           logger.warning(
-            "refused a request from \(peer.debugDescription): its key is not an operator's",
-            metadata: ["peer": "\(peer)"])
+            "refused a request from \(Self.readable(frames[0])): its key is not an operator's",
+            metadata: ["peer": "\(Self.readable(frames[0]))"])
           reply(to: frames[0], .error("not allowed: only operator keys may submit, upload or cancel"))
           return
         }
@@ -203,11 +203,11 @@ public final class CoordinatorServer: @unchecked Sendable {
         flush()
         reply(to: frames[0], answer.reply)
       case .failure(let error):
-        logger.warning("dropped a message from \(peer.debugDescription): \(error)")
+        logger.warning("dropped a message from \(Self.readable(frames[0])): \(error)")
         perform(leases.handle(.malformed(peer, reason: "\(error)"), now: now))
       }
     case .failure(let error):
-      logger.warning("dropped a message from \(peer.debugDescription): \(error)")
+      logger.warning("dropped a message from \(Self.readable(frames[0])): \(error)")
       perform(leases.handle(.malformed(peer, reason: "\(error)"), now: now))
     }
   }
@@ -267,6 +267,17 @@ public final class CoordinatorServer: @unchecked Sendable {
         trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch,
         values: MetricJSON.encode(values: metric.values)),
       now: now)
+  }
+
+  /// A routing id for a log line: as it is when it is printable text (workers name their
+  /// connections `name#n`), else in hex (ZeroMQ's own ids for clients are 5 binary bytes).
+  static func readable(_ peer: String) -> String { readable(Array(peer.utf8)) }
+
+  static func readable(_ bytes: [UInt8]) -> String {
+    if !bytes.isEmpty, bytes.allSatisfy({ (0x21...0x7e).contains($0) }) {
+      return "'\(String(decoding: bytes, as: UTF8.self))'"
+    }
+    return "0x" + bytes.map { String(format: "%02x", $0) }.joined()
   }
 
   func send(_ peer: String, _ message: CoordinatorMessage) {
@@ -333,7 +344,7 @@ public final class CoordinatorServer: @unchecked Sendable {
       do {
         try socket.send([Array(peer.utf8)] + frames, dontWait: true)
       } catch {
-        logger.debug("could not send to \(peer.debugDescription): \(error)")
+        logger.debug("could not send to \(Self.readable(peer)): \(error)")
       }
     }
     outbox.removeAll(keepingCapacity: true)
@@ -368,7 +379,8 @@ public final class CoordinatorServer: @unchecked Sendable {
   func complete(_ id: String) {
     guard let live = book.sweeps[id] else { return }
     // Every trial failed: the sweep failed (nothing was learned).
-    let state: SweepRecord.State = live.created > 0 && live.counts[.failed] == live.created ? .failed : .completed
+    let state: SweepRecord.State =
+      live.created > 0 && live.counts[.failed] == live.created ? .failed : .completed
     do {
       try store.setSweepState(id, state)
     } catch {

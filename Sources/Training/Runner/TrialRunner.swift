@@ -85,7 +85,8 @@ public struct TrialRunner {
     let shards = Swift.max(ShardPlan(rows: Swift.max(batchSize, 1)).shardCount - 1, 0)
     let perParameter = 4.0 * Double(7 + shards)
     let rows = Double(Swift.max(ShardPlan.rowsPerShard, NetworkTrainer.evaluationChunk))
-    let activations = 4.0 * 2 * rows * Double(network.widths.reduce(0, +)) * Double(Swift.min(Swift.max(cores, 1), 8) + 1)
+    let activations =
+      4.0 * 2 * rows * Double(network.widths.reduce(0, +)) * Double(Swift.min(Swift.max(cores, 1), 8) + 1)
     let total = perParameter * Double(network.parameterCount) + activations
     return total >= Double(Int.max) ? Int.max : Int(total)
   }

@@ -1,0 +1,140 @@
+import Foundation
+import XCTest
+
+/// What a new user hit in one afternoon (issue 15), each as they hit it: the command, its
+/// exit status and its words.
+final class NewUserTests: XCTestCase {
+  var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "sweepd-new-user-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  func write(_ name: String, _ text: String) throws -> String {
+    let url = directory.appendingPathComponent(name)
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    return url.path
+  }
+
+  let tiny = """
+    method: grid
+    metric: {name: val_loss, goal: minimize}
+    model: {kind: rosenbrock}
+    optimizer: {name: sgd}
+    training: {epochs: 3}
+    parameters:
+      lr: {values: [0.001, 0.0001]}
+    """
+
+  /// Usage errors are refused at once (no hang), with the option named.
+  func testUsageErrorsAreRefusedAtOnce() throws {
+    let file = try write("tiny.yaml", tiny)
+    let run = try SweepdProcess.run(
+      ["run", file, "--workers", "0", "--db", directory.path + "/w.db"], timeout: 30)
+    XCTAssertNotEqual(run.status, 0)
+    XCTAssertTrue(run.stderr.contains("--workers must be ≥ 1, got 0"), run.stderr)
+    let hidden = try SweepdProcess.run(["train", "--hidden", "64,,32"], timeout: 30)
+    XCTAssertNotEqual(hidden.status, 0)
+    XCTAssertTrue(hidden.stderr.contains("--hidden takes comma-separated widths"), hidden.stderr)
+    let cores = try SweepdProcess.run(["train", "--cores", "0"], timeout: 30)
+    XCTAssertNotEqual(cores.status, 0)
+    XCTAssertTrue(cores.stderr.contains("--cores must be ≥ 1"), cores.stderr)
+  }
+
+  /// `run` must end: an unbounded sweep and a trial config are refused before anything
+  /// starts, saying what to do.
+  func testRunRefusesWhatWouldNeverEnd() throws {
+    let unbounded = try write(
+      "random.yaml", tiny.replacingOccurrences(of: "method: grid", with: "method: random"))
+    let output = try SweepdProcess.run(["run", unbounded, "--db", directory.path + "/u.db"], timeout: 30)
+    XCTAssertEqual(output.status, 2, output.stderr)
+    XCTAssertTrue(output.stderr.contains("without run_cap runs until stopped"), output.stderr)
+    let trial = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("configs/digits-adam.yaml").path
+    let refused = try SweepdProcess.run(["run", trial, "--db", directory.path + "/t.db"], timeout: 30)
+    XCTAssertEqual(refused.status, 2, refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("this is a trial config"), refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("sweepd train --config"), refused.stderr)
+  }
+
+  /// A trial too large for the machine is refused before allocating: one line, exit 1, no
+  /// backtrace and no usage text.
+  func testATrialThatCannotFitIsRefused() throws {
+    let output = try SweepdProcess.run(["train", "--hidden", "100000,100000", "--epochs", "1"], timeout: 60)
+    XCTAssertEqual(output.status, 1, output.stderr)
+    XCTAssertTrue(output.stderr.contains("this trial needs about"), output.stderr)
+    XCTAssertFalse(output.stderr.contains("Fatal error"), output.stderr)
+    XCTAssertFalse(output.stderr.contains("Usage:"), output.stderr)
+  }
+
+  /// Results are kept where the user works (./sweepd.db), and the path is said with the
+  /// sweep id; a second writer on that store is refused, naming the first.
+  func testResultsStayBesideTheWorkAndTheStoreHasOneWriter() throws {
+    let file = try write("tiny.yaml", tiny)
+    let output = try SweepdProcess.run(["run", file, "--workers", "1"], timeout: 120, in: directory)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    XCTAssertTrue(output.stderr.contains("results kept in sweepd.db"), output.stderr)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("sweepd.db").path))
+
+    let coordinator = Process()
+    coordinator.executableURL = SweepdProcess.binary
+    coordinator.arguments = ["coordinator", "--bind", "tcp://127.0.0.1:*", "--db", "sweepd.db"]
+    coordinator.currentDirectoryURL = directory
+    let log = directory.appendingPathComponent("coordinator.log")
+    FileManager.default.createFile(atPath: log.path, contents: nil)
+    coordinator.standardError = try FileHandle(forWritingTo: log)
+    try coordinator.run()
+    defer {
+      coordinator.terminate()
+      coordinator.waitUntilExit()
+    }
+    let deadline = Date().addingTimeInterval(30)
+    while !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("coordinator at"),
+      Date() < deadline
+    {
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    XCTAssertTrue(((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("coordinator at"))
+    let second = try SweepdProcess.run(["run", file, "--workers", "1"], timeout: 30, in: directory)
+    XCTAssertEqual(second.status, 1, second.stderr)
+    XCTAssertTrue(
+      second.stderr.contains("in use by another coordinator (pid \(coordinator.processIdentifier) on host"),
+      second.stderr)
+  }
+
+  /// A sweep whose trials all fail ends `failed`, and `run` exits 1 with the first
+  /// failure's reason; `--group-by` with a typo is refused before anything runs.
+  func testAllFailedAndTyposAreErrors() throws {
+    _ = try write("bad.csv", "a,b,label\n1,x,0\n2,3,1\n3,4,0\n4,5,1\n")
+    let file = try write(
+      "csv.yaml",
+      """
+      method: grid
+      metric: {name: val_error, goal: minimize}
+      data: {dataset: csv, path: \(directory.path)/bad.csv}
+      model: {kind: mlp, hidden: [4]}
+      training: {epochs: 1}
+      parameters:
+        lr: {values: [0.1, 0.01]}
+      """)
+    let output = try SweepdProcess.run(["run", file, "--db", directory.path + "/f.db"], timeout: 120)
+    XCTAssertEqual(output.status, 1, output.stderr)
+    XCTAssertTrue(output.stderr.contains("every trial of sweep"), output.stderr)
+    XCTAssertTrue(output.stderr.contains("failed"), output.stderr)
+    XCTAssertTrue(output.stdout.contains("failed"), output.stdout)
+
+    let tinyFile = try write("tiny.yaml", tiny)
+    let typo = try SweepdProcess.run(
+      ["run", tinyFile, "--group-by", "l", "--db", directory.path + "/g.db"], timeout: 30)
+    XCTAssertEqual(typo.status, 1, typo.stderr)
+    XCTAssertTrue(typo.stderr.contains("--group-by l: no trial has a parameter of that name"), typo.stderr)
+    XCTAssertTrue(typo.stderr.contains("the sweep's parameters: lr"), typo.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/g.db"), "nothing ran")
+  }
+}
