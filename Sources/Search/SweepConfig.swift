@@ -416,8 +416,8 @@ public enum SweepConfig {
         }
         return value
       }
-      func flag(_ key: String) -> Bool {
-        guard let tree = values[key] else { return false }
+      func flag(_ key: String, default fallback: Bool = false) -> Bool {
+        guard let tree = values[key] else { return fallback }
         guard let value = tree.bool else {
           issue(tree.location, "early_terminate.\(key)", "expected true or false, found '\(tree.plain)'")
           return false
@@ -431,7 +431,9 @@ public enum SweepConfig {
           issue(tree.location, "early_terminate", "hyperband needs min_iter, or max_iter and s")
         }
         return .hyperband(
-          minIter: minIter, maxIter: maxIter, s: s, eta: real("eta", 3, above: 1), strict: flag("strict"))
+          minIter: minIter, maxIter: maxIter, s: s, eta: real("eta", 3, above: 1),
+          // W&B's schema has defaulted `strict` to true (the original algorithm's rule).
+          strict: flag("strict", default: true))
       case "plateau":
         var relative = false
         if let mode = values["mode"] {

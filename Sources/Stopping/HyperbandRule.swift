@@ -23,7 +23,7 @@ public struct HyperbandRule: Hashable, Sendable {
   public var goal: Goal
 
   public init(
-    minIter: Int?, maxIter: Int?, s: Int?, eta: Double = 3, strict: Bool = false, goal: Goal
+    minIter: Int?, maxIter: Int?, s: Int?, eta: Double = 3, strict: Bool = true, goal: Goal
   ) {
     self.eta = eta > 1 ? eta : 3
     self.strict = strict

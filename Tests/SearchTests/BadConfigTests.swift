@@ -63,7 +63,7 @@ final class BadConfigTests: XCTestCase {
       .plateau(patience: 3, minDelta: 0.01, relative: true, minEpochs: 0, restoreBest: true))
     XCTAssertEqual(
       try parsed("early_terminate: {type: hyperband, min_iter: 3}\n"),
-      .hyperband(minIter: 3, maxIter: nil, s: nil, eta: 3, strict: false))
+      .hyperband(minIter: 3, maxIter: nil, s: nil, eta: 3, strict: true), "W&B's default: strict")
     XCTAssertThrowsError(try parsed("early_terminate: {type: asha, eta: 1}\n")) {
       XCTAssertTrue("\($0)".contains("p.yaml:5:36: early_terminate.eta: must be > 1, got 1"), "\($0)")
     }

@@ -1,3 +1,4 @@
+import Vocabulary
 import XCTest
 
 @testable import Search
@@ -173,5 +174,16 @@ final class StoppingPolicyTests: XCTestCase {
     XCTAssertEqual(median.peers, .finished)
     XCTAssertFalse(median.counts(earlyStopped: true))
     XCTAssertEqual(median.decide(curve: [2.0], peers: [[1.0]])?.epoch, 1)
+  }
+
+  /// Reasons are read by people: values at 4 significant digits, not 17.
+  func testReasonsShowFourSignificantDigits() {
+    let rule = PlateauRule(
+      patience: 2, minDelta: 0, relative: false, minEpochs: 1, restoreBest: false, goal: .minimize)
+    let stop = rule.decide(curve: [0.036211699164345405, 0.05, 0.05])
+    XCTAssertEqual(stop?.reason, "plateau at epoch 3: best 0.03621 at epoch 1, 2 epochs without improvement")
+    XCTAssertEqual(formatValue(1.2345678e-5), "1.235e-5")
+    XCTAssertEqual(formatValue(1234.5678), "1235")
+    XCTAssertEqual(formatValue(.nan), "nan")
   }
 }
