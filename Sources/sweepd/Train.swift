@@ -18,6 +18,12 @@ struct Train: ParsableCommand {
   @Option(help: "A YAML trial config.") var config: String?
   @Option(help: "Data set: digits, spirals, moons, circles, blobs, xor, sine, csv, idx.") var dataset: String?
   @Option(help: "CSV file (with --dataset csv).") var path: String?
+  @Option(help: "CSV: the target column (default: the last).") var target: String?
+  @Option(
+    help:
+      "CSV: classification or regression (default: regression when the target holds many distinct numbers with fractions, else classification)."
+  )
+  var task: DataSpec.CSVTask?
   @Option(help: "Model: mlp, linear, logistic, beale, rosenbrock.") var model: String?
   @Option(help: "Hidden layer widths, comma-separated (e.g. 128,64).") var hidden: String?
   @Option(help: "Activation: relu, tanh, sigmoid, leaky_relu, gelu.") var activation: String?
@@ -111,6 +117,8 @@ struct Train: ParsableCommand {
       spec.data.dataset = source
     }
     if let path { spec.data.path = path }
+    if let target { spec.data.target = target }
+    if let task { spec.data.task = task }
     if let model {
       guard let kind = ModelSpec.Kind(rawValue: model) else {
         throw ValidationError(
@@ -192,3 +200,5 @@ func summarize(_ result: TrialResult, metric: String) -> String {
   }
   return text
 }
+
+extension DataSpec.CSVTask: ExpressibleByArgument {}

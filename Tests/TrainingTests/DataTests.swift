@@ -88,7 +88,7 @@ final class DataTests: XCTestCase {
   }
 
   func testCSVErrorsNameTheLine() {
-    func error(_ text: String, target: String? = nil, task: DataSpec.CSVTask = .classification) -> String {
+    func error(_ text: String, target: String? = nil, task: DataSpec.CSVTask? = .classification) -> String {
       do {
         _ = try CSVLoader.parse(text: text, source: "bad.csv", target: target, task: task)
         return "no error"
@@ -99,13 +99,37 @@ final class DataTests: XCTestCase {
     XCTAssertEqual(
       error("a,b,label\n1,2,0\n\n3,4\n"), "bad.csv:4: expected 3 fields as in the header, found 2")
     XCTAssertEqual(
-      error("a,b,y\n1,2,nan\n", task: .regression), "bad.csv:2: target 'y' = 'nan' is not a finite number")
+      error("a,b,y\n1,2,nan\n", task: .regression), "bad.csv:2: target 'y' is missing ('nan'); remove the row or give its value")
+    XCTAssertEqual(
+      error("a,b,y\n1,2,inf\n3,4,1\n", task: .regression),
+      "bad.csv:2: target 'y' = 'inf' is not a finite number (data.task is regression)")
+    // A NaN label is not a class; a file without a header is not silently one row short.
+    XCTAssertEqual(
+      error("a,b,label\n1,2,0\n3,4,NaN\n"), "bad.csv:3: target 'label' is missing ('NaN'); remove the row or give its value")
+    XCTAssertTrue(error("1,2,0\n3,4,1\n").hasPrefix("bad.csv:1: the first line holds only numbers (1,2,0…)"))
     XCTAssertTrue(
       error("a,b,label\n1,2,0\n", target: "lable").contains("no column named 'lable' (did you mean 'label'?)")
     )
     XCTAssertEqual(error(""), "bad.csv: the file is empty")
     XCTAssertEqual(error("a,label\n"), "bad.csv: the file has a header but no rows")
     XCTAssertTrue(error("a,label\n1,x\n2,x\n").contains("single class"))
+  }
+
+  /// A float target with many distinct values is regression unless told otherwise; told it
+  /// is classification, that is an error naming the fix.
+  func testAContinuousTargetIsRegression() throws {
+    var text = "x,y\n"
+    for i in 0..<100 { text += "\(i),\(Double(i) * 0.37 + 0.01)\n" }
+    let (inferred, _) = try CSVLoader.parse(text: text, source: "f.csv", target: nil, task: nil)
+    XCTAssertEqual(inferred.task, .regression(outputs: 1))
+    XCTAssertThrowsError(try CSVLoader.parse(text: text, source: "f.csv", target: nil, task: .classification)) {
+      XCTAssertTrue("\($0)".contains("100 distinct numbers in 100 rows"), "\($0)")
+      XCTAssertTrue("\($0)".contains("set data.task: regression"), "\($0)")
+    }
+    // Whole-number labels stay classes.
+    let (labels, _) = try CSVLoader.parse(
+      text: "x,label\n1,0\n2,1\n3,2\n4,0\n", source: "l.csv", target: nil, task: nil)
+    XCTAssertEqual(labels.task, .classification(classes: 3))
   }
 
   func testCSVFilesIncludingGzip() throws {

@@ -9,7 +9,7 @@ import Vocabulary
 /// A `.gz` file is decompressed first. Any bad row is an error naming its line.
 public enum CSVLoader {
   public static func load(
-    path: String, target: String?, task: DataSpec.CSVTask, maxBytes: Int = 1 << 31
+    path: String, target: String?, task: DataSpec.CSVTask?, maxBytes: Int = 1 << 31
   ) throws -> (Dataset, classNames: [String]) {
     var data: Data
     do {
@@ -29,7 +29,7 @@ public enum CSVLoader {
   }
 
   public static func parse(
-    text: String, source: String, target: String?, task: DataSpec.CSVTask
+    text: String, source: String, target: String?, task given: DataSpec.CSVTask?
   ) throws -> (Dataset, classNames: [String]) {
     // Lines and fields are cut on bytes (",", "\n" and "\r" never occur inside UTF-8
     // sequences), which keeps a large file's parse to milliseconds.
@@ -44,6 +44,12 @@ public enum CSVLoader {
       .makeIterator()
     guard let header = lines.next() else { throw DataError(source: source, message: "the file is empty") }
     let columns = fields(header.text).map(String.init)
+    if !columns.isEmpty, columns.allSatisfy({ number(Substring($0)) != nil }) {
+      throw DataError(
+        source: source, line: header.number,
+        message:
+          "the first line holds only numbers (\(columns.prefix(4).joined(separator: ","))…): it would be taken as the header and lost; add a header row naming the columns")
+    }
     guard columns.count >= 2 else {
       throw DataError(
         source: source, line: header.number,
@@ -62,8 +68,8 @@ public enum CSVLoader {
       targetIndex = columns.count - 1
     }
     var features: [Float] = []
-    var numericTargets: [Float] = []
     var wordTargets: [String] = []
+    var targetLines: [Int] = []
     var rows = 0
     while let line = lines.next() {
       let values = fields(line.text)
@@ -74,16 +80,14 @@ public enum CSVLoader {
       }
       for (index, value) in values.enumerated() {
         if index == targetIndex {
-          if task == .regression {
-            guard let number = number(value), number.isFinite else {
-              throw DataError(
-                source: source, line: line.number,
-                message: "target '\(columns[index])' = '\(value)' is not a finite number")
-            }
-            numericTargets.append(number)
-          } else {
-            wordTargets.append(String(value))
+          let word = value.trimmingCharacters(in: .whitespaces)
+          if ["", "nan", "na", "n/a", "null", "none", "?"].contains(word.lowercased()) {
+            throw DataError(
+              source: source, line: line.number,
+              message: "target '\(columns[index])' is missing ('\(value)'); remove the row or give its value")
           }
+          wordTargets.append(word)
+          targetLines.append(line.number)
         } else {
           guard let number = number(value), number.isFinite else {
             throw DataError(
@@ -97,13 +101,34 @@ public enum CSVLoader {
     }
     guard rows > 0 else { throw DataError(source: source, message: "the file has a header but no rows") }
     let featureCount = columns.count - 1
+    let numbers = wordTargets.map { Double($0) }
+    let allNumbers = numbers.allSatisfy { $0 != nil }
+    let distinct = Set(wordTargets)
+    // Many distinct classes from few rows: a measurement, not a label.
+    let looksContinuous =
+      allNumbers && distinct.count > 20 && distinct.count * 2 > rows
+      || allNumbers && numbers.contains { $0! != $0!.rounded() } && distinct.count * 4 > rows
+    let task = given ?? (looksContinuous ? .regression : .classification)
     if task == .regression {
-      return (
-        Dataset(features: features, featureCount: featureCount, targets: numericTargets, outputs: 1), []
-      )
+      var targets: [Float] = []
+      targets.reserveCapacity(rows)
+      for (value, line) in zip(numbers, targetLines) {
+        guard let value, value.isFinite else {
+          throw DataError(
+            source: source, line: line,
+            message: "target '\(columns[targetIndex])' = '\(wordTargets[targets.count])' is not a finite number (data.task is regression)")
+        }
+        targets.append(Float(value))
+      }
+      return (Dataset(features: features, featureCount: featureCount, targets: targets, outputs: 1), [])
+    }
+    if looksContinuous {
+      throw DataError(
+        source: source,
+        message:
+          "the target column '\(columns[targetIndex])' has \(distinct.count) distinct numbers in \(rows) rows (such as \(wordTargets.prefix(3).joined(separator: ", "))): that is a regression target, not \(distinct.count) classes; set data.task: regression")
     }
     // Class names sorted numerically when all are numbers, else as words.
-    let distinct = Set(wordTargets)
     let classNames: [String]
     if distinct.allSatisfy({ Double($0) != nil }) {
       classNames = distinct.sorted { Double($0)! < Double($1)! }

@@ -178,7 +178,7 @@ public struct DataSpec: Hashable, Sendable, Codable {
         samples: n, classes: classes ?? 3, dimensions: dimensions ?? 2, noise: noise ?? 1, random: &random)
     case .xor: return SyntheticData.xor(samples: n, noise: noise ?? 0.05, random: &random)
     case .sine: return SyntheticData.sine(samples: n, noise: noise ?? 0.1, random: &random)
-    case .csv: return try CSVLoader.load(path: path!, target: target, task: task ?? .classification).0
+    case .csv: return try CSVLoader.load(path: path!, target: target, task: task).0
     case .idx: return try IDXLoader.load(images: images!, labels: labels!)
     }
   }
