@@ -242,6 +242,9 @@ public final class WorkerAgent: @unchecked Sendable {
     let began = DispatchTime.now().uptimeNanoseconds
     var epochs = 0
     var report: DoneReport
+    // Files fetched by digest live in the cache under their digest; messages name the
+    // user's own path instead (cache path → original path).
+    var renamed: [(cached: String, original: String)] = []
     do {
       // The one place a trial spec is decoded: the protocol carries it as opaque JSON.
       let spec: TrialSpec
@@ -250,8 +253,17 @@ public final class WorkerAgent: @unchecked Sendable {
       } catch let error as DecodingError {
         throw WorkerError("the trial spec does not decode: \(error.readableDescription)")
       }
-      let data =
-        spec.model.testFunction == nil ? try dataCache.data(for: try dataFetcher.resolve(spec.data)) : nil
+      var data: PreparedData?
+      if spec.model.testFunction == nil {
+        let resolved = try dataFetcher.resolve(spec.data)
+        for (cached, original) in [
+          (resolved.path, spec.data.path), (resolved.images, spec.data.images),
+          (resolved.labels, spec.data.labels),
+        ] {
+          if let cached, let original, cached != original { renamed.append((cached, original)) }
+        }
+        data = try dataCache.data(for: resolved)
+      }
       let runner = try TrialRunner(spec: spec, cores: cores.total, data: data, allowance: cores)
       let result = try runner.run { metrics in
         epochs = metrics.epoch
@@ -276,8 +288,10 @@ public final class WorkerAgent: @unchecked Sendable {
         seconds: seconds)
     } catch {
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+      var message = "\(error)"
+      for (cached, original) in renamed { message = message.replacingOccurrences(of: cached, with: original) }
       report = DoneReport(
-        attempt: attempt, status: .failed, epochs: epochs, seconds: seconds, message: "\(error)")
+        attempt: attempt, status: .failed, epochs: epochs, seconds: seconds, message: message)
     }
     _ = stopFlags.withLock { $0.remove(attempt) }
     post(.finished(report))

@@ -178,6 +178,13 @@ struct Submit: ParsableCommand {
 
   func run() throws {
     let spec = try loadSweep(file)
+    for warning in spec.warnings { printError("warning: \(warning)") }
+    try checkDataFiles(spec, file: file)
+    if SweepPlan(spec: spec).totalTrials == nil {
+      printError(
+        "warning: \(file): a \(spec.methodName) sweep without run_cap runs until you cancel it (`sweepd cancel SWEEP`)"
+      )
+    }
     let text = try String(contentsOfFile: file, encoding: .utf8)
     let client = try CoordinatorClient(coordinator, curve: try keys.load())
     print(try client.submit(try uploadingData(spec, file: file, text: text, client: client)).sweep)
@@ -305,6 +312,7 @@ struct Run: ParsableCommand {
     let spec = try loadSweep(file)
     for warning in spec.warnings { printError("warning: \(warning)") }
     try checkGroupBy(groupBy, names: spec.parameters.map(\.path))
+    try checkDataFiles(spec, file: file)
     guard SweepPlan(spec: spec).totalTrials != nil else {
       // `run` waits for the sweep to end; an unbounded one never does.
       printError(

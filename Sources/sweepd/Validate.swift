@@ -14,6 +14,7 @@ struct Validate: ParsableCommand {
   func run() throws {
     let spec = try loadSweep(file)
     for warning in spec.warnings { printError("warning: \(warning)") }
+    try checkDataFiles(spec, file: file)
     let plan = SweepPlan(spec: spec)
     var summary = "ok: \(spec.name.map { "'\($0)', " } ?? "")method \(spec.methodName)"
     summary += ", \(spec.parameters.count) parameter\(spec.parameters.count == 1 ? "" : "s")"
@@ -143,6 +144,31 @@ func loadSweep(_ file: String) throws -> SweepSpec {
     printError("\(errors.issues.count) error\(errors.issues.count == 1 ? "" : "s") in \(file)")
     throw ExitCode(2)
   }
+}
+
+/// Reads every data file the sweep names, here on the submitting box, as a trial would: a
+/// CSV with a bad cell, a missing target or no header is reported now with the user's path
+/// and line, instead of failing every trial later. Exits 2 after printing every problem.
+func checkDataFiles(_ spec: SweepSpec, file: String) throws {
+  guard !spec.dataFiles.isEmpty, let first = try? SweepPlan(spec: spec).trial(0) else { return }
+  var problems: [String] = []
+  var checked = Set<String>()
+  if first.spec.data.dataset == .csv {
+    for path in spec.dataFiles where checked.insert(path).inserted {
+      var data = first.spec.data
+      data.path = path
+      data.pathSHA256 = nil
+      do { _ = try data.prepare() } catch { problems.append("\(error)") }
+    }
+  } else {
+    var data = first.spec.data
+    data.pathSHA256 = nil
+    do { _ = try data.prepare() } catch { problems.append("\(error)") }
+  }
+  guard !problems.isEmpty else { return }
+  for problem in problems { printError("error: \(problem)") }
+  printError("\(problems.count) data error\(problems.count == 1 ? "" : "s") in the files \(file) names")
+  throw ExitCode(2)
 }
 
 func printError(_ text: String) {

@@ -108,26 +108,43 @@ final class NewUserTests: XCTestCase {
       second.stderr)
   }
 
-  /// A sweep whose trials all fail ends `failed`, and `run` exits 1 with the first
-  /// failure's reason; `--group-by` with a typo is refused before anything runs.
-  func testAllFailedAndTyposAreErrors() throws {
-    _ = try write("bad.csv", "a,b,label\n1,x,0\n2,3,1\n3,4,0\n4,5,1\n")
+  /// A data file with a bad cell is reported by `validate` and `run` on the submitting box,
+  /// with the user's path and line; a sweep whose trials all fail ends `failed`, and `run`
+  /// exits 1 with the first failure's reason; `--group-by` with a typo is refused before
+  /// anything runs.
+  func testDataErrorsEarlyAndAllFailedAndTyposAreErrors() throws {
+    let csv = try write("bad.csv", "a,b,label\n1,x,0\n2,3,1\n3,4,0\n4,5,1\n")
     let file = try write(
       "csv.yaml",
       """
       method: grid
       metric: {name: val_error, goal: minimize}
-      data: {dataset: csv, path: \(directory.path)/bad.csv}
+      data: {dataset: csv, path: \(csv)}
       model: {kind: mlp, hidden: [4]}
       training: {epochs: 1}
       parameters:
         lr: {values: [0.1, 0.01]}
       """)
-    let output = try SweepdProcess.run(["run", file, "--db", directory.path + "/f.db"], timeout: 120)
-    XCTAssertEqual(output.status, 1, output.stderr)
-    XCTAssertTrue(output.stderr.contains("every trial of sweep"), output.stderr)
-    XCTAssertTrue(output.stderr.contains("failed"), output.stderr)
-    XCTAssertTrue(output.stdout.contains("failed"), output.stdout)
+    for command in [["validate", file], ["run", file, "--db", directory.path + "/f.db"]] {
+      let output = try SweepdProcess.run(command, timeout: 120)
+      XCTAssertEqual(output.status, 2, output.stderr)
+      XCTAssertTrue(
+        output.stderr.contains("\(csv):2: column 'b' = 'x' is not a finite number"), output.stderr)
+    }
+
+    let huge = try write(
+      "huge-model.yaml",
+      tiny.replacingOccurrences(
+        of: "model: {kind: rosenbrock}", with: "model: {kind: mlp, hidden: [100000, 100000]}"
+      )
+      .replacingOccurrences(
+        of: "optimizer: {name: sgd}", with: "optimizer: {name: sgd}\ndata: {dataset: digits}"))
+    let failed = try SweepdProcess.run(["run", huge, "--db", directory.path + "/h.db"], timeout: 120)
+    XCTAssertEqual(failed.status, 1, failed.stderr)
+    XCTAssertTrue(failed.stderr.contains("every trial of sweep"), failed.stderr)
+    XCTAssertTrue(failed.stderr.contains("this trial needs about"), failed.stderr)
+    XCTAssertTrue(
+      failed.stderr.contains("failed: 0/2 done") || failed.stderr.contains(" failed"), failed.stderr)
 
     let tinyFile = try write("tiny.yaml", tiny)
     let typo = try SweepdProcess.run(

@@ -99,13 +99,15 @@ final class DataTests: XCTestCase {
     XCTAssertEqual(
       error("a,b,label\n1,2,0\n\n3,4\n"), "bad.csv:4: expected 3 fields as in the header, found 2")
     XCTAssertEqual(
-      error("a,b,y\n1,2,nan\n", task: .regression), "bad.csv:2: target 'y' is missing ('nan'); remove the row or give its value")
+      error("a,b,y\n1,2,nan\n", task: .regression),
+      "bad.csv:2: target 'y' is missing ('nan'); remove the row or give its value")
     XCTAssertEqual(
       error("a,b,y\n1,2,inf\n3,4,1\n", task: .regression),
       "bad.csv:2: target 'y' = 'inf' is not a finite number (data.task is regression)")
     // A NaN label is not a class; a file without a header is not silently one row short.
     XCTAssertEqual(
-      error("a,b,label\n1,2,0\n3,4,NaN\n"), "bad.csv:3: target 'label' is missing ('NaN'); remove the row or give its value")
+      error("a,b,label\n1,2,0\n3,4,NaN\n"),
+      "bad.csv:3: target 'label' is missing ('NaN'); remove the row or give its value")
     XCTAssertTrue(error("1,2,0\n3,4,1\n").hasPrefix("bad.csv:1: the first line holds only numbers (1,2,0…)"))
     XCTAssertTrue(
       error("a,b,label\n1,2,0\n", target: "lable").contains("no column named 'lable' (did you mean 'label'?)")
@@ -122,7 +124,8 @@ final class DataTests: XCTestCase {
     for i in 0..<100 { text += "\(i),\(Double(i) * 0.37 + 0.01)\n" }
     let (inferred, _) = try CSVLoader.parse(text: text, source: "f.csv", target: nil, task: nil)
     XCTAssertEqual(inferred.task, .regression(outputs: 1))
-    XCTAssertThrowsError(try CSVLoader.parse(text: text, source: "f.csv", target: nil, task: .classification)) {
+    XCTAssertThrowsError(try CSVLoader.parse(text: text, source: "f.csv", target: nil, task: .classification))
+    {
       XCTAssertTrue("\($0)".contains("100 distinct numbers in 100 rows"), "\($0)")
       XCTAssertTrue("\($0)".contains("set data.task: regression"), "\($0)")
     }

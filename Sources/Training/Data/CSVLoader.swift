@@ -48,7 +48,8 @@ public enum CSVLoader {
       throw DataError(
         source: source, line: header.number,
         message:
-          "the first line holds only numbers (\(columns.prefix(4).joined(separator: ","))…): it would be taken as the header and lost; add a header row naming the columns")
+          "the first line holds only numbers (\(columns.prefix(4).joined(separator: ","))…): it would be taken as the header and lost; add a header row naming the columns"
+      )
     }
     guard columns.count >= 2 else {
       throw DataError(
@@ -116,7 +117,9 @@ public enum CSVLoader {
         guard let value, value.isFinite else {
           throw DataError(
             source: source, line: line,
-            message: "target '\(columns[targetIndex])' = '\(wordTargets[targets.count])' is not a finite number (data.task is regression)")
+            message:
+              "target '\(columns[targetIndex])' = '\(wordTargets[targets.count])' is not a finite number (data.task is regression)"
+          )
         }
         targets.append(Float(value))
       }
@@ -126,7 +129,8 @@ public enum CSVLoader {
       throw DataError(
         source: source,
         message:
-          "the target column '\(columns[targetIndex])' has \(distinct.count) distinct numbers in \(rows) rows (such as \(wordTargets.prefix(3).joined(separator: ", "))): that is a regression target, not \(distinct.count) classes; set data.task: regression")
+          "the target column '\(columns[targetIndex])' has \(distinct.count) distinct numbers in \(rows) rows (such as \(wordTargets.prefix(3).joined(separator: ", "))): that is a regression target, not \(distinct.count) classes; set data.task: regression"
+      )
     }
     // Class names sorted numerically when all are numbers, else as words.
     let classNames: [String]
