@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Wire
 import ZMQ
@@ -28,25 +29,76 @@ public final class CoordinatorClient: RequestChannel {
   public let endpoint: String
   let context: ZMQContext
   var socket: ZMQSocket
+  /// libzmq's events about the connection (refused, handshake failed), for errors that say
+  /// why nothing answers; nil for `inproc://`, which cannot fail that way.
+  var monitor: ZMQSocket?
+  /// Whether a handshake with the coordinator has succeeded on this connection.
+  var handshaken = false
   let curve: CurveClientKeys?
+
+  /// How long connection refusals may last before a request fails with "nothing answers"
+  /// (seconds; a coordinator starting up or restarting binds within it).
+  public var refusedFor: Double = 1
 
   /// - Parameter context: default: its own; `sweepd run` shares the coordinator's, for
   ///   `inproc://`.
   public init(_ endpoint: String, context: ZMQContext? = nil, curve: CurveClientKeys? = nil) throws {
+    guard endpoint.contains("://") else {
+      let hint = endpoint.contains(":") ? "; did you mean 'tcp://\(endpoint)'?" : ""
+      throw ClientError(
+        "'\(endpoint)' is not a coordinator address: addresses look like tcp://HOST:PORT\(hint)")
+    }
     self.endpoint = endpoint
     self.curve = curve
     self.context = try context ?? ZMQContext()
-    socket = try Self.connect(self.context, endpoint, curve: curve)
+    (socket, monitor) = try Self.connect(self.context, endpoint, curve: curve)
   }
 
-  static func connect(_ context: ZMQContext, _ endpoint: String, curve: CurveClientKeys?) throws -> ZMQSocket
-  {
+  static func connect(_ context: ZMQContext, _ endpoint: String, curve: CurveClientKeys?) throws -> (
+    ZMQSocket, ZMQSocket?
+  ) {
     let socket = try context.socket(.dealer)
     // Nothing is worth waiting for at exit: a request without an answer is an error anyway.
     try socket.setOption(ZMQ_LINGER_OPTION, Int32(0))
     if let curve { try socket.makeCurveClient(curve) }
-    try socket.connect(endpoint)
-    return socket
+    let monitor = endpoint.hasPrefix("inproc://") ? nil : try socket.monitor()
+    do {
+      try socket.connect(endpoint)
+    } catch let error as ZMQError {
+      throw ClientError("cannot connect to \(endpoint): \(error)")
+    }
+    return (socket, monitor)
+  }
+
+  /// A fresh connection (after an error, so a late answer is not taken for the next
+  /// request's).
+  func reconnect() throws {
+    (socket, monitor) = try Self.connect(context, endpoint, curve: curve)
+    handshaken = false
+  }
+
+  /// What the monitor says went wrong, if anything has: the error to throw.
+  func connectionProblem(refusedSince: inout Double?, started: Double) throws -> ClientError? {
+    guard let monitor else { return nil }
+    while let message = try monitor.receive(dontWait: true) {
+      guard let event = ZMQMonitorEvent(frames: message.frames) else { continue }
+      switch event.kind {
+      case .handshakeSucceeded,
+        .connected where curve == nil:
+        handshaken = true
+        refusedSince = nil
+      case .connectRetried where !handshaken:
+        if refusedSince == nil { refusedSince = started }
+      case .handshakeFailed(let reason):
+        return ClientError(
+          curve == nil
+            ? "the coordinator at \(endpoint) did not accept this connection: \(reason); a coordinator with CURVE keys needs --curve-server-key and --curve-secret-key"
+            : "the CURVE handshake with the coordinator at \(endpoint) failed: \(reason); check that --curve-server-key is the coordinator's public key and that this key's .pub is in its --operator-keys (or --authorized-keys)"
+        )
+      default: break
+      }
+    }
+    return nil
   }
 
   /// How long `receive` waits for a reply (seconds).
@@ -65,21 +117,46 @@ public final class CoordinatorClient: RequestChannel {
   public func receive() throws -> [UInt8] { try receive(timeout: timeout) }
 
   func receive(timeout: Double) throws -> [UInt8] {
-    guard try ZMQPoller.readable([socket], timeoutMilliseconds: Int(timeout * 1000))[0],
-      let message = try socket.receive()
-    else {
-      // A late answer must not be taken for the next request's: start a fresh connection.
-      socket = try Self.connect(context, endpoint, curve: curve)
-      throw ClientError(
-        "the coordinator at \(endpoint) did not answer within \(Int(timeout)) s (is it running?)")
+    let started = Self.seconds()
+    var refusedSince: Double?
+    var received: [[UInt8]]?
+    while received == nil {
+      let left = timeout - (Self.seconds() - started)
+      guard left > 0 else {
+        // A late answer must not be taken for the next request's: start a fresh connection.
+        try reconnect()
+        throw ClientError(
+          "the coordinator at \(endpoint) did not answer within \(Int(timeout)) s (is it running?)")
+      }
+      let sockets = monitor.map { [socket, $0] } ?? [socket]
+      let ready = try ZMQPoller.readable(sockets, timeoutMilliseconds: max(1, Int(min(left, 0.1) * 1000)))
+      if ready[0], let message = try socket.receive() {
+        received = message.frames
+        break
+      }
+      if let problem = try connectionProblem(refusedSince: &refusedSince, started: Self.seconds()) {
+        try reconnect()
+        throw problem
+      }
+      if let since = refusedSince, Self.seconds() - since >= refusedFor, !handshaken {
+        try reconnect()
+        throw ClientError(
+          "nothing answers at \(endpoint): the connection is refused (is the coordinator running, and at that address?)"
+        )
+      }
     }
-    switch WireCodec.decodeClientReply(message.frames) {
+    let message = received!
+    switch WireCodec.decodeClientReply(message) {
     case .success(.ok(let json)): return json
     case .success(.data(let bytes)): return bytes
     case .success(.error(let text)): throw ClientError(text)
     case .failure(let error): throw ClientError("unreadable reply from the coordinator: \(error)")
     }
   }
+}
+
+extension CoordinatorClient {
+  static func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }
 
 /// A request the coordinator refused (its ERROR reply's text), no answer in time, or a

@@ -102,7 +102,7 @@ struct CoordinatorCommand: ParsableCommand {
     if let curveSecretKey {
       guard ZMQContext.has("curve") else { throw ValidationError("this libzmq is built without CURVE") }
       security = CoordinatorServer.Security(
-        secretKey: try KeyFiles.key(curveSecretKey, what: "secret key"),
+        secretKey: try KeyFiles.key(curveSecretKey, what: "secret key", secret: true),
         workerKeys: try authorizedKeys.map(KeyFiles.keyList) ?? [],
         operatorKeys: try operatorKeys.map(KeyFiles.keyList) ?? [])
       logger.info(

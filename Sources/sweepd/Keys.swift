@@ -24,18 +24,37 @@ struct Keygen: ParsableCommand {
       FileManager.default.createFile(
         atPath: secretPath, contents: nil, attributes: [.posixPermissions: 0o600])
     else { throw ValidationError("cannot create \(secretPath)") }
-    try Data((secretKey + "\n").utf8).write(to: URL(fileURLWithPath: secretPath))
-    try Data((publicKey + "\n").utf8).write(to: URL(fileURLWithPath: publicPath))
+    try Data((KeyFiles.secretHeader + "\n" + secretKey + "\n").utf8).write(
+      to: URL(fileURLWithPath: secretPath))
+    try Data((KeyFiles.publicHeader + "\n" + publicKey + "\n").utf8).write(
+      to: URL(fileURLWithPath: publicPath))
     print("secret key \(secretPath) (keep it on this box)\npublic key \(publicPath): \(publicKey)")
   }
 }
 
 /// Reading keys from files, with errors that name the file.
 enum KeyFiles {
-  /// A Z85 key: the first non-comment line of the file.
-  static func key(_ path: String, what: String) throws -> String {
+  /// The first lines `sweepd keygen` writes, saying which half of the pair a file holds.
+  static let secretHeader = "# sweepd CURVE secret key: keep it on this box"
+  static let publicHeader = "# sweepd CURVE public key"
+
+  /// A Z85 key: the first non-comment line of the file. `secret`: whether a secret key is
+  /// wanted; a file that says it holds the other half (keygen's header, or its `.pub` or
+  /// `.key` name) is refused, since both halves are 40 Z85 characters.
+  static func key(_ path: String, what: String, secret: Bool = false) throws -> String {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
       throw ValidationError("cannot read the \(what) at \(path)")
+    }
+    let saysPublic = text.hasPrefix(publicHeader) || (!text.hasPrefix(secretHeader) && path.hasSuffix(".pub"))
+    let saysSecret = text.hasPrefix(secretHeader) || (!text.hasPrefix(publicHeader) && path.hasSuffix(".key"))
+    if secret && saysPublic {
+      throw ValidationError(
+        "\(path) is a public key; the \(what) is the secret half of the pair (NAME.key from `sweepd keygen`)")
+    }
+    if !secret && saysSecret {
+      throw ValidationError(
+        "\(path) is a secret key; the \(what) is a public key (NAME.pub from `sweepd keygen`), and a secret key should not leave its box"
+      )
     }
     let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
     guard let key = lines.first(where: { !$0.isEmpty && !$0.hasPrefix("#") }), CurveKey.isValid(key) else {
@@ -98,7 +117,7 @@ struct ClientKeyOptions: ParsableArguments {
     switch (serverPath, secretPath) {
     case (nil, nil): return nil
     case (let server?, let secret?):
-      let secretKey = try KeyFiles.key(secret, what: "secret key")
+      let secretKey = try KeyFiles.key(secret, what: "secret key", secret: true)
       guard let publicKey = CurveKey.publicKey(ofSecret: secretKey) else {
         throw ValidationError("\(secret): not a CURVE secret key")
       }
