@@ -119,7 +119,7 @@ final class DataTravelTests: DaemonTestCase {
     ]).endpoint
     // 1.5 MiB of rows.
     var big = "x,y,label\n"
-    while big.utf8.count < 3 << 19 { big += "0.12345,0.54321,1\n" }
+    while big.utf8.count < 3 << 19 { big += "0.12345,0.54321,1\n0.2,0.1,0\n" }
     try big.write(to: submitter.appendingPathComponent("moons.csv"), atomically: true, encoding: .utf8)
     let submit = try SweepdProcess.run(["submit", "sweep.yaml", "--coordinator", coordinator], in: submitter)
     XCTAssertNotEqual(submit.status, 0)

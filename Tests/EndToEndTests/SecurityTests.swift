@@ -15,9 +15,9 @@ final class SecurityTests: DaemonTestCase {
     let (secret, publicFile) = try keygen("box")
     let attributes = try FileManager.default.attributesOfItem(atPath: secret)
     XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
-    let publicKey = try String(contentsOfFile: publicFile, encoding: .utf8).trimmingCharacters(
-      in: .whitespacesAndNewlines)
-    XCTAssertEqual(publicKey.count, 40)
+    let lines = try String(contentsOfFile: publicFile, encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(lines.first, "# sweepd CURVE public key", "the file says which half it holds")
+    XCTAssertEqual(lines.last?.count, 40)
     let again = try SweepdProcess.run([
       "keygen", "--out", directory.appendingPathComponent("keys").path, "--name", "box",
     ])
