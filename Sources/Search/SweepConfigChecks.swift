@@ -51,6 +51,39 @@ extension SweepConfig.Parser {
     if case .map(let entries)? = base["training"] {
       trial.set(.map(entries.filter { SweepConfig.trainingKeys.contains($0.key) }), at: ["training"])
     }
+    // Every key of every section alone first, so each bad value is reported at its own line
+    // (a whole-trial decode stops at the first). The optimizer's name, and data's set, stay
+    // with each of their section's keys, since the others are read in their light.
+    var failed = false
+    var reported = Set<String>()
+    for section in SweepConfig.sections {
+      guard case .map(let entries)? = trial[section] else { continue }
+      let anchor = section == "optimizer" ? "name" : section == "data" ? "dataset" : ""
+      for entry in entries {
+        var single = ConfigValue.map([])
+        var kept = entries.filter { $0.key == anchor && entry.key != anchor }
+        kept.append(entry)
+        single.set(.map(kept), at: [section])
+        do {
+          _ = try TrialFactory.decodeTrial(single, digests: digests)
+        } catch let failure as TrialFactory.Failure {
+          let (path, message) = splitFailure(failure.message)
+          let at = path.isEmpty ? [section, entry.key] : path
+          if reported.insert(at.joined(separator: ".") + message).inserted {
+            issue(locate(at, in: byKey), at.joined(separator: "."), message)
+          }
+          failed = true
+        } catch {
+          issue(locate([section, entry.key], in: byKey), "\(section).\(entry.key)", "\(error)")
+          failed = true
+        }
+      }
+    }
+    if case .string(let name)? = trial["optimizer"]?["name"], (try? OptimizerKind.named(name)) == nil {
+      checkOptimizerName(.string(name), locate(["optimizer", "name"], in: byKey), "optimizer.name")
+      failed = true
+    }
+    guard !failed else { return }
     // Optimizer hyperparameters are checked once here when the optimizer is fixed, and per
     // candidate optimizer in checkParameters when it is swept.
     do {
@@ -98,8 +131,18 @@ extension SweepConfig.Parser {
     let candidates = spec.candidateOptimizers.compactMap { OptimizerKind(rawValue: $0) }
     for parameter in spec.parameters where parameter.path != "optimizer" {
       let path = "parameters.\(parameter.path)"
+      if probeValues(parameter.distribution).contains(.null) {
+        // A null would silently mean the default: say so instead.
+        issue(
+          parameter.location, path,
+          "null is not a value to sweep; to keep the base config's value in some trials, list that value itself"
+        )
+        continue
+      }
       if parameter.isHyperparameter {
         let accepting = candidates.filter { $0.hyperparameters.contains { $0.name == parameter.path } }
+        // An unknown optimizer name is its own error; nothing accepts hyperparameters then.
+        if candidates.isEmpty && !spec.candidateOptimizers.isEmpty { continue }
         if accepting.isEmpty {
           let owners = OptimizerKind.allCases.filter {
             $0.hyperparameters.contains { $0.name == parameter.path }

@@ -94,27 +94,32 @@ public enum TrialFactory {
   /// allowed.
   static func describe(_ error: DecodingError) -> String {
     if case .dataCorrupted(let context) = error, context.debugDescription.hasPrefix("Cannot initialize") {
-      let message =
-        context.codingPath.last.flatMap { allowedWords(for: $0.stringValue) }
-        ?? "not one of the allowed words"
+      // "Cannot initialize Activation from invalid String value rellu": echo the value,
+      // with a did-you-mean among the allowed words.
+      let value = context.debugDescription.components(separatedBy: " value ").last ?? ""
+      let key = context.codingPath.last?.stringValue ?? ""
+      let message: String
+      if let (what, words) = allowedWords(for: key) {
+        let hint = closestMatch(to: value, among: words).map { " (did you mean '\($0)'?)" } ?? ""
+        message = "unknown \(what) '\(value)'\(hint); allowed: \(words.joined(separator: ", "))"
+      } else {
+        message = "'\(value)' is not one of the allowed words"
+      }
       return (error.keyPath.isEmpty ? "" : error.keyPath + ": ") + message
     }
     return error.readableDescription
   }
 
-  static func allowedWords(for key: String) -> String? {
+  static func allowedWords(for key: String) -> (what: String, words: [String])? {
     switch key {
-    case "dataset":
-      return "unknown data set; allowed: " + DataSpec.Source.allCases.map(\.rawValue).joined(separator: ", ")
-    case "kind":
-      return "unknown model kind; allowed: " + ModelSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")
-    case "activation":
-      return "unknown activation; allowed: " + Activation.allCases.map(\.rawValue).joined(separator: ", ")
-    case "init":
-      return "unknown initializer; allowed: " + Initializer.allCases.map(\.rawValue).joined(separator: ", ")
-    case "loss": return "unknown loss; allowed: " + LossKind.allCases.map(\.rawValue).joined(separator: ", ")
-    case "task": return "unknown task; allowed: classification, regression"
+    case "dataset": return ("data set", DataSpec.Source.allCases.map(\.rawValue))
+    case "kind": return ("model kind", ModelSpec.Kind.allCases.map(\.rawValue))
+    case "activation": return ("activation", Activation.allCases.map(\.rawValue))
+    case "init": return ("initializer", Initializer.allCases.map(\.rawValue))
+    case "loss": return ("loss", LossKind.allCases.map(\.rawValue))
+    case "task": return ("task", ["classification", "regression"])
     default: return nil
     }
   }
+
 }

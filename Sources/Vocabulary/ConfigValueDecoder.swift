@@ -40,11 +40,20 @@ public struct ConfigValueDecoder {
       Node(value: value, codingPath: codingPath + [key], userInfo: userInfo)
     }
 
+    /// A value of the wrong kind; the description is `got …` (the value as written), which
+    /// `DecodingError.readableDescription` appends.
     func mismatch(_ type: Any.Type) -> DecodingError {
-      .typeMismatch(
-        type,
-        DecodingError.Context(codingPath: codingPath, debugDescription: "Expected \(type) but found \(kind).")
-      )
+      .typeMismatch(type, DecodingError.Context(codingPath: codingPath, debugDescription: "got \(shown)"))
+    }
+
+    /// The value as a config writes it (long lists and mappings cut short).
+    var shown: String {
+      let text: String
+      switch value {
+      case .string(let word): text = "'\(word)'"
+      default: text = value.description
+      }
+      return text.count > 60 ? String(text.prefix(57)) + "…" : text
     }
 
     var kind: String {
@@ -62,12 +71,13 @@ public struct ConfigValueDecoder {
     func decodeInteger<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
       switch value {
       case .int(let x):
-        guard let exact = T(exactly: x) else { throw corrupted("Number \(x) does not fit in \(type).") }
+        guard let exact = T(exactly: x) else {
+          throw x < 0 && T.min == 0
+            ? .typeMismatch(type, context("got \(x) (a whole number ≥ 0 is needed)")) : mismatch(type)
+        }
         return exact
       case .double(let x):
-        guard x.isFinite, let exact = T(exactly: x) else {
-          throw x.isFinite ? corrupted("Number \(x) is not representable in \(type).") : mismatch(type)
-        }
+        guard x.isFinite, let exact = T(exactly: x) else { throw mismatch(type) }
         return exact
       case .null: throw DecodingError.valueNotFound(type, context("Expected \(type) value but found null."))
       default: throw mismatch(type)
@@ -78,7 +88,7 @@ public struct ConfigValueDecoder {
       switch value {
       case .int(let x): return T(x)
       case .double(let x):
-        guard x.isFinite else { throw corrupted("\(x) is not a number JSON can carry.") }
+        guard x.isFinite else { throw mismatch(type) }
         return T(x)
       case .null: throw DecodingError.valueNotFound(type, context("Expected \(type) value but found null."))
       default: throw mismatch(type)
@@ -119,7 +129,15 @@ public struct ConfigValueDecoder {
       case is UInt.Type: return try decodeInteger(UInt.self) as! T
       case is Double.Type: return try decodeFloat(Double.self) as! T
       case is Float.Type: return try decodeFloat(Float.self) as! T
-      default: return try T(from: self)
+      default:
+        // A list type given something else: name the list type (`a list of whole numbers`).
+        if "\(T.self)".hasPrefix("Array<"), case .null = value {
+          throw DecodingError.valueNotFound(T.self, context("got null"))
+        }
+        if "\(T.self)".hasPrefix("Array<") {
+          guard case .list = value else { throw mismatch(T.self) }
+        }
+        return try T(from: self)
       }
     }
   }

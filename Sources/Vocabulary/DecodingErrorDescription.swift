@@ -16,7 +16,10 @@ extension DecodingError {
   public var readableDescription: String {
     let at = keyPath.isEmpty ? "" : keyPath + ": "
     switch self {
-    case .typeMismatch(let type, _): return at + "expected \(Self.readable(type))"
+    case .typeMismatch(let type, let context):
+      // `ConfigValueDecoder` says what it found ("got 32.5"); Foundation's decoder does not.
+      let got = context.debugDescription.hasPrefix("got ") ? ", \(context.debugDescription)" : ""
+      return at + "expected \(Self.readable(type))\(got)"
     case .valueNotFound(let type, _): return at + "missing \(Self.readable(type))"
     case .keyNotFound(let key, _): return at + "missing required key '\(key.stringValue)'"
     case .dataCorrupted(let context): return at + context.debugDescription
@@ -30,7 +33,14 @@ extension DecodingError {
     case is Double.Type, is Float.Type: return "a number"
     case is Bool.Type: return "true or false"
     case is String.Type: return "text"
-    default: return "\(type)"
+    case is [Int].Type: return "a list of whole numbers"
+    case is [Double].Type, is [Float].Type: return "a list of numbers"
+    case is [String].Type: return "a list of words"
+    default:
+      let name = "\(type)"
+      if name.hasPrefix("Array<") { return "a list" }
+      if name.hasPrefix("Dictionary<") { return "a mapping of keys to values" }
+      return name
     }
   }
 }

@@ -13,8 +13,9 @@ public func formatNumber(_ x: Double) -> String {
   return text
 }
 
-/// The candidate closest to `word` by edit distance, if it is close enough to be a likely
-/// typo (distance ≤ max(2, length/3)).
+/// The candidate closest to `word` by edit distance, ignoring letter case, if it is close
+/// enough to be a likely typo (distance ≤ max(2, length/3)); a candidate that differs only
+/// in case is suggested too. nil when `word` is itself a candidate.
 public func closestMatch(to word: String, among candidates: [String]) -> String? {
   var best: (String, Int)?
   for candidate in candidates {
@@ -22,7 +23,9 @@ public func closestMatch(to word: String, among candidates: [String]) -> String?
     if best == nil || distance < best!.1 { best = (candidate, distance) }
   }
   guard let (candidate, distance) = best else { return nil }
-  return distance <= max(2, word.count / 3) && distance > 0 ? candidate : nil
+  // The same word in other letter case (`Adam` for `adam`) is the likeliest meaning.
+  if distance == 0 { return candidate == word ? nil : candidate }
+  return distance <= max(2, word.count / 3) ? candidate : nil
 }
 
 /// Levenshtein distance.
