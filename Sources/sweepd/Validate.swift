@@ -68,11 +68,13 @@ struct Expand: ParsableCommand {
       }
     case .table:
       let names = spec.parameters.map(\.path)
-      var rows = [["trial", "config", "repeat", "seed", "optimizer"] + names.filter { $0 != "optimizer" }]
+      // `index` is the trial's position in the sweep (from 0); a coordinator's trial ids are
+      // the store's row ids, counted across every sweep of its database.
+      var rows = [["index", "config", "repeat", "seed", "optimizer"] + names.filter { $0 != "optimizer" }]
       for trial in trials {
         var row = [
           String(trial.index), String(trial.configuration), String(trial.repeatIndex),
-          String(trial.seed % 100_000),
+          String(trial.seed),
         ]
         row.append(trial.spec.optimizer.name)
         for name in names where name != "optimizer" {

@@ -154,4 +154,25 @@ final class NewUserTests: XCTestCase {
     XCTAssertTrue(typo.stderr.contains("the sweep's parameters: lr"), typo.stderr)
     XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/g.db"), "nothing ran")
   }
+
+  /// The leaderboard lists parameters in the sweep's order, not alphabetically; `expand`
+  /// shows the whole seed and calls its column `index` (a position, not a store id).
+  func testParametersKeepTheSweepsOrderAndSeedsAreWhole() throws {
+    let file = try write(
+      "order.yaml",
+      tiny.replacingOccurrences(of: "optimizer: {name: sgd}", with: "optimizer: {name: momentum}")
+        .replacingOccurrences(
+          of: "  lr: {values: [0.001, 0.0001]}", with: "  momentum: {values: [0.5]}\n  lr: {values: [0.001]}")
+    )
+    let output = try SweepdProcess.run(
+      ["run", file, "--format", "json", "--db", directory.path + "/o.db"], timeout: 120)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let board = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+    XCTAssertEqual(board["parameters"] as? [String], ["momentum", "lr"])
+    let expand = try SweepdProcess.run(["expand", file, "--limit", "1"], timeout: 30)
+    let lines = expand.stdout.split(separator: "\n")
+    XCTAssertTrue(lines.first?.hasPrefix("index") == true, expand.stdout)
+    let seed = lines.count > 1 ? lines[1].split(separator: " ", omittingEmptySubsequences: true)[3] : ""
+    XCTAssertGreaterThan(seed.count, 10, "the whole 64-bit seed: \(expand.stdout)")
+  }
 }

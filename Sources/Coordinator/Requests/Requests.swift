@@ -177,10 +177,18 @@ struct Requests {
   func leaderboard(_ record: SweepRecord, book: SweepBook) -> Leaderboard? {
     guard let trials = try? store.trials(sweep: record.id) else { return nil }
     let decoder = WireCodec.decoder()
+    // Parameters in the sweep's order (the stored JSON objects do not keep one).
+    let spec =
+      book.sweeps[record.id]?.plan.spec
+      ?? (try? SweepConfig.parse(text: record.configText, file: record.file, dataDigests: record.digests))
+    let order = Dictionary(
+      (spec?.parameters.map(\.path) ?? []).enumerated().map { ($1, $0) },
+      uniquingKeysWith: { first, _ in first })
     let summaries = trials.map { trial -> TrialSummary in
       let params = (try? decoder.decode(ConfigValue.self, from: Data(trial.params.utf8))) ?? .map([])
       var ordered: [(String, ConfigValue)] = []
       if case .map(let entries) = params { ordered = entries.map { ($0.key, $0.value) } }
+      ordered.sort { (order[$0.0] ?? Int.max, $0.0) < (order[$1.0] ?? Int.max, $1.0) }
       let live = book.progress(of: trial.id!)
       return TrialSummary(
         trial: trial.id!, index: trial.index, configuration: trial.configuration, status: trial.state,
