@@ -23,7 +23,25 @@ extension SweepStatus {
   /// The ETA is the trials left divided by the rate observed while watching,
   /// (done − `doneAtStart`) / `elapsed` seconds; it is shown once a trial has ended while
   /// watching and the sweep has a trial count. `width` is the bar's length in characters.
-  public func progressLine(elapsed: Double, doneAtStart: Int, width: Int = 24) -> String {
+  ///
+  /// `eta`, when given, replaces that estimate (`ETAEstimator`'s smoothed one); `columns`,
+  /// when given, fits the line to a terminal that wide: the bar shrinks first (to 6), then
+  /// the line is cut with `…`, so a refresh never wraps.
+  public func progressLine(
+    elapsed: Double, doneAtStart: Int, width: Int = 24, eta: Double? = nil, columns: Int? = nil
+  ) -> String {
+    let line = progressLine(elapsed: elapsed, doneAtStart: doneAtStart, barWidth: width, eta: eta)
+    guard let columns, line.count > columns else { return line }
+    let over = line.count - columns
+    if total != nil, width - over >= 6 {
+      return progressLine(elapsed: elapsed, doneAtStart: doneAtStart, barWidth: width - over, eta: eta)
+    }
+    let shrunk =
+      total == nil ? line : progressLine(elapsed: elapsed, doneAtStart: doneAtStart, barWidth: 6, eta: eta)
+    return shrunk.count > columns ? String(shrunk.prefix(Swift.max(columns - 1, 1))) + "…" : shrunk
+  }
+
+  func progressLine(elapsed: Double, doneAtStart: Int, barWidth width: Int, eta given: Double?) -> String {
     var parts: [String] = []
     if let total, total > 0 {
       let filled = Swift.min(
@@ -39,7 +57,9 @@ extension SweepStatus {
     parts.append("best \(metric.name) \(best.map { String(format: "%.4g", $0) } ?? "–")")
     if state == "running" {
       let finishedWhileWatching = done - doneAtStart
-      if let total, finishedWhileWatching > 0, elapsed > 0 {
+      if let given {
+        parts.append("ETA \(Self.duration(given))")
+      } else if let total, finishedWhileWatching > 0, elapsed > 0 {
         let rate = Double(finishedWhileWatching) / elapsed
         parts.append("ETA \(Self.duration(Double(Swift.max(0, total - done)) / rate))")
       } else {
@@ -58,5 +78,37 @@ extension SweepStatus {
     if whole < 60 { return "\(whole) s" }
     if whole < 3600 { return String(format: "%d min %02d s", whole / 60, whole % 60) }
     return String(format: "%d h %02d min", whole / 3600, (whole % 3600) / 60)
+  }
+}
+
+/// A steadier ETA for `sweepd watch`: the completion rate is sampled at most once a second
+/// and smoothed exponentially (weight 0.1 for the newest second: a time constant of about 10 s), so the estimate no longer
+/// swings from minutes to seconds as bursts of short trials end. Before the first full
+/// second it uses the average rate since watching began.
+public struct ETAEstimator: Sendable {
+  var startDone: Int?
+  var last: (time: Double, done: Int)?
+  var rate: Double?
+  /// Weight of the newest one-second rate.
+  public var smoothing = 0.1
+
+  public init() {}
+
+  /// Feeds the trials done at `elapsed` seconds; returns the ETA for `remaining` trials
+  /// (nil while no trial has ended).
+  public mutating func update(elapsed: Double, done: Int, remaining: Int) -> Double? {
+    if startDone == nil { startDone = done }
+    if let last {
+      if elapsed - last.time >= 1 {
+        let recent = Double(done - last.done) / (elapsed - last.time)
+        rate = rate.map { (1 - smoothing) * $0 + smoothing * recent } ?? recent
+        self.last = (elapsed, done)
+      }
+    } else {
+      last = (elapsed, done)
+    }
+    let average = elapsed > 0 ? Double(done - startDone!) / elapsed : 0
+    guard let used = rate ?? (average > 0 ? average : nil), used > 0 else { return nil }
+    return Double(Swift.max(0, remaining)) / used
   }
 }

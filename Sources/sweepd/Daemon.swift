@@ -233,6 +233,13 @@ struct LeaderboardCommand: ParsableCommand {
   }
 }
 
+/// The width of the terminal on `descriptor` (80 when it cannot be read).
+func terminalColumns(_ descriptor: Int32) -> Int {
+  var size = winsize()
+  guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+  return Int(size.ws_col)
+}
+
 /// Shows a sweep's progress until it ends, asking every `interval` seconds: a progress bar
 /// with counts, best so far and ETA, redrawn in place on a terminal; elsewhere a plain line
 /// when something changed (at most one a second) and the final one.
@@ -247,13 +254,18 @@ func follow(
   var lastPrinted = Date.distantPast
   var doneAtStart: Int?
   let client = try CoordinatorClient(coordinator, context: context, curve: curve)
+  var estimator = ETAEstimator()
   while true {
     guard let status = try client.status(sweep: sweep).first else {
       throw ValidationError("the coordinator reported no sweep '\(sweep)'")
     }
     if doneAtStart == nil { doneAtStart = status.done }
     let elapsed = Date().timeIntervalSince(started)
-    let line = status.progressLine(elapsed: elapsed, doneAtStart: doneAtStart!)
+    let eta = estimator.update(
+      elapsed: elapsed, done: status.done, remaining: (status.total ?? 0) - status.done - status.cancelled)
+    let line = status.progressLine(
+      elapsed: elapsed, doneAtStart: doneAtStart!, eta: status.total == nil ? nil : eta,
+      columns: terminal ? terminalColumns(output) - 1 : nil)
     if terminal {
       handle.write(Data(("\r\u{1B}[K" + line).utf8))
     } else {

@@ -48,4 +48,36 @@ final class SweepStatusTests: XCTestCase {
     XCTAssertEqual(try SweepStatus.decode(SweepStatus.encode(list)), list)
     XCTAssertThrowsError(try SweepStatus.decode(Array("{}".utf8)))
   }
+
+  /// A refresh never wraps: the line fits the terminal (the bar shrinks, then the end is
+  /// cut), so `\r\e[K` clears all of it.
+  func testTheProgressLineFitsTheTerminal() {
+    let s = status(["completed": 18, "running": 2, "pending": 30])
+    let full = s.progressLine(elapsed: 5, doneAtStart: 8)
+    XCTAssertGreaterThan(full.count, 80)
+    for columns in [100, 80, 60, 30] {
+      let line = s.progressLine(elapsed: 5, doneAtStart: 8, columns: columns)
+      XCTAssertLessThanOrEqual(line.count, columns, line)
+    }
+    XCTAssertTrue(s.progressLine(elapsed: 5, doneAtStart: 8, columns: 80).contains("18/50"))
+  }
+
+  /// The ETA follows the smoothed completion rate: a burst of finishes moves it a little,
+  /// not from minutes to seconds.
+  func testTheETAIsSmoothed() {
+    var estimator = ETAEstimator()
+    var etas: [Double] = []
+    // One trial a second for 10 s, then a burst of 20 in one second.
+    var done = 0
+    for second in 0...10 {
+      etas.append(estimator.update(elapsed: Double(second), done: done, remaining: 100 - done) ?? -1)
+      done += 1
+    }
+    let steady = etas.last!
+    done += 20
+    let afterBurst = estimator.update(elapsed: 11, done: done, remaining: 100 - done)!
+    XCTAssertEqual(steady, 90, accuracy: 1, "at one trial a second, 90 left is 90 s")
+    XCTAssertGreaterThan(afterBurst, steady / 8, "one burst does not collapse the estimate")
+    XCTAssertLessThan(afterBurst, steady)
+  }
 }
