@@ -7,7 +7,7 @@ import Training
 struct BenchStep: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench-step",
-    abstract: "Time MLP training steps on random data; prints one JSON object.")
+    abstract: "Time MLP training steps on random data; prints one JSON object.", shouldDisplay: false)
 
   @Option(help: "Layer widths, input to output, e.g. 64,128,10.") var layers: String = "64,128,10"
   @Option(help: "Batch size.") var batchSize: Int = 32

@@ -7,7 +7,8 @@ import Search
 struct BenchSearch: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench-search",
-    abstract: "Run a sampler against Branin or Hartmann-6 over many seeds; prints one JSON object.")
+    abstract: "Run a sampler against Branin or Hartmann-6 over many seeds; prints one JSON object.",
+    shouldDisplay: false)
 
   @Option(help: "branin, hartmann6 or digits (the tabulated digits-MLP surface).") var function: String
   @Option(help: "The digits surface table.") var table: String = "scripts/bench/data/digits-mlp-surface.csv"

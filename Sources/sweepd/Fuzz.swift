@@ -17,7 +17,8 @@ import Wire
 /// resident set may not grow by more than `--memory-limit` MiB.
 struct Fuzz: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Feed seeded hostile frames to the decoders and the coordinator state machine.")
+    abstract: "Feed seeded hostile frames to the decoders and the coordinator state machine.",
+    shouldDisplay: false)
 
   @Option(help: "Frames to generate.") var frames: Int = 1_000_000
   @Option(help: "Seed of the generator.") var seed: UInt64 = 1

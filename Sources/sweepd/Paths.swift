@@ -10,8 +10,12 @@ struct Paths: ParsableCommand {
     abstract:
       "Draw optimizers' paths on Beale or Rosenbrock as an SVG (contours, legend, start and minimum).",
     discussion: """
-      Each --optimizer is NAME or NAME:LR (e.g. adam:0.05); every path starts at the same
+      Each --optimizer is NAME or NAME:LR (e.g. adam:0.05); every path starts at the same \
       point (default: Beale 1,1.5; Rosenbrock -1.5,2) and runs --steps steps in float64.
+
+      Examples:
+        sweepd paths --function beale --optimizer sgd:0.001 --optimizer adam:0.05
+        sweepd paths --function rosenbrock --optimizer adam_hd --steps 1000 -o r.svg
       """)
 
   @Option(help: "beale or rosenbrock.") var function: String

@@ -11,10 +11,14 @@ struct ReportCommand: ParsableCommand {
     commandName: "report",
     abstract: "Write a sweep's report: one self-contained HTML file with its leaderboard and plots.",
     discussion: """
-      The page has the sortable leaderboard and per-group table, learning curves, learning-rate
-      traces, parallel coordinates, the metric against each parameter, learning-rate
-      sensitivity per optimizer and a hyperparameter-importance table. It fetches nothing, so
-      it opens offline and as an email attachment.
+      The page has the sortable leaderboard and per-group table, learning curves, \
+      learning-rate traces, parallel coordinates, the metric against each parameter, \
+      learning-rate sensitivity per optimizer and a hyperparameter-importance table. It \
+      fetches nothing, so it opens offline and as an email attachment.
+
+      Examples:
+        sweepd report s1733-1 -o report.html
+        sweepd report s1733-1 -o report.html --group-by optimizer
       """)
   @Argument(help: "The sweep id.") var sweep: String
   @Option(name: .shortAndLong, help: "The HTML file to write.") var output: String = "report.html"

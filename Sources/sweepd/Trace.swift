@@ -7,8 +7,12 @@ struct Trace: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Print an optimizer's path on a 2-D test function (float64).",
     discussion: """
-      Row 0 is the start; row k is the point after k steps and the learning rate used in
+      Row 0 is the start; row k is the point after k steps and the learning rate used in \
       step k. CSV columns: step,x,y,loss,lr.
+
+      Examples:
+        sweepd trace --function rosenbrock --optimizer adam --set lr=0.01 > path.csv
+        sweepd trace --function beale --optimizer sgd_hd --start 1,1.5 --format json
       """)
 
   @Option(help: "beale or rosenbrock.") var function: String

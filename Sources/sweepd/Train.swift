@@ -10,9 +10,15 @@ struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Train one model and print its metrics, one line per epoch.",
     discussion: """
-      The trial comes from --config (YAML: data, model, optimizer, schedule, training, seed),
-      from flags, or both (flags win). With neither, it trains the default: a 64-128-10 MLP
+      The trial comes from --config (YAML: data, model, optimizer, schedule, training, seed), \
+      from flags, or both (flags win). With neither, it trains the default: a 64-128-10 MLP \
       on the built-in digits data with Adam, 30 epochs, batch 32.
+
+      Examples:
+        sweepd train
+        sweepd train --config configs/spirals-sgd-hd.yaml
+        sweepd train --dataset moons --hidden 32,32 --optimizer rmsprop --set lr=0.005
+        sweepd train --dataset csv --path houses.csv --target price --task regression
       """)
 
   @Option(help: "A YAML trial config.") var config: String?

@@ -175,4 +175,26 @@ final class NewUserTests: XCTestCase {
     let seed = lines.count > 1 ? lines[1].split(separator: " ", omittingEmptySubsequences: true)[3] : ""
     XCTAssertGreaterThan(seed.count, 10, "the whole 64-bit seed: \(expand.stdout)")
   }
+
+  /// A mistyped command gets a did-you-mean; the help lists the user's commands in groups,
+  /// with examples, and keeps the development ones (fuzz, bench-*) out of the list.
+  func testCommandsAndHelp() throws {
+    let typo = try SweepdProcess.run(["lederboard", "s1"], timeout: 30)
+    XCTAssertEqual(typo.status, 64)
+    XCTAssertTrue(
+      typo.stderr.contains("unknown command 'lederboard' (did you mean 'leaderboard'?)"), typo.stderr)
+    let help = try SweepdProcess.run(["--help"], timeout: 30)
+    XCTAssertTrue(help.stdout.contains("SWEEPS SUBCOMMANDS"), help.stdout)
+    XCTAssertFalse(help.stdout.contains("fuzz"), help.stdout)
+    XCTAssertFalse(help.stdout.contains("bench-step"), help.stdout)
+    let train = try SweepdProcess.run(["train", "--help"], timeout: 30)
+    XCTAssertTrue(train.stdout.contains("Examples:"), train.stdout)
+    let flowed = train.stdout.replacingOccurrences(of: "\n", with: " ")
+    XCTAssertTrue(
+      flowed.contains("With neither, it trains the default: a 64-128-10 MLP"),
+      "one paragraph: \(train.stdout)")
+    for line in train.stdout.split(separator: "\n") where line.hasPrefix("  sweepd ") {
+      XCTAssertLessThanOrEqual(line.count, 80, "an example fits a line: \(line)")
+    }
+  }
 }
