@@ -66,6 +66,22 @@ public struct HTMLReport {
     var sections: [String] = []
     sections.append(summary(spec))
     sections.append(leaderboardSection(group))
+    if !board.ranked.contains(where: { $0.best?.isFinite == true }) {
+      // No trial measured anything: no chart would show data. Say so, and why.
+      let first = board.ranked.filter { $0.status == .failed }.min { $0.trial < $1.trial }
+      let why =
+        first.map {
+          "Every trial that ended failed; the first, trial \($0.trial): \($0.message ?? "no reason recorded")."
+        }
+        ?? "No trial has reported an epoch yet."
+      sections.append(
+        "<section><h2>Charts</h2><p class=\"empty\">No data to draw: no trial has a value of \(SVG.escape(metric)). \(SVG.escape(why))</p></section>"
+      )
+      sections.append(
+        "<section><h2>Config</h2><p class=\"note\">\(SVG.escape(history.file))</p><pre>\(SVG.escape(history.config))</pre></section>"
+      )
+      return page(spec: spec, sections: sections)
+    }
     sections.append(curvesSection(group, varying: columns.map(\.name)))
     if let traces = learningRateSection(group) { sections.append(traces) }
     if !columns.isEmpty {
@@ -77,6 +93,10 @@ public struct HTMLReport {
     sections.append(
       "<section><h2>Config</h2><p class=\"note\">\(SVG.escape(history.file))</p><pre>\(SVG.escape(history.config))</pre></section>"
     )
+    return page(spec: spec, sections: sections)
+  }
+
+  func page(spec: SweepSpec?, sections: [String]) -> String {
     let title = "sweepd report: " + (spec?.name ?? board.sweep)
     return """
       <!DOCTYPE html>

@@ -127,7 +127,7 @@ public struct PathsPlot: Sendable {
     )
     out.append("<g clip-path=\"url(#plot)\" fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\">")
     for (index, path) in paths.enumerated() {
-      let colour = Self.palette[index % Self.palette.count], dash = Self.dashes[index % Self.dashes.count]
+      let (colour, dash) = SVG.style(index)
       let points = path.points.filter { $0.x.isFinite && $0.y.isFinite }.map {
         "\(SVG.f(px(Swift.min(Swift.max($0.x, xRange.lowerBound - 1e3), xRange.upperBound + 1e3)))),"
           + "\(SVG.f(py(Swift.min(Swift.max($0.y, yRange.lowerBound - 1e3), yRange.upperBound + 1e3))))"
@@ -184,7 +184,7 @@ public struct PathsPlot: Sendable {
     let legendX = left + plotWidth + 16
     for (index, path) in paths.enumerated() {
       let y = top + 10 + Double(index) * 20
-      let colour = Self.palette[index % Self.palette.count], dash = Self.dashes[index % Self.dashes.count]
+      let (colour, dash) = SVG.style(index)
       let dashAttribute = dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\""
       out.append(
         "<line x1=\"\(SVG.f(legendX))\" y1=\"\(SVG.f(y))\" x2=\"\(SVG.f(legendX + 30))\" y2=\"\(SVG.f(y))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dashAttribute)/>"

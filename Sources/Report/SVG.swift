@@ -63,6 +63,12 @@ enum SVG {
   ]
   static let dashes = ["", "8 4", "2 3", "10 3 2 3", "4 4", "1 2", "12 4 4 4", "6 2"]
 
+  /// Series `index`'s colour and dash: colour i mod 8, dash (i + ⌊i/8⌋) mod 8, so the first
+  /// 64 series each get a pair of their own (the first 8 also a dash each).
+  static func style(_ index: Int) -> (colour: String, dash: String) {
+    (palette[index % palette.count], dashes[(index + index / palette.count) % dashes.count])
+  }
+
   /// Viridis (van der Walt & Smith, matplotlib 2015), perceptually uniform and readable by
   /// colour-blind readers, sampled at nine points and interpolated linearly. `t` in 0…1.
   static func viridis(_ t: Double) -> String {

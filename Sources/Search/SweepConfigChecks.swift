@@ -52,13 +52,14 @@ extension SweepConfig.Parser {
       trial.set(.map(entries.filter { SweepConfig.trainingKeys.contains($0.key) }), at: ["training"])
     }
     // Every key of every section alone first, so each bad value is reported at its own line
-    // (a whole-trial decode stops at the first). The optimizer's name, and data's set, stay
-    // with each of their section's keys, since the others are read in their light.
+    // (a whole-trial decode stops at the first). The optimizer's name, data's set and the
+    // schedule's kind stay with each of their section's keys: the others are read in their
+    // light.
     var failed = false
     var reported = Set<String>()
     for section in SweepConfig.sections {
       guard case .map(let entries)? = trial[section] else { continue }
-      let anchor = section == "optimizer" ? "name" : section == "data" ? "dataset" : ""
+      let anchor = ["optimizer": "name", "data": "dataset", "schedule": "kind"][section] ?? ""
       for entry in entries {
         var single = ConfigValue.map([])
         var kept = entries.filter { $0.key == anchor && entry.key != anchor }

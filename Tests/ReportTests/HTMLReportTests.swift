@@ -184,7 +184,26 @@ final class HTMLReportTests: XCTestCase {
         curves: [:]
       ).json)
     XCTAssertTrue(empty.curves.isEmpty)
-    XCTAssertTrue(HTMLReport(history: empty).html().contains("Not estimated"))
+    XCTAssertTrue(
+      HTMLReport(history: empty).html().contains(
+        "No data to draw: no trial has a value of m. No trial has reported an epoch yet."))
+    // Every trial failed: no empty axes, but why (the first failure's reason).
+    let failed = SweepHistory(
+      file: "f", config: "",
+      leaderboard: Leaderboard(
+        sweep: "s", metric: .init(name: "val_error", goal: .minimize),
+        trials: [2, 1].map {
+          TrialSummary(
+            trial: $0, index: Int($0), configuration: 0, status: .failed, params: [], best: nil,
+            bestEpoch: nil,
+            epochs: 0, seconds: 0, message: "data.csv:3: column 'b' = 'x' is not a finite number")
+        }),
+      curves: [:])
+    let page = HTMLReport(history: failed).html()
+    XCTAssertTrue(
+      page.contains("the first, trial 1: data.csv:3: column &#39;b&#39;")
+        || page.contains("the first, trial 1: data.csv:3: column 'b'"), page)
+    XCTAssertFalse(page.contains("<svg"), "no empty charts")
   }
 
   /// A sweep whose CSV was uploaded: its history carries the digests, so the config parses

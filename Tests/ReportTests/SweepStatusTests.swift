@@ -81,3 +81,13 @@ final class SweepStatusTests: XCTestCase {
     XCTAssertLessThan(afterBurst, steady)
   }
 }
+
+/// Paths and series are told apart by colour and dash together: no two of the first 64
+/// share both (sgd and sgd_hd were both solid blue with 9 optimizers).
+final class SeriesStyleTests: XCTestCase {
+  func testEveryPathHasItsOwnColourAndDash() {
+    let styles = (0..<64).map { SVG.style($0) }
+    XCTAssertEqual(Set(styles.map { "\($0.colour) \($0.dash)" }).count, 64)
+    XCTAssertEqual(Set(styles.prefix(8).map(\.dash)).count, 8, "the first 8 also differ in dash alone")
+  }
+}
