@@ -166,9 +166,12 @@ struct Chart {
       if let mark = line.marks {
         out.append(Self.mark(mark, at: (legendX + 12, legendY), colour: line.colour, opacity: 1))
       }
-      out.append(
-        "<text x=\"\(SVG.f(legendX + 30))\" y=\"\(SVG.f(legendY + 4))\">\(SVG.escape(Self.shorten(line.label!, 24)))</text>"
-      )
+      // Whole entries: a long one wraps onto further lines instead of being cut.
+      for (row, text) in Self.wrap(line.label!, 24).enumerated() {
+        if row > 0 { legendY += 13 }
+        out.append(
+          "<text x=\"\(SVG.f(legendX + 30))\" y=\"\(SVG.f(legendY + 4))\">\(SVG.escape(text))</text>")
+      }
       legendY += 17
     }
     if labelled.count > 14 {
@@ -189,6 +192,27 @@ struct Chart {
 
   static func axisTitle(_ axis: Axis) -> String {
     axis.scale == .log ? axis.title + " (log scale)" : axis.title
+  }
+
+  /// `text` in lines of at most `length` characters, broken at spaces (a longer word is cut
+  /// with `…`), at most 3 lines.
+  static func wrap(_ text: String, _ length: Int) -> [String] {
+    var lines: [String] = []
+    var current = ""
+    for word in text.split(separator: " ") {
+      let word = shorten(String(word), length)
+      if current.isEmpty {
+        current = word
+      } else if current.count + 1 + word.count <= length {
+        current += " " + word
+      } else {
+        lines.append(current)
+        current = word
+      }
+    }
+    if !current.isEmpty { lines.append(current) }
+    if lines.count > 3 { lines = Array(lines.prefix(3)); lines[2] = shorten(lines[2] + " …", length) }
+    return lines.isEmpty ? [""] : lines
   }
 
   static func shorten(_ text: String, _ length: Int) -> String {

@@ -214,8 +214,13 @@ public struct HTMLReport {
     for (index, trial) in shown.enumerated() {
       let points = curve(trial, metric)
       let style = Self.style(index)
-      // "#1 t8 adam 0.01": rank, trial, then the values of the varying parameters.
-      let values = varying.map { board.cell(trial.value(of: $0)) }.joined(separator: " ")
+      // "#1 t8 adam lr=0.01": rank, trial, then the varying parameters (the optimizer by
+      // its name alone, the others as name=value with the last part of their path).
+      let values = varying.map { name -> String in
+        let value = board.cell(trial.value(of: name))
+        return name == "optimizer"
+          ? value : "\(name.split(separator: ".").last.map(String.init) ?? name)=\(value)"
+      }.joined(separator: " ")
       var line = Chart.Series(
         label: "#\(index + 1) t\(trial.trial) \(values)", points: points, colour: style.colour,
         dash: style.dash)
@@ -237,6 +242,7 @@ public struct HTMLReport {
       let members = Dictionary(grouping: board.ranked) { trial in
         trial.value(of: group.name)?.description ?? "–"
       }
+      let manyStopped = board.ranked.filter { $0.status == .earlyStopped }.count > 40
       for (index, name) in Self.groupNames(group, board).enumerated() {
         let trials = members[name] ?? []
         var byEpoch: [Double: [Double]] = [:]
@@ -247,11 +253,17 @@ public struct HTMLReport {
         guard !points.isEmpty else { continue }
         values += points.map(\.y)
         let style = Self.style(index)
+        let stopped = trials.filter { $0.status == .earlyStopped }
         var line = Chart.Series(
-          label: "\(name) (\(trials.count))", points: points, colour: style.colour, dash: style.dash)
-        // Where the group's early-stopped trials stopped.
-        line.annotations = trials.filter { $0.status == .earlyStopped }.compactMap { trial in
-          curve(trial, metric).last.map { ($0.x, $0.y, .cross) }
+          label: manyStopped
+            ? "\(name) (\(trials.count), \(stopped.count) stopped)" : "\(name) (\(trials.count))",
+          points: points, colour: style.colour, dash: style.dash)
+        // Where the group's early-stopped trials stopped (counted in the legend instead when
+        // there are so many that their marks would bury the medians).
+        if !manyStopped {
+          line.annotations = stopped.compactMap { trial in
+            curve(trial, metric).last.map { ($0.x, $0.y, .cross) }
+          }
         }
         groupSeries.append(line)
       }
@@ -261,7 +273,7 @@ public struct HTMLReport {
           y: .init(title: "median \(metric)", scale: metricScale(values)), series: groupSeries,
           notes: [
             "(n): trials in the group", "line: median of the trials", "that reached the epoch",
-            "✕ a trial stopped early",
+            manyStopped ? "(…, k stopped): stopped early" : "✕ a trial stopped early",
           ]
         ).svg())
     }
@@ -295,14 +307,34 @@ public struct HTMLReport {
         )
       }
     }
-    let chart = Chart(
-      id: "lr-traces", title: "Learning rate at the end of each epoch", x: .init(title: "epoch"),
-      y: .init(title: "learning rate", scale: metricScale(series.flatMap { $0.points.map(\.y) })),
-      series: series,
-      width: 760)
-    return "<section><h2>Learning-rate traces</h2><p class=\"note\">\(SVG.escape(caption)): what the "
-      + "hypergradient optimizers and reduce-on-plateau did to the rate (flat for a fixed rate).</p>"
-      + chart.svg() + "</section>"
+    // Small multiples: one panel per series on a shared rate axis, so series that coincide
+    // (every fixed-rate optimizer at 0.01) are all visible.
+    let allRates = series.flatMap { $0.points.map(\.y) }
+    let scale = metricScale(allRates)
+    let positive = allRates.filter { $0 > 0 && $0.isFinite }
+    let range: ClosedRange<Double>? =
+      scale == .log
+      ? positive.min().flatMap { low in positive.max().map { low / 1.2...$0 * 1.2 } }
+      : allRates.filter(\.isFinite).min().flatMap { low in
+        allRates.filter(\.isFinite).max().map { high in
+          let pad = Swift.max((high - low) * 0.08, Swift.max(abs(high), 1e-12) * 0.05)
+          return (low - pad)...(high + pad)
+        }
+      }
+    let panels = series.enumerated().map { index, line in
+      var single = line
+      single.label = nil
+      return Chart(
+        id: "lr-trace-\(index)", title: line.label ?? "", x: .init(title: "epoch"),
+        y: .init(title: "learning rate", scale: scale, range: range), series: [single], width: 280,
+        height: 210
+      ).svg()
+    }
+    return
+      "<section><h2>Learning-rate traces</h2><p class=\"note\">\(SVG.escape(caption)), one panel each on "
+      + "the same rate axis: what the hypergradient optimizers and reduce-on-plateau did to the rate (flat for "
+      + "a fixed rate), at the end of each epoch.</p><div class=\"charts\">"
+      + panels.joined(separator: "\n") + "</div></section>"
   }
 
   func parallelSection(_ columns: [ParameterColumn]) -> String {

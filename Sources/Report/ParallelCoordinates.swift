@@ -23,12 +23,16 @@ struct ParallelCoordinates {
   var height = 380
 
   func svg() -> String {
-    let left = 50.0, right = 90.0, top = 50.0, bottom = 56.0
-    let plotHeight = Double(height) - top - bottom
-    let step = axes.count > 1 ? (Double(width) - left - right) / Double(axes.count - 1) : 0
     let domains = axes.indices.map { index in
       Chart.domain(Chart.Axis(title: "", scale: axes[index].scale), lines.compactMap { $0.values[index] })
     }
+    // Room on the left for the first axis's tick labels (category names such as "momentum"),
+    // about 7 px a character, so none is cut at the edge.
+    let firstLabels = axes.first.map { Chart.ticks(Chart.Axis(title: "", scale: $0.scale), domains[0]) } ?? []
+    let longest = firstLabels.map(\.1.count).max() ?? 0
+    let left = Swift.max(50.0, 7.0 * Double(longest) + 16), right = 90.0, top = 50.0, bottom = 56.0
+    let plotHeight = Double(height) - top - bottom
+    let step = axes.count > 1 ? (Double(width) - left - right) / Double(axes.count - 1) : 0
     func y(_ value: Double?, _ index: Int) -> Double? {
       guard let value, value.isFinite else { return nil }
       let domain = domains[index]

@@ -40,7 +40,7 @@ enum SVG {
   static func logTicks(_ range: ClosedRange<Double>) -> [Double] {
     let low = floor(log10(range.lowerBound)), high = ceil(log10(range.upperBound))
     guard low.isFinite, high.isFinite else { return [] }
-    let multiples: [Double] = high - low < 3 ? [1, 2, 5] : [1]
+    let multiples: [Double] = high - low < 3 ? [1, 2, 5] : high - low <= 4 ? [1, 3] : [1]
     var ticks: [Double] = []
     var exponent = low
     while exponent <= high {

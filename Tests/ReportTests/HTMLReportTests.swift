@@ -84,9 +84,9 @@ final class HTMLReportTests: XCTestCase {
       XCTAssertTrue(html.contains(">\(heading)</h"), "missing section \(heading)")
     }
     let pictures = svgs(html)
-    // Curves (top, per group), lr traces, parallel coordinates, 3 scatter plots, sensitivity,
-    // and the importance bars (3 parameters).
-    XCTAssertEqual(pictures.count, 2 + 1 + 1 + 3 + 1 + 3)
+    // Curves (top, per group), lr traces (a panel per optimizer: 2), parallel coordinates,
+    // 3 scatter plots, sensitivity, and the importance bars (3 parameters).
+    XCTAssertEqual(pictures.count, 2 + 2 + 1 + 3 + 1 + 3)
     for svg in pictures {
       let parser = XMLParser(data: Data(svg.utf8))
       XCTAssertTrue(
