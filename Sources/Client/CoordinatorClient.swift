@@ -193,6 +193,11 @@ extension RequestChannel {
     try document(CancelReply.self, .cancel(sweep: sweep))
   }
 
+  /// Removes a sweep and everything stored about it (a running one is cancelled first).
+  public func delete(sweep: String) throws -> DeleteReply {
+    try document(DeleteReply.self, .delete(sweep: sweep))
+  }
+
   public func haveData(_ request: HaveDataRequest) throws -> HaveDataReply {
     try document(HaveDataReply.self, .haveData(request))
   }

@@ -149,6 +149,23 @@ public final class Store: Sendable {
     }
   }
 
+  /// Removes a sweep with its trials, their metrics and its events, in one transaction.
+  /// Returns how many trials it had (nil: no such sweep).
+  @discardableResult
+  public func deleteSweep(_ id: String) throws -> Int? {
+    try pool.write { db in
+      guard try SweepRecord.fetchOne(db, key: id) != nil else { return nil }
+      let trials =
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM trial WHERE sweepID = ?", arguments: [id]) ?? 0
+      try db.execute(
+        sql: "DELETE FROM metric WHERE trialID IN (SELECT id FROM trial WHERE sweepID = ?)", arguments: [id])
+      try db.execute(sql: "DELETE FROM event WHERE sweepID = ?", arguments: [id])
+      try db.execute(sql: "DELETE FROM trial WHERE sweepID = ?", arguments: [id])
+      try db.execute(sql: "DELETE FROM sweep WHERE id = ?", arguments: [id])
+      return trials
+    }
+  }
+
   public func trials(sweep: String) throws -> [TrialRecord] {
     try pool.read { db in
       try TrialRecord.filter(Column("sweepID") == sweep).order(Column("index")).fetchAll(db)

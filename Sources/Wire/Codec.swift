@@ -112,6 +112,7 @@ public enum WireCodec {
     case .upload: "UPLOAD"
     case .fetch: "FETCH"
     case .cancel: "CANCEL"
+    case .delete: "DELETE"
     }
   }
 
@@ -131,6 +132,7 @@ public enum WireCodec {
     case .upload(let chunk): return frames("UPLOAD", chunk)
     case .fetch(let request): return frames("FETCH", request)
     case .cancel(let sweep): return frames("CANCEL", Sweep(sweep: sweep))
+    case .delete(let sweep): return frames("DELETE", Sweep(sweep: sweep))
     }
   }
 
@@ -297,12 +299,16 @@ public enum WireCodec {
         }
         return .success(.fetch(request))
       }
-    case "HISTORY", "CANCEL":
+    case "HISTORY", "CANCEL", "DELETE":
       return body(Sweep.self, bytes, command).flatMap { request in
         guard let sweep = request.sweep else {
           return .failure(.invalid(command: command, reason: "missing sweep"))
         }
-        return .success(command == "HISTORY" ? .history(sweep: sweep) : .cancel(sweep: sweep))
+        switch command {
+        case "HISTORY": return .success(.history(sweep: sweep))
+        case "CANCEL": return .success(.cancel(sweep: sweep))
+        default: return .success(.delete(sweep: sweep))
+        }
       }
     default: return .failure(.unknownCommand(command))
     }

@@ -250,6 +250,8 @@ public enum ClientRequest: Hashable, Sendable {
   /// per-epoch metrics from its current attempt (`sweepd report`).
   case history(sweep: String)
   case cancel(sweep: String)
+  /// Removes a sweep and everything stored about it (a running one is cancelled first).
+  case delete(sweep: String)
   case haveData(HaveDataRequest)
   case upload(UploadChunk)
   case fetch(FetchRequest)

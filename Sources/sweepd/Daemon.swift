@@ -216,6 +216,20 @@ struct Cancel: ParsableCommand {
   }
 }
 
+struct Delete: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract:
+      "Delete a sweep: its trials, metrics and events go from the store (a running one is cancelled first).")
+  @Argument(help: "The sweep id.") var sweep: String
+  @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
+  @OptionGroup var keys: ClientKeyOptions
+
+  func run() throws {
+    let reply = try connect(coordinator, curve: try keys.load()).delete(sweep: sweep)
+    print("deleted \(reply.deleted) (\(reply.trials) trial\(reply.trials == 1 ? "" : "s"))")
+  }
+}
+
 struct LeaderboardCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "leaderboard", abstract: "A sweep's ranked trials.")

@@ -91,7 +91,7 @@ struct Fuzz: ParsableCommand {
     ]
     let requests: [ClientRequest] = [
       .submit(SubmitRequest(file: "f.yaml", text: "method: grid\n")), .status(sweep: "s"),
-      .cancel(sweep: "s"),
+      .cancel(sweep: "s"), .delete(sweep: "s"),
       .leaderboard(LeaderboardRequest(sweep: "s", top: 3, groupBy: "lr")), .history(sweep: "s"),
       .haveData(HaveDataRequest(digests: [String(repeating: "ab", count: 32)])),
       .upload(

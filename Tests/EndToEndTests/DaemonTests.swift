@@ -377,3 +377,58 @@ final class DaemonTests: DaemonTestCase {
     XCTAssertLessThan(Date().timeIntervalSince(started), 8)
   }
 }
+
+/// The config that used to hang a coordinator (a 2×10¹⁴-trial grid): submitted, the
+/// coordinator keeps answering, holds only the trials it hands out, the sweep can be
+/// deleted, and SIGTERM ends the coordinator at once; restarted on the same store, it
+/// starts clean.
+final class HugeSweepTests: DaemonTestCase {
+  func testAHugeGridNeitherHangsNorPoisonsTheStore() throws {
+    let file = directory.appendingPathComponent("huge.yaml")
+    try """
+    method: grid
+    repeats: 1000000
+    metric: {name: val_loss, goal: minimize}
+    model: {kind: rosenbrock}
+    optimizer: {name: momentum}
+    training: {epochs: 2}
+    parameters:
+      lr: {values: [0.001, 0.01]}
+      momentum: {values: [0.0, 0.9]}
+      training.batch_size: {distribution: int_uniform, min: 1, max: 50000000}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    let db = directory.appendingPathComponent("huge.db").path
+    let (coordinator, endpoint, _) = try launchCoordinator(["--db", db])
+    _ = try launch(["worker", "--connect", endpoint, "--slots", "1", "--name", "w"], name: "worker")
+    let submitted = try SweepdProcess.run(["submit", file.path, "--coordinator", endpoint], timeout: 60)
+    XCTAssertEqual(submitted.status, 0, submitted.stderr)
+    XCTAssertTrue(submitted.stderr.contains("200000000000000 trials"), "warned: \(submitted.stderr)")
+    let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    // It answers, and trials run.
+    let store = try Store(path: db)
+    let deadline = Date().addingTimeInterval(60)
+    var finished = 0
+    while finished < 3 && Date() < deadline {
+      finished = try store.trials(sweep: sweep).filter { $0.state.isFinished }.count
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    XCTAssertGreaterThanOrEqual(finished, 3)
+    let status = try SweepdProcess.run(["status", sweep, "--coordinator", endpoint], timeout: 30)
+    XCTAssertEqual(status.status, 0, status.stderr)
+    XCTAssertLessThan(try store.trials(sweep: sweep).count, 1000, "rows only for what is handed out")
+    // Deleted: nothing of it is left, and the coordinator says so.
+    let deleted = try SweepdProcess.run(["delete", sweep, "--coordinator", endpoint], timeout: 30)
+    XCTAssertEqual(deleted.status, 0, deleted.stderr)
+    XCTAssertTrue(deleted.stdout.hasPrefix("deleted \(sweep) ("), deleted.stdout)
+    XCTAssertNil(try store.sweep(sweep))
+    XCTAssertEqual(try store.trials(sweep: sweep).count, 0)
+    let gone = try SweepdProcess.run(["status", sweep, "--coordinator", endpoint], timeout: 30)
+    XCTAssertNotEqual(gone.status, 0)
+    XCTAssertTrue(gone.stderr.contains("unknown sweep"), gone.stderr)
+    // SIGTERM ends it within seconds.
+    let stopping = Date()
+    coordinator.terminate()
+    coordinator.waitUntilExit()
+    XCTAssertLessThan(Date().timeIntervalSince(stopping), 10)
+  }
+}

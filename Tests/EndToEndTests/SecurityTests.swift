@@ -113,7 +113,7 @@ final class SecurityTests: DaemonTestCase {
       ["submit", "csv.yaml", "--coordinator", endpoint] + keys(worker), in: directory)
     XCTAssertNotEqual(asWorker.status, 0)
     XCTAssertTrue(
-      asWorker.stderr.contains("only operator keys may submit, upload or cancel"), asWorker.stderr)
+      asWorker.stderr.contains("only operator keys may submit, upload, cancel or delete"), asWorker.stderr)
     let submitted = try SweepdProcess.run(
       ["submit", "csv.yaml", "--coordinator", endpoint] + keys(operatorKeys), in: directory)
     XCTAssertEqual(submitted.status, 0, submitted.stderr)

@@ -21,6 +21,8 @@ struct Requests {
     case refill(String)
     /// A cancelled sweep (the store has it): drop its leases and stop its running trials.
     case cancel(String)
+    /// Stored data files may have lost their last sweep.
+    case collectData
   }
 
   /// The reply, and what the shell must do next.
@@ -68,6 +70,19 @@ struct Requests {
         return Self.refuse("the store cannot be written (\(error)); sweep \(sweep) is not cancelled")
       }
       return Answer(reply: WireCodec.reply(CancelReply(cancelled: sweep)), effects: [.cancel(sweep)])
+    case .delete(let sweep):
+      guard let record = try? store.sweep(sweep) else { return Self.refuse("unknown sweep '\(sweep)'") }
+      let trials: Int
+      do {
+        trials = try store.deleteSweep(sweep) ?? 0
+      } catch {
+        return Self.refuse("the store cannot be written (\(error)); sweep \(sweep) is not deleted")
+      }
+      logger.info("sweep \(sweep) deleted (\(trials) trials)", metadata: ["sweep": "\(sweep)"])
+      // A running sweep's leases go too, and its running trials are stopped.
+      return Answer(
+        reply: WireCodec.reply(DeleteReply(deleted: sweep, trials: trials)),
+        effects: record.state == .running ? [.cancel(sweep)] : [.collectData])
     case .haveData(let request):
       guard let dataStore else { return Self.refuse("this coordinator keeps no data files") }
       return Answer(reply: WireCodec.reply(HaveDataReply(missing: dataStore.missing(request.digests))))
@@ -204,7 +219,7 @@ extension ClientRequest {
   /// Whether the request changes what the coordinator holds (operators only under CURVE).
   var changesState: Bool {
     switch self {
-    case .submit, .cancel, .haveData, .upload: true
+    case .submit, .cancel, .delete, .haveData, .upload: true
     case .status, .leaderboard, .history, .fetch: false
     }
   }

@@ -186,7 +186,7 @@ public final class CoordinatorServer: @unchecked Sendable {
           logger.warning(
             "refused a request from \(Self.readable(frames[0])): its key is not an operator's",
             metadata: ["peer": "\(Self.readable(frames[0]))"])
-          reply(to: frames[0], .error("not allowed: only operator keys may submit, upload or cancel"))
+          reply(to: frames[0], .error("not allowed: only operator keys may submit, upload, cancel or delete"))
           return
         }
         // Answer from the written state, and write what the request changed before replying.
@@ -198,6 +198,7 @@ public final class CoordinatorServer: @unchecked Sendable {
           case .cancel(let sweep):
             perform(leases.handle(.cancel(sweep: sweep), now: now))
             end(sweep)
+          case .collectData: collectData()
           }
         }
         flush()

@@ -29,3 +29,13 @@ public struct UploadReply: Codable, Hashable, Sendable {
     self.complete = complete
   }
 }
+
+/// DELETE's reply: the sweep removed and how many trials went with it.
+public struct DeleteReply: Codable, Hashable, Sendable {
+  public var deleted: String
+  public var trials: Int
+  public init(deleted: String, trials: Int) {
+    self.deleted = deleted
+    self.trials = trials
+  }
+}
