@@ -78,7 +78,8 @@ struct Chart {
     var out = [SVG.open(width: width, height: height, title: title)]
     out.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>")
     out.append(
-      "<text x=\"\(SVG.f(left + plotWidth / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(SVG.escape(title))</text>"
+      // Centred on the whole picture, smaller when long, so a long title is never clipped.
+      "<text x=\"\(SVG.f(Double(width) / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"\(Self.titleSize(title, width))\" font-weight=\"bold\">\(SVG.escape(title))</text>"
     )
     // Grid and ticks.
     out.append("<g stroke=\"#e3e3e3\">")
@@ -192,6 +193,12 @@ struct Chart {
 
   static func axisTitle(_ axis: Axis) -> String {
     axis.scale == .log ? axis.title + " (log scale)" : axis.title
+  }
+
+  /// A title's font size: 14, down to 10 so that it fits `width` (about 0.6 em a character).
+  static func titleSize(_ title: String, _ width: Int) -> Int {
+    let fitting = Int(Double(width - 16) / (0.6 * Double(Swift.max(title.count, 1))))
+    return Swift.max(10, Swift.min(14, fitting))
   }
 
   /// `text` in lines of at most `length` characters, broken at spaces (a longer word is cut

@@ -168,7 +168,10 @@ public struct HTMLReport {
       cells.append(Self.numberCell(trial.result, board.number(trial.result)))
       cells.append(Self.numberCell(Double(trial.epochs), "\(trial.epochs)"))
       cells.append(Self.numberCell(trial.seconds, String(format: "%.2f", trial.seconds)))
-      cells.append("<td class=\"message\">\(SVG.escape(trial.message ?? ""))</td>")
+      // One line per trial (the whole note on hover), so the scroll box shows ~20 rows.
+      cells.append(
+        "<td class=\"message\" title=\"\(SVG.escape(trial.message ?? ""))\">\(SVG.escape(trial.message ?? ""))</td>"
+      )
       rows.append("<tr>" + cells.joined() + "</tr>")
     }
     let headers =
@@ -482,7 +485,9 @@ public struct HTMLReport {
       + "trials' ranks by \(SVG.escape(metric)) (Kelley's ε² over the parameter's values or equal-count bins; "
       + "diverged and failed trials rank last). Main effects together: \(String(format: "%.0f%%", Swift.min(total, 100))); "
       + "the rest is interactions and noise such as seeds. A first-order decomposition in the spirit of fANOVA "
-      + "(Hutter et al. 2014), estimated from the trials directly.</p>"
+      + "(Hutter et al. 2014), estimated from the trials directly. A share near 0% means the parameter's "
+      + "values, on their own, do not order the trials: what it does depends on the other parameters (an "
+      + "optimizer is only as good as its learning rate), or it does not matter here.</p>"
     return html + "</section>"
   }
 
@@ -553,7 +558,7 @@ public struct HTMLReport {
     th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;white-space:nowrap}
     th{position:sticky;top:0;background:#f0f0f0;cursor:pointer;user-select:none}
     th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
-    td.num{text-align:right;font-variant-numeric:tabular-nums}td.message{white-space:normal;color:#555;max-width:360px}
+    td.num{text-align:right;font-variant-numeric:tabular-nums}td.message{color:#555;max-width:360px;overflow:hidden;text-overflow:ellipsis}
     .status-early_stopped{color:#8a3b00}.status-diverged,.status-failed{color:#a00000}
     .charts{display:flex;flex-wrap:wrap;gap:12px}
     svg{background:white;border:1px solid #ddd;max-width:100%;height:auto}

@@ -392,7 +392,9 @@ struct Run: ParsableCommand {
     }.start()
     let client = try CoordinatorClient(endpoint, context: context)
     let sweep = try client.submit(try uploadingData(spec, file: file, text: text, client: client)).sweep
-    printError("sweep \(sweep): results kept in \(path)")
+    printError(
+      "sweep \(sweep): results kept in \(path) (`sweepd coordinator --db \(path)` serves them again to leaderboard, report and status)"
+    )
     // In-process: poll often, so the leaderboard follows the last trial at once.
     try follow(endpoint, sweep: sweep, interval: 0.02, context: context)
     let board = try client.leaderboard(LeaderboardRequest(sweep: sweep))

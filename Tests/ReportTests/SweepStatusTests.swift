@@ -91,3 +91,14 @@ final class SeriesStyleTests: XCTestCase {
     XCTAssertEqual(Set(styles.prefix(8).map(\.dash)).count, 8, "the first 8 also differ in dash alone")
   }
 }
+
+/// Titles are never clipped: centred on the picture, smaller when long.
+final class ChartTitleTests: XCTestCase {
+  func testLongTitlesShrinkToFit() {
+    XCTAssertEqual(Chart.titleSize("short", 560), 14)
+    let long = "best val_error against initial learning rate, model.hidden = [128, 64, 32]"
+    let size = Chart.titleSize(long, 560)
+    XCTAssertLessThan(size, 14)
+    XCTAssertLessThanOrEqual(Double(long.count) * 0.6 * Double(size), 560 - 16)
+  }
+}
