@@ -57,6 +57,12 @@ struct Chart {
       return names.count > 3 ? 22 : 0
     }()
     let left = 64.0, right = 14 + legendWidth, top = 34.0, bottom = 48.0 + slantRoom
+    // A legend that wraps needs room: the picture grows to hold it rather than cut it.
+    let legendRows = labelled.prefix(14).map { Self.wrap($0.label!, Self.legendColumns).count }
+    let legendHeight =
+      Double(legendRows.reduce(0) { $0 + 17 + 13 * ($1 - 1) }) + (labelled.count > 14 ? 17 : 0)
+      + Double(notes.count) * 19 + 12
+    let height = Swift.max(self.height, Int(top + legendHeight + 10))
     let plotWidth = Double(width) - left - right, plotHeight = Double(height) - top - bottom
     let allX = series.flatMap { $0.points.map(\.x) + $0.annotations.map(\.x) }
     let allY = series.flatMap { $0.points.map(\.y) + $0.annotations.map(\.y) }
@@ -168,7 +174,7 @@ struct Chart {
         out.append(Self.mark(mark, at: (legendX + 12, legendY), colour: line.colour, opacity: 1))
       }
       // Whole entries: a long one wraps onto further lines instead of being cut.
-      for (row, text) in Self.wrap(line.label!, 24).enumerated() {
+      for (row, text) in Self.wrap(line.label!, Self.legendColumns).enumerated() {
         if row > 0 { legendY += 13 }
         out.append(
           "<text x=\"\(SVG.f(legendX + 30))\" y=\"\(SVG.f(legendY + 4))\">\(SVG.escape(text))</text>")
@@ -194,6 +200,9 @@ struct Chart {
   static func axisTitle(_ axis: Axis) -> String {
     axis.scale == .log ? axis.title + " (log scale)" : axis.title
   }
+
+  /// Characters per legend line (the legend is 190 px wide, 30 of them for the key).
+  static let legendColumns = 22
 
   /// A title's font size: 14, down to 10 so that it fits `width` (about 0.6 em a character).
   static func titleSize(_ title: String, _ width: Int) -> Int {
