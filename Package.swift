@@ -63,6 +63,9 @@ let package = Package(
     .target(name: "Client", dependencies: ["Wire", "ZMQ"]),
     .target(
       name: "Store", dependencies: ["Vocabulary", .product(name: "GRDB", package: "GRDB.swift")]),
+    // Users' own training programs as trials: their command lines, built as W&B's agent
+    // builds them, with values written as Python writes them.
+    .target(name: "Programs", dependencies: ["Vocabulary"]),
     // Early-stopping rules (plateau, median, ASHA, Hyperband): pure decisions over curves.
     .target(name: "Stopping", dependencies: ["Vocabulary"]),
     .target(
@@ -104,6 +107,7 @@ let package = Package(
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "ZMQTests", dependencies: ["ZMQ", "CZeroMQ"]),
+    .testTarget(name: "ProgramsTests", dependencies: ["Programs", "Vocabulary"]),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Client", "Vocabulary", "Training"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(

@@ -51,17 +51,8 @@ public enum MetricJSON {
         reader.literal(#","trial":"#), let trial = reader.integer(),
         reader.literal(#"},"epoch":"#), let epochValue = reader.integer(),
         let epoch = Int(exactly: epochValue),
-        reader.literal(#","values":{"#)
+        reader.literal(#","values":"#), let values = reader.values()
       else { return nil }
-      var values: [String: Double] = [:]
-      if !reader.literal("}") {
-        repeat {
-          guard let key = reader.key(), reader.literal(":"), let value = reader.number(),
-            values.updateValue(value, forKey: key) == nil
-          else { return nil }
-        } while reader.literal(",")
-        guard reader.literal("}") else { return nil }
-      }
       guard reader.literal("}"), reader.atEnd else { return nil }
       return MetricReport(attempt: AttemptID(trial: trial, attempt: number), epoch: epoch, values: values)
     }
@@ -75,17 +66,8 @@ public enum MetricJSON {
     var text = text
     let fast: [String: Double]? = text.withUTF8 { buffer in
       var reader = Reader(bytes: buffer)
-      guard reader.literal("{") else { return nil }
-      var values: [String: Double] = [:]
-      if !reader.literal("}") {
-        repeat {
-          guard let key = reader.key(), reader.literal(":"), let value = reader.number(),
-            values.updateValue(value, forKey: key) == nil
-          else { return nil }
-        } while reader.literal(",")
-        guard reader.literal("}") else { return nil }
-      }
-      return reader.atEnd ? values : nil
+      guard let values = reader.values(), reader.atEnd else { return nil }
+      return values
     }
     if let fast { return fast }
     return try? WireCodec.sharedDecoder.decode([String: Double].self, from: Data(text.utf8))
@@ -143,6 +125,19 @@ public enum MetricJSON {
     var position = 0
 
     var atEnd: Bool { position == bytes.count }
+
+    /// A canonical metric map `{"k":v,…}` (no duplicate keys), or nil.
+    mutating func values() -> [String: Double]? {
+      guard literal("{") else { return nil }
+      var values: [String: Double] = [:]
+      if literal("}") { return values }
+      repeat {
+        guard let key = key(), literal(":"), let value = number(),
+          values.updateValue(value, forKey: key) == nil
+        else { return nil }
+      } while literal(",")
+      return literal("}") ? values : nil
+    }
 
     func peek(_ offset: Int = 0) -> UInt8? {
       position + offset < bytes.count ? bytes[position + offset] : nil
