@@ -141,7 +141,7 @@ public struct SweepBook: Sendable {
     if let policy = sweep.stopping { judge.add(sweep: record.id, policy: policy, lag: sweep.lag) }
   }
 
-  /// The sweep has ended (completed or cancelled; the store has the new state): it leaves
+  /// The sweep has ended (completed, failed or cancelled; the store has the new state): it leaves
   /// the book with its trials.
   public mutating func end(_ id: String) {
     sweeps[id] = nil

@@ -6,7 +6,7 @@ import Vocabulary
 public struct SweepStatus: Codable, Hashable, Sendable {
   public var sweep: String
   public var name: String?
-  /// running, completed or cancelled.
+  /// running, completed, failed (every trial failed) or cancelled.
   public var state: String
   /// Trials by state (pending, running, completed, early_stopped, diverged, failed, cancelled).
   public var trials: [String: Int]
