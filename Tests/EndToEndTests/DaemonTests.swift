@@ -140,8 +140,11 @@ final class DaemonTests: DaemonTestCase {
   /// in the leaderboard.
   func testRunDoesTheWholeSweep() throws {
     let file = try writeSweep(trials: 40, epochs: 2)
-    let output = try SweepdProcess.run(["run", file, "--workers", "2", "--format", "json"], timeout: 300)
+    // In the test's directory: the default store (./sweepd.db) lands there, not in the checkout.
+    let output = try SweepdProcess.run(
+      ["run", file, "--workers", "2", "--format", "json"], timeout: 300, in: directory)
     XCTAssertEqual(output.status, 0, output.stderr)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("sweepd.db").path))
     let object = try XCTUnwrap(
       try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
     let trials = try XCTUnwrap(object["trials"] as? [[String: Any]])
