@@ -270,17 +270,6 @@ public final class CoordinatorServer: @unchecked Sendable {
       now: now)
   }
 
-  /// A routing id for a log line: as it is when it is printable text (workers name their
-  /// connections `name#n`), else in hex (ZeroMQ's own ids for clients are 5 binary bytes).
-  static func readable(_ peer: String) -> String { readable(Array(peer.utf8)) }
-
-  static func readable(_ bytes: [UInt8]) -> String {
-    if !bytes.isEmpty, bytes.allSatisfy({ (0x21...0x7e).contains($0) }) {
-      return "'\(String(decoding: bytes, as: UTF8.self))'"
-    }
-    return "0x" + bytes.map { String(format: "%02x", $0) }.joined()
-  }
-
   func send(_ peer: String, _ message: CoordinatorMessage) {
     outbox.append((peer, WireCodec.encode(message)))
   }

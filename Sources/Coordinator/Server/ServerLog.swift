@@ -2,6 +2,8 @@ import Logging
 import Wire
 
 extension CoordinatorServer {
+  /// What the coordinator logs about: transitions and peers.
+
   /// Logs the transitions an operator wants to hear about (a requeue, a failure), with the
   /// trial, attempt and sweep as fields.
   func log(_ transition: CoordinatorState.Transition) {
@@ -21,5 +23,16 @@ extension CoordinatorServer {
     var metadata: Logger.Metadata = ["trial": "\(attempt.trial)", "attempt": "\(attempt.attempt)"]
     if let sweep { metadata["sweep"] = "\(sweep)" }
     return metadata
+  }
+
+  /// A routing id for a log line: as it is when it is printable text (workers name their
+  /// connections `name#n`), else in hex (ZeroMQ's own ids for clients are 5 binary bytes).
+  static func readable(_ peer: String) -> String { readable(Array(peer.utf8)) }
+
+  static func readable(_ bytes: [UInt8]) -> String {
+    if !bytes.isEmpty, bytes.allSatisfy({ (0x21...0x7e).contains($0) }) {
+      return "'\(String(decoding: bytes, as: UTF8.self))'"
+    }
+    return "0x" + bytes.map { String(format: "%02x", $0) }.joined()
   }
 }
