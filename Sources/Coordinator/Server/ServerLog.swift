@@ -1,9 +1,8 @@
 import Logging
 import Wire
 
+/// What the coordinator logs: transitions and peers.
 extension CoordinatorServer {
-  /// What the coordinator logs about: transitions and peers.
-
   /// Logs the transitions an operator wants to hear about (a requeue, a failure), with the
   /// trial, attempt and sweep as fields.
   func log(_ transition: CoordinatorState.Transition) {
