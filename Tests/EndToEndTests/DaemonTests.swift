@@ -387,19 +387,9 @@ final class DaemonTests: DaemonTestCase {
 /// starts clean.
 final class HugeSweepTests: DaemonTestCase {
   func testAHugeGridNeitherHangsNorPoisonsTheStore() throws {
-    let file = directory.appendingPathComponent("huge.yaml")
-    try """
-    method: grid
-    repeats: 1000000
-    metric: {name: val_loss, goal: minimize}
-    model: {kind: rosenbrock}
-    optimizer: {name: momentum}
-    training: {epochs: 2}
-    parameters:
-      lr: {values: [0.001, 0.01]}
-      momentum: {values: [0.0, 0.9]}
-      training.batch_size: {distribution: int_uniform, min: 1, max: 50000000}
-    """.write(to: file, atomically: true, encoding: .utf8)
+    // The same config the search tests plan (SearchTests/Fixtures/huge-grid.yaml).
+    let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("SearchTests/Fixtures/huge-grid.yaml")
     let db = directory.appendingPathComponent("huge.db").path
     let (coordinator, endpoint, _) = try launchCoordinator(["--db", db])
     _ = try launch(["worker", "--connect", endpoint, "--slots", "1", "--name", "w"], name: "worker")

@@ -123,21 +123,16 @@ final class SweepPlanTests: XCTestCase {
 /// Grids enumerate lazily: a 2×10¹⁴-trial grid over a 50-million-value integer range plans
 /// its first trials at once, and `validate`'s warnings say the size is absurd.
 final class HugeGridTests: XCTestCase {
-  let huge = """
-    method: grid
-    repeats: 1000000
-    metric: {name: val_loss, goal: minimize}
-    model: {kind: rosenbrock}
-    optimizer: {name: momentum}
-    training: {epochs: 3}
-    parameters:
-      lr: {values: [0.001, 0.01]}
-      momentum: {values: [0.0, 0.9]}
-      training.batch_size: {distribution: int_uniform, min: 1, max: 50000000}
-    """
+  var huge: String {
+    get throws {
+      let url = try XCTUnwrap(
+        Bundle.module.url(forResource: "huge-grid", withExtension: "yaml", subdirectory: "Fixtures"))
+      return try String(contentsOf: url, encoding: .utf8)
+    }
+  }
 
   func testAHugeGridPlansItsFirstTrialsAtOnce() throws {
-    let spec = try SweepConfig.parse(text: huge, file: "huge.yaml")
+    let spec = try SweepConfig.parse(text: try huge, file: "huge.yaml")
     let plan = SweepPlan(spec: spec)
     XCTAssertEqual(plan.totalTrials, 200_000_000_000_000)
     let started = Date()

@@ -119,8 +119,9 @@ public struct StopJudge: Sendable {
     guard panel.policy.peers != .none else { return [] }
     var peers = panel.curves(visibleTo: watch.index)
     if panel.policy.peers == .all && panel.lag == nil {
-      for (other, running) in watches.sorted(by: { $0.key < $1.key })
-      where other != trial && running.sweep == watch.sweep {
+      // Rules rank values, so the order of the running peers does not matter: no sort on
+      // the path every judged epoch takes.
+      for (other, running) in watches where other != trial && running.sweep == watch.sweep {
         peers.append(running.curve)
       }
     }

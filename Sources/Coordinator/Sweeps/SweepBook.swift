@@ -28,8 +28,6 @@ public struct SweepBook: Sendable {
     public var plan: SweepPlan
     /// Trials created so far (the next trial's index).
     public var created: Int
-    /// Trials that have ended (completed, failed, …).
-    public var finished = 0
     /// For TPE: each configuration's point (repeats reuse it).
     var points: [Int: [Double]] = [:]
     /// For TPE: the finished trials as sampler observations, by trial index.
@@ -39,6 +37,9 @@ public struct SweepBook: Sendable {
     var lag: Int?
     var finishedIndices: Set<Int> = []
     var finishedPrefix = 0
+
+    /// Trials that have ended (completed, failed, …): the prefix plus those past it.
+    public var finished: Int { finishedPrefix + finishedIndices.count }
     /// Trials by state and the best finished value, kept as transitions are applied, so a
     /// status request reads no trial rows.
     public var counts: [TrialState: Int] = [:]
@@ -82,7 +83,6 @@ public struct SweepBook: Sendable {
     }
 
     mutating func markFinished(_ index: Int) {
-      finished += 1
       finishedIndices.insert(index)
       while finishedIndices.remove(finishedPrefix) != nil { finishedPrefix += 1 }
     }
