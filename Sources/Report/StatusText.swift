@@ -25,50 +25,60 @@ extension SweepStatus {
   /// watching and the sweep has a trial count. `width` is the bar's length in characters.
   ///
   /// `eta`, when given, replaces that estimate (`ETAEstimator`'s smoothed one); `columns`,
-  /// when given, fits the line to a terminal that wide: the bar shrinks first (to 6), then
-  /// the line is cut with `…`, so a refresh never wraps.
+  /// when given, fits the line to a terminal that wide, so a refresh never wraps: the bar
+  /// shrinks first (to 6), then the least telling parts go (pending, then running, then
+  /// cancelled counts) so the best value and the ETA stay, and only then is the end cut
+  /// with `…`.
   public func progressLine(
     elapsed: Double, doneAtStart: Int, width: Int = 24, eta: Double? = nil, columns: Int? = nil
   ) -> String {
-    let line = progressLine(elapsed: elapsed, doneAtStart: doneAtStart, barWidth: width, eta: eta)
-    guard let columns, line.count > columns else { return line }
-    let over = line.count - columns
-    if total != nil, width - over >= 6 {
-      return progressLine(elapsed: elapsed, doneAtStart: doneAtStart, barWidth: width - over, eta: eta)
+    var parts = progressParts(elapsed: elapsed, doneAtStart: doneAtStart, barWidth: width, eta: eta)
+    func line() -> String { parts.map(\.text).joined(separator: " · ") }
+    guard let columns, line().count > columns else { return line() }
+    if total != nil {
+      let over = line().count - columns
+      parts = progressParts(
+        elapsed: elapsed, doneAtStart: doneAtStart, barWidth: Swift.max(6, width - over), eta: eta)
     }
-    let shrunk =
-      total == nil ? line : progressLine(elapsed: elapsed, doneAtStart: doneAtStart, barWidth: 6, eta: eta)
-    return shrunk.count > columns ? String(shrunk.prefix(Swift.max(columns - 1, 1))) + "…" : shrunk
+    for dropped in [Part.pending, .running, .cancelled] where line().count > columns {
+      parts.removeAll { $0.kind == dropped }
+    }
+    let fitted = line()
+    return fitted.count > columns ? String(fitted.prefix(Swift.max(columns - 1, 1))) + "…" : fitted
   }
 
-  func progressLine(elapsed: Double, doneAtStart: Int, barWidth width: Int, eta given: Double?) -> String {
-    var parts: [String] = []
+  enum Part { case head, cancelled, running, pending, best, time }
+
+  func progressParts(elapsed: Double, doneAtStart: Int, barWidth width: Int, eta given: Double?) -> [(
+    kind: Part, text: String
+  )] {
+    var parts: [(kind: Part, text: String)] = []
     if let total, total > 0 {
       let filled = Swift.min(
         width, Swift.max(0, Int((Double(done) / Double(total) * Double(width)).rounded(.down))))
       let bar = String(repeating: "#", count: filled) + String(repeating: "·", count: width - filled)
-      parts.append("\(sweep) \(state) [\(bar)] \(done)/\(total)")
+      parts.append((.head, "\(sweep) \(state) [\(bar)] \(done)/\(total)"))
     } else {
-      parts.append("\(sweep) \(state) \(done) done")
+      parts.append((.head, "\(sweep) \(state) \(done) done"))
     }
-    if cancelled > 0 { parts.append("\(cancelled) cancelled") }
-    parts.append("\(running) running")
-    parts.append("\(pending) pending")
-    parts.append("best \(metric.name) \(best.map { String(format: "%.4g", $0) } ?? "–")")
+    if cancelled > 0 { parts.append((.cancelled, "\(cancelled) cancelled")) }
+    parts.append((.running, "\(running) running"))
+    parts.append((.pending, "\(pending) pending"))
+    parts.append((.best, "best \(metric.name) \(best.map { String(format: "%.4g", $0) } ?? "–")"))
     if state == "running" {
       let finishedWhileWatching = done - doneAtStart
       if let given {
-        parts.append("ETA \(Self.duration(given))")
+        parts.append((.time, "ETA \(Self.duration(given))"))
       } else if let total, finishedWhileWatching > 0, elapsed > 0 {
         let rate = Double(finishedWhileWatching) / elapsed
-        parts.append("ETA \(Self.duration(Double(Swift.max(0, total - done)) / rate))")
+        parts.append((.time, "ETA \(Self.duration(Double(Swift.max(0, total - done)) / rate))"))
       } else {
-        parts.append("ETA –")
+        parts.append((.time, "ETA –"))
       }
     } else {
-      parts.append("\(Self.duration(elapsed)) watched")
+      parts.append((.time, "\(Self.duration(elapsed)) watched"))
     }
-    return parts.joined(separator: " · ")
+    return parts
   }
 
   /// `0.4 s`, `42 s`, `3 min 05 s`, `2 h 07 min`.

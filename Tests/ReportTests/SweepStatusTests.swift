@@ -60,6 +60,10 @@ final class SweepStatusTests: XCTestCase {
       XCTAssertLessThanOrEqual(line.count, columns, line)
     }
     XCTAssertTrue(s.progressLine(elapsed: 5, doneAtStart: 8, columns: 80).contains("18/50"))
+    // The counts give way before the best value and the ETA do.
+    let narrow = s.progressLine(elapsed: 5, doneAtStart: 8, columns: 70)
+    XCTAssertTrue(narrow.contains("best val_error 0.0167") && narrow.contains("ETA "), narrow)
+    XCTAssertFalse(narrow.contains("pending"), narrow)
   }
 
   /// The ETA follows the smoothed completion rate: a burst of finishes moves it a little,
