@@ -39,7 +39,10 @@ public final class StoreLock: @unchecked Sendable {
       throw InUse(store: store, holder: holder ?? "")
     }
     let since = ISO8601DateFormatter().string(from: Date())
-    let text = "pid \(getpid()) on host \(ProcessInfo.processInfo.hostName) since \(since) (\(role))\n"
+    // gethostname, not ProcessInfo.hostName: the latter may ask DNS, on every start.
+    var name = [CChar](repeating: 0, count: 256)
+    let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "?"
+    let text = "pid \(getpid()) on host \(host) since \(since) (\(role))\n"
     _ = ftruncate(descriptor, 0)
     _ = text.withCString { pwrite(descriptor, $0, strlen($0), 0) }
   }
