@@ -65,7 +65,10 @@ let package = Package(
       name: "Store", dependencies: ["Vocabulary", .product(name: "GRDB", package: "GRDB.swift")]),
     // Users' own training programs as trials: their command lines, built as W&B's agent
     // builds them, with values written as Python writes them.
-    .target(name: "Programs", dependencies: ["Vocabulary"]),
+    .target(name: "Programs", dependencies: ["Vocabulary", "CProcessGroup"]),
+    // Starting a program in its own process group under a supervisor that kills the group
+    // when the program ends or the worker dies (see spawn.c for why not posix_spawn).
+    .target(name: "CProcessGroup"),
     // Early-stopping rules (plateau, median, ASHA, Hyperband): pure decisions over curves.
     .target(name: "Stopping", dependencies: ["Vocabulary"]),
     .target(
@@ -84,18 +87,20 @@ let package = Package(
     .target(
       name: "Worker",
       dependencies: [
-        "Wire", "Client", "ZMQ", "Training", "Vocabulary", "DataTransfer",
+        "Wire", "Client", "ZMQ", "Training", "Vocabulary", "DataTransfer", "Programs",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
       name: "Search",
-      dependencies: ["Training", "Stopping", "Vocabulary", .product(name: "Yams", package: "Yams")]
+      dependencies: [
+        "Training", "Stopping", "Vocabulary", "Programs", .product(name: "Yams", package: "Yams"),
+      ]
     ),
     .executableTarget(
       name: "sweepd",
       dependencies: [
         "Training", "Search", "ZMQ", "Wire", "Client", "Store", "Coordinator", "Worker", "Report",
-        "DataTransfer", "Stopping", "Vocabulary",
+        "DataTransfer", "Stopping", "Vocabulary", "Programs",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),

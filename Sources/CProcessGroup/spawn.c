@@ -1,0 +1,235 @@
+// Starting a user's program so that nothing of it outlives its trial.
+//
+// Why by hand: Foundation's Process and swift-subprocess start a child with posix_spawn,
+// which can put it in a new process group but cannot tie its life to the worker's: when a
+// worker dies by SIGKILL, a posix_spawn'ed program and its children would run on, unowned.
+// PR_SET_PDEATHSIG covers only a direct child (and fires when the forking *thread* exits),
+// so it cannot reach a program's own children either.
+//
+// The shape: the worker forks a supervisor, which forks the program into a new process
+// group (its pid is the group id) and then waits on two things with poll(2): the program's
+// pidfd (it ended) and a lifeline pipe whose only write end the worker holds (EOF: the worker
+// is gone). Either way the supervisor sends SIGKILL to the whole group, so no process the
+// program started survives it, then reports the program's wait status and exits. The worker
+// stops a program by signalling the group itself (SIGTERM, then SIGKILL after a grace period).
+//
+// After fork only async-signal-safe calls are made (the worker is multithreaded); both
+// children close every descriptor they do not need, so one trial's supervisor never holds
+// another trial's lifeline open.
+#define _GNU_SOURCE
+#include "CProcessGroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int write_all(int fd, const void *bytes, size_t count) {
+  const char *p = bytes;
+  while (count > 0) {
+    ssize_t n = write(fd, p, count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    count -= (size_t)n;
+  }
+  return 0;
+}
+
+static int read_all(int fd, void *bytes, size_t count) {
+  char *p = bytes;
+  size_t got = 0;
+  while (got < count) {
+    ssize_t n = read(fd, p + got, count - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  return (int)got;
+}
+
+/// Moves `fd` to exactly `target` (without CLOEXEC).
+static int place(int fd, int target) {
+  if (fd == target) {
+    int flags = fcntl(fd, F_GETFD);
+    return flags < 0 ? -1 : fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+  return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+static void reset_signals(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = SIG_DFL;
+  for (int signal = 1; signal < NSIG; signal++) {
+    if (signal == SIGKILL || signal == SIGSTOP) continue;
+    sigaction(signal, &action, NULL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/// In the program's process (after the supervisor's fork): its own group, plain signals,
+/// its descriptors, its directory, then exec. On failure the errno goes to `exec_fd`.
+static void become_program(const char *path, char *const argv[], char *const envp[], const char *directory,
+                           int stdout_fd, int stderr_fd, int metrics_fd, int metrics_target, int exec_fd) {
+  setpgid(0, 0);
+  reset_signals();
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  // Park every descriptor we keep above the ones we are about to fill, then place them.
+  int high = metrics_target > 16 ? metrics_target + 1 : 17;
+  int out = fcntl(stdout_fd, F_DUPFD_CLOEXEC, high);
+  int err = fcntl(stderr_fd, F_DUPFD_CLOEXEC, high);
+  int met = fcntl(metrics_fd, F_DUPFD_CLOEXEC, high);
+  int exe = fcntl(exec_fd, F_DUPFD_CLOEXEC, high);
+  int nul = null_fd < 0 ? -1 : fcntl(null_fd, F_DUPFD_CLOEXEC, high);
+  int code = 0;
+  if (out < 0 || err < 0 || met < 0 || exe < 0 || nul < 0) code = errno ? errno : EBADF;
+  if (code == 0 && (place(nul, 0) || place(out, 1) || place(err, 2) || place(met, metrics_target))) code = errno;
+  if (code == 0) {
+    // Everything else closes: below the parked copies (but not the ones placed), and above.
+    for (int fd = 3; fd < high; fd++)
+      if (fd != metrics_target) close(fd);
+    if (exe > high) close_range((unsigned)high, (unsigned)exe - 1, 0);
+    close_range((unsigned)exe + 1, ~0U, 0);
+    if (directory && chdir(directory) != 0) code = errno;
+  }
+  if (code == 0) {
+    execve(path, argv, envp);
+    code = errno;
+  }
+  write_all(exe, &code, sizeof code);
+  _exit(127);
+}
+
+int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[], const char *directory,
+                         int stdout_fd, int stderr_fd, int metrics_fd, int metrics_target,
+                         sweepd_program *out) {
+  int lifeline[2], report[2], exec_pipe[2];
+  if (pipe2(lifeline, O_CLOEXEC) != 0) return errno;
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    int code = errno;
+    close(lifeline[0]);
+    close(lifeline[1]);
+    return code;
+  }
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    int code = errno;
+    close(lifeline[0]);
+    close(lifeline[1]);
+    close(report[0]);
+    close(report[1]);
+    return code;
+  }
+  pid_t supervisor = fork();
+  if (supervisor < 0) {
+    int code = errno;
+    close(lifeline[0]);
+    close(lifeline[1]);
+    close(report[0]);
+    close(report[1]);
+    close(exec_pipe[0]);
+    close(exec_pipe[1]);
+    return code;
+  }
+  if (supervisor == 0) {
+    // The supervisor. It ignores SIGTERM/SIGINT/SIGHUP (a signal meant for the worker's
+    // terminal group must not orphan the program unkilled) and keeps SIGCHLD default.
+    struct sigaction ignore;
+    memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGTERM, &ignore, NULL);
+    sigaction(SIGINT, &ignore, NULL);
+    sigaction(SIGHUP, &ignore, NULL);
+    sigaction(SIGPIPE, &ignore, NULL);
+    pid_t program = fork();
+    if (program == 0) {
+      become_program(path, argv, envp, directory, stdout_fd, stderr_fd, metrics_fd, metrics_target,
+                     exec_pipe[1]);
+    }
+    // Keep only the lifeline's read end, the report's write end and the exec pipe's read end.
+    int keep_life = lifeline[0], keep_report = report[1], keep_exec = exec_pipe[0];
+    int message[2] = {program < 0 ? -1 : program, program < 0 ? errno : 0};
+    if (program > 0) {
+      setpgid(program, program);
+      close(exec_pipe[1]);
+      int exec_error = 0;
+      if (read_all(keep_exec, &exec_error, sizeof exec_error) == (int)sizeof exec_error) message[1] = exec_error;
+    }
+    for (int fd = 3; fd < 1024; fd++)
+      if (fd != keep_life && fd != keep_report) close(fd);
+    close_range(1024, ~0U, 0);
+    write_all(keep_report, message, sizeof message);
+    if (program < 0) _exit(1);
+    int status = 0;
+    if (message[1] != 0) {
+      waitpid(program, &status, 0);
+      _exit(1);
+    }
+    int pidfd = pidfd_open(program, 0);
+    struct pollfd watched[2] = {{.fd = keep_life, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+    for (;;) {
+      int ready = poll(watched, pidfd >= 0 ? 2 : 1, pidfd >= 0 ? -1 : 50);
+      if (ready < 0 && errno != EINTR) break;
+      if (watched[0].revents) {
+        char byte;
+        if (read(keep_life, &byte, 1) <= 0) {
+          // The worker is gone: nothing of the program may outlive it.
+          kill(-program, SIGKILL);
+          waitpid(program, &status, 0);
+          _exit(0);
+        }
+      }
+      if (pidfd < 0 || watched[1].revents) {
+        // Ended (not yet reaped, so its group id cannot be reused): whatever it left
+        // running in its group ends with it, then it is reaped.
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        if (waitid(P_PID, (id_t)program, &info, WEXITED | WNOWAIT | (pidfd >= 0 ? 0 : WNOHANG)) == 0 &&
+            info.si_pid == program) {
+          kill(-program, SIGKILL);
+          waitpid(program, &status, 0);
+          break;
+        }
+      }
+    }
+    write_all(keep_report, &status, sizeof status);
+    _exit(0);
+  }
+  close(lifeline[0]);
+  close(report[1]);
+  close(exec_pipe[0]);
+  close(exec_pipe[1]);
+  int message[2] = {0, 0};
+  if (read_all(report[0], message, sizeof message) != (int)sizeof message) {
+    int status;
+    close(report[0]);
+    close(lifeline[1]);
+    waitpid(supervisor, &status, 0);
+    return EIO;
+  }
+  if (message[1] != 0 || message[0] <= 0) {
+    int status;
+    close(report[0]);
+    close(lifeline[1]);
+    waitpid(supervisor, &status, 0);
+    return message[1] ? message[1] : EAGAIN;
+  }
+  out->supervisor = supervisor;
+  out->group = message[0];
+  out->report_fd = report[0];
+  out->lifeline_fd = lifeline[1];
+  return 0;
+}
+
+int sweepd_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno; }
