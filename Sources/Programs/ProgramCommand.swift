@@ -41,6 +41,16 @@ public struct ProgramCommand: Sendable {
     self.interpreter = interpreter
   }
 
+  /// The interpreter `${interpreter}` names on a machine with this `PATH`: `python`, as W&B
+  /// writes it, or `python3` where only that exists (Debian and Ubuntu without
+  /// `python-is-python3`).
+  public static func interpreter(path: String?) -> String {
+    if ProgramProcess.resolve("python", path: path) == nil && ProgramProcess.resolve("python3", path: path) != nil {
+      return "python3"
+    }
+    return "python"
+  }
+
   /// The macro names this builder knows (a config naming another one gets a warning).
   public static let macros = [
     "env", "interpreter", "program", "args", "args_no_hyphens", "args_no_boolean_flags", "args_no_equals",

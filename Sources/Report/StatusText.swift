@@ -10,6 +10,7 @@ extension SweepStatus {
       "\(sweep) \(state): \(done)/\(total.map(String.init) ?? "?") done, "
       + (cancelled > 0 ? "\(cancelled) cancelled, " : "") + "\(running) running, \(pending) pending; "
       + "best \(metric.name) \(best.map { String(format: "%.4g", $0) } ?? "–")"
+    if let waiting { text += "\n  \(waiting)" }
     if let stops, !stops.isEmpty {
       text += "\n  \(trials["early_stopped"] ?? 0) stopped early; latest:"
       for stop in stops { text += "\n  trial \(stop.trial): \(stop.reason)" }
@@ -65,7 +66,9 @@ extension SweepStatus {
     parts.append((.running, "\(running) running"))
     parts.append((.pending, "\(pending) pending"))
     parts.append((.best, "best \(metric.name) \(best.map { String(format: "%.4g", $0) } ?? "–")"))
-    if state == "running" {
+    if state == "running", let waiting, running == 0 {
+      parts.append((.time, waiting))
+    } else if state == "running" {
       let finishedWhileWatching = done - doneAtStart
       if let given {
         parts.append((.time, "ETA \(Self.duration(given))"))

@@ -10,10 +10,11 @@ import Vocabulary
 public enum SweepConfig {
   static let topLevelKeys = [
     "name", "description", "method", "metric", "parameters", "run_cap", "early_terminate", "seed", "repeats",
-    "max_attempts", "deterministic", "data", "model", "training", "schedule", "optimizer",
+    "max_attempts", "deterministic", "data", "model", "training", "schedule", "optimizer", "program", "command",
+    "code", "resources", "max_seconds",
   ]
-  /// W&B keys that describe its own runner; accepted with a warning.
-  static let wandbOnlyKeys = ["program", "command", "project", "entity", "controller", "job", "image_uri"]
+  /// W&B keys that describe its own service; accepted with a warning.
+  static let wandbOnlyKeys = ["project", "entity", "controller", "job", "image_uri"]
   static let methods = ["grid", "random", "bayes", "sobol", "tpe"]
   static let metricNames = MetricName.optimizable.map(\.rawValue)
   static let distributions = [
@@ -70,8 +71,11 @@ public enum SweepConfig {
       ])
     }
     var parser = Parser(file: file)
-    parser.digests = dataDigests
-    let spec = parser.parse(tree)
+    var digests = dataDigests
+    let codeDigest = digests.removeValue(forKey: SweepSpec.codeDigestKey)
+    parser.digests = digests
+    var spec = parser.parse(tree)
+    spec?.codeDigest = codeDigest
     if !parser.issues.isEmpty || spec == nil {
       let order: (ConfigIssue, ConfigIssue) -> Bool = {
         ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
@@ -114,7 +118,7 @@ public enum SweepConfig {
           warnings.append(
             ConfigIssue(
               file: file, location: entry.keyLocation, keyPath: entry.key,
-              message: "W&B key ignored: sweepd trains its built-in models, so it runs no program"))
+              message: "W&B key ignored: it names a part of W&B's own service, which sweepd does not use"))
         } else {
           issue(
             entry.keyLocation, entry.key,
@@ -131,6 +135,27 @@ public enum SweepConfig {
         )
         return nil
       }
+      // A config naming the user's program (W&B's `program`/`command`) is a program sweep:
+      // its parameters and metric are the program's own words.
+      let isProgram = byKey["program"] != nil || byKey["command"] != nil
+      var programSetup: ProgramSetup?
+      if isProgram {
+        programSetup = parseProgramSetup(byKey)
+        if byKey["metric"] == nil {
+          issue(
+            tree.location, "metric",
+            "a program sweep needs `metric: {name: …, goal: minimize|maximize}`: the value your program reports that trials are ranked by"
+          )
+        }
+      } else {
+        for key in Self.programOnlyKeys {
+          guard let entry = byKey[key] else { continue }
+          issue(
+            entry.keyLocation, key,
+            "`\(key)` applies to program sweeps (a config with `program` or `command`) only; the built-in trainer runs in the worker"
+          )
+        }
+      }
       let name = text(byKey["name"], "name")
       let description = text(byKey["description"], "description")
       var methodName = "random"
@@ -146,7 +171,7 @@ public enum SweepConfig {
           )
         }
       }
-      let metric = parseMetric(byKey["metric"])
+      let metric = parseMetric(byKey["metric"], anyName: isProgram)
       let runCap = integer(byKey["run_cap"], "run_cap", minimum: 1)
       let seed = integer(byKey["seed"], "seed", minimum: 0).map { UInt64($0) } ?? 0
       let repeats = integer(byKey["repeats"], "repeats", minimum: 1) ?? 1
@@ -157,7 +182,7 @@ public enum SweepConfig {
 
       // The base trial: sections as written, checked by decoding each as the trial spec does.
       var base = ConfigValue.map([])
-      for section in SweepConfig.sections {
+      for section in SweepConfig.sections where !isProgram {
         guard let entry = byKey[section] else { continue }
         if section == "optimizer", let word = entry.value.string {
           base.set(.map([ConfigValue.Entry(key: "name", value: .string(word))]), at: ["optimizer"])
@@ -171,15 +196,17 @@ public enum SweepConfig {
         }
         base.set(entry.value.plain, at: [section])
       }
-      if base["data"]?["seed"] == nil { base.set(.int(Int(seed)), at: ["data", "seed"]) }
-      if base["data"]?["dataset"] == nil { base.set(.string("digits"), at: ["data", "dataset"]) }
-      checkBase(base, byKey)
+      if !isProgram {
+        if base["data"]?["seed"] == nil { base.set(.int(Int(seed)), at: ["data", "seed"]) }
+        if base["data"]?["dataset"] == nil { base.set(.string("digits"), at: ["data", "dataset"]) }
+        checkBase(base, byKey)
+      }
 
       var parameters: [SweepSpec.Parameter] = []
       if let entry = byKey["parameters"] {
         if let specs = entry.value.entries {
           for parameter in specs {
-            if let distribution = parseDistribution(parameter) {
+            if let distribution = parseDistribution(parameter, program: isProgram) {
               parameters.append(
                 SweepSpec.Parameter(
                   path: parameter.key, distribution: distribution, location: parameter.keyLocation))
@@ -197,7 +224,8 @@ public enum SweepConfig {
         repeats: repeats, maxAttempts: maxAttempts, earlyTerminate: earlyTerminate, base: base,
         parameters: parameters, warnings: warnings, deterministicLag: deterministicLag)
       spec.dataDigests = digests
-      checkParameters(&spec)
+      spec.program = programSetup
+      if isProgram { checkProgramParameters(spec) } else { checkParameters(&spec) }
       warnAboutSize(
         spec, at: byKey["repeats"]?.keyLocation ?? byKey["parameters"]?.keyLocation ?? tree.location)
       spec.warnings = warnings
@@ -234,7 +262,7 @@ public enum SweepConfig {
             ))
         }
       }
-      if spec.trialEpochs >= 1_000_000_000 {
+      if spec.program == nil && spec.trialEpochs >= 1_000_000_000 {
         warnings.append(
           ConfigIssue(
             file: file, location: location, keyPath: "training.epochs",
@@ -319,7 +347,8 @@ public enum SweepConfig {
 
     // MARK: Metric and early termination
 
-    mutating func parseMetric(_ entry: ConfigTree.Entry?) -> SweepSpec.Metric? {
+    /// `anyName`: a program sweep's metric is whatever its program reports.
+    mutating func parseMetric(_ entry: ConfigTree.Entry?, anyName: Bool = false) -> SweepSpec.Metric? {
       guard let entry else { return nil }
       guard let fields = entry.value.entries else {
         issue(
@@ -333,8 +362,13 @@ public enum SweepConfig {
       for field in fields {
         switch field.key {
         case "name":
-          if let word = field.value.string, SweepConfig.metricNames.contains(word) {
+          if let word = field.value.string, SweepConfig.metricNames.contains(word) || (anyName && !word.isEmpty) {
             name = MetricName(word)
+          } else if anyName {
+            issue(
+              field.value.location, "metric.name",
+              "expected the name of a value your program reports (text such as val_loss), found \(field.value.kindDescription) '\(field.value.plain)'"
+            )
           } else {
             issue(
               field.value.location, "metric.name",
@@ -482,7 +516,8 @@ public enum SweepConfig {
 
     // MARK: Distributions
 
-    mutating func parseDistribution(_ entry: ConfigTree.Entry) -> Distribution? {
+    /// `program`: a program sweep's parameter (whose name is its own, not a setting path).
+    mutating func parseDistribution(_ entry: ConfigTree.Entry, program: Bool = false) -> Distribution? {
       let path = "parameters.\(entry.key)"
       guard let fields = entry.value.entries else {
         issue(
@@ -492,7 +527,13 @@ public enum SweepConfig {
         return nil
       }
       let allowed = ["value", "values", "probabilities", "distribution", "min", "max", "q", "mu", "sigma"]
-      if let nested = fields.first(where: { $0.key == "parameters" }) {
+      if let nested = fields.first(where: { $0.key == "parameters" }), program {
+        issue(
+          nested.keyLocation, "\(path).parameters",
+          "nested parameters (a dict-valued parameter) are not supported yet; give each leaf its own name, e.g. `\(entry.key)_lr: {values: [0.01, 0.1]}`"
+        )
+        return nil
+      } else if let nested = fields.first(where: { $0.key == "parameters" }) {
         issue(
           nested.keyLocation, "\(path).parameters",
           "nested parameters are written as dotted paths here, e.g. `\(entry.key).hidden: {values: [[64], [128]]}`"

@@ -1,5 +1,22 @@
+import Foundation
+import Programs
 import Training
 import Vocabulary
+
+/// What a trial runs: the built-in trainer with a trial spec, or the user's program.
+public enum TrialWork: Hashable, Sendable {
+  case builtIn(TrialSpec)
+  case program(ProgramTrialSpec)
+
+  /// The JSON the coordinator stores and ASSIGN carries (the worker tells the two apart by
+  /// the program spec's `kind`).
+  public func json(_ encoder: JSONEncoder) throws -> Data {
+    switch self {
+    case .builtIn(let spec): try encoder.encode(spec)
+    case .program(let spec): try encoder.encode(spec)
+    }
+  }
+}
 
 /// One trial a sweep starts: which configuration and repeat, its seed, the values it used,
 /// and the complete trial spec.
@@ -15,7 +32,12 @@ public struct PlannedTrial: Sendable {
   /// The values the trial actually used (a hyperparameter its optimizer does not take is
   /// left out).
   public var used: [(String, ConfigValue)]
-  public var spec: TrialSpec
+  public var work: TrialWork
+  /// The built-in trial's spec (nil for a program trial).
+  public var spec: TrialSpec? {
+    if case .builtIn(let spec) = work { return spec }
+    return nil
+  }
   /// The quantile point the values came from (empty for grid trials), for TPE's history.
   public var point: [Double]
 }
@@ -90,11 +112,21 @@ public struct SweepPlan: Sendable {
       : zip(spec.parameters, point).map { ($0.path, $0.distribution.value(at: $1)) }
     var seedSource = RandomSource.derived(seed: spec.seed, stream: "trial/\(configuration)/\(repeatIndex)")
     let seed = seedSource.next()
+    if let program = spec.program {
+      // The program gets every value as sampled; none has a built-in meaning.
+      let work = ProgramTrialSpec(
+        program: program.program, command: program.command, parameters: assigned,
+        metric: spec.metric.name.rawValue, maxSeconds: program.maxSeconds, cores: program.cores,
+        gpus: program.gpus, code: spec.codeDigest, seed: seed)
+      return PlannedTrial(
+        index: index, configuration: configuration, repeatIndex: repeatIndex, seed: seed, assigned: assigned,
+        used: assigned, work: .program(work), point: point)
+    }
     let made = try TrialFactory.make(
       base: spec.base, assignment: assigned, seed: seed, digests: spec.dataDigests)
     return PlannedTrial(
       index: index, configuration: configuration, repeatIndex: repeatIndex, seed: seed, assigned: assigned,
-      used: made.used, spec: made.spec, point: point)
+      used: made.used, work: .builtIn(made.spec), point: point)
   }
 
   /// The quantile point of configuration `c` (one u ∈ [0, 1) per parameter), for the

@@ -50,6 +50,14 @@ public struct SweepSpec: Sendable {
   /// TPE suggestion, the stopping rule) sees exactly those trials' results. nil: decisions
   /// use whatever has arrived (faster, timing-dependent).
   public var deterministicLag: Int? = nil
+  /// The user's program, for a program sweep (a config with `program` or `command`); nil
+  /// for a sweep of the built-in trainer.
+  public var program: ProgramSetup? = nil
+  /// SHA-256 of the program's code snapshot, once the submitting client has uploaded it.
+  public var codeDigest: String? = nil
+  /// The key under which a submission's digests (path → SHA-256, as stored with the sweep)
+  /// name the code snapshot: not a path any data file has.
+  public static let codeDigestKey = "@code"
   /// SHA-256 per data file path, for files the submitting client uploaded to the
   /// coordinator (empty for a config read where its files are).
   public var dataDigests: [String: String] = [:]
@@ -59,6 +67,8 @@ public struct SweepSpec: Sendable {
   /// no file.
   public var dataFiles: [String] {
     var files: [String] = []
+    // A program's parameters are its own words: `data.path` is a value, not a file to send.
+    guard program == nil else { return files }
     if case .map(let data)? = base["data"] {
       for entry in data where ["path", "images", "labels"].contains(entry.key) {
         if case .string(let path) = entry.value, !files.contains(path) { files.append(path) }
@@ -75,6 +85,9 @@ public struct SweepSpec: Sendable {
     }
     return files
   }
+
+  /// The step count of a program sweep's trials (not known in advance).
+  public static let unknownSteps = 1 << 30
 
   /// The lag of `deterministic: true`.
   public static let defaultDeterministicLag = 8
@@ -95,6 +108,8 @@ public struct SweepSpec: Sendable {
   /// The epochs a trial runs: the most a swept `training.epochs` allows, else the base
   /// `training.epochs`, else the trial default (30). ASHA's `max_epochs` defaults to it.
   public var trialEpochs: Int {
+    // A program's steps are not known in advance: rules that need a last step get none.
+    if program != nil { return Self.unknownSteps }
     if let swept = parameters.first(where: { $0.path == "training.epochs" }) {
       switch swept.distribution {
       case .constant(let value): if let epochs = value.number { return Int(epochs) }

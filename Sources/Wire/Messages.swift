@@ -50,11 +50,17 @@ public struct Ready: Hashable, Sendable, Codable {
   /// old connection), so requeueing it does not count against `max_attempts`; from a new
   /// process (a restart), the attempt was lost with the old one and counts.
   public var session: String?
+  /// Whether it runs program trials (`--allow-programs`; absent: no).
+  public var programs: Bool?
+  /// How many GPUs it has for trials (`--gpus`; absent: none).
+  public var gpus: Int?
 
   public init(
     worker: String, host: String, slots: Int, version: String, running: [AttemptID] = [],
-    session: String? = nil
+    session: String? = nil, programs: Bool? = nil, gpus: Int? = nil
   ) {
+    self.programs = programs
+    self.gpus = gpus
     self.worker = worker
     self.host = host
     self.slots = slots

@@ -52,6 +52,9 @@ public struct WorkerState: Sendable {
   public let host: String
   public let slots: Int
   public let version: String
+  /// Whether it runs program trials, and how many GPUs it offers (READY says so).
+  public var programs = false
+  public var gpus = 0
 
   /// Attempts assigned and not finished: queued or started.
   public private(set) var running: Set<AttemptID> = []
@@ -96,7 +99,7 @@ public struct WorkerState: Sendable {
     .ready(
       Ready(
         worker: name, host: host, slots: slots, version: version,
-        running: claimed, session: session))
+        running: claimed, session: session, programs: programs ? true : nil, gpus: gpus > 0 ? gpus : nil))
   }
 
   public mutating func handle(_ event: Event, now: Double) -> [Action] {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Programs
 import Search
 import Training
 import Vocabulary
@@ -29,6 +30,9 @@ struct Validate: ParsableCommand {
       summary += ", no run_cap (runs until stopped)"
     }
     summary += ", metric \(spec.metric.name) (\(spec.metric.goal.rawValue))"
+    if let program = spec.program {
+      summary += ", runs \(program.program ?? program.command?.first ?? "the command")"
+    }
     print(summary)
   }
 }
@@ -63,21 +67,26 @@ struct Expand: ParsableCommand {
         for (key, value) in trial.used { parameters[key] = value }
         let record = ExpandedTrial(
           index: trial.index, configuration: trial.configuration, repeatIndex: trial.repeatIndex,
-          seed: trial.seed, parameters: parameters, spec: trial.spec)
+          seed: trial.seed, parameters: parameters, work: trial.work, command: commandLine(trial))
         print(String(decoding: try encoder.encode(record), as: UTF8.self))
       }
     case .table:
       let names = spec.parameters.map(\.path)
+      let builtIn = spec.program == nil
       // `index` is the trial's position in the sweep (from 0); a coordinator's trial ids are
-      // the store's row ids, counted across every sweep of its database.
-      var rows = [["index", "config", "repeat", "seed", "optimizer"] + names.filter { $0 != "optimizer" }]
+      // the store's row ids, counted across every sweep of its database. A program's
+      // parameters are its own: no optimizer column.
+      var rows = [
+        ["index", "config", "repeat", "seed"] + (builtIn ? ["optimizer"] : [])
+          + names.filter { $0 != "optimizer" || !builtIn }
+      ]
       for trial in trials {
         var row = [
           String(trial.index), String(trial.configuration), String(trial.repeatIndex),
           String(trial.seed),
         ]
-        row.append(trial.spec.optimizer.name)
-        for name in names where name != "optimizer" {
+        if let spec = trial.spec { row.append(spec.optimizer.name) }
+        for name in names where name != "optimizer" || !builtIn {
           row.append(trial.used.first { $0.0 == name }.map { cell($0.1) } ?? "–")
         }
         rows.append(row)
@@ -85,6 +94,9 @@ struct Expand: ParsableCommand {
       let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
       for row in rows {
         print(zip(row, widths).map { $0.padding(toLength: $1 + 2, withPad: " ", startingAt: 0) }.joined())
+      }
+      if let first = trials.first, let command = commandLine(first) {
+        print("trial 0 runs: \(command.map(shellQuoted).joined(separator: " "))")
       }
       if spec.method == .tpe {
         print(
@@ -96,6 +108,26 @@ struct Expand: ParsableCommand {
         print("… and more until stopped (no run_cap)")
       }
     }
+  }
+
+  /// The command line a program trial runs (as a worker here would build it), nil for a
+  /// built-in trial. `${args_json_file}` names the file in the trial's directory.
+  func commandLine(_ trial: PlannedTrial) -> [String]? {
+    guard case .program(let program) = trial.work else { return nil }
+    let environment = ProcessInfo.processInfo.environment
+    let builder = ProgramCommand(
+      command: program.command, program: program.program,
+      interpreter: ProgramCommand.interpreter(path: environment["PATH"]))
+    return builder.arguments(
+      parameters: program.assignment, jsonFile: ".sweepd/args.json", environment: environment)
+  }
+
+  /// A word as a POSIX shell would need it to read back the same argument.
+  func shellQuoted(_ word: String) -> String {
+    let plain = word.unicodeScalars.allSatisfy {
+      $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_=./:+,@%".unicodeScalars.contains($0))
+    }
+    return plain && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 
   /// A table cell: numbers to 4 significant digits.
@@ -110,30 +142,38 @@ struct Expand: ParsableCommand {
     var repeatIndex: Int
     var seed: UInt64
     var parameters: [String: ConfigValue]
-    var spec: TrialSpecRecord
+    var spec: TrialWorkRecord
+    /// A program trial's command line.
+    var command: [String]?
 
     init(
       index: Int, configuration: Int, repeatIndex: Int, seed: UInt64, parameters: [String: ConfigValue],
-      spec: TrialSpec
+      work: TrialWork, command: [String]?
     ) {
       self.index = index
       self.configuration = configuration
       self.repeatIndex = repeatIndex
       self.seed = seed
       self.parameters = parameters
-      self.spec = TrialSpecRecord(spec: spec)
+      self.spec = TrialWorkRecord(work: work)
+      self.command = command
     }
 
     enum CodingKeys: String, CodingKey {
-      case index, configuration, repeatIndex = "repeat", seed, parameters, spec
+      case index, configuration, repeatIndex = "repeat", seed, parameters, spec, command
     }
   }
 }
 
-/// A trial spec in its config form, for JSON output.
-struct TrialSpecRecord: Encodable {
-  var spec: TrialSpec
-  func encode(to encoder: Encoder) throws { try spec.encode(to: encoder) }
+/// A trial's spec in its stored form, for JSON output.
+struct TrialWorkRecord: Encodable {
+  var work: TrialWork
+  func encode(to encoder: Encoder) throws {
+    switch work {
+    case .builtIn(let spec): try spec.encode(to: encoder)
+    case .program(let spec): try spec.encode(to: encoder)
+    }
+  }
 }
 
 /// Loads a sweep config or prints its errors and exits with code 2.
@@ -152,18 +192,18 @@ func loadSweep(_ file: String) throws -> SweepSpec {
 /// CSV with a bad cell, a missing target or no header is reported now with the user's path
 /// and line, instead of failing every trial later. Exits 2 after printing every problem.
 func checkDataFiles(_ spec: SweepSpec, file: String) throws {
-  guard !spec.dataFiles.isEmpty, let first = try? SweepPlan(spec: spec).trial(0) else { return }
+  guard !spec.dataFiles.isEmpty, let first = (try? SweepPlan(spec: spec).trial(0))?.spec else { return }
   var problems: [String] = []
   var checked = Set<String>()
-  if first.spec.data.dataset == .csv {
+  if first.data.dataset == .csv {
     for path in spec.dataFiles where checked.insert(path).inserted {
-      var data = first.spec.data
+      var data = first.data
       data.path = path
       data.pathSHA256 = nil
       do { _ = try data.prepare() } catch { problems.append("\(error)") }
     }
   } else {
-    var data = first.spec.data
+    var data = first.data
     data.pathSHA256 = nil
     do { _ = try data.prepare() } catch { problems.append("\(error)") }
   }

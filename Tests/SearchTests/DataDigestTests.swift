@@ -33,9 +33,9 @@ final class DataDigestTests: XCTestCase {
     let plan = SweepPlan(spec: spec)
     for index in 0..<2 {
       let trial = try plan.trial(index)
-      XCTAssertEqual(trial.spec.data.path, "/nowhere/train.csv", "the path is kept for display")
-      XCTAssertEqual(trial.spec.data.pathSHA256, digestA)
-      XCTAssertEqual(trial.spec.problems(), [])
+      XCTAssertEqual(trial.spec?.data.path, "/nowhere/train.csv", "the path is kept for display")
+      XCTAssertEqual(trial.spec?.data.pathSHA256, digestA)
+      XCTAssertEqual(trial.spec?.problems(), [])
     }
   }
 
@@ -51,8 +51,8 @@ final class DataDigestTests: XCTestCase {
       text: swept, file: "s.yaml", dataDigests: ["a.csv": digestA, "b.csv": digestB])
     XCTAssertEqual(spec.dataFiles, ["a.csv", "b.csv"])
     let plan = SweepPlan(spec: spec)
-    XCTAssertEqual(try plan.trial(0).spec.data.pathSHA256, digestA)
-    XCTAssertEqual(try plan.trial(1).spec.data.pathSHA256, digestB)
+    XCTAssertEqual(try plan.trial(0).spec?.data.pathSHA256, digestA)
+    XCTAssertEqual(try plan.trial(1).spec?.data.pathSHA256, digestB)
   }
 
   func testBuiltInDataSetsNameNoFile() throws {

@@ -132,10 +132,12 @@ final class SamplerPropertyTests: XCTestCase {
           training.batch_size: {distribution: int_uniform, min: 1, max: 512}
           model.activation: {values: [relu, tanh, sigmoid, leaky_relu, gelu]}
         """, file: "p.yaml")
-    for trial in try SweepPlan(spec: spec).trials(limit: 40) {
-      XCTAssertEqual(trial.spec.problems(), [], "\(trial.used)")
-      let accepted = Set(try OptimizerKind.named(trial.spec.optimizer.name).hyperparameters.map(\.name))
-      XCTAssertTrue(Set(trial.spec.optimizer.hyperparameters.keys).isSubset(of: accepted))
+    for planned in try SweepPlan(spec: spec).trials(limit: 40) {
+      let trial = (planned, spec: try XCTUnwrap(planned.spec)).1
+      let used = planned.used
+      XCTAssertEqual(trial.problems(), [], "\(used)")
+      let accepted = Set(try OptimizerKind.named(trial.optimizer.name).hyperparameters.map(\.name))
+      XCTAssertTrue(Set(trial.optimizer.hyperparameters.keys).isSubset(of: accepted))
     }
   }
 }

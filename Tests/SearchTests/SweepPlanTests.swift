@@ -45,10 +45,10 @@ final class SweepPlanTests: XCTestCase {
     XCTAssertEqual(configurations.count, 16)
     XCTAssertTrue(configurations.values.allSatisfy { $0.count == 2 })
     // The specs carry the values.
-    XCTAssertEqual(trials[2].spec.model.hidden, [128, 64])
-    XCTAssertEqual(trials[2].spec.optimizer.hyperparameters["lr"], .number(0.01))
-    XCTAssertEqual(trials[2].spec.data.seed, 7, "the split follows the sweep seed")
-    XCTAssertEqual(trials[2].spec.epochs, 30)
+    XCTAssertEqual(trials[2].spec?.model.hidden, [128, 64])
+    XCTAssertEqual(trials[2].spec?.optimizer.hyperparameters["lr"], .number(0.01))
+    XCTAssertEqual(trials[2].spec?.data.seed, 7, "the split follows the sweep seed")
+    XCTAssertEqual(trials[2].spec?.epochs, 30)
   }
 
   /// `momentum` applies to sgd only: adam trials neither get it nor record it.
@@ -57,12 +57,12 @@ final class SweepPlanTests: XCTestCase {
       limit: 32)
     for trial in trials {
       let usesMomentum = trial.used.contains { $0.0 == "momentum" }
-      XCTAssertEqual(usesMomentum, trial.spec.optimizer.name == "sgd")
-      XCTAssertEqual(
-        trial.spec.optimizer.hyperparameters["momentum"] != nil, trial.spec.optimizer.name == "sgd")
+      let spec = try XCTUnwrap(trial.spec)
+      XCTAssertEqual(usesMomentum, spec.optimizer.name == "sgd")
+      XCTAssertEqual(spec.optimizer.hyperparameters["momentum"] != nil, spec.optimizer.name == "sgd")
       XCTAssertNoThrow(
         try TrialRunner(
-          spec: trial.spec,
+          spec: spec,
           data: PreparedData(
             training: Dataset(features: [0, 0], featureCount: 1, labels: [0, 1], classes: 2),
             validation: Dataset(features: [0], featureCount: 1, labels: [0], classes: 2), description: "")))
@@ -102,11 +102,12 @@ final class SweepPlanTests: XCTestCase {
     .trials(limit: 50)
     XCTAssertNotEqual(a.map(\.spec), other.map(\.spec))
     for trial in a {
-      let lr = trial.spec.optimizer.hyperparameters["lr"]!
+      let spec = try XCTUnwrap(trial.spec)
+      let lr = spec.optimizer.hyperparameters["lr"]!
       guard case .number(let x) = lr else { return XCTFail("lr \(lr)") }
       XCTAssertTrue((1e-4...0.1).contains(x))
-      XCTAssertEqual(trial.spec.batchSize % 16, 0)
-      XCTAssertTrue((16...256).contains(trial.spec.batchSize))
+      XCTAssertEqual(spec.batchSize % 16, 0)
+      XCTAssertTrue((16...256).contains(spec.batchSize))
     }
   }
 
@@ -137,10 +138,10 @@ final class HugeGridTests: XCTestCase {
     XCTAssertEqual(plan.totalTrials, 200_000_000_000_000)
     let started = Date()
     let trials = try plan.trials(limit: 3)
-    XCTAssertEqual(trials.map(\.spec.batchSize), [1, 1, 1])
-    XCTAssertEqual(try plan.trial(1_000_000).spec.batchSize, 2, "configuration 1: the next batch size")
+    XCTAssertEqual(trials.map(\.spec?.batchSize), [1, 1, 1])
+    XCTAssertEqual(try plan.trial(1_000_000).spec?.batchSize, 2, "configuration 1: the next batch size")
     XCTAssertEqual(
-      try plan.trial(49_999_999 * 1_000_000).spec.batchSize, 50_000_000, "the last value of the first block")
+      try plan.trial(49_999_999 * 1_000_000).spec?.batchSize, 50_000_000, "the last value of the first block")
     // Not a timed test: a 50-million-element array per trial took 20 s; this takes microseconds.
     XCTAssertLessThan(Date().timeIntervalSince(started), 5)
     XCTAssertTrue(

@@ -84,9 +84,27 @@ public struct CoordinatorState: Sendable {
     case tick
   }
 
+  /// What a sweep's trials need of a worker: one that runs programs (`--allow-programs`),
+  /// free cores (its slots count cores) and free GPUs, each trial's own.
+  public struct Requirements: Hashable, Sendable {
+    public var program: Bool
+    public var cores: Int
+    public var gpus: Int
+
+    public init(program: Bool = false, cores: Int = 1, gpus: Int = 0) {
+      self.program = program
+      self.cores = max(1, cores)
+      self.gpus = max(0, gpus)
+    }
+  }
+
   struct Worker: Sendable {
     var name: String
+    /// Cores it offers (`--slots`).
     var slots: Int
+    /// Whether it runs program trials, and how many GPUs it has.
+    var programs = false
+    var gpus = 0
     var lastHeard: Double
     var lastSent: Double
     var running: Set<AttemptID>
@@ -117,6 +135,8 @@ public struct CoordinatorState: Sendable {
   var pending: [String: [Int64]] = [:]
   var sweepOrder: [String] = []
   var nextSweep = 0
+  /// Each sweep's requirements (absent: a built-in trial's, one core).
+  var requirements: [String: Requirements] = [:]
   /// Exponential moving average of finished trials' durations (seconds), nil before any.
   public private(set) var typicalTrialSeconds: Double?
 
@@ -276,6 +296,8 @@ public struct CoordinatorState: Sendable {
       workers[peer]
       ?? Worker(name: ready.worker, slots: ready.slots, lastHeard: now, lastSent: now, running: [])
     worker.slots = ready.slots
+    worker.programs = ready.programs ?? false
+    worker.gpus = ready.gpus ?? 0
     worker.session = ready.session
     worker.lastHeard = now
     // Attempts the worker still runs and that are still current are its again; anything
@@ -377,18 +399,78 @@ public struct CoordinatorState: Sendable {
     if front { pending[sweep, default: []].insert(id, at: 0) } else { pending[sweep, default: []].append(id) }
   }
 
-  /// The next pending trial, sweeps taking turns.
-  mutating func nextPending() -> Int64? {
+  /// Sets what the trials of `sweep` need of a worker (before its trials are added, or on
+  /// recovery).
+  public mutating func require(_ needs: Requirements, for sweep: String) {
+    requirements[sweep] = needs == Requirements() ? nil : needs
+  }
+
+  /// The cores and GPUs a worker's running (and queued) attempts take.
+  func usage(_ worker: Worker) -> (cores: Int, gpus: Int) {
+    var cores = 0
+    var gpus = 0
+    for attempt in worker.running {
+      let needs = trials[attempt.trial].flatMap { requirements[$0.sweep] } ?? Requirements()
+      cores += needs.cores
+      gpus += needs.gpus
+    }
+    return (cores, gpus)
+  }
+
+  /// Whether `worker` can take one more trial needing `needs` now. Trials with GPUs are
+  /// never queued ahead: a GPU is held only by a running trial.
+  func fits(_ needs: Requirements, _ worker: Worker) -> Bool {
+    if needs.program && !worker.programs { return false }
+    let used = usage(worker)
+    if needs.gpus > 0 {
+      return used.gpus + needs.gpus <= worker.gpus && used.cores + needs.cores <= worker.slots
+    }
+    return needs.cores <= worker.slots && used.cores + needs.cores <= capacity(worker)
+  }
+
+  /// Why no connected worker could ever take the trials of `sweep` (nil: some worker can,
+  /// or there are no workers at all).
+  public func unplaceable(sweep: String) -> String? {
+    guard !workers.isEmpty, let needs = requirements[sweep] else { return nil }
+    var candidates = Array(workers.values)
+    if needs.program {
+      candidates = candidates.filter(\.programs)
+      if candidates.isEmpty {
+        return "waiting for a worker that runs programs (start one with `sweepd worker --allow-programs`)"
+      }
+    }
+    if needs.gpus > 0 {
+      candidates = candidates.filter { $0.gpus >= needs.gpus }
+      if candidates.isEmpty {
+        return "waiting for a worker with \(needs.gpus) GPU\(needs.gpus == 1 ? "" : "s") (`sweepd worker --gpus`)"
+      }
+    }
+    if !candidates.contains(where: { $0.slots >= needs.cores }) {
+      return "waiting for a worker with \(needs.cores) slots (each trial takes \(needs.cores) cores; `sweepd worker --slots`)"
+    }
+    return nil
+  }
+
+  /// The next trial to start and the worker to start it on: sweeps take turns; each
+  /// sweep's oldest pending trial goes to the least-loaded worker that fits it, and a sweep
+  /// no worker fits now waits without holding up the others.
+  mutating func nextPlacement() -> (Peer, Int64)? {
     guard !sweepOrder.isEmpty else { return nil }
     for offset in 0..<sweepOrder.count {
       let index = (nextSweep + offset) % sweepOrder.count
       let sweep = sweepOrder[index]
-      if var queue = pending[sweep], !queue.isEmpty {
-        let id = queue.removeFirst()
-        pending[sweep] = queue
-        nextSweep = (index + 1) % sweepOrder.count
-        return id
-      }
+      guard let queue = pending[sweep], let id = queue.first else { continue }
+      let needs = requirements[sweep] ?? Requirements()
+      let fitting = workers.filter { fits(needs, $0.value) }
+      guard
+        let (peer, _) = fitting.min(by: {
+          (Double($0.value.running.count) / Double($0.value.slots), $0.key)
+            < (Double($1.value.running.count) / Double($1.value.slots), $1.key)
+        })
+      else { continue }
+      pending[sweep]!.removeFirst()
+      nextSweep = (index + 1) % sweepOrder.count
+      return (peer, id)
     }
     return nil
   }
@@ -397,15 +479,8 @@ public struct CoordinatorState: Sendable {
   /// workers first.
   mutating func schedule(now: Double) -> [Action] {
     var actions: [Action] = []
-    while true {
-      let candidates = workers.filter { $0.value.running.count < capacity($0.value) }
-      guard
-        let (peer, _) = candidates.min(by: {
-          (Double($0.value.running.count) / Double($0.value.slots), $0.key)
-            < (Double($1.value.running.count) / Double($1.value.slots), $1.key)
-        })
-      else { break }
-      guard let id = nextPending(), var trial = trials[id] else { break }
+    while let (peer, id) = nextPlacement() {
+      guard var trial = trials[id] else { continue }
       trial.attempt += 1
       trial.running = true
       trial.worker = peer

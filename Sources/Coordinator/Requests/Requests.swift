@@ -34,10 +34,14 @@ struct Requests {
   static func refuse(_ message: String) -> Answer { Answer(reply: .error(message)) }
 
   /// `submitted`: sweeps this coordinator has accepted (the sweep id's suffix).
-  func answer(_ request: ClientRequest, book: inout SweepBook, workers: Int, submitted: inout Int) -> Answer {
+  /// `leases` answers how many workers are connected and whether a sweep waits for a kind
+  /// of worker none of them is.
+  func answer(
+    _ request: ClientRequest, book: inout SweepBook, leases: CoordinatorState, submitted: inout Int
+  ) -> Answer {
     switch request {
     case .submit(let submit): return self.submit(submit, book: &book, submitted: &submitted)
-    case .status(let sweep): return status(sweep, book: book, workers: workers)
+    case .status(let sweep): return status(sweep, book: book, leases: leases)
     case .leaderboard(let request):
       guard let record = try? store.sweep(request.sweep) else {
         return Self.refuse("unknown sweep '\(request.sweep)'")
@@ -118,8 +122,8 @@ struct Requests {
           return Self.refuse("this coordinator keeps no data files; '\(path)' cannot travel")
         }
         guard dataStore.has(digest) else {
-          return Self.refuse(
-            "data file '\(path)' (sha256 \(digest.prefix(12))…) was not uploaded; submit again")
+          let what = path == SweepSpec.codeDigestKey ? "the program's code snapshot" : "data file '\(path)'"
+          return Self.refuse("\(what) (sha256 \(digest.prefix(12))…) was not uploaded; submit again")
         }
         dataStore.touch(digest)
       }
@@ -150,7 +154,8 @@ struct Requests {
 
   /// One sweep (what `watch` and `run` poll, 50 times a second in `run`) reads one row; a
   /// live sweep's counts and best come from the book.
-  func status(_ sweep: String?, book: SweepBook, workers: Int) -> Answer {
+  func status(_ sweep: String?, book: SweepBook, leases: CoordinatorState) -> Answer {
+    let workers = leases.workerCount
     let chosen: [SweepRecord]
     do {
       chosen = try sweep.map { try store.sweep($0).map { [$0] } ?? [] } ?? store.sweeps()
@@ -176,7 +181,8 @@ struct Requests {
           total: book.sweeps[record.id]?.plan.totalTrials
             ?? (record.state == .running ? nil : counts.values.reduce(0, +)),
           best: best, metric: record.metric, workers: workers,
-          stops: book.sweeps[record.id]?.recentStops ?? (sweep == nil ? nil : try? latestStops(record.id))))
+          stops: book.sweeps[record.id]?.recentStops ?? (sweep == nil ? nil : try? latestStops(record.id)),
+          waiting: record.state == .running ? leases.unplaceable(sweep: record.id) : nil))
     }
     return Answer(reply: WireCodec.reply(SweepStatus.List(sweeps: list)))
   }

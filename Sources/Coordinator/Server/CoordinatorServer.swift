@@ -116,6 +116,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     let snapshots = try Recovery.Snapshot.running(in: store, logger: logger)
     let recovered = Recovery.rebuild(snapshots)
     book = recovered.book
+    for (id, live) in book.sweeps { leases.require(Self.requirements(of: live.plan.spec), for: id) }
     leases.recover(pending: recovered.pending, running: recovered.running, now: now)
     for snapshot in snapshots {
       let id = snapshot.record.id
@@ -191,7 +192,7 @@ public final class CoordinatorServer: @unchecked Sendable {
         }
         // Answer from the written state, and write what the request changed before replying.
         flush()
-        let answer = requests.answer(request, book: &book, workers: leases.workerCount, submitted: &submitted)
+        let answer = requests.answer(request, book: &book, leases: leases, submitted: &submitted)
         for effect in answer.effects {
           switch effect {
           case .refill(let sweep): refillQueue.insert(sweep)
@@ -358,11 +359,18 @@ public final class CoordinatorServer: @unchecked Sendable {
       return
     }
     book.commit(proposal, stored: stored)
+    leases.require(Self.requirements(of: book.sweeps[id]!.plan.spec), for: id)
     perform(
       leases.handle(
         .trialsAdded(
           sweep: id, trials: stored.map { $0.id! }, maxAttempts: book.sweeps[id]!.plan.spec.maxAttempts),
         now: now))
+  }
+
+  /// What a sweep's trials need of a worker.
+  static func requirements(of spec: SweepSpec) -> CoordinatorState.Requirements {
+    guard let program = spec.program else { return CoordinatorState.Requirements() }
+    return CoordinatorState.Requirements(program: true, cores: program.cores, gpus: program.gpus)
   }
 
   /// Every trial of the sweep has ended: the store marks it completed, then it leaves memory.

@@ -185,7 +185,7 @@ public struct SweepBook: Sendable {
           seed: planned.seed,
           params: String(decoding: (try? encoder.encode(params)) ?? Data(), as: UTF8.self),
           point: String(decoding: (try? encoder.encode(planned.point)) ?? Data(), as: UTF8.self),
-          spec: String(decoding: (try? encoder.encode(planned.spec)) ?? Data(), as: UTF8.self),
+          spec: String(decoding: (try? planned.work.json(encoder)) ?? Data(), as: UTF8.self),
           updatedAt: now))
       index += 1
     }

@@ -19,6 +19,9 @@ public struct SweepStatus: Codable, Hashable, Sendable {
   public var workers: Int
   /// The latest stopping decisions (at most `Stop.shown`, oldest first), with their reasons.
   public var stops: [Stop]?
+  /// Why its pending trials cannot start: no connected worker is of the kind they need
+  /// (one that runs programs, or has enough GPUs or slots). Absent when they can.
+  public var waiting: String?
 
   /// A stopping policy's decision about a trial.
   public struct Stop: Codable, Hashable, Sendable {
@@ -36,9 +39,10 @@ public struct SweepStatus: Codable, Hashable, Sendable {
 
   public init(
     sweep: String, name: String?, state: String, trials: [String: Int], total: Int?, best: Double?,
-    metric: SweepMetric, workers: Int, stops: [Stop]? = nil
+    metric: SweepMetric, workers: Int, stops: [Stop]? = nil, waiting: String? = nil
   ) {
     self.stops = stops
+    self.waiting = waiting
     self.sweep = sweep
     self.name = name
     self.state = state
