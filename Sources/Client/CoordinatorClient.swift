@@ -189,6 +189,11 @@ extension RequestChannel {
     do { return try SweepHistory(json: bytes) } catch { throw Self.unreadable("HISTORY", bytes, error) }
   }
 
+  /// A program trial's kept output (see `TrialLogs`).
+  public func logs(_ request: LogsRequest) throws -> TrialLogs {
+    try document(TrialLogs.self, .logs(request))
+  }
+
   public func cancel(sweep: String) throws -> CancelReply {
     try document(CancelReply.self, .cancel(sweep: sweep))
   }

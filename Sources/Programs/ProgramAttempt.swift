@@ -54,7 +54,7 @@ public struct ProgramAttempt {
   ///   - output: each chunk of standard output and error as read.
   public func run(
     shouldStop: () -> Bool, report: (MetricsChannel.Report, Int) -> Void,
-    output: (Stream, [UInt8]) -> Void = { _, _ in }
+    output: (Stream, [UInt8]) -> Void = { _, _ in }, tick: () -> Void = {}
   ) -> End {
     let start = DispatchTime.now().uptimeNanoseconds
     func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -124,6 +124,7 @@ public struct ProgramAttempt {
         status = count == MemoryLayout<Int32>.size ? value : -1
         break
       }
+      tick()
       let now = elapsed()
       if killAt == nil {
         if shouldStop() {

@@ -45,7 +45,9 @@ public struct ProgramCommand: Sendable {
   /// writes it, or `python3` where only that exists (Debian and Ubuntu without
   /// `python-is-python3`).
   public static func interpreter(path: String?) -> String {
-    if ProgramProcess.resolve("python", path: path) == nil && ProgramProcess.resolve("python3", path: path) != nil {
+    if ProgramProcess.resolve("python", path: path) == nil
+      && ProgramProcess.resolve("python3", path: path) != nil
+    {
       return "python3"
     }
     return "python"

@@ -44,11 +44,19 @@ public struct ProgramTrialSpec: Hashable, Sendable, Codable {
   /// The parameters as (name, value) pairs, in order.
   public var assignment: [(String, ConfigValue)] { parameters.map { ($0.name, $0.value) } }
 
-  /// Whether JSON `bytes` hold a program spec (rather than a built-in trial's).
+  /// Whether JSON `bytes` (as the coordinator's encoder writes them, without spaces) hold a
+  /// program spec rather than a built-in trial's: a byte search for `"kind":"program"`,
+  /// which no built-in spec contains (its only `kind` is the model's: mlp, linear, …), so
+  /// a built-in trial pays no decode for the question.
   public static func isProgram(_ bytes: [UInt8]) -> Bool {
-    // Cheap and exact enough: a built-in spec has no `kind` member at all.
-    struct Probe: Decodable { var kind: String? }
-    return (try? JSONDecoder().decode(Probe.self, from: Data(bytes)))?.kind == "program"
+    let needle = Array(#""kind":"program""#.utf8)
+    guard bytes.count >= needle.count else { return false }
+    var index = 0
+    while index <= bytes.count - needle.count {
+      if bytes[index] == needle[0] && Array(bytes[index..<index + needle.count]) == needle { return true }
+      index += 1
+    }
+    return false
   }
 
   /// One parameter. Its value keeps its type on the wire (`1.0` stays a float, so Python's

@@ -29,10 +29,12 @@ extension SweepConfig {
   /// W&B's rule for parameter names (its sweep config schema), which the corpus of real
   /// configs also uses with `/` (`eval/loss`).
   static func isValidProgramParameterName(_ name: String) -> Bool {
-    guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
+    guard let first = name.unicodeScalars.first,
+      first == "_" || (first.isASCII && first.properties.isAlphabetic)
     else { return false }
     return name.unicodeScalars.allSatisfy {
-      $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-/".unicodeScalars.contains($0))
+      $0.isASCII
+        && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-/".unicodeScalars.contains($0))
     }
   }
 }
@@ -67,7 +69,8 @@ extension SweepConfig.Parser {
         var command: [String] = []
         for item in items {
           guard case .scalar = item, item.plain != .null else {
-            issue(item.location, "command", "each element is one argument (text), found \(item.kindDescription)")
+            issue(
+              item.location, "command", "each element is one argument (text), found \(item.kindDescription)")
             continue
           }
           let word = item.string ?? item.plain.description
@@ -115,12 +118,16 @@ extension SweepConfig.Parser {
         }
         if let tree = values["cores"] {
           setup.cores =
-            integer(ConfigTree.Entry(key: "cores", keyLocation: tree.location, value: tree), "resources.cores", minimum: 1)
+            integer(
+              ConfigTree.Entry(key: "cores", keyLocation: tree.location, value: tree), "resources.cores",
+              minimum: 1)
             ?? 1
         }
         if let tree = values["gpus"] {
           setup.gpus =
-            integer(ConfigTree.Entry(key: "gpus", keyLocation: tree.location, value: tree), "resources.gpus", minimum: 0)
+            integer(
+              ConfigTree.Entry(key: "gpus", keyLocation: tree.location, value: tree), "resources.gpus",
+              minimum: 0)
             ?? 0
         }
       } else {
@@ -141,7 +148,8 @@ extension SweepConfig.Parser {
     guard let fields = entry.value.entries else {
       issue(
         entry.value.location, "code",
-        "expected {dir: …, exclude: […]} or false, found \(entry.value.kindDescription) '\(entry.value.plain)'")
+        "expected {dir: …, exclude: […]} or false, found \(entry.value.kindDescription) '\(entry.value.plain)'"
+      )
       return
     }
     let values = knownFields(fields, allowed: ["dir", "exclude"], path: "code") { key in
@@ -151,14 +159,17 @@ extension SweepConfig.Parser {
       if let word = tree.string, !word.isEmpty {
         setup.codeDirectory = word
       } else {
-        issue(tree.location, "code.dir", "expected a directory path, found \(tree.kindDescription) '\(tree.plain)'")
+        issue(
+          tree.location, "code.dir",
+          "expected a directory path, found \(tree.kindDescription) '\(tree.plain)'")
       }
     }
     if let tree = values["exclude"] {
       if let items = tree.items, items.allSatisfy({ $0.string != nil }) {
         setup.codeExclude = items.compactMap(\.string)
       } else {
-        issue(tree.location, "code.exclude", "expected a list of glob patterns such as [\"data/*\", \"*.ckpt\"]")
+        issue(
+          tree.location, "code.exclude", "expected a list of glob patterns such as [\"data/*\", \"*.ckpt\"]")
       }
     }
   }

@@ -10,7 +10,8 @@ import Vocabulary
 public enum SweepConfig {
   static let topLevelKeys = [
     "name", "description", "method", "metric", "parameters", "run_cap", "early_terminate", "seed", "repeats",
-    "max_attempts", "deterministic", "data", "model", "training", "schedule", "optimizer", "program", "command",
+    "max_attempts", "deterministic", "data", "model", "training", "schedule", "optimizer", "program",
+    "command",
     "code", "resources", "max_seconds",
   ]
   /// W&B keys that describe its own service; accepted with a warning.
@@ -362,7 +363,9 @@ public enum SweepConfig {
       for field in fields {
         switch field.key {
         case "name":
-          if let word = field.value.string, SweepConfig.metricNames.contains(word) || (anyName && !word.isEmpty) {
+          if let word = field.value.string,
+            SweepConfig.metricNames.contains(word) || (anyName && !word.isEmpty)
+          {
             name = MetricName(word)
           } else if anyName {
             issue(

@@ -139,6 +139,30 @@ public struct MetricRecord: Codable, Hashable, Sendable, FetchableRecord, Persis
   }
 }
 
+/// A piece of a program trial's output (one LOG message), kept in arrival order; the store
+/// keeps the last `Store.logBytesKept` bytes of each attempt's stream.
+public struct LogRecord: Codable, Hashable, Sendable, FetchableRecord, MutablePersistableRecord {
+  public static let databaseTableName = "log"
+
+  public var id: Int64?
+  public var trialID: Int64
+  public var attempt: Int
+  /// stdout or stderr.
+  public var stream: String
+  public var text: String
+  public var bytes: Int
+
+  public init(trialID: Int64, attempt: Int, stream: String, text: String) {
+    self.trialID = trialID
+    self.attempt = attempt
+    self.stream = stream
+    self.text = text
+    bytes = text.utf8.count
+  }
+
+  public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
 /// Something that happened, for `sweepd status` and post-mortems.
 public struct EventRecord: Codable, Hashable, Sendable, FetchableRecord, MutablePersistableRecord {
   public static let databaseTableName = "event"

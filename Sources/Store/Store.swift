@@ -85,6 +85,18 @@ public final class Store: Sendable {
     migrator.registerMigration("v3") { db in
       try db.alter(table: "sweep") { t in t.add(column: "dataDigests", .text) }
     }
+    // v4: program trials' output (the last `logBytesKept` of each attempt's stream).
+    migrator.registerMigration("v4") { db in
+      try db.create(table: "log") { t in
+        t.autoIncrementedPrimaryKey("id")
+        t.column("trialID", .integer).notNull().references("trial", onDelete: .cascade)
+        t.column("attempt", .integer).notNull()
+        t.column("stream", .text).notNull()
+        t.column("text", .text).notNull()
+        t.column("bytes", .integer).notNull()
+      }
+      try db.create(index: "log_by_attempt", on: "log", columns: ["trialID", "attempt", "stream", "id"])
+    }
     return migrator
   }
 
@@ -159,6 +171,8 @@ public final class Store: Sendable {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM trial WHERE sweepID = ?", arguments: [id]) ?? 0
       try db.execute(
         sql: "DELETE FROM metric WHERE trialID IN (SELECT id FROM trial WHERE sweepID = ?)", arguments: [id])
+      try db.execute(
+        sql: "DELETE FROM log WHERE trialID IN (SELECT id FROM trial WHERE sweepID = ?)", arguments: [id])
       try db.execute(sql: "DELETE FROM event WHERE sweepID = ?", arguments: [id])
       try db.execute(sql: "DELETE FROM trial WHERE sweepID = ?", arguments: [id])
       try db.execute(sql: "DELETE FROM sweep WHERE id = ?", arguments: [id])
@@ -267,11 +281,13 @@ public final class Store: Sendable {
   /// (false: stale attempt or unknown trial).
   @discardableResult
   public func updateTrials(
-    _ changes: [TrialChange], metrics: [MetricRecord] = [], events: [EventRecord] = [], now: Double
+    _ changes: [TrialChange], metrics: [MetricRecord] = [], events: [EventRecord] = [],
+    logs: [LogRecord] = [], now: Double
   ) throws -> [Bool] {
-    guard !changes.isEmpty || !metrics.isEmpty || !events.isEmpty else { return [] }
+    guard !changes.isEmpty || !metrics.isEmpty || !events.isEmpty || !logs.isEmpty else { return [] }
     return try pool.write { db in
       try Self.insert(metrics, db)
+      try Self.append(logs, db)
       for var event in events { try event.insert(db) }
       return try changes.map { change -> Bool in
         let (sql, arguments) = change.statement(now: now)
@@ -317,6 +333,49 @@ public final class Store: Sendable {
           SELECT m.* FROM metric m JOIN trial t ON t.id = m.trialID AND t.attempt = m.attempt
           WHERE t.sweepID = ? ORDER BY m.trialID, m.epoch
           """, arguments: [sweep])
+    }
+  }
+
+  /// Bytes of output kept per attempt and stream (the last ones): 4 MiB.
+  public static let logBytesKept = 4 << 20
+
+  /// Appends output rows, then trims each stream they touched to its last `logBytesKept`.
+  static func append(_ rows: [LogRecord], _ db: Database) throws {
+    guard !rows.isEmpty else { return }
+    var touched = Set<[String]>()
+    for var row in rows {
+      try row.insert(db)
+      touched.insert([String(row.trialID), String(row.attempt), row.stream])
+    }
+    for key in touched {
+      let arguments: StatementArguments = [Int64(key[0])!, Int(key[1])!, key[2]]
+      let total =
+        try Int.fetchOne(
+          db, sql: "SELECT sum(bytes) FROM log WHERE trialID = ? AND attempt = ? AND stream = ?",
+          arguments: arguments) ?? 0
+      guard total > logBytesKept else { continue }
+      // Oldest first, drop rows until the rest fits.
+      var excess = total - logBytesKept
+      var doomed: [Int64] = []
+      let rows = try Row.fetchCursor(
+        db, sql: "SELECT id, bytes FROM log WHERE trialID = ? AND attempt = ? AND stream = ? ORDER BY id",
+        arguments: arguments)
+      while excess > 0, let row = try rows.next() {
+        doomed.append(row["id"])
+        excess -= row["bytes"] as Int
+      }
+      try db.execute(
+        sql: "DELETE FROM log WHERE id IN (\(doomed.map(String.init).joined(separator: ",")))")
+    }
+  }
+
+  /// A trial's output rows after `after` (a row id; 0: from the first kept), oldest first:
+  /// of `attempt`, or of every attempt when nil.
+  public func logs(trial: Int64, attempt: Int?, after: Int64 = 0) throws -> [LogRecord] {
+    try pool.read { db in
+      var request = LogRecord.filter(Column("trialID") == trial && Column("id") > after)
+      if let attempt { request = request.filter(Column("attempt") == attempt) }
+      return try request.order(Column("id")).fetchAll(db)
     }
   }
 

@@ -67,6 +67,7 @@ public enum WireCodec {
     case .metric(let metric):
       return [Array(Protocol.header.utf8), Array("METRIC".utf8), MetricJSON.encode(metric)]
     case .done(let done): return frames("DONE", done)
+    case .log(let chunk): return frames("LOG", chunk)
     case .handBack(let attempts): return frames("HANDBACK", Attempts(attempts: attempts))
     case .bye: return frames("BYE", Empty())
     }
@@ -113,6 +114,7 @@ public enum WireCodec {
     case .fetch: "FETCH"
     case .cancel: "CANCEL"
     case .delete: "DELETE"
+    case .logs: "LOGS"
     }
   }
 
@@ -133,6 +135,7 @@ public enum WireCodec {
     case .fetch(let request): return frames("FETCH", request)
     case .cancel(let sweep): return frames("CANCEL", Sweep(sweep: sweep))
     case .delete(let sweep): return frames("DELETE", Sweep(sweep: sweep))
+    case .logs(let request): return frames("LOGS", request)
     }
   }
 
@@ -221,6 +224,11 @@ public enum WireCodec {
         }
         return .success(.done(done))
       }
+    case "LOG":
+      return body(LogChunk.self, bytes, command).flatMap { chunk in
+        if let bad = checked(chunk.attempt, command) { return .failure(bad) }
+        return .success(.log(chunk))
+      }
     case "HANDBACK":
       return body(Attempts.self, bytes, command).flatMap { list in
         if let bad = list.attempts.lazy.compactMap({ checked($0, command) }).first { return .failure(bad) }
@@ -299,6 +307,7 @@ public enum WireCodec {
         }
         return .success(.fetch(request))
       }
+    case "LOGS": return body(LogsRequest.self, bytes, command).map { .logs($0) }
     case "HISTORY", "CANCEL", "DELETE":
       return body(Sweep.self, bytes, command).flatMap { request in
         guard let sweep = request.sweep else {

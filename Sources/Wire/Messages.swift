@@ -108,11 +108,35 @@ public struct DoneReport: Hashable, Sendable, Codable {
   }
 }
 
+/// A piece of a program trial's standard output or error, in order per attempt and stream.
+/// The coordinator keeps the last `TrialLogs.keptBytes` of each.
+public struct LogChunk: Hashable, Sendable, Codable {
+  public enum Stream: String, Hashable, Sendable, Codable {
+    case stdout, stderr
+  }
+
+  public var attempt: AttemptID
+  public var stream: Stream
+  /// The bytes as UTF-8 text (invalid sequences replaced).
+  public var text: String
+
+  public init(attempt: AttemptID, stream: Stream, text: String) {
+    self.attempt = attempt
+    self.stream = stream
+    self.text = text
+  }
+
+  /// Most bytes one LOG carries (well within a frame, even escaped in JSON).
+  public static let maximumBytes = 128 << 10
+}
+
 /// What a worker sends.
 public enum WorkerMessage: Hashable, Sendable {
   case ready(Ready)
   case heartbeat
   case metric(MetricReport)
+  /// Output of a running program trial.
+  case log(LogChunk)
   case done(DoneReport)
   /// Handing back attempts it will not finish (graceful shutdown).
   case handBack([AttemptID])
@@ -261,6 +285,22 @@ public enum ClientRequest: Hashable, Sendable {
   case haveData(HaveDataRequest)
   case upload(UploadChunk)
   case fetch(FetchRequest)
+  /// A program trial's output (`sweepd logs`).
+  case logs(LogsRequest)
+}
+
+/// LOGS: a trial's kept output after row `after` (0 or absent: from the first kept), of one
+/// attempt or (absent) of its current one.
+public struct LogsRequest: Hashable, Sendable, Codable {
+  public var trial: Int64
+  public var attempt: Int?
+  public var after: Int64?
+
+  public init(trial: Int64, attempt: Int? = nil, after: Int64? = nil) {
+    self.trial = trial
+    self.attempt = attempt
+    self.after = after
+  }
 }
 
 /// The coordinator's answer to a client: a JSON document, or an error message.

@@ -3,6 +3,7 @@ import DataTransfer
 import Dispatch
 import Foundation
 import Logging
+import Programs
 import Synchronization
 import Training
 import Vocabulary
@@ -43,6 +44,11 @@ public final class WorkerAgent: @unchecked Sendable {
   /// can terminate).
   let dataFetcher: DataFetcher
   var slotPool: SlotPool<Assignment>?
+  /// How program trials run here (not at all unless allowed), the cores and GPUs they
+  /// take, and their unpacked code.
+  let programOptions: ProgramOptions
+  let resources: ResourceGate
+  let codeCache: CodeCache
 
   /// How long an epoch's METRIC may wait for company while epochs stream (ns; see
   /// `SlotInbox`). Without it, a 2-slot worker training 1 ms epochs wakes its I/O thread and
@@ -63,8 +69,12 @@ public final class WorkerAgent: @unchecked Sendable {
     connect endpoint: String, name: String, slots: Int, version: String, logger: Logger,
     cores: CoreAllowance = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount),
     dataCache: DataCache = DataCache(), context: ZMQContext? = nil, curve: CurveClientKeys? = nil,
-    dataCacheDirectory: String = DataFetcher.defaultDirectory, dataCacheBytes: Int64 = 4 << 30
+    dataCacheDirectory: String = DataFetcher.defaultDirectory, dataCacheBytes: Int64 = 4 << 30,
+    programs: ProgramOptions = ProgramOptions()
   ) throws {
+    programOptions = programs
+    resources = ResourceGate(cores: slots, gpus: programs.gpus)
+    codeCache = CodeCache(directory: (dataCacheDirectory as NSString).deletingLastPathComponent + "/code")
     self.curve = curve
     self.endpoint = endpoint
     self.cores = cores
@@ -87,6 +97,8 @@ public final class WorkerAgent: @unchecked Sendable {
     let host = ProcessInfo.processInfo.hostName
     state = WorkerState(
       name: name, host: host, slots: slots, version: version, session: UUID().uuidString.lowercased())
+    state.programs = programs.allowed
+    state.gpus = programs.gpus.count
     var ends: [Int32] = [0, 0]
     guard pipe(&ends) == 0 else { throw ZMQError("pipe", code: errno) }
     for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
@@ -237,6 +249,12 @@ public final class WorkerAgent: @unchecked Sendable {
     // Stopped or handed back while queued: the state machine has already accounted for it.
     if stopFlags.withLock({ $0.remove(attempt) != nil }) { return }
     post(.began(attempt))
+    if ProgramTrialSpec.isProgram(assignment.spec.bytes) {
+      let report = runProgram(assignment, began: DispatchTime.now().uptimeNanoseconds)
+      _ = stopFlags.withLock { $0.remove(attempt) }
+      post(.finished(report))
+      return
+    }
     cores.begin()
     defer { cores.end() }
     let began = DispatchTime.now().uptimeNanoseconds

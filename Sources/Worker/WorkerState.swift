@@ -33,6 +33,8 @@ public struct WorkerState: Sendable {
     case epoch(MetricReport)
     /// A slot finished an attempt (any status).
     case finished(DoneReport)
+    /// A program trial's output (sent as it comes; not resent after a reconnect).
+    case log(LogChunk)
     case tick
     /// SIGTERM (or the like).
     case shutdown
@@ -120,6 +122,10 @@ public struct WorkerState: Sendable {
       lastSent = now
       streamed[metric.attempt, default: []].append(metric)
       return [.send(.metric(metric))]
+    case .log(let chunk):
+      guard running.contains(chunk.attempt) else { return [] }
+      lastSent = now
+      return [.send(.log(chunk))]
     case .finished(let done):
       queued.removeAll { $0 == done.attempt }
       guard running.remove(done.attempt) != nil else { return [] }

@@ -17,17 +17,83 @@ import ZMQ
 /// The SUBMIT for a config: its data files (if it names any) are uploaded first unless the
 /// coordinator has them, with progress on standard error, and the request carries their
 /// digests.
-func uploadingData(_ spec: SweepSpec, file: String, text: String, client: CoordinatorClient) throws
-  -> SubmitRequest
-{
+///
+/// A program sweep's code is snapshotted (see `CodeSnapshot`) and travels the same way,
+/// under `SweepSpec.codeDigestKey`.
+func uploadingData(
+  _ spec: SweepSpec, file: String, text: String, client: CoordinatorClient,
+  codeLimit: Int64 = CodeSnapshot.defaultLimit
+) throws -> SubmitRequest {
   // The last chunk of a large file waits for the coordinator to verify the whole file.
   let timeout = client.timeout
   client.timeout = 60
   defer { client.timeout = timeout }
-  let digests = try DataUpload.upload(
-    spec.dataFiles, channel: client,
-    progress: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+  let progress: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+  var digests = try DataUpload.upload(spec.dataFiles, channel: client, progress: progress)
+  if let (archive, description) = try codeArchive(spec, file: file, limit: codeLimit) {
+    defer { try? FileManager.default.removeItem(atPath: archive) }
+    let uploaded = try DataUpload.upload([archive], channel: client) {
+      progress($0.replacingOccurrences(of: archive, with: description))
+    }
+    digests[SweepSpec.codeDigestKey] = uploaded[archive]
+  }
   return SubmitRequest(file: file, text: text, data: digests.isEmpty ? nil : digests)
+}
+
+/// The code snapshot of a program sweep, as a temporary tar file (nil: a built-in sweep, or
+/// `code: false`). The directory is `code.dir` relative to the config file's, or the config
+/// file's own; a `program` the command runs must be in it.
+func codeArchive(_ spec: SweepSpec, file: String, limit: Int64) throws -> (path: String, description: String)?
+{
+  guard let program = spec.program, program.sendsCode else { return nil }
+  let configDirectory = (URL(fileURLWithPath: file).deletingLastPathComponent().path as NSString)
+  let directory =
+    program.codeDirectory.map {
+      $0.hasPrefix("/") ? $0 : configDirectory.appendingPathComponent($0)
+    } ?? (configDirectory as String)
+  let snapshot: CodeSnapshot
+  do {
+    snapshot = try CodeSnapshot.list(directory: directory, exclude: program.codeExclude, limit: limit)
+  } catch let failure as CodeSnapshot.Failure {
+    throw CommandFailure("\(file): \(failure)")
+  }
+  let runsProgram = (program.command ?? ["${program}"]).contains("${program}")
+  if let script = program.program, runsProgram, !script.hasPrefix("/"),
+    !snapshot.files.contains((script as NSString).standardizingPath)
+  {
+    throw CommandFailure(
+      "\(file): program \(script) is not in the code sent with the sweep (\(directory), \(snapshot.files.count) files); set code.dir to the directory that holds it, or check .gitignore and code.exclude"
+    )
+  }
+  let archive = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "sweepd-code-\(getpid())-\(UUID().uuidString).tar"
+  ).path
+  do { try snapshot.archive(to: archive) } catch let failure as CodeSnapshot.Failure {
+    throw CommandFailure("\(file): \(failure)")
+  }
+  return (archive, "code \(directory) (\(snapshot.files.count) file\(snapshot.files.count == 1 ? "" : "s"))")
+}
+
+/// The options a worker (or `sweepd run`) takes for program trials.
+struct ProgramFlags: ParsableArguments {
+  @Option(help: "Seconds between SIGTERM and SIGKILL when a program trial is stopped.") var killGrace:
+    Double = 30
+  @Option(help: "GPU ids program trials may use, each exclusively: 0,1 | auto (nvidia-smi -L) | none.")
+  var gpus: String = "none"
+  @Option(help: "Where program trials run, a directory per attempt (default: ~/.cache/sweepd/runs).")
+  var workDir: String?
+
+  func validate() throws {
+    if !(killGrace >= 0) || !killGrace.isFinite {
+      throw ValidationError("--kill-grace must be a number of seconds ≥ 0, got \(killGrace)")
+    }
+    do { _ = try GPUList.parse(gpus, detect: { [] }) } catch { throw ValidationError("\(error)") }
+  }
+
+  func options(allowed: Bool) throws -> ProgramOptions {
+    ProgramOptions(
+      allowed: allowed, killGrace: killGrace, gpus: try GPUList.parse(gpus), workDirectory: workDir)
+  }
 }
 
 /// A connection to the coordinator for typed requests.
@@ -146,6 +212,9 @@ struct WorkerCommand: ParsableCommand {
   @Option(help: "The data cache's size bound, MiB (least recently used files go first).") var dataCacheMb:
     Int =
       4096
+  @Flag(help: "Run program trials: the code a program sweep's submitter sent (off by default).")
+  var allowPrograms = false
+  @OptionGroup var programs: ProgramFlags
 
   func validate() throws {
     if dataCacheMb < 1 { throw ValidationError("--data-cache-mb must be ≥ 1") }
@@ -163,7 +232,7 @@ struct WorkerCommand: ParsableCommand {
       slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, version: SweepdVersion.string,
       logger: logger, cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount),
       curve: curve, dataCacheDirectory: dataCache ?? DataFetcher.defaultDirectory,
-      dataCacheBytes: Int64(dataCacheMb) << 20)
+      dataCacheBytes: Int64(dataCacheMb) << 20, programs: try programs.options(allowed: allowPrograms))
     // The first SIGTERM lets running trials finish; a second hands them back and exits.
     let sources = onTerminationSignals { agent.requestShutdown() }
     try withExtendedLifetime(sources) { try agent.run() }
@@ -175,6 +244,11 @@ struct Submit: ParsableCommand {
   @Argument(help: "The sweep config (YAML).") var file: String
   @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
   @OptionGroup var keys: ClientKeyOptions
+  @Option(help: "Largest code snapshot a program sweep may send, MiB.") var maxCodeMb: Int = 64
+
+  func validate() throws {
+    if maxCodeMb < 1 { throw ValidationError("--max-code-mb must be ≥ 1, got \(maxCodeMb)") }
+  }
 
   func run() throws {
     let spec = try loadSweep(file)
@@ -187,7 +261,10 @@ struct Submit: ParsableCommand {
     }
     let text = try String(contentsOfFile: file, encoding: .utf8)
     let client = try CoordinatorClient(coordinator, curve: try keys.load())
-    print(try client.submit(try uploadingData(spec, file: file, text: text, client: client)).sweep)
+    print(
+      try client.submit(
+        try uploadingData(spec, file: file, text: text, client: client, codeLimit: Int64(maxCodeMb) << 20)
+      ).sweep)
   }
 }
 
@@ -324,8 +401,11 @@ struct Run: ParsableCommand {
   @Option(help: "Show the best N trials.") var top: Int?
   @Option(help: "Aggregate the leaderboard by a parameter.") var groupBy: String?
   @Option(help: "Also write the sweep's HTML report (see `sweepd report`) to this file.") var report: String?
+  @Option(help: "Largest code snapshot a program sweep may send, MiB.") var maxCodeMb: Int = 64
+  @OptionGroup var programs: ProgramFlags
 
   func validate() throws {
+    if maxCodeMb < 1 { throw ValidationError("--max-code-mb must be ≥ 1, got \(maxCodeMb)") }
     if let workers, workers < 1 { throw ValidationError("--workers must be ≥ 1, got \(workers)") }
     if let cores, cores < 1 { throw ValidationError("--cores must be ≥ 1, got \(cores)") }
     if let top, top < 1 { throw ValidationError("--top must be ≥ 1, got \(top)") }
@@ -383,7 +463,9 @@ struct Run: ParsableCommand {
     let agent = try WorkerAgent(
       connect: endpoint, name: "local", slots: slots, version: SweepdVersion.string, logger: workerLogger,
       cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount), context: context,
-      dataCacheDirectory: scratch.appendingPathComponent("cache").path)
+      dataCacheDirectory: scratch.appendingPathComponent("cache").path,
+      // Everything is local and the code is the user's own: programs run.
+      programs: try programs.options(allowed: true))
     let workersDone = DispatchGroup()
     workersDone.enter()
     Thread {
@@ -391,7 +473,9 @@ struct Run: ParsableCommand {
       workersDone.leave()
     }.start()
     let client = try CoordinatorClient(endpoint, context: context)
-    let sweep = try client.submit(try uploadingData(spec, file: file, text: text, client: client)).sweep
+    let sweep = try client.submit(
+      try uploadingData(spec, file: file, text: text, client: client, codeLimit: Int64(maxCodeMb) << 20)
+    ).sweep
     printError(
       "sweep \(sweep): results kept in \(path) (`sweepd coordinator --db \(path)` serves them again to leaderboard, report and status)"
     )

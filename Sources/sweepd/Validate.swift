@@ -125,7 +125,9 @@ struct Expand: ParsableCommand {
   /// A word as a POSIX shell would need it to read back the same argument.
   func shellQuoted(_ word: String) -> String {
     let plain = word.unicodeScalars.allSatisfy {
-      $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_=./:+,@%".unicodeScalars.contains($0))
+      $0.isASCII
+        && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
+          || "-_=./:+,@%".unicodeScalars.contains($0))
     }
     return plain && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }

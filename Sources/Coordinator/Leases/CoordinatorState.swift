@@ -70,6 +70,7 @@ public struct CoordinatorState: Sendable {
     case heartbeat(Peer)
     case disconnect(Peer, reason: String)
     case recordMetric(MetricReport)
+    case recordLog(LogChunk)
   }
 
   public enum Event: Hashable, Sendable {
@@ -247,6 +248,11 @@ public struct CoordinatorState: Sendable {
         trials[metric.attempt.trial]?.lastEpoch = metric.epoch
       }
       return [.recordMetric(metric)]
+    case .log(let chunk):
+      guard isCurrent(chunk.attempt, on: peer) else {
+        return claimsAnother(chunk.attempt, peer) ? offence(peer, "LOG for \(chunk.attempt), not its") : []
+      }
+      return [.recordLog(chunk)]
     case .done(let done):
       if claimsAnother(done.attempt, peer) { return offence(peer, "DONE for \(done.attempt), not its") }
       // Acknowledged even when stale, so the worker stops resending it.
@@ -442,11 +448,13 @@ public struct CoordinatorState: Sendable {
     if needs.gpus > 0 {
       candidates = candidates.filter { $0.gpus >= needs.gpus }
       if candidates.isEmpty {
-        return "waiting for a worker with \(needs.gpus) GPU\(needs.gpus == 1 ? "" : "s") (`sweepd worker --gpus`)"
+        return
+          "waiting for a worker with \(needs.gpus) GPU\(needs.gpus == 1 ? "" : "s") (`sweepd worker --gpus`)"
       }
     }
     if !candidates.contains(where: { $0.slots >= needs.cores }) {
-      return "waiting for a worker with \(needs.cores) slots (each trial takes \(needs.cores) cores; `sweepd worker --slots`)"
+      return
+        "waiting for a worker with \(needs.cores) slots (each trial takes \(needs.cores) cores; `sweepd worker --slots`)"
     }
     return nil
   }

@@ -51,6 +51,20 @@ struct Requests {
       }
       return Answer(
         reply: WireCodec.reply(LeaderboardDocument(board, top: request.top, groupBy: request.groupBy)))
+    case .logs(let request):
+      guard let trial = try? store.trial(request.trial) else {
+        return Self.refuse("unknown trial \(request.trial)")
+      }
+      let attempt = request.attempt ?? max(trial.attempt, 1)
+      guard let rows = try? store.logs(trial: trial.id!, attempt: attempt, after: request.after ?? 0) else {
+        return Self.refuse("the store cannot be read")
+      }
+      return Answer(
+        reply: WireCodec.reply(
+          TrialLogs(
+            trial: trial.id!, sweep: trial.sweepID, attempt: attempt, state: trial.state,
+            message: trial.message,
+            chunks: rows.map { .init(id: $0.id!, attempt: $0.attempt, stream: $0.stream, text: $0.text) })))
     case .history(let sweep):
       guard let record = try? store.sweep(sweep) else { return Self.refuse("unknown sweep '\(sweep)'") }
       guard let board = leaderboard(record, book: book), let rows = try? store.currentMetrics(sweep: sweep)
@@ -226,7 +240,7 @@ extension ClientRequest {
   var changesState: Bool {
     switch self {
     case .submit, .cancel, .delete, .haveData, .upload: true
-    case .status, .leaderboard, .history, .fetch: false
+    case .status, .leaderboard, .history, .fetch, .logs: false
     }
   }
 }

@@ -248,6 +248,12 @@ public final class CoordinatorServer: @unchecked Sendable {
       case .heartbeat(let peer): send(peer, .heartbeat)
       case .disconnect(let peer, let reason): send(peer, .disconnect(reason))
       case .recordMetric(let metric): record(metric)
+      case .recordLog(let chunk):
+        commit.add(
+          LogRecord(
+            trialID: chunk.attempt.trial, attempt: chunk.attempt.attempt, stream: chunk.stream.rawValue,
+            text: chunk.text),
+          now: now)
       }
     }
   }

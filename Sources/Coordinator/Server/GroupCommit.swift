@@ -15,10 +15,17 @@ struct GroupCommit {
   var changes: [Store.TrialChange] = []
   var events: [EventRecord] = []
   private(set) var metrics: [MetricRecord] = []
+  /// Program output rows: they wait like METRIC rows.
+  private(set) var logs: [LogRecord] = []
   /// When the oldest buffered METRIC row arrived (nil: none buffered).
   private(set) var metricsSince: Double?
 
-  var isEmpty: Bool { changes.isEmpty && events.isEmpty && metrics.isEmpty }
+  var isEmpty: Bool { changes.isEmpty && events.isEmpty && metrics.isEmpty && logs.isEmpty }
+
+  mutating func add(_ log: LogRecord, now: Double) {
+    logs.append(log)
+    if metricsSince == nil { metricsSince = now }
+  }
 
   mutating func add(_ metric: MetricRecord, now: Double) {
     metrics.append(metric)
@@ -30,14 +37,15 @@ struct GroupCommit {
   func isDue(now: Double) -> Bool {
     guard changes.isEmpty && events.isEmpty else { return true }
     guard let since = metricsSince else { return false }
-    return now - since >= Self.metricDelay || metrics.count >= Self.metricBatch
+    return now - since >= Self.metricDelay || metrics.count + logs.count >= Self.metricBatch
   }
 
   /// Writes every row in one transaction and empties the buffer; on a failure (thrown)
   /// nothing is written and everything is kept.
   mutating func write(to store: Store, now: Double) throws {
     guard !isEmpty else { return }
-    try store.updateTrials(changes, metrics: metrics, events: events, now: now)
+    try store.updateTrials(changes, metrics: metrics, events: events, logs: logs, now: now)
+    logs.removeAll(keepingCapacity: true)
     changes.removeAll(keepingCapacity: true)
     events.removeAll(keepingCapacity: true)
     metrics.removeAll(keepingCapacity: true)

@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// SUBMIT's reply: the new sweep's id.
 public struct SubmitReply: Codable, Hashable, Sendable {
@@ -37,5 +38,45 @@ public struct DeleteReply: Codable, Hashable, Sendable {
   public init(deleted: String, trials: Int) {
     self.deleted = deleted
     self.trials = trials
+  }
+}
+
+/// LOGS' reply: a trial's state and the output rows asked for, oldest first. A client that
+/// follows asks again with `after` = the last row's id until the trial has ended.
+public struct TrialLogs: Codable, Hashable, Sendable {
+  public struct Chunk: Codable, Hashable, Sendable {
+    /// The row's id: ask for rows after it next.
+    public var id: Int64
+    public var attempt: Int
+    /// stdout or stderr.
+    public var stream: String
+    public var text: String
+
+    public init(id: Int64, attempt: Int, stream: String, text: String) {
+      self.id = id
+      self.attempt = attempt
+      self.stream = stream
+      self.text = text
+    }
+  }
+
+  public var trial: Int64
+  public var sweep: String
+  /// The attempt shown (the current one unless asked for another).
+  public var attempt: Int
+  /// The trial's state (running, completed, failed, …) and its message, if any.
+  public var state: TrialState
+  public var message: String?
+  public var chunks: [Chunk]
+
+  public init(
+    trial: Int64, sweep: String, attempt: Int, state: TrialState, message: String?, chunks: [Chunk]
+  ) {
+    self.trial = trial
+    self.sweep = sweep
+    self.attempt = attempt
+    self.state = state
+    self.message = message
+    self.chunks = chunks
   }
 }

@@ -1,0 +1,225 @@
+import DataTransfer
+import Foundation
+import Programs
+import Vocabulary
+import Wire
+
+/// How a worker runs program trials (`sweepd worker --allow-programs …`).
+public struct ProgramOptions: Sendable {
+  /// Whether this worker runs program trials at all: a program sweep runs whatever code its
+  /// submitter sent, so a worker must be started to allow it.
+  public var allowed: Bool
+  /// Seconds between SIGTERM and SIGKILL when a program is stopped (`--kill-grace`, W&B's 30).
+  public var killGrace: Double
+  /// The GPU ids trials may have (`--gpus`); each trial gets its own, exclusively.
+  public var gpus: [String]
+  /// Where attempts run: `<workDirectory>/<sweep>/trial-<id>-attempt-<n>/`.
+  public var workDirectory: String
+
+  public init(
+    allowed: Bool = false, killGrace: Double = 30, gpus: [String] = [], workDirectory: String? = nil
+  ) {
+    self.allowed = allowed
+    self.killGrace = killGrace
+    self.gpus = gpus
+    self.workDirectory = workDirectory ?? Self.defaultWorkDirectory
+  }
+
+  /// `$XDG_CACHE_HOME/sweepd/runs` (or `~/.cache/sweepd/runs`).
+  public static var defaultWorkDirectory: String {
+    let base =
+      ProcessInfo.processInfo.environment["XDG_CACHE_HOME"]
+      ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache")
+    return (base as NSString).appendingPathComponent("sweepd/runs")
+  }
+}
+
+extension WorkerAgent {
+  /// The descriptor a program reads its metrics channel's number from `SWEEPD_METRICS_FD`.
+  static let metricsFD: Int32 = 3
+
+  /// Runs one attempt of a program trial on the calling slot thread: takes its cores and
+  /// GPUs, prepares its directory (code, parameters file), runs the program under a
+  /// supervisor and reports each step and the end.
+  func runProgram(_ assignment: Assignment, began: UInt64) -> DoneReport {
+    let attempt = assignment.attempt
+    func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9 }
+    func failed(_ message: String, steps: Int = 0) -> DoneReport {
+      DoneReport(attempt: attempt, status: .failed, epochs: steps, seconds: seconds(), message: message)
+    }
+    guard programOptions.allowed else {
+      return failed("this worker does not run programs; start it with `sweepd worker --allow-programs`")
+    }
+    let spec: ProgramTrialSpec
+    do {
+      spec = try WireCodec.decoder().decode(ProgramTrialSpec.self, from: Data(assignment.spec.bytes))
+    } catch let error as DecodingError {
+      return failed("the program trial spec does not decode: \(error.readableDescription)")
+    } catch {
+      return failed("the program trial spec does not decode: \(error)")
+    }
+    let stopRequested = { self.stopFlags.withLock { $0.contains(attempt) } }
+    guard
+      let gpus = resources.acquire(cores: spec.cores, gpus: spec.gpus, abandon: stopRequested)
+    else {
+      if stopRequested() {
+        return DoneReport(attempt: attempt, status: .stopped, epochs: 0, seconds: seconds())
+      }
+      return failed("the trial needs \(spec.gpus) GPUs; this worker has \(resources.gpus.count) (--gpus)")
+    }
+    defer { resources.release(cores: spec.cores, gpus: gpus) }
+
+    // The attempt's own directory, with the code copied in.
+    let directory = URL(fileURLWithPath: programOptions.workDirectory)
+      .appendingPathComponent(assignment.sweep)
+      .appendingPathComponent("trial-\(attempt.trial)-attempt-\(attempt.attempt)")
+    var copied: [String: (Int, Date)] = [:]
+    let files = FileManager.default
+    do {
+      try? files.removeItem(at: directory)
+      try files.createDirectory(
+        at: directory.appendingPathComponent(".sweepd"), withIntermediateDirectories: true)
+      if let digest = spec.code {
+        let archive = try dataFetcher.localFile(digest, displayName: "code snapshot")
+        let tree = try codeCache.unpacked(digest, archive: archive)
+        copied = try CodeCache.copyTree(tree, into: directory)
+      }
+    } catch {
+      return failed("cannot prepare the trial's directory \(directory.path): \(error)")
+    }
+    defer { CodeCache.removeUnchanged(copied, in: directory) }
+    let parametersFile = directory.appendingPathComponent(".sweepd/params.json").path
+    let argsFile = directory.appendingPathComponent(".sweepd/args.json").path
+    let json = ProgramCommand.argsJSON(spec.assignment)
+    do {
+      try Data((json + "\n").utf8).write(to: URL(fileURLWithPath: parametersFile))
+      try Data(json.utf8).write(to: URL(fileURLWithPath: argsFile))
+    } catch {
+      return failed("cannot write the parameters file \(parametersFile): \(error)")
+    }
+
+    let inherited = ProcessInfo.processInfo.environment
+    var environment = ProgramRun.environment(
+      worker: inherited, sweep: assignment.sweep, trial: attempt.trial, attempt: attempt.attempt,
+      parametersFile: parametersFile, metricsFD: Self.metricsFD,
+      gpus: spec.gpus > 0 || !resources.gpus.isEmpty ? gpus : nil)
+    environment["SWEEPD_SEED"] = String(spec.seed)
+    environment["SWEEPD_TRIAL_DIR"] = directory.path
+    let builder = ProgramCommand(
+      command: spec.command, program: spec.program,
+      interpreter: ProgramCommand.interpreter(path: inherited["PATH"]))
+    let arguments = builder.arguments(parameters: spec.assignment, jsonFile: argsFile, environment: inherited)
+    guard let first = arguments.first else {
+      return failed("the command is empty once its macros are expanded (\(builder.command))")
+    }
+    guard let executable = ProgramProcess.resolve(first, path: environment["PATH"]) else {
+      return failed("cannot run \(first): not found in PATH (\(environment["PATH"] ?? ""))")
+    }
+    let process: ProgramProcess
+    do {
+      process = try ProgramProcess(
+        executable: executable, arguments: Array(arguments.dropFirst()), environment: environment,
+        directory: directory.path, metricsFD: Self.metricsFD)
+    } catch {
+      return failed("\(error)")
+    }
+
+    // A step is a line that reports the sweep's metric; values of lines without it ride
+    // along with the next one that has it.
+    var steps = 0
+    var carried: [String: Double] = [:]
+    var logs = LogShipper(attempt: attempt) { self.post(.log($0)) }
+    let end = ProgramAttempt(
+      process: process, settings: .init(killGrace: programOptions.killGrace, maxSeconds: spec.maxSeconds)
+    ).run(shouldStop: stopRequested) { report, _ in
+      carried.merge(report.values) { $1 }
+      if let step = report.step { carried["step"] = Double(step) }
+      guard report.values[spec.metric] != nil else { return }
+      steps += 1
+      self.post(
+        .epoch(MetricReport(attempt: attempt, epoch: steps, values: carried)),
+        mayWait: assignment.promptMetrics != true)
+      carried = [:]
+    } output: { stream, bytes in
+      logs.add(stream == .stdout ? .stdout : .stderr, bytes, now: DispatchTime.now().uptimeNanoseconds)
+    } tick: {
+      logs.flushIfDue(now: DispatchTime.now().uptimeNanoseconds)
+    }
+    logs.flush()
+    var (status, message) = ProgramRun.outcome(
+      exit: end.exit, metric: spec.metric, reports: end.reports, stderrTail: end.stderrTail,
+      stopped: end.stopped, timedOut: end.timedOut)
+    if !end.badLines.isEmpty {
+      let first = end.badLines[0]
+      let note =
+        "\(end.badLines.count) metrics line\(end.badLines.count == 1 ? " was" : "s were") ignored (line \(first.line): \(first.error))"
+      message = message.map { "\($0); \(note)" } ?? note
+    }
+    var divergedEpoch: Int?
+    if status == .diverged { divergedEpoch = max(steps, 1) }
+    return DoneReport(
+      attempt: attempt, status: status, epochs: steps, divergedEpoch: divergedEpoch, seconds: seconds(),
+      message: message)
+  }
+}
+
+/// Sends a program's output to the coordinator in LOG messages: a stream's bytes wait up to
+/// `delay` (or until `LogChunk.maximumBytes`), so a chatty program costs a few messages a
+/// second, and a character split across reads is never cut in two.
+struct LogShipper {
+  static let delay: UInt64 = 200_000_000
+
+  let attempt: AttemptID
+  let send: (LogChunk) -> Void
+  var pending: [LogChunk.Stream: [UInt8]] = [:]
+  var since: UInt64?
+
+  init(attempt: AttemptID, send: @escaping (LogChunk) -> Void) {
+    self.attempt = attempt
+    self.send = send
+  }
+
+  mutating func add(_ stream: LogChunk.Stream, _ bytes: [UInt8], now: UInt64) {
+    pending[stream, default: []] += bytes
+    if since == nil { since = now }
+    while (pending[stream]?.count ?? 0) >= LogChunk.maximumBytes {
+      let whole = Self.completeUTF8Prefix(Array(pending[stream]!.prefix(LogChunk.maximumBytes)))
+      send(LogChunk(attempt: attempt, stream: stream, text: String(decoding: whole, as: UTF8.self)))
+      pending[stream]!.removeFirst(whole.count)
+    }
+    flushIfDue(now: now)
+  }
+
+  mutating func flushIfDue(now: UInt64) {
+    guard let since, now - since >= Self.delay else { return }
+    flush(keepingPartial: true)
+  }
+
+  /// Sends what waits; `keepingPartial`: an unfinished character stays for the next read.
+  mutating func flush(keepingPartial: Bool = false) {
+    for stream in [LogChunk.Stream.stdout, .stderr] {
+      guard let bytes = pending[stream], !bytes.isEmpty else { continue }
+      let whole = keepingPartial ? Self.completeUTF8Prefix(bytes) : bytes[...]
+      if !whole.isEmpty {
+        send(LogChunk(attempt: attempt, stream: stream, text: String(decoding: whole, as: UTF8.self)))
+      }
+      pending[stream] = Array(bytes.dropFirst(whole.count))
+    }
+    since = pending.values.contains { !$0.isEmpty } ? since : nil
+  }
+
+  /// `bytes` without a trailing UTF-8 sequence that is not complete yet.
+  static func completeUTF8Prefix(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
+    var start = bytes.count
+    // Back over at most three continuation bytes to the sequence's lead byte.
+    while start > 0 && bytes.count - start < 4 {
+      start -= 1
+      let byte = bytes[start]
+      if byte & 0xC0 != 0x80 {
+        let length = byte < 0x80 ? 1 : byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+        return bytes.count - start >= length ? bytes[...] : bytes[..<start]
+      }
+    }
+    return bytes[...]
+  }
+}
