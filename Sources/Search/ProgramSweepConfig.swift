@@ -114,7 +114,11 @@ extension SweepConfig.Parser {
     if let entry = byKey["resources"] {
       if let fields = entry.value.entries {
         let values = knownFields(fields, allowed: ["cores", "gpus"], path: "resources") { key in
-          "not a resource\(Self.hint(key, ["cores", "gpus"])); allowed: cores, gpus"
+          // Other tools' words for cores (Ray's `cpu`, Slurm's `cpus-per-task`) mean ours.
+          let hint =
+            ["cpu", "cpus", "threads", "cpus_per_task", "cpus-per-task"].contains(key.lowercased())
+            ? " (did you mean 'cores'?)" : Self.hint(key, ["cores", "gpus"])
+          return "not a resource\(hint); allowed: cores, gpus"
         }
         if let tree = values["cores"] {
           setup.cores =

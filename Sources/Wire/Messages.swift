@@ -94,11 +94,15 @@ public struct DoneReport: Hashable, Sendable, Codable {
   public var divergedEpoch: Int?
   public var seconds: Double
   public var message: String?
+  /// A failure another attempt may not repeat (a program that exited non-zero or was
+  /// killed): the coordinator requeues it while the trial has attempts left. Absent: final.
+  public var retryable: Bool?
 
   public init(
     attempt: AttemptID, status: Status, epochs: Int, divergedEpoch: Int? = nil, seconds: Double,
-    message: String? = nil
+    message: String? = nil, retryable: Bool? = nil
   ) {
+    self.retryable = retryable
     self.attempt = attempt
     self.status = status
     self.epochs = epochs

@@ -104,6 +104,7 @@ extension WorkerAgent {
       parametersFile: parametersFile, metricsFD: Self.metricsFD,
       gpus: spec.gpus > 0 || !resources.gpus.isEmpty ? gpus : nil)
     environment["SWEEPD_SEED"] = String(spec.seed)
+    environment["SWEEPD_WORKER"] = name
     environment["SWEEPD_TRIAL_DIR"] = directory.path
     let builder = ProgramCommand(
       command: spec.command, program: spec.program,
@@ -157,9 +158,14 @@ extension WorkerAgent {
     }
     var divergedEpoch: Int?
     if status == .diverged { divergedEpoch = max(steps, 1) }
+    // An exit with an error or a signal may not recur; a time limit or a missing metric will.
+    var retryable: Bool?
+    if status == .failed, end.timedOut == nil, !end.stopped {
+      if case .status(0) = end.exit {} else { retryable = true }
+    }
     return DoneReport(
       attempt: attempt, status: status, epochs: steps, divergedEpoch: divergedEpoch, seconds: seconds(),
-      message: message)
+      message: message, retryable: retryable)
   }
 }
 

@@ -47,6 +47,8 @@ public final class WorkerAgent: @unchecked Sendable {
   /// How program trials run here (not at all unless allowed), the cores and GPUs they
   /// take, and their unpacked code.
   let programOptions: ProgramOptions
+  /// The worker's name (also a program's `SWEEPD_WORKER`).
+  let name: String
   let resources: ResourceGate
   let codeCache: CodeCache
 
@@ -73,6 +75,7 @@ public final class WorkerAgent: @unchecked Sendable {
     programs: ProgramOptions = ProgramOptions()
   ) throws {
     programOptions = programs
+    self.name = name
     resources = ResourceGate(cores: slots, gpus: programs.gpus)
     codeCache = CodeCache(directory: (dataCacheDirectory as NSString).deletingLastPathComponent + "/code")
     self.curve = curve

@@ -38,12 +38,13 @@ final class BadConfigTests: XCTestCase {
     }
   }
 
-  func testWandbRunnerKeysAreWarningsNotErrors() throws {
+  func testWandbServiceKeysAreWarningsNotErrors() throws {
     let spec = try SweepConfig.parse(
       text:
-        "program: train.py\nproject: demo\nmethod: random\nrun_cap: 2\nparameters:\n  lr: {min: 0.001, max: 0.1}\n",
+        "project: demo\nentity: me\nmethod: random\nrun_cap: 2\nparameters:\n  lr: {min: 0.001, max: 0.1}\n",
       file: "w.yaml")
-    XCTAssertEqual(spec.warnings.map(\.keyPath), ["program", "project"])
+    XCTAssertEqual(spec.warnings.map(\.keyPath), ["project", "entity"])
+    XCTAssertNil(spec.program)
   }
 
   /// Every stopping policy is applied: none warns, each parses with its defaults, and a bad

@@ -1,0 +1,505 @@
+import Foundation
+import XCTest
+
+/// Program sweeps with real processes: the user's own script as the trial, W&B's command
+/// line, metrics on the channel, stopping, failures, GPUs, and crashes of workers and
+/// coordinators. Every program records what it saw in `RECORD_DIR` (one JSON file per
+/// process: argv, environment, pid, its child's pid, times).
+final class ProgramSweepTests: DaemonTestCase {
+  var code: URL!
+  var records: URL!
+
+  override func setUpWithError() throws {
+    try super.setUpWithError()
+    code = directory.appendingPathComponent("code")
+    records = directory.appendingPathComponent("records")
+    try FileManager.default.createDirectory(at: code, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(at: records, withIntermediateDirectories: true)
+    try Self.program.write(to: code.appendingPathComponent("prog.py"), atomically: true, encoding: .utf8)
+  }
+
+  /// The program every test runs. Parameters (argparse, from `${args}`): mode, steps, delay,
+  /// quality. It reports `loss = quality + 1/step` per step on the metrics channel.
+  static let program = #"""
+    import argparse, json, os, signal, subprocess, sys, time
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", default="ok")
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--quality", type=float, default=0.0)
+    parser.add_argument("--child", default="False")
+    args, rest = parser.parse_known_args()
+    record = {
+        "argv": sys.argv[1:], "pid": os.getpid(), "cwd": os.getcwd(), "start": time.time(),
+        "env": {k: v for k, v in os.environ.items() if k.startswith("SWEEPD_") or k == "CUDA_VISIBLE_DEVICES"},
+        "params": json.load(open(os.environ["SWEEPD_PARAMS_FILE"])),
+    }
+    if args.child == "True":
+        record["child"] = subprocess.Popen(["sleep", "300"]).pid
+    name = os.path.join(os.environ["RECORD_DIR"], "%s-%s-%d.json" % (
+        os.environ["SWEEPD_TRIAL_ID"], os.environ["SWEEPD_ATTEMPT"], os.getpid()))
+    def save():
+        with open(name + ".tmp", "w") as f: json.dump(record, f)
+        os.replace(name + ".tmp", name)
+    save()
+    if args.mode == "trap":
+        signal.signal(signal.SIGTERM, lambda *_: None)
+    metrics = os.fdopen(int(os.environ["SWEEPD_METRICS_FD"]), "w", buffering=1)
+    print("hello from trial", os.environ["SWEEPD_TRIAL_ID"])
+    if args.mode == "fail":
+        print("boom: the program failed", file=sys.stderr)
+        sys.exit(3)
+    if args.mode == "sleep":
+        time.sleep(60)
+    if args.mode == "nometric":
+        metrics.write(json.dumps({"accuracy": 0.5}) + "\n")
+        sys.exit(0)
+    for step in range(1, args.steps + 1):
+        loss = float("nan") if args.mode == "nan" and step == 2 else args.quality + 1.0 / step
+        metrics.write(json.dumps({"loss": loss, "step": step}) + "\n")
+        time.sleep(args.delay)
+    record["end"] = time.time()
+    save()
+    """#
+
+  func write(_ name: String, _ text: String) throws -> URL {
+    let file = code.appendingPathComponent(name)
+    try text.write(to: file, atomically: true, encoding: .utf8)
+    return file
+  }
+
+  /// Every record the programs wrote.
+  func recorded() throws -> [[String: Any]] {
+    try FileManager.default.contentsOfDirectory(atPath: records.path).filter { $0.hasSuffix(".json") }.map {
+      let data = try Data(contentsOf: records.appendingPathComponent($0))
+      return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+  }
+
+  func alive(_ pid: Int) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+    let state = stat.split(separator: ")").last?.split(separator: " ").first
+    return state != "Z" && state != "X"
+  }
+
+  /// Fails unless every process `pids` names has gone within `seconds`.
+  func assertGone(_ pids: [Int], within seconds: Double, _ what: String) {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline && pids.contains(where: alive) { usleep(50_000) }
+    let left = pids.filter(alive)
+    XCTAssertEqual(left, [], "\(what) still running: \(left)")
+    for pid in left { kill(pid_t(pid), SIGKILL) }
+  }
+
+  var environment: [String: String] {
+    ["RECORD_DIR": records.path, "XDG_CACHE_HOME": directory.path + "/cache"]
+  }
+
+  func run(_ config: URL, _ extra: [String] = []) throws -> SweepdProcess.Output {
+    try SweepdProcess.run(
+      [
+        "run", config.path, "--workers", "2", "--db", directory.appendingPathComponent("run.db").path,
+        "--format", "json",
+      ] + extra,
+      environment: environment, in: code)
+  }
+
+  func trials(_ output: SweepdProcess.Output) throws -> [[String: Any]] {
+    let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+    return object?["trials"] as? [[String: Any]] ?? []
+  }
+
+  /// A leaderboard row's best value.
+  func best(_ row: [String: Any]) -> Double {
+    ((row["best"] as? [String: Any])?["value"] as? Double) ?? .nan
+  }
+
+  // MARK: The command line
+
+  /// argparse with W&B's default command: values arrive as Python writes them, and the
+  /// leaderboard ranks by the program's own metric.
+  func testArgparseProgramWithTheDefaultCommand() throws {
+    let config = try write(
+      "sweep.yaml",
+      """
+      program: prog.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      parameters:
+        quality: {values: [0.5, 0.25, 1.0]}
+        steps: {value: 4}
+      """)
+    let output = try run(config)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let rows = try trials(output)
+    XCTAssertEqual(rows.map { $0["status"] as? String }, ["completed", "completed", "completed"])
+    XCTAssertEqual((rows[0]["params"] as? [String: Any])?["quality"] as? Double, 0.25)
+    XCTAssertEqual(best(rows[0]), 0.5, accuracy: 1e-12, "0.25 + 1/4")
+    XCTAssertEqual(rows[0]["epochs"] as? Int, 4)
+    let seen = try recorded()
+    XCTAssertEqual(seen.count, 3)
+    for record in seen {
+      let argv = record["argv"] as! [String]
+      XCTAssertEqual(argv.count, 2, "\(argv)")
+      XCTAssertTrue(argv[0].hasPrefix("--quality="), "\(argv)")
+      XCTAssertEqual(argv[1], "--steps=4")
+      let env = record["env"] as! [String: String]
+      XCTAssertNotNil(env["SWEEPD_SWEEP_ID"])
+      XCTAssertEqual(env["SWEEPD_ATTEMPT"], "1")
+      XCTAssertEqual(env["SWEEPD_METRICS_FD"], "3")
+      XCTAssertNil(env["CUDA_VISIBLE_DEVICES"], "no GPUs configured: left alone")
+      XCTAssertEqual((record["params"] as! [String: Any])["steps"] as? Int, 4)
+      // It ran in its own attempt directory, not in the code directory.
+      XCTAssertTrue((record["cwd"] as! String).contains("trial-"), "\(record["cwd"]!)")
+    }
+  }
+
+  /// Every macro of W&B's command, with Python's formatting of each kind of value and
+  /// `${envvar:…}` inside an element.
+  func testEveryMacroBuildsTheArgumentsAsWandBDoes() throws {
+    let config = try write(
+      "macros.yaml",
+      """
+      program: prog.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      command:
+        - ${env}
+        - ${interpreter}
+        - ${program}
+        - "--mode=ok"
+        - "|"
+        - ${args}
+        - "|"
+        - ${args_no_hyphens}
+        - "|"
+        - ${args_no_boolean_flags}
+        - "|"
+        - ${args_no_equals}
+        - "|"
+        - ${args_json}
+        - "|"
+        - ${args_append_hydra}
+        - "|"
+        - ${args_override_hydra}
+        - "|"
+        - ${no_such_macro}
+        - "dir=${envvar:RECORD_DIR}/x"
+        - ${args_json_file}
+      parameters:
+        lr: {value: 1.0e-5}
+        amp: {value: true}
+        debug: {value: false}
+        layers: {value: [1, 2]}
+        name: {value: "a b"}
+        opt: {value: {beta: 0.5}}
+      """)
+    let output = try run(config)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let argv = try XCTUnwrap(try recorded().first?["argv"] as? [String])
+    let groups = argv.split(separator: "|", omittingEmptySubsequences: false).map(Array.init)
+    XCTAssertEqual(groups.count, 9, "\(argv)")
+    XCTAssertEqual(groups[0], ["--mode=ok"])
+    XCTAssertEqual(
+      groups[1],
+      ["--lr=1e-05", "--amp=True", "--debug=False", "--layers=[1, 2]", "--name=a b", "--opt={'beta': 0.5}"])
+    XCTAssertEqual(
+      groups[2], ["lr=1e-05", "amp=True", "debug=False", "layers=[1, 2]", "name=a b", "opt={'beta': 0.5}"])
+    XCTAssertEqual(
+      groups[3], ["--lr=1e-05", "--amp", "--layers=[1, 2]", "--name=a b", "--opt={'beta': 0.5}"])
+    XCTAssertEqual(
+      groups[4],
+      [
+        "--lr", "1e-05", "--amp", "True", "--debug", "False", "--layers", "[1, 2]", "--name", "a b", "--opt",
+        "{'beta': 0.5}",
+      ])
+    XCTAssertEqual(
+      groups[5],
+      [#"{"lr": 1e-05, "amp": true, "debug": false, "layers": [1, 2], "name": "a b", "opt": {"beta": 0.5}}"#])
+    XCTAssertEqual(
+      groups[6],
+      ["+lr=1e-05", "+amp=True", "+debug=False", "+layers=[1, 2]", "+name=a b", "+opt={'beta': 0.5}"])
+    XCTAssertEqual(
+      groups[7],
+      ["++lr=1e-05", "++amp=True", "++debug=False", "++layers=[1, 2]", "++name=a b", "++opt={'beta': 0.5}"])
+    // The unknown macro is gone; the variable is substituted; the JSON file holds the JSON.
+    XCTAssertEqual(groups[8].count, 2, "\(groups[8])")
+    XCTAssertEqual(groups[8][0], "dir=\(records.path)/x")
+    XCTAssertEqual(try String(contentsOfFile: groups[8][1], encoding: .utf8), groups[5][0])
+    XCTAssertTrue(output.stderr.contains("unknown macro '${no_such_macro}'"), output.stderr)
+  }
+
+  /// A shell script reports on the metrics descriptor with `echo … >&$SWEEPD_METRICS_FD`.
+  func testAShellScriptReportsOnTheMetricsDescriptor() throws {
+    _ = try write(
+      "train.sh",
+      """
+      #!/bin/sh
+      for step in 1 2 3; do
+        echo "{\\"val/loss\\": $(echo "$2 / $step" | bc -l 2>/dev/null || echo $2)}" >&$SWEEPD_METRICS_FD
+      done
+      """)
+    chmod(code.appendingPathComponent("train.sh").path, 0o755)
+    let config = try write(
+      "shell.yaml",
+      """
+      program: train.sh
+      command: ["/bin/sh", "${program}", "${args_no_equals}"]
+      method: grid
+      metric: {name: val/loss, goal: minimize}
+      parameters:
+        scale: {values: [3, 6]}
+      """)
+    let output = try run(config)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let rows = try trials(output)
+    XCTAssertEqual(rows.count, 2)
+    XCTAssertEqual(rows.map { $0["status"] as? String }, ["completed", "completed"])
+    XCTAssertEqual(rows.first?["epochs"] as? Int, 3)
+    let best = self.best(rows[0])
+    // With bc: 3/3 = 1; without it the script reports the scale itself (3).
+    XCTAssertTrue(abs(best - 1) < 1e-9 || best == 3, "\(best)")
+  }
+
+  // MARK: Outcomes
+
+  /// A failing program (retried, stderr in the message, its output kept per attempt), one
+  /// that never reports the metric, one past max_seconds, one that reports NaN.
+  func testFailureNoMetricTimeoutAndDivergence() throws {
+    let config = try write(
+      "outcomes.yaml",
+      """
+      program: prog.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      max_attempts: 2
+      max_seconds: 1
+      parameters:
+        mode: {values: [fail, nometric, sleep, nan, ok]}
+      """)
+    let coordinator = try launchCoordinator(["--db", directory.appendingPathComponent("c.db").path])
+    _ = try launch(
+      ["worker", "--connect", coordinator.endpoint, "--slots", "2", "--allow-programs", "--kill-grace", "1"],
+      name: "worker", environment: environment)
+    let submit = try SweepdProcess.run(["submit", config.path, "--coordinator", coordinator.endpoint])
+    XCTAssertEqual(submit.status, 0, submit.stderr)
+    let sweep = submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    try waitUntilComplete(coordinator.endpoint, sweep, seconds: 60)
+    let rows = try leaderboard(coordinator.endpoint, sweep)
+    func row(_ mode: String) -> [String: Any]? {
+      rows.first { ($0["params"] as? [String: Any])?["mode"] as? String == mode }
+    }
+    XCTAssertEqual(row("ok")?["status"] as? String, "completed")
+    XCTAssertEqual(row("fail")?["status"] as? String, "failed")
+    let failure = row("fail")?["message"] as? String ?? ""
+    XCTAssertTrue(failure.contains("exited with status 3") && failure.contains("boom"), failure)
+    XCTAssertEqual(row("nometric")?["status"] as? String, "failed")
+    let missing = row("nometric")?["message"] as? String ?? ""
+    XCTAssertTrue(missing.contains("never reported loss") && missing.contains("accuracy"), missing)
+    XCTAssertEqual(row("sleep")?["status"] as? String, "failed")
+    XCTAssertTrue(
+      (row("sleep")?["message"] as? String ?? "").contains("timed out after 1 s"), "\(row("sleep") ?? [:])")
+    XCTAssertEqual(row("nan")?["status"] as? String, "diverged")
+    // The failing program ran twice (max_attempts 2); each attempt's output is kept.
+    let failingTrial = try XCTUnwrap(row("fail")?["trial"] as? Int)
+    XCTAssertEqual(
+      try recorded().filter { ($0["env"] as? [String: String])?["SWEEPD_TRIAL_ID"] == "\(failingTrial)" }
+        .count, 2)
+    for attempt in ["1", "2"] {
+      let logs = try SweepdProcess.run(
+        ["logs", String(failingTrial), "--attempt", attempt, "--coordinator", coordinator.endpoint])
+      XCTAssertEqual(logs.status, 0, logs.stderr)
+      XCTAssertTrue(logs.stdout.contains("hello from trial \(failingTrial)"), logs.stdout)
+      XCTAssertTrue(logs.stderr.contains("boom: the program failed"), logs.stderr)
+    }
+  }
+
+  // MARK: Stopping and process hygiene
+
+  /// ASHA stops program trials; a stopped program is gone within the grace period with the
+  /// child it started, and one that ignores SIGTERM is killed when the grace runs out.
+  func testASHAStopsProgramsAndTheirChildrenAndAProgramIgnoringSIGTERM() throws {
+    let config = try write(
+      "asha.yaml",
+      """
+      program: prog.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      early_terminate: {type: asha, min_epochs: 2, eta: 2}
+      parameters:
+        quality: {values: [0.0, 5.0, 6.0, 7.0]}
+        mode: {values: [ok, trap]}
+        child: {value: true}
+        steps: {value: 40}
+        delay: {value: 0.05}
+      """)
+    let output = try run(config, ["--kill-grace", "1"])
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let rows = try trials(output)
+    XCTAssertEqual(rows.count, 8)
+    let stopped = rows.filter { $0["status"] as? String == "early_stopped" }
+    XCTAssertGreaterThan(stopped.count, 0, "\(rows)")
+    XCTAssertTrue(
+      stopped.contains { ($0["params"] as? [String: Any])?["mode"] as? String == "trap" },
+      "a program ignoring SIGTERM was stopped too: \(rows)")
+    let seen = try recorded()
+    XCTAssertEqual(seen.count, 8)
+    assertGone(
+      seen.map { $0["pid"] as! Int } + seen.compactMap { $0["child"] as? Int }, within: 5,
+      "programs or their children")
+  }
+
+  // MARK: Where programs run
+
+  /// A worker without --allow-programs never gets a program trial, and status says what
+  /// the sweep waits for; one with it runs them all.
+  func testOnlyWorkersThatAllowProgramsRunThem() throws {
+    let config = try write(
+      "sweep.yaml",
+      """
+      program: prog.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      parameters:
+        quality: {values: [1, 2, 3, 4]}
+      """)
+    let coordinator = try launchCoordinator(["--db", directory.appendingPathComponent("c.db").path])
+    _ = try launch(
+      ["worker", "--connect", coordinator.endpoint, "--slots", "2", "--name", "plain"], name: "plain",
+      environment: environment)
+    let sweep = try SweepdProcess.run(["submit", config.path, "--coordinator", coordinator.endpoint]).stdout
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let deadline = Date().addingTimeInterval(30)
+    var status = ""
+    while Date() < deadline {
+      status = try SweepdProcess.run(["status", sweep, "--coordinator", coordinator.endpoint]).stdout
+      if status.contains("waiting for a worker that runs programs") { break }
+      usleep(100_000)
+    }
+    XCTAssertTrue(status.contains("waiting for a worker that runs programs"), status)
+    XCTAssertTrue(status.contains("4 pending"), status)
+    _ = try launch(
+      ["worker", "--connect", coordinator.endpoint, "--slots", "2", "--name", "runner", "--allow-programs"],
+      name: "runner", environment: environment)
+    try waitUntilComplete(coordinator.endpoint, sweep, seconds: 60)
+    let workers = Set(try recorded().map { ($0["env"] as! [String: String])["SWEEPD_WORKER"] ?? "?" })
+    XCTAssertEqual(workers, ["runner"])
+  }
+
+  /// Three 1-GPU trials on a worker with GPUs 0 and 1: each sees one GPU, never one another
+  /// running trial has.
+  func testGPUTrialsNeverShareAGPU() throws {
+    let config = try write(
+      "gpu.yaml",
+      """
+      program: prog.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      resources: {gpus: 1}
+      parameters:
+        quality: {values: [1, 2, 3]}
+        steps: {value: 4}
+        delay: {value: 0.1}
+      """)
+    let output = try SweepdProcess.run(
+      [
+        "run", config.path, "--workers", "3", "--gpus", "0,1", "--db",
+        directory.appendingPathComponent("g.db").path,
+      ],
+      environment: environment, in: code)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let seen = try recorded()
+    XCTAssertEqual(seen.count, 3)
+    let spans = seen.map {
+      (
+        gpu: ($0["env"] as! [String: String])["CUDA_VISIBLE_DEVICES"] ?? "none",
+        start: $0["start"] as! Double,
+        end: $0["end"] as? Double ?? .infinity
+      )
+    }
+    for span in spans { XCTAssertTrue(["0", "1"].contains(span.gpu), "\(span.gpu)") }
+    for (i, a) in spans.enumerated() {
+      for b in spans[(i + 1)...] where a.gpu == b.gpu {
+        XCTAssertTrue(a.end <= b.start || b.end <= a.start, "two trials on GPU \(a.gpu) at once: \(spans)")
+      }
+    }
+  }
+
+  // MARK: Crashes
+
+  /// A worker killed with SIGKILL leaves no program (nor its child) running, and its trials
+  /// complete on another worker.
+  func testAKilledWorkerLeavesNoProgramAndItsTrialsCompleteElsewhere() throws {
+    let config = try write(
+      "slow.yaml",
+      """
+      program: prog.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      parameters:
+        quality: {values: [1, 2]}
+        child: {value: true}
+        steps: {value: 20}
+        delay: {value: 0.1}
+      """)
+    let coordinator = try launchCoordinator(["--db", directory.appendingPathComponent("c.db").path])
+    let (doomed, _) = try launch(
+      ["worker", "--connect", coordinator.endpoint, "--slots", "2", "--allow-programs", "--name", "doomed"],
+      name: "doomed", environment: environment)
+    let sweep = try SweepdProcess.run(["submit", config.path, "--coordinator", coordinator.endpoint]).stdout
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline, try recorded().filter({ $0["child"] != nil }).count < 2 { usleep(50_000) }
+    let first = try recorded()
+    XCTAssertEqual(first.count, 2)
+    kill(doomed.processIdentifier, SIGKILL)
+    assertGone(
+      first.map { $0["pid"] as! Int } + first.compactMap { $0["child"] as? Int }, within: 5,
+      "the dead worker's programs")
+    _ = try launch(
+      ["worker", "--connect", coordinator.endpoint, "--slots", "2", "--allow-programs", "--name", "rescuer"],
+      name: "rescuer", environment: environment)
+    try waitUntilComplete(coordinator.endpoint, sweep, seconds: 90)
+    let rows = try leaderboard(coordinator.endpoint, sweep)
+    XCTAssertEqual(rows.map { $0["status"] as? String }, ["completed", "completed"])
+    XCTAssertEqual(rows.map { $0["epochs"] as? Int }, [20, 20])
+  }
+
+  /// A coordinator killed mid-sweep and restarted: the worker keeps its programs running,
+  /// reports on reconnect, and the sweep completes with every step of every trial.
+  func testACoordinatorRestartLosesNothing() throws {
+    let config = try write(
+      "slow.yaml",
+      """
+      program: prog.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      parameters:
+        quality: {values: [1, 2, 3, 4]}
+        steps: {value: 15}
+        delay: {value: 0.1}
+      """)
+    let db = directory.appendingPathComponent("c.db").path
+    let first = try launchCoordinator(["--db", db])
+    _ = try launch(
+      ["worker", "--connect", first.endpoint, "--slots", "2", "--allow-programs"], name: "worker",
+      environment: environment)
+    let sweep = try SweepdProcess.run(["submit", config.path, "--coordinator", first.endpoint]).stdout
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline, try recorded().count < 2 { usleep(50_000) }
+    usleep(300_000)
+    kill(first.process.processIdentifier, SIGKILL)
+    first.process.waitUntilExit()
+    _ = try launch(["coordinator", "--bind", first.endpoint, "--db", db], name: "coordinator-again")
+    try waitUntilComplete(first.endpoint, sweep, seconds: 90)
+    let rows = try leaderboard(first.endpoint, sweep)
+    XCTAssertEqual(rows.count, 4)
+    XCTAssertEqual(rows.map { $0["status"] as? String }, Array(repeating: "completed", count: 4))
+    XCTAssertEqual(rows.map { $0["epochs"] as? Int }, Array(repeating: 15, count: 4))
+    for row in rows {
+      let quality = try XCTUnwrap((row["params"] as? [String: Any])?["quality"] as? Int)
+      XCTAssertEqual(best(row), Double(quality) + 1.0 / 15, accuracy: 1e-9)
+    }
+  }
+}
