@@ -174,3 +174,39 @@ final class StoreLockTests: XCTestCase {
     second.release()
   }
 }
+
+/// Program output: appended in order, read after a row id, trimmed to the last
+/// `logBytesKept` per attempt and stream, and deleted with its sweep.
+extension StoreTests {
+  func testLogsAreKeptInOrderBoundedAndDeletedWithTheSweep() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "sweepd-logs-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let store = try Store(path: directory.appendingPathComponent("l.db").path)
+    let trials = try makeSweep(store, trials: 1)
+    let trial = trials[0].id!
+    let piece = String(repeating: "x", count: Store.logBytesKept / 4)
+    // Five quarter-size pieces of stdout: the oldest goes; stderr and attempt 2 are apart.
+    for index in 0..<5 {
+      try store.updateTrials(
+        [],
+        logs: [LogRecord(trialID: trial, attempt: 1, stream: "stdout", text: "\(index)" + piece.dropFirst())],
+        now: 1)
+    }
+    try store.updateTrials(
+      [],
+      logs: [
+        LogRecord(trialID: trial, attempt: 1, stream: "stderr", text: "err"),
+        LogRecord(trialID: trial, attempt: 2, stream: "stdout", text: "second"),
+      ], now: 1)
+    let first = try store.logs(trial: trial, attempt: 1)
+    XCTAssertEqual(first.filter { $0.stream == "stdout" }.map { $0.text.prefix(1) }, ["1", "2", "3", "4"])
+    XCTAssertEqual(first.last?.text, "err")
+    let after = try store.logs(trial: trial, attempt: 1, after: first[2].id!)
+    XCTAssertEqual(after.map { $0.id }, first.suffix(first.count - 3).map { $0.id })
+    XCTAssertEqual(try store.logs(trial: trial, attempt: 2).map(\.text), ["second"])
+    try store.deleteSweep("s-1")
+    XCTAssertEqual(try store.logs(trial: trial, attempt: nil), [])
+  }
+}

@@ -221,4 +221,16 @@ final class CodecTests: XCTestCase {
     }
     XCTAssertGreaterThan(decoded, 0, "some mutations leave a valid message")
   }
+
+  /// LOG and LOGS travel and come back as they were; a LOG names a valid attempt.
+  func testLogMessagesRoundTrip() throws {
+    let chunk = LogChunk(attempt: AttemptID(trial: 4, attempt: 2), stream: .stderr, text: "héllo\n\u{1}")
+    XCTAssertEqual(
+      try WireCodec.decodeWorkerMessage(WireCodec.encode(WorkerMessage.log(chunk))).get(), .log(chunk))
+    let request = ClientRequest.logs(LogsRequest(trial: 4, attempt: nil, after: 17))
+    XCTAssertEqual(try WireCodec.decodeClientRequest(WireCodec.encode(request)).get(), request)
+    let bad = WireCodec.encode(
+      WorkerMessage.log(LogChunk(attempt: AttemptID(trial: 4, attempt: 0), stream: .stdout, text: "")))
+    XCTAssertThrowsError(try WireCodec.decodeWorkerMessage(bad).get())
+  }
 }
