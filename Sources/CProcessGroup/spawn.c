@@ -157,18 +157,21 @@ int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[
       become_program(path, argv, envp, directory, stdout_fd, stderr_fd, metrics_fd, metrics_target,
                      exec_pipe[1]);
     }
-    // Keep only the lifeline's read end, the report's write end and the exec pipe's read end.
+    // Keep only the lifeline's read end, the report's write end and the exec pipe's read
+    // end — closing everything else *before* waiting on anything: another trial's
+    // supervisor, forked at the same moment from another slot thread, may hold our pipes
+    // as we hold its, and each would wait for the other's EOF forever.
     int keep_life = lifeline[0], keep_report = report[1], keep_exec = exec_pipe[0];
     int message[2] = {program < 0 ? -1 : program, program < 0 ? errno : 0};
+    for (int fd = 3; fd < 1024; fd++)
+      if (fd != keep_life && fd != keep_report && fd != keep_exec) close(fd);
+    close_range(1024, ~0U, 0);
     if (program > 0) {
       setpgid(program, program);
-      close(exec_pipe[1]);
       int exec_error = 0;
       if (read_all(keep_exec, &exec_error, sizeof exec_error) == (int)sizeof exec_error) message[1] = exec_error;
     }
-    for (int fd = 3; fd < 1024; fd++)
-      if (fd != keep_life && fd != keep_report) close(fd);
-    close_range(1024, ~0U, 0);
+    close(keep_exec);
     write_all(keep_report, message, sizeof message);
     if (program < 0) _exit(1);
     int status = 0;

@@ -41,7 +41,7 @@ extension WorkerAgent {
   /// Runs one attempt of a program trial on the calling slot thread: takes its cores and
   /// GPUs, prepares its directory (code, parameters file), runs the program under a
   /// supervisor and reports each step and the end.
-  func runProgram(_ assignment: Assignment, began: UInt64) -> DoneReport {
+  func runProgram(_ assignment: Assignment, began: UInt64, assignedAt: Double? = nil) -> DoneReport {
     let attempt = assignment.attempt
     func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9 }
     func failed(_ message: String, steps: Int = 0) -> DoneReport {
@@ -105,6 +105,7 @@ extension WorkerAgent {
       gpus: spec.gpus > 0 || !resources.gpus.isEmpty ? gpus : nil)
     environment["SWEEPD_SEED"] = String(spec.seed)
     environment["SWEEPD_WORKER"] = name
+    if let assignedAt { environment["SWEEPD_ASSIGNED_AT"] = String(format: "%.6f", assignedAt) }
     environment["SWEEPD_TRIAL_DIR"] = directory.path
     let builder = ProgramCommand(
       command: spec.command, program: spec.program,

@@ -25,6 +25,9 @@ public final class WorkerAgent: @unchecked Sendable {
   var state: WorkerState
   let inbox = Mutex(SlotInbox(window: epochBatchWindow))
   let stopFlags = Mutex<Set<AttemptID>>([])
+  /// When each queued attempt's ASSIGN arrived (Unix seconds): a program gets it as
+  /// `SWEEPD_ASSIGNED_AT`.
+  let assignedAt = Mutex<[AttemptID: Double]>([:])
   let shutdownRequests = Atomic<Int>(0)
   let started = DispatchTime.now().uptimeNanoseconds
   var connection = 0
@@ -198,6 +201,8 @@ public final class WorkerAgent: @unchecked Sendable {
           sendWaiting()
         }
       case .startTrial(let assignment):
+        let time = Date().timeIntervalSince1970
+        assignedAt.withLock { $0[assignment.attempt] = time }
         slotPool?.submit(assignment)
       case .stopTrial(let attempt, let reason):
         logger.info(
@@ -249,11 +254,12 @@ public final class WorkerAgent: @unchecked Sendable {
   /// Trains one trial on the calling slot thread, posting each epoch and the end.
   func train(_ assignment: Assignment) {
     let attempt = assignment.attempt
+    let assigned = assignedAt.withLock { $0.removeValue(forKey: attempt) }
     // Stopped or handed back while queued: the state machine has already accounted for it.
     if stopFlags.withLock({ $0.remove(attempt) != nil }) { return }
     post(.began(attempt))
     if ProgramTrialSpec.isProgram(assignment.spec.bytes) {
-      let report = runProgram(assignment, began: DispatchTime.now().uptimeNanoseconds)
+      let report = runProgram(assignment, began: DispatchTime.now().uptimeNanoseconds, assignedAt: assigned)
       _ = stopFlags.withLock { $0.remove(attempt) }
       post(.finished(report))
       return

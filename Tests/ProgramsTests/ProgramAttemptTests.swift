@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 @testable import Programs
@@ -153,5 +154,38 @@ final class ProgramAttemptTests: XCTestCase {
     XCTAssertEqual(ProgramProcess.resolve("sh", path: "/nonexistent:/bin"), "/bin/sh")
     XCTAssertNil(ProgramProcess.resolve("no-such-program-here", path: "/bin"))
     XCTAssertEqual(ProgramProcess.resolve("./x", path: "/bin"), "./x")
+  }
+
+  /// Programs started at the same moment from several threads: one supervisor must never
+  /// hold another's pipes while it waits (that deadlocked both).
+  func testConcurrentStartsFromManyThreadsAllFinish() throws {
+    let finished = DispatchSemaphore(value: 0)
+    let threads = 6
+    let each = 40
+    let errors = Mutex<[String]>([])
+    for _ in 0..<threads {
+      Thread {
+        for _ in 0..<each {
+          do {
+            let process = try ProgramProcess(
+              executable: "/bin/sh", arguments: ["-c", "echo '{\"v\": 1}' >&3"], environment: [:],
+              directory: "/", metricsFD: 3)
+            let end = ProgramAttempt(process: process, settings: .init()).run(
+              shouldStop: { false }, report: { _, _ in })
+            if end.exit != .status(0) || end.reports.count != 1 {
+              errors.withLock { $0.append("\(end.exit), \(end.reports.count) reports") }
+            }
+          } catch {
+            errors.withLock { $0.append("\(error)") }
+          }
+        }
+        finished.signal()
+      }.start()
+    }
+    let deadline = DispatchTime.now() + 60
+    for _ in 0..<threads {
+      XCTAssertEqual(finished.wait(timeout: deadline), .success, "a start hung")
+    }
+    XCTAssertEqual(errors.withLock { $0 }, [])
   }
 }
