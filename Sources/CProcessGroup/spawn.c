@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -112,6 +114,26 @@ static void become_program(const char *path, char *const argv[], char *const env
   _exit(127);
 }
 
+/// What the program's process needs, for `start_program` on its own stack.
+typedef struct {
+  const char *path;
+  char *const *argv;
+  char *const *envp;
+  const char *directory;
+  int stdout_fd, stderr_fd, metrics_fd, metrics_target, exec_fd;
+} program_start;
+
+static int start_program(void *argument) {
+  program_start *start = argument;
+  become_program(start->path, start->argv, start->envp, start->directory, start->stdout_fd, start->stderr_fd,
+                 start->metrics_fd, start->metrics_target, start->exec_fd);
+  return 127;
+}
+
+/// The stack the program's process starts on (see below); one per supervisor, which starts
+/// one program.
+enum { program_stack_bytes = 64 * 1024 };
+
 int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[], const char *directory,
                          int stdout_fd, int stderr_fd, int metrics_fd, int metrics_target,
                          sweepd_program *out) {
@@ -130,6 +152,21 @@ int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[
     close(report[0]);
     close(report[1]);
     return code;
+  }
+  // The program's process starts with clone(CLONE_VM | CLONE_VFORK), as posix_spawn does: it
+  // shares the supervisor's memory on a stack of its own until execve, so the (large)
+  // worker's address space is copied once per trial, not twice. Allocated here, before any
+  // fork: after fork only async-signal-safe calls are made.
+  static __thread char *program_stack = NULL;
+  if (!program_stack) program_stack = malloc(program_stack_bytes);
+  if (!program_stack) {
+    close(lifeline[0]);
+    close(lifeline[1]);
+    close(report[0]);
+    close(report[1]);
+    close(exec_pipe[0]);
+    close(exec_pipe[1]);
+    return ENOMEM;
   }
   pid_t supervisor = fork();
   if (supervisor < 0) {
@@ -152,11 +189,10 @@ int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[
     sigaction(SIGINT, &ignore, NULL);
     sigaction(SIGHUP, &ignore, NULL);
     sigaction(SIGPIPE, &ignore, NULL);
-    pid_t program = fork();
-    if (program == 0) {
-      become_program(path, argv, envp, directory, stdout_fd, stderr_fd, metrics_fd, metrics_target,
-                     exec_pipe[1]);
-    }
+    program_start start = {path, argv, envp, directory, stdout_fd, stderr_fd, metrics_fd, metrics_target,
+                           exec_pipe[1]};
+    pid_t program = clone(start_program, program_stack + program_stack_bytes, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                          &start);
     // Keep only the lifeline's read end, the report's write end and the exec pipe's read
     // end — closing everything else *before* waiting on anything: another trial's
     // supervisor, forked at the same moment from another slot thread, may hold our pipes

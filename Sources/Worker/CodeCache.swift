@@ -6,6 +6,8 @@ import Foundation
 public final class CodeCache: @unchecked Sendable {
   public let directory: URL
   let lock = NSLock()
+  /// Where attempts' directories are tidied after they end, one at a time.
+  let janitor = DispatchQueue(label: "sweepd.code-janitor")
 
   public init(directory: String) {
     self.directory = URL(fileURLWithPath: directory)
@@ -43,31 +45,90 @@ public final class CodeCache: @unchecked Sendable {
     return target
   }
 
+  /// Makes `directory` anew (an earlier run's is removed), and `parent` if it is missing.
+  static func makeFreshDirectory(_ directory: URL, parent: URL) throws {
+    if mkdir(directory.path, 0o755) == 0 { return }
+    switch errno {
+    case ENOENT: try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+    case EEXIST: try FileManager.default.removeItem(at: directory)
+    default: throw POSIXFailure(operation: "mkdir", path: directory.path, code: errno)
+    }
+    guard mkdir(directory.path, 0o755) == 0 else {
+      throw POSIXFailure(operation: "mkdir", path: directory.path, code: errno)
+    }
+  }
+
+  /// Writes `text` to a new file at `path` (plain open and write: no temporary file).
+  static func write(_ text: String, to path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw POSIXFailure(operation: "open", path: path, code: errno) }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    var written = 0
+    while written < bytes.count {
+      let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+      guard count > 0 else { throw POSIXFailure(operation: "write", path: path, code: errno) }
+      written += count
+    }
+  }
+
+  struct POSIXFailure: Error, CustomStringConvertible {
+    var operation: String
+    var path: String
+    var code: Int32
+    var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+  }
+
   /// Copies the tree `source` into `destination` (which exists); returns each copied
   /// file's relative path with its size and modification time, to tell later which files the
-  /// program left unchanged.
+  /// program left unchanged. Files keep their modes (scripts stay executable).
   static func copyTree(_ source: URL, into destination: URL) throws -> [String: (Int, Date)] {
     var copied: [String: (Int, Date)] = [:]
     let files = FileManager.default
     guard let walker = files.enumerator(atPath: source.path) else { return copied }
     while let relative = walker.nextObject() as? String {
-      let from = source.appendingPathComponent(relative)
-      let to = destination.appendingPathComponent(relative)
-      let attributes = try files.attributesOfItem(atPath: from.path)
-      if attributes[.type] as? FileAttributeType == .typeDirectory {
-        try files.createDirectory(at: to, withIntermediateDirectories: true)
-      } else if attributes[.type] as? FileAttributeType == .typeSymbolicLink {
+      let from = source.appendingPathComponent(relative).path
+      let to = destination.appendingPathComponent(relative).path
+      var info = stat()
+      guard lstat(from, &info) == 0 else { throw POSIXFailure(operation: "stat", path: from, code: errno) }
+      switch info.st_mode & S_IFMT {
+      case S_IFDIR:
+        guard mkdir(to, 0o755) == 0 || errno == EEXIST else {
+          throw POSIXFailure(operation: "mkdir", path: to, code: errno)
+        }
+      case S_IFLNK:
         try files.createSymbolicLink(
-          atPath: to.path, withDestinationPath: files.destinationOfSymbolicLink(atPath: from.path))
-      } else {
-        try files.copyItem(at: from, to: to)
-        let copy = try files.attributesOfItem(atPath: to.path)
-        copied[relative] = (
-          (copy[.size] as? NSNumber)?.intValue ?? 0, copy[.modificationDate] as? Date ?? .distantPast
-        )
+          atPath: to, withDestinationPath: files.destinationOfSymbolicLink(atPath: from))
+      default:
+        copied[relative] = try copyFile(from, to, mode: info.st_mode & 0o777)
       }
     }
     return copied
+  }
+
+  /// A modification time as a Date (the same conversion for the copy and the check).
+  static func stamp(_ time: timespec) -> Date {
+    Date(timeIntervalSince1970: Double(time.tv_sec) + Double(time.tv_nsec) / 1e9)
+  }
+
+  /// Copies one file's bytes (sendfile), returning the copy's size and modification time.
+  static func copyFile(_ from: String, _ to: String, mode: mode_t) throws -> (Int, Date) {
+    let input = open(from, O_RDONLY | O_CLOEXEC)
+    guard input >= 0 else { throw POSIXFailure(operation: "open", path: from, code: errno) }
+    defer { close(input) }
+    let output = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+    guard output >= 0 else { throw POSIXFailure(operation: "create", path: to, code: errno) }
+    defer { close(output) }
+    while true {
+      let count = sendfile(output, input, nil, 1 << 30)
+      if count == 0 { break }
+      guard count > 0 else { throw POSIXFailure(operation: "copy", path: to, code: errno) }
+    }
+    var info = stat()
+    guard fstat(output, &info) == 0 else { throw POSIXFailure(operation: "stat", path: to, code: errno) }
+    let modified = Date(
+      timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+    return (Int(info.st_size), modified)
   }
 
   /// Removes the files of `copied` that are still as copied (same size and modification
@@ -77,10 +138,11 @@ public final class CodeCache: @unchecked Sendable {
     let files = FileManager.default
     for (relative, (size, modified)) in copied {
       let path = directory.appendingPathComponent(relative).path
-      guard let now = try? files.attributesOfItem(atPath: path),
-        (now[.size] as? NSNumber)?.intValue == size, now[.modificationDate] as? Date == modified
-      else { continue }
-      try? files.removeItem(atPath: path)
+      var info = stat()
+      guard lstat(path, &info) == 0, Int(info.st_size) == size, stamp(info.st_mtim) == modified else {
+        continue
+      }
+      unlink(path)
     }
     // Deepest first, so a parent empties after its children.
     let directories = Set(

@@ -69,16 +69,14 @@ extension WorkerAgent {
     }
     defer { resources.release(cores: spec.cores, gpus: gpus) }
 
-    // The attempt's own directory, with the code copied in.
-    let directory = URL(fileURLWithPath: programOptions.workDirectory)
-      .appendingPathComponent(assignment.sweep)
-      .appendingPathComponent("trial-\(attempt.trial)-attempt-\(attempt.attempt)")
+    // The attempt's own directory, with the code copied in. Few file-system operations: on
+    // some disks each costs a few hundred microseconds, and a short trial pays them all.
+    let sweepDirectory = URL(fileURLWithPath: programOptions.workDirectory).appendingPathComponent(
+      assignment.sweep)
+    let directory = sweepDirectory.appendingPathComponent("trial-\(attempt.trial)-attempt-\(attempt.attempt)")
     var copied: [String: (Int, Date)] = [:]
-    let files = FileManager.default
     do {
-      try? files.removeItem(at: directory)
-      try files.createDirectory(
-        at: directory.appendingPathComponent(".sweepd"), withIntermediateDirectories: true)
+      try CodeCache.makeFreshDirectory(directory, parent: sweepDirectory)
       if let digest = spec.code {
         let archive = try dataFetcher.localFile(digest, displayName: "code snapshot")
         let tree = try codeCache.unpacked(digest, archive: archive)
@@ -87,13 +85,18 @@ extension WorkerAgent {
     } catch {
       return failed("cannot prepare the trial's directory \(directory.path): \(error)")
     }
-    defer { CodeCache.removeUnchanged(copied, in: directory) }
-    let parametersFile = directory.appendingPathComponent(".sweepd/params.json").path
-    let argsFile = directory.appendingPathComponent(".sweepd/args.json").path
+    // Afterwards the copied code goes, off the slot's path: the trial's DONE need not wait
+    // for the file system.
+    defer {
+      let leftover = copied
+      codeCache.janitor.async { CodeCache.removeUnchanged(leftover, in: directory) }
+    }
+    let parametersFile = directory.appendingPathComponent(".sweepd-params.json").path
+    let argsFile = directory.appendingPathComponent(".sweepd-args.json").path
     let json = ProgramCommand.argsJSON(spec.assignment)
     do {
-      try Data((json + "\n").utf8).write(to: URL(fileURLWithPath: parametersFile))
-      try Data(json.utf8).write(to: URL(fileURLWithPath: argsFile))
+      try CodeCache.write(json + "\n", to: parametersFile)
+      if (spec.command ?? []).contains("${args_json_file}") { try CodeCache.write(json, to: argsFile) }
     } catch {
       return failed("cannot write the parameters file \(parametersFile): \(error)")
     }

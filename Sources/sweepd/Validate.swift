@@ -119,7 +119,7 @@ struct Expand: ParsableCommand {
       command: program.command, program: program.program,
       interpreter: ProgramCommand.interpreter(path: environment["PATH"]))
     return builder.arguments(
-      parameters: program.assignment, jsonFile: ".sweepd/args.json", environment: environment)
+      parameters: program.assignment, jsonFile: ".sweepd-args.json", environment: environment)
   }
 
   /// A word as a POSIX shell would need it to read back the same argument.

@@ -58,6 +58,9 @@ def overhead(sweepd, trials, work):
     subprocess.run([sweepd, "run", "sweep.yaml", "--workers", "2", "--db", db, "--top", "1"], cwd=code, env=env,
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
+    failed = sqlite3.connect(db).execute("select message from trial where state != 'completed'").fetchall()
+    if failed:
+        print(f"bench: {len(failed)} trials did not complete: {failed[:3]}", file=sys.stderr)
     rows = sqlite3.connect(db).execute("select \"values\" from metric").fetchall()
     latencies = sorted(json.loads(v)["start_latency"] * 1000 for (v,) in rows)
     completed = sqlite3.connect(db).execute("select count(*) from trial where state = 'completed'").fetchone()[0]
