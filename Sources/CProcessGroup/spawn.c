@@ -1,8 +1,8 @@
 // Starting a user's program so that nothing of it outlives its trial.
 //
-// Why by hand: Foundation's Process and swift-subprocess start a child with posix_spawn,
-// which can put it in a new process group but cannot tie its life to the worker's: when a
-// worker dies by SIGKILL, a posix_spawn'ed program and its children would run on, unowned.
+// Why by hand: Foundation's Process and swift-subprocess can start a child in a new process
+// group, but neither ties the group's life to the worker's: when a worker dies by SIGKILL,
+// the program and its children would run on, unowned.
 // PR_SET_PDEATHSIG covers only a direct child (and fires when the forking *thread* exits),
 // so it cannot reach a program's own children either.
 //
@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int write_all(int fd, const void *bytes, size_t count) {
@@ -107,8 +108,16 @@ static void become_program(const char *path, char *const argv[], char *const env
     if (directory && chdir(directory) != 0) code = errno;
   }
   if (code == 0) {
-    execve(path, argv, envp);
-    code = errno;
+    // ETXTBSY: another slot's supervisor, forked while this attempt's copy of the program
+    // was open for writing, still holds that descriptor for the microseconds before it
+    // closes everything. Retried, as Go's os/exec does, for up to a second.
+    for (int tries = 0;; tries++) {
+      execve(path, argv, envp);
+      code = errno;
+      if (code != ETXTBSY || tries >= 1000) break;
+      struct timespec pause = {0, 1000000};
+      nanosleep(&pause, NULL);
+    }
   }
   write_all(exe, &code, sizeof code);
   _exit(127);

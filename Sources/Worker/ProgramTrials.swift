@@ -108,6 +108,9 @@ extension WorkerAgent {
       gpus: spec.gpus > 0 || !resources.gpus.isEmpty ? gpus : nil)
     environment["SWEEPD_SEED"] = String(spec.seed)
     environment["SWEEPD_WORKER"] = name
+    // Python buffers standard output into a pipe until exit: unbuffered, `sweepd logs
+    // --follow` shows a Python program's prints as they happen (unless the user chose).
+    if environment["PYTHONUNBUFFERED"] == nil { environment["PYTHONUNBUFFERED"] = "1" }
     if let assignedAt { environment["SWEEPD_ASSIGNED_AT"] = String(format: "%.6f", assignedAt) }
     environment["SWEEPD_TRIAL_DIR"] = directory.path
     let builder = ProgramCommand(

@@ -502,4 +502,35 @@ final class ProgramSweepTests: DaemonTestCase {
       XCTAssertEqual(best(row), Double(quality) + 1.0 / 15, accuracy: 1e-9)
     }
   }
+
+  /// `sweepd logs --follow` prints a running program's output as it comes and returns when
+  /// the trial ends.
+  func testLogsFollowARunningTrialToItsEnd() throws {
+    let config = try write(
+      "chatty.yaml",
+      """
+      program: prog.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      parameters:
+        steps: {value: 12}
+        delay: {value: 0.1}
+      """)
+    let coordinator = try launchCoordinator(["--db", directory.appendingPathComponent("c.db").path])
+    _ = try launch(
+      ["worker", "--connect", coordinator.endpoint, "--slots", "1", "--allow-programs"], name: "worker",
+      environment: environment)
+    let sweep = try SweepdProcess.run(["submit", config.path, "--coordinator", coordinator.endpoint]).stdout
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline, try recorded().isEmpty { usleep(50_000) }
+    let trial = try XCTUnwrap((try recorded().first?["env"] as? [String: String])?["SWEEPD_TRIAL_ID"])
+    let started = Date()
+    let follow = try SweepdProcess.run(["logs", trial, "--follow", "--coordinator", coordinator.endpoint], timeout: 60)
+    XCTAssertEqual(follow.status, 0, follow.stderr)
+    XCTAssertTrue(follow.stdout.contains("hello from trial \(trial)"), follow.stdout)
+    XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+    let status = try SweepdProcess.run(["status", sweep, "--coordinator", coordinator.endpoint]).stdout
+    XCTAssertTrue(status.contains("completed"), "--follow returned before the trial ended: \(status)")
+  }
 }
