@@ -526,7 +526,8 @@ final class ProgramSweepTests: DaemonTestCase {
     while Date() < deadline, try recorded().isEmpty { usleep(50_000) }
     let trial = try XCTUnwrap((try recorded().first?["env"] as? [String: String])?["SWEEPD_TRIAL_ID"])
     let started = Date()
-    let follow = try SweepdProcess.run(["logs", trial, "--follow", "--coordinator", coordinator.endpoint], timeout: 60)
+    let follow = try SweepdProcess.run(
+      ["logs", trial, "--follow", "--coordinator", coordinator.endpoint], timeout: 60)
     XCTAssertEqual(follow.status, 0, follow.stderr)
     XCTAssertTrue(follow.stdout.contains("hello from trial \(trial)"), follow.stdout)
     XCTAssertLessThan(Date().timeIntervalSince(started), 30)
