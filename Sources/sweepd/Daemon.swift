@@ -458,6 +458,20 @@ struct Run: ParsableCommand {
     // One local worker with a slot per requested worker: one I/O thread and one connection
     // serve every slot (each extra agent would add a thread waking per epoch).
     let slots = workers ?? ProcessInfo.processInfo.activeProcessorCount
+    let programOptions = try programs.options(allowed: true)
+    if let program = spec.program {
+      // The one local worker must fit a trial, or the sweep would wait forever.
+      if program.cores > slots {
+        throw CommandFailure(
+          "\(file): each trial takes \(program.cores) cores (resources.cores), but this run has \(slots) slots; pass --workers \(program.cores) or more"
+        )
+      }
+      if program.gpus > programOptions.gpus.count {
+        throw CommandFailure(
+          "\(file): each trial takes \(program.gpus) GPU\(program.gpus == 1 ? "" : "s") (resources.gpus), but --gpus lists \(programOptions.gpus.count); pass --gpus 0,1,… (or auto)"
+        )
+      }
+    }
     var workerLogger = Logger(label: "sweepd.worker")
     workerLogger.logLevel = .warning
     let agent = try WorkerAgent(
@@ -465,7 +479,7 @@ struct Run: ParsableCommand {
       cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount), context: context,
       dataCacheDirectory: scratch.appendingPathComponent("cache").path,
       // Everything is local and the code is the user's own: programs run.
-      programs: try programs.options(allowed: true))
+      programs: programOptions)
     let workersDone = DispatchGroup()
     workersDone.enter()
     Thread {
