@@ -367,8 +367,9 @@ final class ProgramSweepTests: DaemonTestCase {
     _ = try launch(
       ["worker", "--connect", coordinator.endpoint, "--slots", "2", "--name", "plain"], name: "plain",
       environment: environment)
-    let sweep = try SweepdProcess.run(["submit", config.path, "--coordinator", coordinator.endpoint]).stdout
-      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let first = try SweepdProcess.run(["submit", config.path, "--coordinator", coordinator.endpoint])
+    XCTAssertTrue(first.stderr.contains("uploaded code"), first.stderr)
+    let sweep = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     let deadline = Date().addingTimeInterval(30)
     var status = ""
     while Date() < deadline {
@@ -384,6 +385,10 @@ final class ProgramSweepTests: DaemonTestCase {
     try waitUntilComplete(coordinator.endpoint, sweep, seconds: 60)
     let workers = Set(try recorded().map { ($0["env"] as! [String: String])["SWEEPD_WORKER"] ?? "?" })
     XCTAssertEqual(workers, ["runner"])
+    // The same code again: its snapshot has the same digest, and nothing is uploaded.
+    let again = try SweepdProcess.run(["submit", config.path, "--coordinator", coordinator.endpoint])
+    XCTAssertEqual(again.status, 0, again.stderr)
+    XCTAssertFalse(again.stderr.contains("uploaded"), again.stderr)
   }
 
   /// Three 1-GPU trials on a worker with GPUs 0 and 1: each sees one GPU, never one another

@@ -120,7 +120,8 @@ parameters:
     best = min(t["best"]["value"] for t in trials if t.get("best"))
     return {"seconds": seconds, "best_val_error": best,
             "completed": sum(t["status"] == "completed" for t in trials),
-            "stopped": sum(t["status"] == "early_stopped" for t in trials)}
+            "stopped": sum(t["status"] == "early_stopped" for t in trials),
+            "epochs": sum(t["epochs"] for t in trials)}
 
 
 OPTUNA_DRIVER = r"""
@@ -165,7 +166,8 @@ best = min(min(t.intermediate_values.values()) for t in study.trials if t.interm
 states = [t.state for t in study.trials]
 print(json.dumps({"seconds": seconds, "best_val_error": best,
                   "completed": sum(s == optuna.trial.TrialState.COMPLETE for s in states),
-                  "stopped": sum(s == optuna.trial.TrialState.PRUNED for s in states)}))
+                  "stopped": sum(s == optuna.trial.TrialState.PRUNED for s in states),
+                  "epochs": sum(len(t.intermediate_values) for t in study.trials)}))
 """
 
 
@@ -209,15 +211,18 @@ def main():
                 rows["sweepd"].append(sweepd_torch(os.path.abspath(args.sweepd), args.python, args.data, work, index))
                 rows["optuna"].append(optuna_torch(args.python, args.data, work, index))
             print(f"### The digits sweep as a PyTorch script: sweepd vs Optuna, {args.rounds} round(s), medians\n")
-            print("| runner | wall s | best val_error | completed | stopped early |")
-            print("|---|---|---|---|---|")
+            print("| runner | wall s | best val_error | completed | stopped early | epochs trained | rounds' wall s |")
+            print("|---|---|---|---|---|---|---|")
             for name, label in (("sweepd", "sweepd run (program sweep, TPE + median, 2 slots)"),
                                 ("optuna", "Optuna (subprocess per trial, n_jobs=2, journal file, MedianPruner)")):
                 r = rows[name]
+                rounds = ", ".join("%.1f" % x["seconds"] for x in r)
                 print(f"| {label} | {statistics.median(x['seconds'] for x in r):.1f} | "
                       f"{statistics.median(x['best_val_error'] for x in r):.4f} | "
                       f"{statistics.median(x['completed'] for x in r):.0f} | "
-                      f"{statistics.median(x['stopped'] for x in r):.0f} |")
+                      f"{statistics.median(x['stopped'] for x in r):.0f} | "
+                      f"{statistics.median(x['epochs'] for x in r):.0f} | "
+                      f"{rounds} |")
             ratio = statistics.median(x["seconds"] for x in rows["optuna"]) / statistics.median(
                 x["seconds"] for x in rows["sweepd"])
             print(f"\nOptuna's wall time / sweepd's: {ratio:.2f}")
