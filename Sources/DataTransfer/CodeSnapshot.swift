@@ -8,13 +8,17 @@ import Foundation
 /// Which files: where git is installed and the directory is in a work tree, what git would
 /// track (`git ls-files --cached --others --exclude-standard`: `.gitignore` honoured);
 /// otherwise every file under it. Never `.git`, nor what sweepd or Python leave behind
-/// (`sweepd.db*`, `__pycache__`, `*.pyc`, `.sweepd-*`, `.venv*`, `wandb`); nor what the
+/// (`sweepd.db*` and any store's `*.db.lock`, `*.db-wal`, `*.db-shm`, `*.db.data`;
+/// `__pycache__`, `*.pyc`, `.sweepd-*`, `.venv*`, `wandb`); nor what the
 /// config's `code.exclude` globs match (against the path relative to the directory, or its
 /// file name).
 public struct CodeSnapshot: Sendable {
   /// Patterns always left out.
   public static let alwaysExcluded = [
     ".git", "sweepd.db", "sweepd.db-*", "sweepd.db.*", "__pycache__", "*.pyc", ".sweepd-*", ".venv*", "wandb",
+    // A store's companions under any name (`--db runs.db`): its lock, WAL, shared memory
+    // and uploaded files, which would otherwise travel, and grow, with every submit.
+    "*.db.lock", "*.db-wal", "*.db-shm", "*.db.data",
   ]
   /// The default size limit (the files' total, bytes): 64 MiB.
   public static let defaultLimit: Int64 = 64 << 20
