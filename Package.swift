@@ -89,7 +89,10 @@ let package = Package(
       dependencies: [
         "Wire", "Client", "ZMQ", "Training", "Vocabulary", "DataTransfer", "Programs",
         .product(name: "Logging", package: "swift-log"),
-      ]),
+      ],
+      // The `wandb` module program trials import, compiled into the binary (no bundle to
+      // install next to it).
+      resources: [.embedInCode("Shim/wandb.py")]),
     .target(
       name: "Search",
       dependencies: [

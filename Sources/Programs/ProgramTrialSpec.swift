@@ -25,11 +25,16 @@ public struct ProgramTrialSpec: Hashable, Sendable, Codable {
   public var code: String?
   /// The trial's seed (the sweep's choice), given to the program as `SWEEPD_SEED`.
   public var seed: UInt64
+  /// `wandb: real` in the config: the program imports W&B's own package, not sweepd's
+  /// (absent: sweepd's, for Python programs).
+  public var realWandb: Bool?
 
   public init(
     program: String?, command: [String]?, parameters: [(String, ConfigValue)], metric: String,
-    maxSeconds: Double? = nil, cores: Int = 1, gpus: Int = 0, code: String? = nil, seed: UInt64 = 0
+    maxSeconds: Double? = nil, cores: Int = 1, gpus: Int = 0, code: String? = nil, seed: UInt64 = 0,
+    realWandb: Bool? = nil
   ) {
+    self.realWandb = realWandb
     self.program = program
     self.command = command
     self.parameters = parameters.map { Parameter(name: $0.0, value: $0.1) }

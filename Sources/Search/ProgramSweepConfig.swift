@@ -23,6 +23,9 @@ public struct ProgramSetup: Hashable, Sendable {
   /// `resources.cores` (default 1) and `resources.gpus` (default 0), per trial.
   public var cores = 1
   public var gpus = 0
+  /// `wandb: real`: Python programs import W&B's own package instead of sweepd's `wandb`
+  /// module (`wandb: sweepd`, the default).
+  public var realWandb = false
 }
 
 extension SweepConfig {
@@ -41,7 +44,7 @@ extension SweepConfig {
 
 extension SweepConfig.Parser {
   /// The keys only a program sweep takes.
-  static let programOnlyKeys = ["code", "resources", "max_seconds"]
+  static let programOnlyKeys = ["code", "resources", "max_seconds", "wandb"]
 
   /// Reads `program`, `command`, `code`, `resources` and `max_seconds` of a program sweep,
   /// and says why each built-in section does not belong in one.
@@ -102,6 +105,16 @@ extension SweepConfig.Parser {
       }
     }
     if let entry = byKey["code"] { parseCode(entry, into: &setup) }
+    if let entry = byKey["wandb"] {
+      if let word = entry.value.string, ["real", "sweepd"].contains(word) {
+        setup.realWandb = word == "real"
+      } else {
+        issue(
+          entry.value.location, "wandb",
+          "expected sweepd (the default: Python programs import sweepd's wandb module) or real (W&B's own package), found '\(entry.value.plain)'"
+        )
+      }
+    }
     if let entry = byKey["max_seconds"] {
       if let value = entry.value.number, value.isFinite, value > 0 {
         setup.maxSeconds = value

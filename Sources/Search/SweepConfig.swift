@@ -12,7 +12,7 @@ public enum SweepConfig {
     "name", "description", "method", "metric", "parameters", "run_cap", "early_terminate", "seed", "repeats",
     "max_attempts", "deterministic", "data", "model", "training", "schedule", "optimizer", "program",
     "command",
-    "code", "resources", "max_seconds",
+    "code", "resources", "max_seconds", "wandb",
   ]
   /// W&B keys that describe its own service; accepted with a warning.
   static let wandbOnlyKeys = ["project", "entity", "controller", "job", "image_uri"]

@@ -117,7 +117,7 @@ public struct SweepPlan: Sendable {
       let work = ProgramTrialSpec(
         program: program.program, command: program.command, parameters: assigned,
         metric: spec.metric.name.rawValue, maxSeconds: program.maxSeconds, cores: program.cores,
-        gpus: program.gpus, code: spec.codeDigest, seed: seed)
+        gpus: program.gpus, code: spec.codeDigest, seed: seed, realWandb: program.realWandb ? true : nil)
       return PlannedTrial(
         index: index, configuration: configuration, repeatIndex: repeatIndex, seed: seed, assigned: assigned,
         used: assigned, work: .program(work), point: point)

@@ -97,12 +97,16 @@ public struct DoneReport: Hashable, Sendable, Codable {
   /// A failure another attempt may not repeat (a program that exited non-zero or was
   /// killed): the coordinator requeues it while the trial has attempts left. Absent: final.
   public var retryable: Bool?
+  /// The program said it was being preempted (`wandb.mark_preempting()`) before it failed:
+  /// requeued without using up an attempt.
+  public var preempted: Bool?
 
   public init(
     attempt: AttemptID, status: Status, epochs: Int, divergedEpoch: Int? = nil, seconds: Double,
-    message: String? = nil, retryable: Bool? = nil
+    message: String? = nil, retryable: Bool? = nil, preempted: Bool? = nil
   ) {
     self.retryable = retryable
+    self.preempted = preempted
     self.attempt = attempt
     self.status = status
     self.epochs = epochs

@@ -15,10 +15,15 @@ public struct ProgramOptions: Sendable {
   public var gpus: [String]
   /// Where attempts run: `<workDirectory>/<sweep>/trial-<id>-attempt-<n>/`.
   public var workDirectory: String
+  /// Whether Python programs get sweepd's `wandb` module first on `PYTHONPATH` (unless
+  /// their sweep says `wandb: real`); `--no-wandb-shim` turns it off for the worker.
+  public var wandbShim: Bool
 
   public init(
-    allowed: Bool = false, killGrace: Double = 30, gpus: [String] = [], workDirectory: String? = nil
+    allowed: Bool = false, killGrace: Double = 30, gpus: [String] = [], workDirectory: String? = nil,
+    wandbShim: Bool = true
   ) {
+    self.wandbShim = wandbShim
     self.allowed = allowed
     self.killGrace = killGrace
     self.gpus = gpus
@@ -112,6 +117,25 @@ extension WorkerAgent {
     // --follow` shows a Python program's prints as they happen (unless the user chose).
     if environment["PYTHONUNBUFFERED"] == nil { environment["PYTHONUNBUFFERED"] = "1" }
     if let assignedAt { environment["SWEEPD_ASSIGNED_AT"] = String(format: "%.6f", assignedAt) }
+    // What W&B's agent gives a run, so code that reads it works.
+    environment["WANDB_SWEEP_ID"] = assignment.sweep
+    environment["WANDB_RUN_ID"] = "\(assignment.sweep)-\(attempt.trial)-\(attempt.attempt)"
+    environment["WANDB_DIR"] = directory.path
+    if programOptions.wandbShim, spec.realWandb != true,
+      WandbShim.isPython(program: spec.program, command: spec.command)
+    {
+      do {
+        let shim = try wandbShimDirectory()
+        environment["PYTHONPATH"] = [shim, environment["PYTHONPATH"]].compactMap { $0 }.filter { !$0.isEmpty }
+          .joined(separator: ":")
+        let path = directory.appendingPathComponent(".sweepd-wandb-params.yaml").path
+        try CodeCache.write(
+          WandbShim.sweepParameters(spec.assignment.map { ($0.0, PythonText.json($0.1)) }), to: path)
+        environment["WANDB_SWEEP_PARAM_PATH"] = path
+      } catch {
+        return failed("cannot set up the wandb module for the program: \(error)")
+      }
+    }
     environment["SWEEPD_TRIAL_DIR"] = directory.path
     let builder = ProgramCommand(
       command: spec.command, program: spec.program,
@@ -167,12 +191,21 @@ extension WorkerAgent {
     if status == .diverged { divergedEpoch = max(steps, 1) }
     // An exit with an error or a signal may not recur; a time limit or a missing metric will.
     var retryable: Bool?
+    var preempted: Bool?
     if status == .failed, end.timedOut == nil, !end.stopped {
-      if case .status(0) = end.exit {} else { retryable = true }
+      if case .status(0) = end.exit {
+      } else {
+        retryable = true
+        // `wandb.mark_preempting()`: the program said it was being preempted.
+        if access(directory.appendingPathComponent(".sweepd-preempting").path, F_OK) == 0 {
+          preempted = true
+          message = "preempted (the program called mark_preempting); " + (message ?? "")
+        }
+      }
     }
     return DoneReport(
       attempt: attempt, status: status, epochs: steps, divergedEpoch: divergedEpoch, seconds: seconds(),
-      message: message, retryable: retryable)
+      message: message, retryable: retryable, preempted: preempted)
   }
 }
 

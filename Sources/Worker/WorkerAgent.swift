@@ -52,6 +52,17 @@ public final class WorkerAgent: @unchecked Sendable {
   let programOptions: ProgramOptions
   /// The worker's name (also a program's `SWEEPD_WORKER`).
   let name: String
+  /// Where sweepd's `wandb` module is written (next to the code cache), once.
+  let shimDirectory = Mutex<String?>(nil)
+
+  func wandbShimDirectory() throws -> String {
+    try shimDirectory.withLock { cached in
+      if let cached { return cached }
+      let made = try WandbShim.directory(under: codeCache.directory.deletingLastPathComponent().path)
+      cached = made
+      return made
+    }
+  }
   let resources: ResourceGate
   let codeCache: CodeCache
 

@@ -82,6 +82,8 @@ struct ProgramFlags: ParsableArguments {
   var gpus: String = "none"
   @Option(help: "Where program trials run, a directory per attempt (default: ~/.cache/sweepd/runs).")
   var workDir: String?
+  @Flag(help: "Python programs import W&B's own wandb package, not sweepd's wandb module.")
+  var noWandbShim = false
 
   func validate() throws {
     if !(killGrace >= 0) || !killGrace.isFinite {

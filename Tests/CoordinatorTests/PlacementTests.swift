@@ -114,4 +114,23 @@ final class PlacementTests: XCTestCase {
     XCTAssertEqual(state.runningCount, 0)
     XCTAssertEqual(state.pendingCount, 0)
   }
+
+  /// A preempted program (it called `wandb.mark_preempting()` before failing) is requeued
+  /// even on its last attempt: preemption does not count.
+  func testPreemptionDoesNotUseUpAnAttempt() {
+    var state = CoordinatorState()
+    state.require(.init(program: true), for: "p")
+    _ = state.handle(.trialsAdded(sweep: "p", trials: [1], maxAttempts: 1), now: 0)
+    _ = state.handle(.message("p1", ready("w", slots: 1, programs: true)), now: 0)
+    let actions = state.handle(
+      .message(
+        "p1",
+        .done(
+          DoneReport(
+            attempt: AttemptID(trial: 1, attempt: 1), status: .failed, epochs: 1, seconds: 1,
+            message: "preempted",
+            retryable: true, preempted: true))), now: 1)
+    XCTAssertEqual(assigned(actions).map(\.1), [1], "run again: \(actions)")
+    XCTAssertEqual(state.runningCount, 1)
+  }
 }

@@ -539,4 +539,111 @@ final class ProgramSweepTests: DaemonTestCase {
     let status = try SweepdProcess.run(["status", sweep, "--coordinator", coordinator.endpoint]).stdout
     XCTAssertTrue(status.contains("completed"), "--follow returned before the trial ended: \(status)")
   }
+
+  // MARK: sweepd's wandb module
+
+  /// A W&B sweep program that takes no arguments: `wandb.init()` / `wandb.config` /
+  /// `wandb.log` (nested keys flattened as W&B names them), W&B's run environment, and a
+  /// call the module does not cover failing with a message that names it.
+  func testAWandBProgramRunsUnchanged() throws {
+    _ = try write(
+      "wb.py",
+      """
+      import json, os, sys
+      import wandb
+      run = wandb.init(project="demo", entity="me", config={"epochs": 3, "lr": 0.5, "width": 8})
+      config = wandb.config
+      assert wandb.run is run and config.width == 8 and config["lr"] == config.lr
+      params = json.load(open(os.environ["WANDB_SWEEP_PARAM_PATH"]))
+      assert params["lr"] == {"value": config.lr}, params
+      wandb.define_metric("val/loss", summary="min")
+      for epoch in range(config.epochs):
+          wandb.log({"val": {"loss": config.lr + 1.0 / (epoch + 1)}, "chart": wandb.Image(None)})
+      run.summary["note"] = 1
+      if config.lr > 0.3:
+          wandb.Api()
+      wandb.finish()
+      """)
+    let config = try write(
+      "wb.yaml",
+      """
+      program: wb.py
+      method: grid
+      max_attempts: 1
+      metric: {name: val/loss, goal: minimize}
+      parameters:
+        lr: {values: [0.1, 0.4]}
+      """)
+    let output = try run(config)
+    let rows = try trials(output)
+    let good = try XCTUnwrap(rows.first { ($0["params"] as? [String: Any])?["lr"] as? Double == 0.1 })
+    XCTAssertEqual(good["status"] as? String, "completed", "\(good)")
+    XCTAssertEqual(good["epochs"] as? Int, 3)
+    XCTAssertEqual(best(good), 0.1 + 1.0 / 3, accuracy: 1e-12)
+    let bad = try XCTUnwrap(rows.first { ($0["params"] as? [String: Any])?["lr"] as? Double == 0.4 })
+    XCTAssertEqual(bad["status"] as? String, "failed")
+    XCTAssertTrue((bad["message"] as? String ?? "").contains("wandb.Api is not available"), "\(bad)")
+  }
+
+  /// `mark_preempting()` then a non-zero exit: requeued, not failed, even with one attempt.
+  func testAPreemptedProgramIsRequeuedNotFailed() throws {
+    _ = try write(
+      "preempt.py",
+      """
+      import os, sys, wandb
+      wandb.init()
+      wandb.log({"loss": 1.0})
+      if os.environ["SWEEPD_ATTEMPT"] == "1":
+          wandb.mark_preempting()
+          sys.exit(1)
+      wandb.log({"loss": 0.5})
+      """)
+    let config = try write(
+      "preempt.yaml",
+      """
+      program: preempt.py
+      method: grid
+      max_attempts: 1
+      metric: {name: loss, goal: minimize}
+      parameters:
+        x: {value: 1}
+      """)
+    let output = try run(config)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let rows = try trials(output)
+    XCTAssertEqual(rows.first?["status"] as? String, "completed", "\(rows)")
+    XCTAssertEqual(best(rows[0]), 0.5)
+  }
+
+  /// `wandb: real` leaves Python's own `wandb` on the path (here: none, or the user's);
+  /// without it, `import wandb` finds sweepd's module.
+  func testWandbRealLeavesTheUsersOwnPackage() throws {
+    _ = try write(
+      "which.py",
+      """
+      import json, os
+      try:
+          import wandb
+          ours = getattr(wandb, "_SWEEPD", False)
+      except ImportError:
+          ours = False
+      channel = os.fdopen(int(os.environ["SWEEPD_METRICS_FD"]), "w")
+      channel.write(json.dumps({"ours": 1.0 if ours else 0.0}) + "\\n")
+      """)
+    for (line, expected) in [("", 1.0), ("wandb: real", 0.0)] {
+      let config = try write(
+        "which.yaml",
+        """
+        program: which.py
+        method: grid
+        \(line)
+        metric: {name: ours, goal: maximize}
+        parameters:
+          x: {value: 1}
+        """)
+      let output = try run(config)
+      XCTAssertEqual(output.status, 0, output.stderr)
+      XCTAssertEqual(best(try trials(output)[0]), expected, line)
+    }
+  }
 }

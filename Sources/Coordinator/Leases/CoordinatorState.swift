@@ -257,7 +257,11 @@ public struct CoordinatorState: Sendable {
       if claimsAnother(done.attempt, peer) { return offence(peer, "DONE for \(done.attempt), not its") }
       // Acknowledged even when stale, so the worker stops resending it.
       var actions: [Action] = []
-      if isCurrent(done.attempt, on: peer), done.status == .failed, done.retryable == true,
+      if isCurrent(done.attempt, on: peer), done.status == .failed, done.preempted == true {
+        // Preempted, not failed: another attempt, which does not count.
+        trials[done.attempt.trial]?.maxAttempts += 1
+        actions += requeue(done.attempt, reason: done.message ?? "preempted")
+      } else if isCurrent(done.attempt, on: peer), done.status == .failed, done.retryable == true,
         let trial = trials[done.attempt.trial], done.attempt.attempt < trial.maxAttempts
       {
         // A program that failed may succeed on another try (or another worker).
