@@ -15,7 +15,18 @@ public enum SweepConfig {
     "code", "resources", "max_seconds", "wandb",
   ]
   /// W&B keys that describe its own service; accepted with a warning.
-  static let wandbOnlyKeys = ["project", "entity", "controller", "job", "image_uri"]
+  static let wandbOnlyKeys = ["project", "entity"]
+  /// Keys that only W&B Launch or W&B's own sweep controller act on: a config that needs
+  /// them cannot mean the same here, so each is an error that says where it belongs.
+  static let launchKeys: [String: String] = [
+    "controller":
+      "`controller` chooses where W&B runs a sweep's search (its cloud or a local controller); sweepd's coordinator is the controller — remove it",
+    "job": "`job` names a W&B Launch job; sweepd runs the config's `program`/`command` — give those instead",
+    "image_uri":
+      "`image_uri` names a container image for W&B Launch; sweepd runs the config's `program`/`command` on its workers — give those instead",
+    "scheduler":
+      "`scheduler` configures a W&B Launch sweep scheduler; sweepd's coordinator schedules the trials — remove it",
+  ]
   static let methods = ["grid", "random", "bayes", "sobol", "tpe"]
   static let metricNames = MetricName.optimizable.map(\.rawValue)
   static let distributions = [
@@ -120,6 +131,8 @@ public enum SweepConfig {
             ConfigIssue(
               file: file, location: entry.keyLocation, keyPath: entry.key,
               message: "W&B key ignored: it names a part of W&B's own service, which sweepd does not use"))
+        } else if let why = SweepConfig.launchKeys[entry.key] {
+          issue(entry.keyLocation, entry.key, why)
         } else {
           issue(
             entry.keyLocation, entry.key,
@@ -165,6 +178,11 @@ public enum SweepConfig {
         if let word = entry.value.string, SweepConfig.methods.contains(word) {
           methodName = word
           method = word == "bayes" ? .tpe : SweepSpec.Method(rawValue: word)!
+        } else if entry.value.string == "custom" {
+          issue(
+            entry.value.location, "method",
+            "method custom is W&B Launch's (a scheduler you write); sweepd searches itself — use grid, random, bayes, sobol or tpe"
+          )
         } else {
           issue(
             entry.value.location, "method",

@@ -48,6 +48,12 @@ struct Logs: ParsableCommand {
         after = chunk.id
       }
       let ended = ![.pending, .running].contains(logs.state)
+      if after == 0 && logs.chunks.isEmpty && (!follow || ended) {
+        // Nothing at all: say so rather than print an empty line.
+        printError(
+          "trial \(trial) attempt \(logs.attempt) (\(logs.state.rawValue)): no output kept; only program trials' standard output and error are"
+        )
+      }
       if !follow || (ended && logs.chunks.isEmpty) {
         if ended, let message = logs.message, follow || logs.chunks.isEmpty && after == 0 {
           printError("trial \(trial) \(logs.state.rawValue): \(message)")

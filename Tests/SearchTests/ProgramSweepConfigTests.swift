@@ -139,4 +139,22 @@ final class ProgramSweepConfigTests: XCTestCase {
       XCTAssertEqual(spec.metric.goal, .maximize)
     }
   }
+
+  /// What only W&B Launch or W&B's controller acts on is an error that says where it belongs;
+  /// `project` and `entity` are harmless and only warned about.
+  func testLaunchKeysAreErrorsThatSayWhy() {
+    let base = "program: t.py\nmetric: {name: loss}\nparameters:\n  a: {values: [1]}\n"
+    let custom = errors("method: custom\n" + base)
+    XCTAssertEqual(custom.count, 1)
+    XCTAssertTrue(custom[0].contains("method custom is W&B Launch's"), custom[0])
+    for (key, words) in [
+      ("job", "W&B Launch job"), ("image_uri", "container image"), ("scheduler", "Launch sweep scheduler"),
+      ("controller", "sweepd's coordinator is the controller"),
+    ] {
+      let found = errors("method: grid\n\(key): x\n" + base)
+      XCTAssertEqual(found.count, 1, key)
+      XCTAssertTrue(found.first?.hasPrefix("p.yaml:2:1: \(key): ") ?? false, "\(found)")
+      XCTAssertTrue(found.first?.contains(words) ?? false, "\(found)")
+    }
+  }
 }
