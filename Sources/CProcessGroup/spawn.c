@@ -139,6 +139,13 @@ static int start_program(void *argument) {
   return 127;
 }
 
+/// Closes every open descriptor of `pipes` (six, -1 when not made) and returns `code`.
+static int close_pipes(int pipes[6], int code) {
+  for (int i = 0; i < 6; i++)
+    if (pipes[i] >= 0) close(pipes[i]);
+  return code;
+}
+
 /// The stack the program's process starts on (see below); one per supervisor, which starts
 /// one program.
 enum { program_stack_bytes = 64 * 1024 };
@@ -146,21 +153,13 @@ enum { program_stack_bytes = 64 * 1024 };
 int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[], const char *directory,
                          int stdout_fd, int stderr_fd, int metrics_fd, int metrics_target,
                          sweepd_program *out) {
-  int lifeline[2], report[2], exec_pipe[2];
-  if (pipe2(lifeline, O_CLOEXEC) != 0) return errno;
-  if (pipe2(report, O_CLOEXEC) != 0) {
-    int code = errno;
-    close(lifeline[0]);
-    close(lifeline[1]);
-    return code;
-  }
-  if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
-    int code = errno;
-    close(lifeline[0]);
-    close(lifeline[1]);
-    close(report[0]);
-    close(report[1]);
-    return code;
+  // Three pipes, held in one array so every failure closes what was made: the lifeline
+  // (read end to the supervisor), the report (write end to the supervisor) and the exec
+  // pipe (the program's errno if execve fails; closed by a successful one).
+  int pipes[6] = {-1, -1, -1, -1, -1, -1};
+  int *lifeline = pipes, *report = pipes + 2, *exec_pipe = pipes + 4;
+  for (int made = 0; made < 3; made++) {
+    if (pipe2(pipes + 2 * made, O_CLOEXEC) != 0) return close_pipes(pipes, errno);
   }
   // The program's process starts with clone(CLONE_VM | CLONE_VFORK), as posix_spawn does: it
   // shares the supervisor's memory on a stack of its own until execve, so the (large)
@@ -168,26 +167,9 @@ int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[
   // fork: after fork only async-signal-safe calls are made.
   static __thread char *program_stack = NULL;
   if (!program_stack) program_stack = malloc(program_stack_bytes);
-  if (!program_stack) {
-    close(lifeline[0]);
-    close(lifeline[1]);
-    close(report[0]);
-    close(report[1]);
-    close(exec_pipe[0]);
-    close(exec_pipe[1]);
-    return ENOMEM;
-  }
+  if (!program_stack) return close_pipes(pipes, ENOMEM);
   pid_t supervisor = fork();
-  if (supervisor < 0) {
-    int code = errno;
-    close(lifeline[0]);
-    close(lifeline[1]);
-    close(report[0]);
-    close(report[1]);
-    close(exec_pipe[0]);
-    close(exec_pipe[1]);
-    return code;
-  }
+  if (supervisor < 0) return close_pipes(pipes, errno);
   if (supervisor == 0) {
     // The supervisor. It ignores SIGTERM/SIGINT/SIGHUP (a signal meant for the worker's
     // terminal group must not orphan the program unkilled) and keeps SIGCHLD default.
@@ -259,19 +241,19 @@ int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[
   close(exec_pipe[0]);
   close(exec_pipe[1]);
   int message[2] = {0, 0};
+  int code = 0;
   if (read_all(report[0], message, sizeof message) != (int)sizeof message) {
-    int status;
-    close(report[0]);
-    close(lifeline[1]);
-    waitpid(supervisor, &status, 0);
-    return EIO;
+    code = EIO;
+  } else if (message[1] != 0 || message[0] <= 0) {
+    code = message[1] ? message[1] : EAGAIN;
   }
-  if (message[1] != 0 || message[0] <= 0) {
+  if (code != 0) {
+    // Not started: the supervisor has exited or is exiting; reap it.
     int status;
     close(report[0]);
     close(lifeline[1]);
     waitpid(supervisor, &status, 0);
-    return message[1] ? message[1] : EAGAIN;
+    return code;
   }
   out->supervisor = supervisor;
   out->group = message[0];

@@ -38,6 +38,36 @@ def load_digits(path, seed):
             torch.from_numpy(x[val]), torch.from_numpy(y[val]))
 
 
+def make_optimizer(name, parameters, lr):
+    """sgd, momentum (0.9), adam or rmsprop, as the sweep names them."""
+    if name == "sgd":
+        return torch.optim.SGD(parameters, lr=lr)
+    if name == "momentum":
+        return torch.optim.SGD(parameters, lr=lr, momentum=0.9)
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=lr)
+    return torch.optim.RMSprop(parameters, lr=lr)
+
+
+def train_epoch(model, optimizer, loss_fn, x_train, y_train, generator):
+    """One epoch of batch-32 steps in a shuffled order; returns the last batch's loss."""
+    model.train()
+    order = torch.randperm(len(x_train), generator=generator)
+    for start in range(0, len(order), 32):
+        batch = order[start:start + 32]
+        optimizer.zero_grad()
+        loss = loss_fn(model(x_train[batch]), y_train[batch])
+        loss.backward()
+        optimizer.step()
+    return loss
+
+
+def validation_error(model, x_val, y_val):
+    model.eval()
+    with torch.no_grad():
+        return (model(x_val).argmax(dim=1) != y_val).float().mean().item()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
@@ -57,30 +87,14 @@ def main():
         lr = trial.suggest_float("lr", 1e-4, 0.3, log=True)
         torch.manual_seed(trial.number)
         model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-        if name == "sgd":
-            optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        elif name == "momentum":
-            optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-        elif name == "adam":
-            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        else:
-            optimizer = torch.optim.RMSprop(model.parameters(), lr=lr)
+        optimizer = make_optimizer(name, model.parameters(), lr)
         loss_fn = torch.nn.CrossEntropyLoss()
         generator = torch.Generator().manual_seed(trial.number)
         best = 1.0
         for epoch in range(1, args.epochs + 1):
-            model.train()
-            order = torch.randperm(len(x_train), generator=generator)
-            for start in range(0, len(order), 32):
-                batch = order[start:start + 32]
-                optimizer.zero_grad()
-                loss = loss_fn(model(x_train[batch]), y_train[batch])
-                loss.backward()
-                optimizer.step()
+            loss = train_epoch(model, optimizer, loss_fn, x_train, y_train, generator)
             epochs_trained += 1
-            model.eval()
-            with torch.no_grad():
-                error = (model(x_val).argmax(dim=1) != y_val).float().mean().item()
+            error = validation_error(model, x_val, y_val)
             if not np.isfinite(loss.item()):
                 raise optuna.TrialPruned()
             best = min(best, error)

@@ -13,7 +13,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from optuna_torch_sweep import load_digits  # noqa: E402  (the same split and scaling)
+# The same split, scaling, optimizers and epoch as the in-process peer.
+from optuna_torch_sweep import load_digits, make_optimizer, train_epoch, validation_error  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--optimizer", required=True)
@@ -28,30 +29,14 @@ torch.set_num_threads(1)
 x_train, y_train, x_val, y_val = load_digits(args.data, args.seed)
 torch.manual_seed(args.trial)
 model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-if args.optimizer == "sgd":
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
-elif args.optimizer == "momentum":
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
-elif args.optimizer == "adam":
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-else:
-    optimizer = torch.optim.RMSprop(model.parameters(), lr=args.lr)
+optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr)
 loss_fn = torch.nn.CrossEntropyLoss()
 generator = torch.Generator().manual_seed(args.trial)
 fd = os.environ.get("SWEEPD_METRICS_FD")
 out = os.fdopen(int(fd), "w", buffering=1) if fd else sys.stdout
 for epoch in range(1, args.epochs + 1):
-    model.train()
-    order = torch.randperm(len(x_train), generator=generator)
-    for start in range(0, len(order), 32):
-        batch = order[start:start + 32]
-        optimizer.zero_grad()
-        loss = loss_fn(model(x_train[batch]), y_train[batch])
-        loss.backward()
-        optimizer.step()
-    model.eval()
-    with torch.no_grad():
-        error = (model(x_val).argmax(dim=1) != y_val).float().mean().item()
+    loss = train_epoch(model, optimizer, loss_fn, x_train, y_train, generator)
+    error = validation_error(model, x_val, y_val)
     if not torch.isfinite(loss).item():
         error = float("nan")
     out.write(json.dumps({"val_error": error, "train_loss": loss.item()}) + "\n")
