@@ -109,6 +109,20 @@ final class ProgramSweepTests: DaemonTestCase {
     return object?["trials"] as? [[String: Any]] ?? []
   }
 
+  /// Submits `config` to the coordinator at `endpoint`; the sweep id.
+  func submit(_ config: URL, to endpoint: String) throws -> String {
+    let output = try SweepdProcess.run(["submit", config.path, "--coordinator", endpoint])
+    XCTAssertEqual(output.status, 0, output.stderr)
+    return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  /// Waits (up to 30 s) until `count` programs have written records that pass `filter`.
+  func waitForRecords(_ count: Int, where filter: ([String: Any]) -> Bool = { _ in true }) throws {
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline, try recorded().filter(filter).count < count { usleep(50_000) }
+    XCTAssertGreaterThanOrEqual(try recorded().filter(filter).count, count, "programs did not start in 30 s")
+  }
+
   /// A leaderboard row's best value.
   func best(_ row: [String: Any]) -> Double {
     ((row["best"] as? [String: Any])?["value"] as? Double) ?? .nan
@@ -281,9 +295,7 @@ final class ProgramSweepTests: DaemonTestCase {
     _ = try launch(
       ["worker", "--connect", coordinator.endpoint, "--slots", "2", "--allow-programs", "--kill-grace", "1"],
       name: "worker", environment: environment)
-    let submit = try SweepdProcess.run(["submit", config.path, "--coordinator", coordinator.endpoint])
-    XCTAssertEqual(submit.status, 0, submit.stderr)
-    let sweep = submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let sweep = try submit(config, to: coordinator.endpoint)
     try waitUntilComplete(coordinator.endpoint, sweep, seconds: 60)
     let rows = try leaderboard(coordinator.endpoint, sweep)
     func row(_ mode: String) -> [String: Any]? {
@@ -451,10 +463,8 @@ final class ProgramSweepTests: DaemonTestCase {
     let (doomed, _) = try launch(
       ["worker", "--connect", coordinator.endpoint, "--slots", "2", "--allow-programs", "--name", "doomed"],
       name: "doomed", environment: environment)
-    let sweep = try SweepdProcess.run(["submit", config.path, "--coordinator", coordinator.endpoint]).stdout
-      .trimmingCharacters(in: .whitespacesAndNewlines)
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline, try recorded().filter({ $0["child"] != nil }).count < 2 { usleep(50_000) }
+    let sweep = try submit(config, to: coordinator.endpoint)
+    try waitForRecords(2) { $0["child"] != nil }
     let first = try recorded()
     XCTAssertEqual(first.count, 2)
     kill(doomed.processIdentifier, SIGKILL)
@@ -489,10 +499,8 @@ final class ProgramSweepTests: DaemonTestCase {
     _ = try launch(
       ["worker", "--connect", first.endpoint, "--slots", "2", "--allow-programs"], name: "worker",
       environment: environment)
-    let sweep = try SweepdProcess.run(["submit", config.path, "--coordinator", first.endpoint]).stdout
-      .trimmingCharacters(in: .whitespacesAndNewlines)
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline, try recorded().count < 2 { usleep(50_000) }
+    let sweep = try submit(config, to: first.endpoint)
+    try waitForRecords(2)
     usleep(300_000)
     kill(first.process.processIdentifier, SIGKILL)
     first.process.waitUntilExit()
@@ -525,10 +533,8 @@ final class ProgramSweepTests: DaemonTestCase {
     _ = try launch(
       ["worker", "--connect", coordinator.endpoint, "--slots", "1", "--allow-programs"], name: "worker",
       environment: environment)
-    let sweep = try SweepdProcess.run(["submit", config.path, "--coordinator", coordinator.endpoint]).stdout
-      .trimmingCharacters(in: .whitespacesAndNewlines)
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline, try recorded().isEmpty { usleep(50_000) }
+    let sweep = try submit(config, to: coordinator.endpoint)
+    try waitForRecords(1)
     let trial = try XCTUnwrap((try recorded().first?["env"] as? [String: String])?["SWEEPD_TRIAL_ID"])
     let started = Date()
     let follow = try SweepdProcess.run(
