@@ -29,12 +29,7 @@ struct ParameterColumn {
       return value.number
     }
     if !present.isEmpty, numbers.count == present.count {
-      let logDistributed: Bool
-      switch distribution {
-      case .logUniform, .logUniformValues, .qLogUniformValues, .invLogUniformValues, .logNormal, .qLogNormal:
-        logDistributed = true
-      default: logDistributed = false
-      }
+      let logDistributed = distribution?.isLogScale ?? false
       let positive = numbers.allSatisfy { $0 > 0 }
       let spansDecades = positive && (numbers.max()! / numbers.min()! >= 100)
       kind = .numeric(log: positive && (logDistributed || spansDecades))

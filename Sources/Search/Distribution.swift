@@ -22,6 +22,12 @@ public enum Distribution: Hashable, Sendable {
   case qUniform(min: Double, max: Double, q: Double)
   /// exp(U(min, max)): min and max are natural-log exponents.
   case logUniform(min: Double, max: Double)
+  /// round(exp(U(min, max))/q)·q: min and max are natural-log exponents (W&B's
+  /// `q_log_uniform`, superseded there by `q_log_uniform_values`).
+  case qLogUniform(min: Double, max: Double, q: Double)
+  /// exp(−U(min, max)), drawn at 1 − u so the value rises with u: min and max are exponents
+  /// of 1/x (W&B's `inv_log_uniform`): values lie in [e^−max, e^−min].
+  case invLogUniform(min: Double, max: Double)
   /// exp(U(ln min, ln max)): log-uniform between the values min and max.
   case logUniformValues(min: Double, max: Double)
   /// round(exp(U(ln min, ln max))/q)·q.
@@ -37,6 +43,11 @@ public enum Distribution: Hashable, Sendable {
   case logNormal(mu: Double, sigma: Double)
   /// round(exp(N(μ, σ))/q)·q.
   case qLogNormal(mu: Double, sigma: Double, q: Double)
+  /// Beta(a, b) on [0, 1], density ∝ x^(a−1)·(1−x)^(b−1) (W&B's `beta`; a = b = 1 by
+  /// default, which is U(0, 1)).
+  case beta(a: Double, b: Double)
+  /// round(Beta(a, b)/q)·q (W&B's `q_beta`).
+  case qBeta(a: Double, b: Double, q: Double)
 
   /// The config name of the distribution.
   public var name: String {
@@ -47,6 +58,8 @@ public enum Distribution: Hashable, Sendable {
     case .intUniform: return "int_uniform"
     case .qUniform: return "q_uniform"
     case .logUniform: return "log_uniform"
+    case .qLogUniform: return "q_log_uniform"
+    case .invLogUniform: return "inv_log_uniform"
     case .logUniformValues: return "log_uniform_values"
     case .qLogUniformValues: return "q_log_uniform_values"
     case .invLogUniformValues: return "inv_log_uniform_values"
@@ -54,6 +67,8 @@ public enum Distribution: Hashable, Sendable {
     case .qNormal: return "q_normal"
     case .logNormal: return "log_normal"
     case .qLogNormal: return "q_log_normal"
+    case .beta: return "beta"
+    case .qBeta: return "q_beta"
     }
   }
 
@@ -81,6 +96,10 @@ public enum Distribution: Hashable, Sendable {
       return quantize(low + u * (high - low), q)
     case .logUniform(let low, let high):
       return .double(exp(low + u * (high - low)))
+    case .qLogUniform(let low, let high, let q):
+      return quantize(exp(low + u * (high - low)), q)
+    case .invLogUniform(let low, let high):
+      return .double(exp(-(low + (1 - u) * (high - low))))
     case .logUniformValues(let low, let high):
       return .double(exp(log(low) + u * (log(high) - log(low))))
     case .qLogUniformValues(let low, let high, let q):
@@ -97,6 +116,10 @@ public enum Distribution: Hashable, Sendable {
       return .double(exp(mu + sigma * normalQuantile(u)))
     case .qLogNormal(let mu, let sigma, let q):
       return quantize(exp(mu + sigma * normalQuantile(u)), q)
+    case .beta(let a, let b):
+      return .double(betaQuantile(u, a, b))
+    case .qBeta(let a, let b, let q):
+      return quantize(betaQuantile(u, a, b), q)
     }
   }
 
@@ -139,7 +162,9 @@ public enum Distribution: Hashable, Sendable {
   /// Whether values are numbers on a log scale (TPE models them in log space).
   public var isLogScale: Bool {
     switch self {
-    case .logUniform, .logUniformValues, .qLogUniformValues, .invLogUniformValues, .logNormal, .qLogNormal:
+    case .logUniform, .qLogUniform, .invLogUniform, .logUniformValues, .qLogUniformValues,
+      .invLogUniformValues,
+      .logNormal, .qLogNormal:
       return true
     default: return false
     }
@@ -174,4 +199,55 @@ public func normalQuantile(_ u: Double) -> Double {
     if abs(step) < 1e-14 * Swift.max(1, abs(x)) { break }
   }
   return x
+}
+
+/// ln B(a, b) = ln Γ(a) + ln Γ(b) − ln Γ(a + b).
+func logBeta(_ a: Double, _ b: Double) -> Double { lgamma(a) + lgamma(b) - lgamma(a + b) }
+
+/// The regularized incomplete beta function I_x(a, b), the CDF of Beta(a, b), by its
+/// continued fraction (evaluated with the modified Lentz method), which converges fast for
+/// x < (a + 1)/(a + b + 2); above that, by the symmetry I_x(a, b) = 1 − I_{1−x}(b, a).
+public func regularizedIncompleteBeta(_ x: Double, _ a: Double, _ b: Double) -> Double {
+  if x <= 0 { return 0 }
+  if x >= 1 { return 1 }
+  if x > (a + 1) / (a + b + 2) { return 1 - regularizedIncompleteBeta(1 - x, b, a) }
+  let front = exp(a * log(x) + b * log1p(-x) - logBeta(a, b)) / a
+  // I_x(a, b) = front · 1/(1 + d1/(1 + d2/(1 + …))), with d_{2m+1} = −(a+m)(a+b+m)x /
+  // ((a+2m)(a+2m+1)) and d_{2m} = m(b−m)x / ((a+2m−1)(a+2m)).
+  let tiny = 1e-300
+  var f = 1.0, c = 1.0, d = 0.0
+  for i in 0...400 {
+    let m = Double(i / 2)
+    let numerator: Double
+    if i == 0 {
+      numerator = 1
+    } else if i % 2 == 0 {
+      numerator = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+    } else {
+      numerator = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+    }
+    d = 1 + numerator * d
+    if abs(d) < tiny { d = tiny }
+    d = 1 / d
+    c = 1 + numerator / c
+    if abs(c) < tiny { c = tiny }
+    let step = c * d
+    f *= step
+    if abs(1 - step) < 1e-15 { break }
+  }
+  return Swift.min(Swift.max(front * (f - 1), 0), 1)
+}
+
+/// The Beta(a, b) quantile: the x with I_x(a, b) = u, by bisection on [0, 1] (I is
+/// increasing), refined until the bracket is within 1e-15 of its upper end, relatively, so
+/// tiny quantiles (Beta(0.3, 4) at 0.001 is ~1e-10) keep their digits (at most 1100 halvings).
+public func betaQuantile(_ u: Double, _ a: Double, _ b: Double) -> Double {
+  if u <= 0 { return 0 }
+  var low = 0.0, high = 1.0
+  while high - low > 1e-15 * high {
+    let middle = 0.5 * (low + high)
+    if middle <= low || middle >= high { break }
+    if regularizedIncompleteBeta(middle, a, b) < u { low = middle } else { high = middle }
+  }
+  return 0.5 * (low + high)
 }

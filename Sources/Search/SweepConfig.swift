@@ -30,8 +30,10 @@ public enum SweepConfig {
   static let methods = ["grid", "random", "bayes", "sobol", "tpe"]
   static let metricNames = MetricName.optimizable.map(\.rawValue)
   static let distributions = [
-    "constant", "categorical", "uniform", "int_uniform", "q_uniform", "log_uniform", "log_uniform_values",
-    "q_log_uniform_values", "inv_log_uniform_values", "normal", "q_normal", "log_normal", "q_log_normal",
+    "constant", "categorical", "uniform", "int_uniform", "q_uniform", "log_uniform", "q_log_uniform",
+    "inv_log_uniform", "log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values", "normal",
+    "q_normal",
+    "log_normal", "q_log_normal", "beta", "q_beta",
   ]
   static let sections = ["data", "model", "training", "schedule", "optimizer"]
   static let trainingKeys = ["epochs", "batch_size"]
@@ -224,13 +226,7 @@ public enum SweepConfig {
       var parameters: [SweepSpec.Parameter] = []
       if let entry = byKey["parameters"] {
         if let specs = entry.value.entries {
-          for parameter in specs {
-            if let distribution = parseDistribution(parameter, program: isProgram) {
-              parameters.append(
-                SweepSpec.Parameter(
-                  path: parameter.key, distribution: distribution, location: parameter.keyLocation))
-            }
-          }
+          parameters = parseParameters(specs, under: [], program: isProgram)
         } else {
           issue(
             entry.value.location, "parameters",
@@ -537,9 +533,64 @@ public enum SweepConfig {
 
     // MARK: Distributions
 
+    /// The parameters of a `parameters` mapping, in file order, with W&B's nested parameters
+    /// (`optimizer: {parameters: {lr: …, nadam: {parameters: {beta: …}}}}`) as leaves named by
+    /// their dotted path (`optimizer.lr`, `optimizer.nadam.beta`). A built-in sweep's leaf
+    /// path is its setting path (`model: {parameters: {hidden: …}}` is `model.hidden`); a
+    /// program receives each top key as a dict of its leaves, as W&B's agent passes it.
+    mutating func parseParameters(_ specs: [ConfigTree.Entry], under nesting: [String], program: Bool)
+      -> [SweepSpec.Parameter]
+    {
+      var parameters: [SweepSpec.Parameter] = []
+      for parameter in specs {
+        let keys = nesting + [parameter.key]
+        let name = keys.joined(separator: ".")
+        let keyPath = "parameters." + keys.joined(separator: ".parameters.")
+        if let fields = parameter.value.entries, let inner = fields.first(where: { $0.key == "parameters" }) {
+          for other in fields where other.key != "parameters" {
+            issue(
+              other.keyLocation, "\(keyPath).\(other.key)",
+              "a nested parameter holds only `parameters` (its own parameters, each with values or a distribution); move `\(other.key)` into one of them"
+            )
+          }
+          guard let children = inner.value.entries, !children.isEmpty else {
+            issue(
+              inner.value.location, "\(keyPath).parameters",
+              "expected a mapping of nested parameters such as {lr: {values: [0.01, 0.1]}}, found \(inner.value.kindDescription)"
+            )
+            continue
+          }
+          parameters += parseParameters(children, under: keys, program: program)
+          continue
+        }
+        guard let distribution = parseDistribution(parameter, keyPath: keyPath, program: program) else {
+          continue
+        }
+        parameters.append(
+          SweepSpec.Parameter(
+            path: name, distribution: distribution, location: parameter.keyLocation,
+            nesting: nesting.isEmpty ? nil : keys))
+      }
+      guard nesting.isEmpty else { return parameters }
+      // A dotted name and a nested leaf may spell the same path (`optimizer.lr` both ways).
+      var first: [String: SweepSpec.Parameter] = [:]
+      for parameter in parameters {
+        if let earlier = first[parameter.path] {
+          issue(
+            parameter.location, "parameters.\(parameter.path)",
+            "'\(parameter.path)' is swept twice (also at line \(earlier.location.line)); keep one")
+        } else {
+          first[parameter.path] = parameter
+        }
+      }
+      return parameters
+    }
+
     /// `program`: a program sweep's parameter (whose name is its own, not a setting path).
-    mutating func parseDistribution(_ entry: ConfigTree.Entry, program: Bool = false) -> Distribution? {
-      let path = "parameters.\(entry.key)"
+    mutating func parseDistribution(_ entry: ConfigTree.Entry, keyPath: String? = nil, program: Bool = false)
+      -> Distribution?
+    {
+      let path = keyPath ?? "parameters.\(entry.key)"
       guard let fields = entry.value.entries else {
         issue(
           entry.value.location, path,
@@ -547,20 +598,10 @@ public enum SweepConfig {
         )
         return nil
       }
-      let allowed = ["value", "values", "probabilities", "distribution", "min", "max", "q", "mu", "sigma"]
-      if let nested = fields.first(where: { $0.key == "parameters" }), program {
-        issue(
-          nested.keyLocation, "\(path).parameters",
-          "nested parameters (a dict-valued parameter) are not supported yet; give each leaf its own name, e.g. `\(entry.key)_lr: {values: [0.01, 0.1]}`"
-        )
-        return nil
-      } else if let nested = fields.first(where: { $0.key == "parameters" }) {
-        issue(
-          nested.keyLocation, "\(path).parameters",
-          "nested parameters are written as dotted paths here, e.g. `\(entry.key).hidden: {values: [[64], [128]]}`"
-        )
-        return nil
-      }
+      let allowed = [
+        "value", "values", "probabilities", "distribution", "min", "max", "q", "mu", "sigma", "a", "b",
+        "parameters",
+      ]
       let f = knownFields(fields, allowed: allowed, path: path) { key in
         "unknown key\(Self.hint(key, allowed)); allowed: \(allowed.joined(separator: ", "))"
       }
@@ -593,17 +634,20 @@ public enum SweepConfig {
       let needs: [String: [String]] = [
         "constant": ["value"], "categorical": ["values"], "uniform": ["min", "max"],
         "int_uniform": ["min", "max"],
-        "q_uniform": ["min", "max"], "log_uniform": ["min", "max"], "log_uniform_values": ["min", "max"],
+        "q_uniform": ["min", "max"], "log_uniform": ["min", "max"], "q_log_uniform": ["min", "max"],
+        "inv_log_uniform": ["min", "max"], "log_uniform_values": ["min", "max"],
         "q_log_uniform_values": ["min", "max"], "inv_log_uniform_values": ["min", "max"], "normal": [],
-        "q_normal": [], "log_normal": [], "q_log_normal": [],
+        "q_normal": [], "log_normal": [], "q_log_normal": [], "beta": [], "q_beta": [],
       ]
       let accepts: [String: [String]] = [
         "constant": ["value"], "categorical": ["values", "probabilities"], "uniform": ["min", "max"],
         "int_uniform": ["min", "max"], "q_uniform": ["min", "max", "q"], "log_uniform": ["min", "max"],
+        "q_log_uniform": ["min", "max", "q"], "inv_log_uniform": ["min", "max"],
         "log_uniform_values": ["min", "max"], "q_log_uniform_values": ["min", "max", "q"],
         "inv_log_uniform_values": ["min", "max"], "normal": ["mu", "sigma"],
         "q_normal": ["mu", "sigma", "q"],
-        "log_normal": ["mu", "sigma"], "q_log_normal": ["mu", "sigma", "q"],
+        "log_normal": ["mu", "sigma"], "q_log_normal": ["mu", "sigma", "q"], "beta": ["a", "b"],
+        "q_beta": ["a", "b", "q"],
       ]
       var complete = true
       for key in needs[kind]! where f[key] == nil {
@@ -664,6 +708,26 @@ public enum SweepConfig {
         guard let q = quantum(f, path) else { return nil }
         return kind == "q_normal"
           ? .qNormal(mu: mu, sigma: sigma, q: q) : .qLogNormal(mu: mu, sigma: sigma, q: q)
+      case "beta", "q_beta":
+        // W&B's defaults: a = b = 1 (the uniform distribution on [0, 1]).
+        var shape: [Double] = []
+        for key in ["a", "b"] {
+          guard let tree = f[key] else {
+            shape.append(1)
+            continue
+          }
+          guard let value = number(tree, "\(path).\(key)") else { return nil }
+          guard value > 0, value.isFinite else {
+            issue(
+              tree.location, "\(path).\(key)",
+              "must be a number > 0 (a shape of the beta distribution), got \(formatNumber(value))")
+            return nil
+          }
+          shape.append(value)
+        }
+        if kind == "beta" { return .beta(a: shape[0], b: shape[1]) }
+        guard let q = quantum(f, path) else { return nil }
+        return .qBeta(a: shape[0], b: shape[1], q: q)
       default:
         guard let low = number(f["min"]!, "\(path).min"), let high = number(f["max"]!, "\(path).max") else {
           return nil
@@ -687,8 +751,14 @@ public enum SweepConfig {
         case "q_uniform":
           guard let q = quantum(f, path) else { return nil }
           return .qUniform(min: low, max: high, q: q)
-        case "log_uniform":
-          return .logUniform(min: low, max: high)
+        case "log_uniform", "q_log_uniform", "inv_log_uniform":
+          warnIfExponentsLookLikeValues(kind, low, high, at: f["min"]!.location, path)
+          if kind == "q_log_uniform" {
+            guard let q = quantum(f, path) else { return nil }
+            return .qLogUniform(min: low, max: high, q: q)
+          }
+          return kind == "log_uniform"
+            ? .logUniform(min: low, max: high) : .invLogUniform(min: low, max: high)
         default:
           guard low > 0 else {
             issue(
@@ -703,6 +773,28 @@ public enum SweepConfig {
           return .qLogUniformValues(min: low, max: high, q: q)
         }
       }
+    }
+
+    /// `log_uniform`, `q_log_uniform` and `inv_log_uniform` take natural-log exponents (as in
+    /// W&B). Bounds that are positive and a decade or more apart (`min: 0.0001, max: 0.1`),
+    /// or whose exponential overflows, were almost certainly meant as values: a warning that
+    /// shows the values they give and names the `_values` form.
+    mutating func warnIfExponentsLookLikeValues(
+      _ kind: String, _ low: Double, _ high: Double, at location: SourceLocation, _ path: String
+    ) {
+      guard (low > 0 && high / low >= 10) || high > 700 else { return }
+      let inverse = kind == "inv_log_uniform"
+      let from = inverse ? exp(-high) : exp(low), to = inverse ? exp(-low) : exp(high)
+      let range =
+        inverse
+        ? "e^-\(formatNumber(high)) = \(formatNumber(from)) to e^-\(formatNumber(low)) = \(formatNumber(to))"
+        : "e^\(formatNumber(low)) = \(formatNumber(from)) to e^\(formatNumber(high)) = \(formatNumber(to))"
+      warnings.append(
+        ConfigIssue(
+          file: file, location: location, keyPath: "\(path).min",
+          message:
+            "\(kind) takes natural-log exponents (as in W&B), so values run from \(range); for values between \(formatNumber(low)) and \(formatNumber(high)) use \(kind)_values"
+        ))
     }
 
     mutating func quantum(_ f: [String: ConfigTree], _ path: String) -> Double? {

@@ -113,9 +113,14 @@ public struct SweepPlan: Sendable {
     var seedSource = RandomSource.derived(seed: spec.seed, stream: "trial/\(configuration)/\(repeatIndex)")
     let seed = seedSource.next()
     if let program = spec.program {
-      // The program gets every value as sampled; none has a built-in meaning.
+      // The program gets every value as sampled; none has a built-in meaning. Nested
+      // parameters' leaves go back into their dicts, as W&B's agent passes them.
+      var nested = ConfigValue.map([])
+      for (parameter, (_, value)) in zip(spec.parameters, assigned) { nested.set(value, at: parameter.keys) }
+      let parameters: [(String, ConfigValue)] =
+        if case .map(let entries) = nested { entries.map { ($0.key, $0.value) } } else { assigned }
       let work = ProgramTrialSpec(
-        program: program.program, command: program.command, parameters: assigned,
+        program: program.program, command: program.command, parameters: parameters,
         metric: spec.metric.name.rawValue, maxSeconds: program.maxSeconds, cores: program.cores,
         gpus: program.gpus, code: spec.codeDigest, seed: seed, realWandb: program.realWandb ? true : nil)
       return PlannedTrial(

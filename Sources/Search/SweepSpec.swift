@@ -19,6 +19,13 @@ public struct SweepSpec: Sendable {
     public var path: String
     public var distribution: Distribution
     public var location: SourceLocation
+    /// For a leaf of W&B's nested parameters (`optimizer: {parameters: {lr: …}}`), the keys
+    /// from the top (`["optimizer", "lr"]`); `path` is them joined with `.`, as leaderboards
+    /// show it. nil: a parameter of its own, whose name is `path` (dots and all).
+    public var nesting: [String]? = nil
+
+    /// Where the value goes in the trial's parameters: the nesting keys, or the name.
+    public var keys: [String] { nesting ?? [path] }
 
     /// Whether the path names an optimizer hyperparameter (bare name).
     public var isHyperparameter: Bool { !path.contains(".") && path != "optimizer" }

@@ -100,6 +100,75 @@ final class DistributionTests: XCTestCase {
     XCTAssertNil(Distribution.uniform(min: 0, max: 1).gridValues)
   }
 
+  /// W&B's exponent forms: `q_log_uniform` is round(e^U(min, max)/q)·q, `inv_log_uniform` is
+  /// e^−U(min, max) (values in [e^−max, e^−min], log-uniform), as W&B's `params.py` defines them.
+  func testExponentFormsOfWandB() {
+    let n = 4000
+    for seed in 1...3 as ClosedRange<UInt64> {
+      let inverse = draws(.invLogUniform(min: 0, max: log(1000)), count: n, seed: seed)
+      XCTAssertTrue(inverse.allSatisfy { $0 >= 0.001 - 1e-12 && $0 <= 1 + 1e-12 })
+      XCTAssertLessThan(ksStatistic(inverse) { (log($0) - log(0.001)) / log(1000) }, ksBound(n))
+      var random = RandomSource(seed: seed)
+      for _ in 0..<500 {
+        guard
+          case .int(let b) = Distribution.qLogUniform(min: log(32), max: log(256), q: 1).value(
+            at: random.nextUnitDouble())
+        else { return XCTFail("q_log_uniform with whole q gave a non-integer") }
+        XCTAssertTrue((32...256).contains(b))
+      }
+    }
+    // The value rises with u for both inverse forms, and the two agree on the same range.
+    let values = Distribution.invLogUniformValues(min: 0.01, max: 10)
+    let exponents = Distribution.invLogUniform(min: -log(10), max: -log(0.01))
+    for u in [0.0, 0.1, 0.5, 0.9, 0.999] {
+      XCTAssertEqual(values.value(at: u).number!, exponents.value(at: u).number!, accuracy: 1e-12)
+    }
+    XCTAssertLessThan(exponents.value(at: 0.2).number!, exponents.value(at: 0.8).number!)
+  }
+
+  /// The beta CDF against closed forms: for whole a and b, I_x(a, b) is a binomial tail,
+  /// Σ_{j=a}^{a+b−1} C(a+b−1, j) x^j (1−x)^(a+b−1−j); Beta(½, ½) is the arcsine law,
+  /// (2/π)·asin(√x). The quantile inverts the CDF, and draws pass a KS test.
+  func testBetaAgainstClosedForms() {
+    func binomialTail(_ x: Double, _ a: Int, _ b: Int) -> Double {
+      let n = a + b - 1
+      var total = 0.0
+      for j in a...n {
+        let choose = exp(lgamma(Double(n + 1)) - lgamma(Double(j + 1)) - lgamma(Double(n - j + 1)))
+        total += choose * pow(x, Double(j)) * pow(1 - x, Double(n - j))
+      }
+      return total
+    }
+    for (a, b) in [(1, 1), (2, 2), (2, 5), (5, 2), (7, 3), (30, 40)] {
+      for x in stride(from: 0.01, through: 0.99, by: 0.049) {
+        XCTAssertEqual(
+          regularizedIncompleteBeta(x, Double(a), Double(b)), binomialTail(x, a, b), accuracy: 1e-12,
+          "I_\(x)(\(a), \(b))")
+      }
+    }
+    for x in stride(from: 0.001, through: 0.999, by: 0.037) {
+      XCTAssertEqual(
+        regularizedIncompleteBeta(x, 0.5, 0.5), 2 / Double.pi * asin(x.squareRoot()), accuracy: 1e-12)
+    }
+    for (a, b) in [(0.5, 0.5), (2.0, 5.0), (0.3, 4.0), (8.0, 1.5)] {
+      for u in [0.001, 0.1, 0.5, 0.77, 0.999] {
+        let x = betaQuantile(u, a, b)
+        XCTAssertEqual(
+          regularizedIncompleteBeta(x, a, b), u, accuracy: 1e-9, "Beta(\(a), \(b)) quantile \(u)")
+      }
+      let n = 3000
+      let samples = draws(.beta(a: a, b: b), count: n, seed: 3)
+      XCTAssertTrue(samples.allSatisfy { (0...1).contains($0) })
+      XCTAssertLessThan(ksStatistic(samples) { regularizedIncompleteBeta($0, a, b) }, ksBound(n))
+    }
+    XCTAssertEqual(betaQuantile(0.5, 2, 2), 0.5, accuracy: 1e-12, "a symmetric beta's median is ½")
+    var random = RandomSource(seed: 5)
+    for _ in 0..<200 {
+      let value = Distribution.qBeta(a: 2, b: 2, q: 0.25).value(at: random.nextUnitDouble()).number!
+      XCTAssertTrue([0, 0.25, 0.5, 0.75, 1].contains(value), "q_beta gave \(value)")
+    }
+  }
+
   /// χ² goodness of fit of categorical frequencies (3 degrees of freedom, 1% level 11.34).
   func testCategoricalProbabilities() {
     let values: [ConfigValue] = [.string("a"), .string("b"), .string("c"), .string("d")]

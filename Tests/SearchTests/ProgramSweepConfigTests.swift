@@ -106,12 +106,62 @@ final class ProgramSweepConfigTests: XCTestCase {
       badResources.first?.contains("not a resource (did you mean 'cores'?)") ?? false, "\(badResources)")
     let builtIn = errors("method: grid\nmax_seconds: 5\nparameters:\n  lr: {values: [0.1]}\n")
     XCTAssertTrue(builtIn.first?.contains("`max_seconds` applies to program sweeps") ?? false, "\(builtIn)")
-    let nested = errors(
-      "program: t.py\nmethod: grid\nmetric: {name: loss}\nparameters:\n  opt:\n    parameters:\n      lr: {values: [1]}\n"
+    let notOnlyParameters = errors(
+      "program: t.py\nmethod: grid\nmetric: {name: loss}\nparameters:\n  opt:\n    values: [1]\n    parameters:\n      lr: {values: [1]}\n"
     )
     XCTAssertTrue(
-      nested.first?.contains("nested parameters (a dict-valued parameter) are not supported yet") ?? false,
-      "\(nested)")
+      notOnlyParameters.first?.contains("parameters.opt.values: a nested parameter holds only `parameters`")
+        ?? false, "\(notOnlyParameters)")
+    let twice = errors(
+      "program: t.py\nmethod: grid\nmetric: {name: loss}\nparameters:\n  opt.lr: {values: [2]}\n  opt:\n    parameters:\n      lr: {values: [1]}\n"
+    )
+    XCTAssertTrue(twice.first?.contains("'opt.lr' is swept twice (also at line 5)") ?? false, "\(twice)")
+  }
+
+  /// W&B's nested parameters (its own example, `sweep-nested-cli.yaml`): leaves are searched
+  /// like any parameter and named by their dotted path; the program receives each top key as
+  /// a dict, so `${args}` passes Python's `str(dict)` and `wandb.config.optimizer` is a dict.
+  func testNestedParametersReachTheProgramAsDicts() throws {
+    let spec = try parse(
+      """
+      program: train-nested-cli.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      parameters:
+        batch_size:
+          values: [32, 64]
+        optimizer:
+          parameters:
+            lr:
+              values: [0.001, 0.0001]
+            nadam:
+              parameters:
+                beta:
+                  values: [0.9, 0.95]
+      """)
+    XCTAssertEqual(spec.parameters.map(\.path), ["batch_size", "optimizer.lr", "optimizer.nadam.beta"])
+    let plan = SweepPlan(spec: spec)
+    XCTAssertEqual(plan.totalTrials, 8)
+    let trials = try plan.trials(limit: 8)
+    XCTAssertEqual(
+      trials[1].assigned.map { "\($0.0)=\($0.1)" },
+      ["batch_size=32", "optimizer.lr=0.001", "optimizer.nadam.beta=0.95"])
+    guard case .program(let work) = trials[1].work else { return XCTFail("not a program trial") }
+    XCTAssertEqual(work.parameters.map(\.name), ["batch_size", "optimizer"])
+    let arguments = ProgramCommand(command: work.command, program: work.program).arguments(
+      parameters: work.assignment, jsonFile: "/tmp/args.json", environment: [:])
+    XCTAssertEqual(
+      Array(arguments.suffix(2)),
+      ["--batch_size=32", "--optimizer={'lr': 0.001, 'nadam': {'beta': 0.95}}"])
+    XCTAssertEqual(
+      ProgramCommand.argsJSON(work.assignment),
+      #"{"batch_size": 32, "optimizer": {"lr": 0.001, "nadam": {"beta": 0.95}}}"#)
+    // A built-in sweep's nested leaves are setting paths.
+    let builtIn = try parse(
+      "method: grid\nparameters:\n  model:\n    parameters:\n      hidden: {values: [[8], [16]]}\n  lr: {values: [0.1]}\n"
+    )
+    XCTAssertEqual(builtIn.parameters.map(\.path), ["model.hidden", "lr"])
+    XCTAssertEqual(try SweepPlan(spec: builtIn).trials(limit: 2).map { $0.spec!.model.hidden }, [[8], [16]])
   }
 
   func testAnUnknownMacroIsAWarningWithADidYouMean() throws {

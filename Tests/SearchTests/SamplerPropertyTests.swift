@@ -11,7 +11,7 @@ final class SamplerPropertyTests: XCTestCase {
     let low = g.uniform(-50, 50), width = g.uniform(0.01, 100)
     let positive = exp(g.uniform(-9, 3)), ratio = exp(g.uniform(0.1, 8))
     let q = [0.1, 0.5, 1, 2, 5][g.index(below: 5)]
-    switch g.index(below: 13) {
+    switch g.index(below: 17) {
     case 0: return .constant(.double(low))
     case 1:
       let count = 1 + g.index(below: 6)
@@ -32,6 +32,11 @@ final class SamplerPropertyTests: XCTestCase {
     case 9: return .normal(mu: low, sigma: width)
     case 10: return .qNormal(mu: low, sigma: width, q: q)
     case 11: return .logNormal(mu: low / 20, sigma: width / 50)
+    case 12: return .qLogUniform(min: log(max(positive, q)), max: log(max(positive, q) * ratio), q: q)
+    case 13: return .invLogUniform(min: low / 10, max: low / 10 + width / 20)
+    case 14: return .beta(a: g.uniform(0.1, 10), b: g.uniform(0.1, 10))
+    case 15:
+      return .qBeta(a: g.uniform(0.1, 10), b: g.uniform(0.1, 10), q: [0.1, 0.25, 0.5][g.index(below: 3)])
     default: return .qLogNormal(mu: 0, sigma: 1, q: q)
     }
   }
@@ -61,6 +66,19 @@ final class SamplerPropertyTests: XCTestCase {
           XCTAssertTrue(value.number! >= exp(a) * (1 - 1e-12) && value.number! <= exp(b) * (1 + 1e-12), label)
         case .logUniformValues(let a, let b), .invLogUniformValues(let a, let b):
           XCTAssertTrue(value.number! >= a * (1 - 1e-12) && value.number! <= b * (1 + 1e-12), label)
+        case .qLogUniform(let a, let b, let q):
+          let x = value.number!
+          XCTAssertTrue(x >= exp(a) - q / 2 - 1e-9 && x <= exp(b) + q / 2 + 1e-9, label)
+          XCTAssertEqual((x / q).rounded(), x / q, accuracy: 1e-6, label)
+        case .invLogUniform(let a, let b):
+          XCTAssertTrue(
+            value.number! >= exp(-b) * (1 - 1e-12) && value.number! <= exp(-a) * (1 + 1e-12), label)
+        case .beta:
+          XCTAssertTrue((0...1).contains(value.number!), label)
+        case .qBeta(_, _, let q):
+          let x = value.number!
+          XCTAssertTrue(x >= 0 && x <= 1 + 1e-9, label)
+          XCTAssertEqual((x / q).rounded(), x / q, accuracy: 1e-6, label)
         case .qLogUniformValues(let a, let b, let q):
           let x = value.number!
           XCTAssertTrue(x >= a - q / 2 - 1e-9 && x <= b + q / 2 + 1e-9, label)
