@@ -1,4 +1,5 @@
 import Foundation
+import Programs
 import Stopping
 import Training
 import Vocabulary
@@ -85,6 +86,7 @@ public enum SweepConfig {
       ])
     }
     var parser = Parser(file: file)
+    parser.lines = text.split(separator: "\n", omittingEmptySubsequences: false)
     var digests = dataDigests
     let codeDigest = digests.removeValue(forKey: SweepSpec.codeDigestKey)
     parser.digests = digests
@@ -104,6 +106,14 @@ public enum SweepConfig {
     var issues: [ConfigIssue] = []
     var warnings: [ConfigIssue] = []
     var digests: [String: String] = [:]
+    /// The file's lines, to read a scalar as written (see `pyyamlText`).
+    var lines: [Substring] = []
+    /// `metric.target`, `metric.impute` and `metric.impute_while_running`, as parsed.
+    var metricSettings: (target: Double?, impute: TPESampler.Impute, imputeWhileRunning: TPESampler.Impute?) =
+      (
+        nil, .worst, nil
+      )
+    var metricSettingsLocation: SourceLocation?
 
     init(file: String) { self.file = file }
 
@@ -176,6 +186,14 @@ public enum SweepConfig {
       let description = text(byKey["description"], "description")
       var methodName = "random"
       var method = SweepSpec.Method.random
+      if byKey["method"] == nil {
+        // W&B's schema requires a method; a sweep that silently became random search would
+        // not be what its author chose.
+        issue(
+          tree.location, "method",
+          "missing key 'method' (W&B requires it too); allowed: \(SweepConfig.methods.joined(separator: ", "))"
+        )
+      }
       if let entry = byKey["method"] {
         if let word = entry.value.string, SweepConfig.methods.contains(word) {
           methodName = word
@@ -193,6 +211,12 @@ public enum SweepConfig {
         }
       }
       let metric = parseMetric(byKey["metric"], anyName: isProgram)
+      if method == .tpe && byKey["metric"] == nil && !isProgram, let entry = byKey["method"] {
+        issue(
+          entry.value.location, "metric",
+          "\(methodName) search models the metric, and this config names none (W&B requires one too): add `metric: {name: val_loss, goal: minimize}`"
+        )
+      }
       let runCap = integer(byKey["run_cap"], "run_cap", minimum: 1)
       let seed = integer(byKey["seed"], "seed", minimum: 0).map { UInt64($0) } ?? 0
       let repeats = integer(byKey["repeats"], "repeats", minimum: 1) ?? 1
@@ -240,9 +264,17 @@ public enum SweepConfig {
         parameters: parameters, warnings: warnings, deterministicLag: deterministicLag)
       spec.dataDigests = digests
       spec.program = programSetup
+      (spec.target, spec.impute, spec.imputeWhileRunning) = metricSettings
+      if spec.imputeWhileRunning != nil, deterministicLag != nil, let location = metricSettingsLocation {
+        issue(
+          location, "metric.impute_while_running",
+          "TPE seeing trials still running depends on timing, which deterministic mode rules out; remove one of them"
+        )
+      }
       if isProgram { checkProgramParameters(spec) } else { checkParameters(&spec) }
       warnAboutSize(
         spec, at: byKey["repeats"]?.keyLocation ?? byKey["parameters"]?.keyLocation ?? tree.location)
+      if let entry = byKey["early_terminate"] { warnIfNothingStops(spec, at: entry.keyLocation) }
       spec.warnings = warnings
       if method == .sobol && spec.parameters.count > SobolSequence.maximumDimensions {
         issue(
@@ -283,6 +315,26 @@ public enum SweepConfig {
             file: file, location: location, keyPath: "training.epochs",
             message: "trials run \(spec.trialEpochs) epochs each; a billion or more never ends in practice"))
       }
+    }
+
+    /// Hyperband judges trials at its bands only: when the first band is at or past the last
+    /// epoch a built-in trial runs, no trial is ever stopped early (a program's last step is
+    /// not known in advance, so its sweeps get no such warning).
+    mutating func warnIfNothingStops(_ spec: SweepSpec, at location: SourceLocation) {
+      guard spec.program == nil,
+        case .hyperband(let minIter, let maxIter, let s, let eta, let strict)? = spec.earlyTerminate
+      else { return }
+      let rule = HyperbandRule(
+        minIter: minIter, maxIter: maxIter, s: s, eta: eta, strict: strict, goal: .minimize)
+      let epochs = spec.trialEpochs
+      guard let first = rule.bands.first, first >= epochs else { return }
+      let setting = minIter != nil && maxIter == nil ? "min_iter \(first)" : "max_iter and s give \(first)"
+      warnings.append(
+        ConfigIssue(
+          file: file, location: location, keyPath: "early_terminate",
+          message:
+            "hyperband's first band is at epoch \(first) (\(setting)), but trials run \(epochs) epochs: no trial is ever stopped early; lower \(minIter != nil && maxIter == nil ? "min_iter" : "max_iter") below \(epochs)"
+        ))
     }
 
     /// Seconds as years, roughly (`3.2 years`, `6.3 million years`).
@@ -402,15 +454,54 @@ public enum SweepConfig {
               "expected minimize or maximize, found '\(field.value.plain)'")
           }
         case "target":
-          _ = number(field.value, "metric.target")
+          metricSettings.target = number(field.value, "metric.target")
+        case "impute", "impute_while_running":
+          let words = TPESampler.Impute.allCases.map(\.rawValue) + (field.key == "impute" ? [] : ["false"])
+          if field.key == "impute_while_running", field.value.bool == false {
+            metricSettings.imputeWhileRunning = nil
+          } else if let word = field.value.string, words.contains(word) {
+            if field.key == "impute" {
+              metricSettings.impute = TPESampler.Impute(rawValue: word)!
+            } else {
+              metricSettings.imputeWhileRunning = TPESampler.Impute(rawValue: word)
+              metricSettingsLocation = field.keyLocation
+            }
+          } else {
+            issue(
+              field.value.location, "metric.\(field.key)",
+              "expected one of \(words.joined(separator: ", ")), found '\(field.value.plain)'\(hint(field.value.string ?? "", words))"
+            )
+          }
         default:
+          let keys = ["name", "goal", "target", "impute", "impute_while_running"]
           issue(
             field.keyLocation, "metric.\(field.key)",
-            "unknown key\(hint(field.key, ["name", "goal", "target"])); allowed: name, goal, target")
+            "unknown key\(hint(field.key, keys)); allowed: \(keys.joined(separator: ", "))")
         }
       }
-      if !goalGiven { goal = name.defaultGoal }
+      // W&B's default goal is minimize, whatever the name; a name that reads as "higher is
+      // better" without a goal is probably a mistake worth a warning.
+      if !goalGiven, Self.soundsMaximized(name.rawValue) {
+        warnings.append(
+          ConfigIssue(
+            file: file, location: entry.keyLocation, keyPath: "metric.goal",
+            message:
+              "no goal: minimizing \(name.rawValue), as W&B does by default; add `goal: maximize` if higher is better"
+          ))
+      }
       return SweepSpec.Metric(name: name, goal: goal)
+    }
+
+    /// Whether a metric's name reads as "higher is better" (accuracy, AUC, F1, reward, …):
+    /// one of its words (split at anything not a letter or digit) is such a word.
+    static func soundsMaximized(_ name: String) -> Bool {
+      let words = name.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+      let higherIsBetter: Set<String> = [
+        "accuracy", "acc", "auc", "auroc", "f1", "precision", "recall", "score", "reward", "rewards",
+        "return",
+        "map", "iou", "miou", "dice", "bleu", "rouge", "r2", "top1", "top5", "ndcg", "mrr", "sharpe",
+      ]
+      return words.contains { higherIsBetter.contains($0) }
     }
 
     mutating func parseEarlyTermination(_ tree: ConfigTree) -> SweepSpec.EarlyTermination? {
@@ -663,6 +754,7 @@ public enum SweepConfig {
         complete = false
       }
       guard complete else { return nil }
+      if program { warnWherePyYAMLReadsText(f, path) }
 
       switch kind {
       case "constant":
@@ -775,6 +867,65 @@ public enum SweepConfig {
       }
     }
 
+    /// W&B reads configs with PyYAML, whose YAML 1.1 rules read a number without a dot
+    /// (`1e-5`, `1E3`) or with an unsigned exponent (`1.0e5`) as text; sweepd's YAML 1.2
+    /// reader reads a number. Where that changes what the program receives (a `value` or one
+    /// of the `values`), or makes W&B refuse the config (a bound), say so.
+    mutating func warnWherePyYAMLReadsText(_ fields: [String: ConfigTree], _ path: String) {
+      for (key, tree) in fields.sorted(by: { $0.key < $1.key }) {
+        let scalars = key == "values" ? tree.items ?? [] : [tree]
+        for scalar in scalars {
+          guard let written = pyyamlText(scalar) else { continue }
+          let consequence =
+            ["value", "values"].contains(key)
+            ? "so under W&B the program receives the string '\(written)' where sweepd passes the number \(PythonText.str(scalar.plain))"
+            : "so W&B refuses this config (\(key) must be a number) where sweepd reads \(PythonText.str(scalar.plain))"
+          warnings.append(
+            ConfigIssue(
+              file: file, location: scalar.location, keyPath: "\(path).\(key)",
+              message:
+                "W&B's YAML loader (PyYAML) reads \(written) as text, not a number (it needs a dot and a signed exponent, as in \(Self.pyyamlNumber(written))), \(consequence); write \(Self.pyyamlNumber(written)) to mean the same in both"
+            ))
+        }
+      }
+    }
+
+    /// A number scalar's text as written, when PyYAML (YAML 1.1) would read that text as a
+    /// string; nil otherwise (not a number, or a number in both).
+    func pyyamlText(_ tree: ConfigTree) -> String? {
+      guard case .scalar(let scalar, let location) = tree, location.line >= 1, location.line <= lines.count
+      else { return nil }
+      switch scalar {
+      case .int, .double: break
+      default: return nil
+      }
+      let line = lines[location.line - 1]
+      guard location.column >= 1, location.column <= line.count else { return nil }
+      let written = String(
+        line.dropFirst(location.column - 1).prefix { !",]}#".contains($0) && !$0.isWhitespace })
+      guard !written.isEmpty, !written.hasPrefix("\""), !written.hasPrefix("'") else { return nil }
+      // PyYAML's resolver: floats need a dot (or are .inf/.nan); exponents need a sign.
+      let float =
+        #/[-+]?([0-9][0-9_]*)\.[0-9_]*([eE][-+][0-9]+)?|\.[0-9_]+([eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)/#
+      let int = #/[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+/#
+      if written.wholeMatch(of: float) != nil || written.wholeMatch(of: int) != nil { return nil }
+      return written
+    }
+
+    /// The same number written so PyYAML reads a number: `1e-5` → `1.0e-5`, `1.5e3` →
+    /// `1.5e+3`.
+    static func pyyamlNumber(_ written: String) -> String {
+      var mantissa = written, exponent = ""
+      if let e = written.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+        mantissa = String(written[..<e])
+        exponent = String(written[written.index(after: e)...])
+        if !exponent.hasPrefix("-") && !exponent.hasPrefix("+") { exponent = "+" + exponent }
+        exponent = "e" + exponent
+      }
+      if !mantissa.contains(".") { mantissa += ".0" }
+      return mantissa + exponent
+    }
+
     /// `log_uniform`, `q_log_uniform` and `inv_log_uniform` take natural-log exponents (as in
     /// W&B). Bounds that are positive and a decade or more apart (`min: 0.0001, max: 0.1`),
     /// or whose exponential overflows, were almost certainly meant as values: a warning that
@@ -785,10 +936,11 @@ public enum SweepConfig {
       guard (low > 0 && high / low >= 10) || high > 700 else { return }
       let inverse = kind == "inv_log_uniform"
       let from = inverse ? exp(-high) : exp(low), to = inverse ? exp(-low) : exp(high)
+      func short(_ x: Double) -> String { String(format: "%.4g", x) }
       let range =
         inverse
-        ? "e^-\(formatNumber(high)) = \(formatNumber(from)) to e^-\(formatNumber(low)) = \(formatNumber(to))"
-        : "e^\(formatNumber(low)) = \(formatNumber(from)) to e^\(formatNumber(high)) = \(formatNumber(to))"
+        ? "e^-\(formatNumber(high)) = \(short(from)) to e^-\(formatNumber(low)) = \(short(to))"
+        : "e^\(formatNumber(low)) = \(short(from)) to e^\(formatNumber(high)) = \(short(to))"
       warnings.append(
         ConfigIssue(
           file: file, location: location, keyPath: "\(path).min",

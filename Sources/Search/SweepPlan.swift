@@ -55,7 +55,8 @@ public struct SweepPlan: Sendable {
 
   public init(spec: SweepSpec) {
     self.spec = spec
-    tpe = TPESampler(parameters: spec.parameters, goal: spec.metric.goal, seed: spec.seed)
+    tpe = TPESampler(
+      parameters: spec.parameters, goal: spec.metric.goal, seed: spec.seed, impute: spec.impute)
   }
 
   /// Distinct configurations of a grid (the product of every parameter's value count).

@@ -41,6 +41,16 @@ public struct SweepSpec: Sendable {
   /// The config's own word for the method (`bayes` is TPE).
   public var methodName: String
   public var metric: Metric
+  /// `metric.target`: once any trial's metric reaches it (≤ when minimizing, ≥ when
+  /// maximizing), the sweep creates no more trials; pending ones are cancelled and running
+  /// ones finish (W&B's meaning). nil: none.
+  public var target: Double? = nil
+  /// `metric.impute` (default worst): what a failed trial counts as for TPE.
+  public var impute = TPESampler.Impute.worst
+  /// `metric.impute_while_running`: TPE also sees running trials, each with its best value
+  /// so far (or, having reported none, the worst); nil (W&B's `false`, the default): only
+  /// finished trials.
+  public var imputeWhileRunning: TPESampler.Impute? = nil
   public var runCap: Int?
   public var seed: UInt64
   public var repeats: Int

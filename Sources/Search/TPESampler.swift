@@ -17,8 +17,11 @@ public struct Observation: Sendable {
   /// The objective value (nil when the trial ended without one).
   public var value: Double?
   public var state: State
+  /// The trial's value at its last reported step, for `metric.impute: latest` (nil: none).
+  public var latest: Double?
 
-  public init(point: [Double], value: Double?, state: State = .completed) {
+  public init(point: [Double], value: Double?, state: State = .completed, latest: Double? = nil) {
+    self.latest = latest
     self.point = point
     self.value = value
     self.state = state
@@ -40,17 +43,31 @@ public struct Observation: Sendable {
 /// Every parameter is modelled in its quantile space u ∈ [0, 1): log-scale parameters are
 /// then modelled in log space, normal ones in probability space, and so on. Categorical
 /// parameters get categorical kernels (the observed choice plus a smoothing prior).
-/// Pruned, diverged and failed trials count as observed with the worst value seen
-/// (W&B's `impute: worst`).
+/// Diverged trials count as observed with the worst value seen; failed ones (crashed,
+/// killed, out of attempts) with the value `impute` gives them (W&B's `metric.impute`).
 public struct TPESampler: Sendable {
+  /// W&B's `metric.impute`: the value a trial that ended without completing counts with.
+  public enum Impute: String, Sendable, CaseIterable {
+    /// The worst value any completed trial reached (W&B's default).
+    case worst
+    /// The failed trial's own best value before it failed (the worst value when it reported
+    /// none).
+    case best
+    /// The failed trial's value at its last reported step (the worst when none).
+    case latest
+  }
+
   public var startupTrials = 10
   public var candidates = 24
   public var priorWeight = 1.0
   public let parameters: [SweepSpec.Parameter]
   public let goal: SweepSpec.Goal
   public let seed: UInt64
+  public var impute = Impute.worst
 
-  public init(parameters: [SweepSpec.Parameter], goal: SweepSpec.Goal, seed: UInt64) {
+  public init(parameters: [SweepSpec.Parameter], goal: SweepSpec.Goal, seed: UInt64, impute: Impute = .worst)
+  {
+    self.impute = impute
     self.parameters = parameters
     self.goal = goal
     self.seed = seed
@@ -81,9 +98,14 @@ public struct TPESampler: Sendable {
       \.isFinite)
     let worst = finite.max() ?? 0
     let losses = history.map { observation -> Double in
-      guard observation.state == .completed, let value = observation.value, value.isFinite else {
-        return worst
+      var imputed: Double? = nil
+      switch observation.state {
+      case .completed: imputed = observation.value
+      case .failed:
+        imputed = impute == .best ? observation.value : impute == .latest ? observation.latest : nil
+      case .pruned, .diverged: imputed = nil
       }
+      guard let value = imputed, value.isFinite else { return worst }
       return value * sign
     }
     let order = losses.indices.sorted { (losses[$0], $0) < (losses[$1], $1) }

@@ -48,10 +48,6 @@ public struct MetricName: RawRepresentable, Hashable, Sendable, Codable, Express
   /// The metrics the built-in trainer reports that a sweep may optimize, in the order
   /// errors list them.
   public static let optimizable: [MetricName] = [.valLoss, .valError, .valAccuracy, .valRMSE, .trainLoss]
-
-  /// The goal a sweep takes when its config names this metric without one: maximize for
-  /// accuracies, minimize for everything else.
-  public var defaultGoal: Goal { self == .valAccuracy ? .maximize : .minimize }
 }
 
 /// How one attempt of a trial ended, as the process that ran it saw it: the trainer's result

@@ -182,7 +182,7 @@ final class CoordinatorStateTests: XCTestCase {
     XCTAssertEqual(
       Set(
         actions.compactMap { action -> Int64? in
-          if case .persist(.cancelled(let id)) = action { return id } else { return nil }
+          if case .persist(.cancelled(let id, _)) = action { return id } else { return nil }
         }), [1, 2, 3] as Set<Int64>)
     XCTAssertEqual(state.pendingCount + state.runningCount, 0)
   }

@@ -268,4 +268,90 @@ final class SweepBookTests: XCTestCase {
     XCTAssertEqual(book.trials[5]?.index, 4)
     XCTAssertNil(book.proposal(for: "s", capacity: 4, now: 0), "5 trials: none more")
   }
+
+  /// `metric.target`: the first value that reaches it (≤ when minimizing) closes the sweep to
+  /// new trials — its pending trials are cancelled, with the reason, an event is recorded,
+  /// running ones finish, and then the sweep is complete. Recovery finds the target again
+  /// from stored results.
+  func testATargetReachedCreatesNoMoreTrials() throws {
+    let yaml = """
+      method: random
+      metric: {name: val_loss, goal: minimize, target: 0.1}
+      model: {kind: rosenbrock}
+      training: {epochs: 3}
+      parameters:
+        lr: {min: 0.001, max: 0.01}
+      """
+    let (record, plan) = try sweep(yaml)
+    XCTAssertEqual(plan.spec.target, 0.1)
+    var book = SweepBook()
+    book.add(record, plan: plan)
+    let ids = refill(&book, capacity: 2)
+    XCTAssertEqual(ids.count, 12, "no run_cap: 2 × capacity + 8 pending")
+    start(&book, ids[0])
+    start(&book, ids[1])
+    XCTAssertEqual(epoch(&book, ids[0], 1, 0.5), [], "0.5 does not reach 0.1")
+    let actions = epoch(&book, ids[0], 2, 0.08)
+    guard actions.count == 2, case .record(let event) = actions[0],
+      case .closePending(let sweep, let reason) = actions[1]
+    else { return XCTFail("\(actions)") }
+    XCTAssertEqual(sweep, "s")
+    XCTAssertEqual(event.kind, "target_reached")
+    XCTAssertTrue(reason.contains("trial \(ids[0]) reached metric.target (val_loss 0.08 ≤ 0.1)"), reason)
+    XCTAssertEqual(book.sweeps["s"]?.targetReachedBy, ids[0])
+    XCTAssertEqual(epoch(&book, ids[1], 1, 0.01), [], "reached once: no second closing")
+    XCTAssertNil(book.proposal(for: "s", capacity: 8, now: 0), "no new trials after the target")
+    // The shell cancels the pending ones (what `.closePending` makes it do).
+    for id in ids.dropFirst(2) {
+      let change = try XCTUnwrap(book.apply(.cancelled(trial: id, reason: reason)))
+      XCTAssertTrue(change.fields.contains(.message(reason)), "\(change)")
+    }
+    XCTAssertFalse(book.sweeps["s"]!.isComplete, "two trials still running")
+    _ = finish(&book, ids[0])
+    _ = finish(&book, ids[1])
+    XCTAssertTrue(book.sweeps["s"]!.isComplete, "running trials finished: complete, with no run_cap")
+
+    // After a restart, the stored best finds the target again.
+    var rows = try plan.trials(limit: 3).enumerated().map { offset, planned -> TrialRecord in
+      var row = TrialRecord(
+        sweepID: "s", index: planned.index, configuration: planned.configuration, repeatIndex: 0,
+        seed: planned.seed,
+        params: "{}", point: "[]", spec: "{}", updatedAt: 0)
+      row.id = Int64(offset + 1)
+      return row
+    }
+    rows[0].state = .completed
+    rows[0].bestValue = 0.09
+    let recovered = Recovery.rebuild([
+      Recovery.Snapshot(record: record, spec: plan.spec, trials: rows, metrics: [], events: [])
+    ])
+    XCTAssertEqual(recovered.book.sweeps["s"]?.targetReachedBy, 1)
+    XCTAssertNil(recovered.book.proposal(for: "s", capacity: 4, now: 0))
+  }
+
+  /// `metric.impute_while_running`: TPE's history includes running trials, with their best
+  /// so far; without it, only finished trials.
+  func testImputeWhileRunningShowsRunningTrialsToTPE() throws {
+    for (setting, expected) in [("", 1), (", impute_while_running: best", 2)] {
+      let yaml = """
+        method: bayes
+        metric: {name: val_loss, goal: minimize\(setting)}
+        model: {kind: rosenbrock}
+        training: {epochs: 3}
+        parameters:
+          lr: {min: 0.001, max: 0.01}
+        """
+      let (record, plan) = try sweep(yaml)
+      var book = SweepBook()
+      book.add(record, plan: plan)
+      let ids = refill(&book, capacity: 2)
+      start(&book, ids[0])
+      start(&book, ids[1])
+      _ = epoch(&book, ids[0], 1, 0.3)
+      _ = finish(&book, ids[0])
+      _ = epoch(&book, ids[1], 1, 0.2)
+      let live = try XCTUnwrap(book.sweeps["s"])
+      XCTAssertEqual(live.history(running: book.running(of: "s")).count, expected, setting)
+    }
+  }
 }

@@ -74,7 +74,8 @@ final class BadConfigTests: XCTestCase {
   }
 
   func testDeterministicMode() throws {
-    let base = "method: tpe\nrun_cap: 20\nparameters:\n  lr: {min: 0.001, max: 0.1}\n"
+    let base =
+      "method: tpe\nmetric: {name: val_loss}\nrun_cap: 20\nparameters:\n  lr: {min: 0.001, max: 0.1}\n"
     XCTAssertNil(try SweepConfig.parse(text: base, file: "d.yaml").deterministicLag)
     XCTAssertEqual(
       try SweepConfig.parse(text: base + "deterministic: true\n", file: "d.yaml").deterministicLag, 8)
@@ -83,7 +84,7 @@ final class BadConfigTests: XCTestCase {
     XCTAssertEqual(
       try SweepConfig.parse(text: base + "deterministic: {lag: 0}\n", file: "d.yaml").deterministicLag, 0)
     XCTAssertThrowsError(try SweepConfig.parse(text: base + "deterministic: {lag: -1}\n", file: "d.yaml")) {
-      XCTAssertTrue("\($0)".contains("d.yaml:5:22: deterministic.lag: must be ≥ 0, got -1"), "\($0)")
+      XCTAssertTrue("\($0)".contains("d.yaml:6:22: deterministic.lag: must be ≥ 0, got -1"), "\($0)")
     }
     XCTAssertThrowsError(try SweepConfig.parse(text: base + "deterministic: {lagg: 2}\n", file: "d.yaml")) {
       XCTAssertTrue("\($0)".contains("deterministic.lagg"), "\($0)")

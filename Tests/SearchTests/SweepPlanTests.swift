@@ -114,7 +114,9 @@ final class SweepPlanTests: XCTestCase {
   func testSobolAndTPEPlans() throws {
     let plan = SweepPlan(
       spec: try SweepConfig.parse(
-        text: "method: bayes\nrun_cap: 30\nparameters:\n  lr: {min: 0.001, max: 0.1}\n", file: "b.yaml"))
+        text:
+          "method: bayes\nmetric: {name: val_loss}\nrun_cap: 30\nparameters:\n  lr: {min: 0.001, max: 0.1}\n",
+        file: "b.yaml"))
     XCTAssertEqual(plan.spec.method, .tpe)
     // Without results, a TPE plan holds its random start-up trials only.
     XCTAssertEqual(try plan.trials(limit: 30).count, 10)

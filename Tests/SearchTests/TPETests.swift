@@ -71,4 +71,40 @@ final class TPETests: XCTestCase {
     let picks = (30..<60).map { sampler.suggest(index: $0, history: history)[0] }
     XCTAssertGreaterThan(picks.filter { (1.0 / 3..<2.0 / 3).contains($0) }.count, 25)
   }
+
+  /// W&B's `metric.impute`: a failed trial counts as the worst value (default), as its own
+  /// best before failing, or as its last value. Here category "c" only ever fails, after
+  /// reporting the best values of all: with `worst` TPE avoids it, with `best` or `latest` it
+  /// is sought out.
+  func testImputeDecidesWhatAFailedTrialCountsAs() {
+    let parameters = [
+      SweepSpec.Parameter(
+        path: "optimizer",
+        distribution: .categorical([.string("a"), .string("b"), .string("c")], probabilities: nil),
+        location: SourceLocation(line: 1, column: 1))
+    ]
+    var history: [Observation] = []
+    for i in 0..<30 {
+      let u = [0.1, 0.5, 0.9][i % 3]
+      switch i % 3 {
+      case 0: history.append(Observation(point: [u], value: 0.5))
+      case 1: history.append(Observation(point: [u], value: 0.4))
+      default: history.append(Observation(point: [u], value: 0.05, state: .failed, latest: 0.06))
+      }
+    }
+    func picksOfC(_ impute: TPESampler.Impute) -> Int {
+      let sampler = TPESampler(parameters: parameters, goal: .minimize, seed: 1, impute: impute)
+      return (30..<60).map { sampler.suggest(index: $0, history: history)[0] }.filter { $0 >= 2.0 / 3 }.count
+    }
+    XCTAssertLessThan(picksOfC(.worst), 5, "imputed worst: avoided")
+    XCTAssertGreaterThan(picksOfC(.best), 25, "imputed its own best, 0.05: sought")
+    XCTAssertGreaterThan(picksOfC(.latest), 25, "imputed its last value, 0.06: sought")
+    // A diverged trial is the worst whatever the strategy.
+    history = history.map {
+      Observation(
+        point: $0.point, value: $0.value, state: $0.state == .failed ? .diverged : $0.state, latest: $0.latest
+      )
+    }
+    XCTAssertLessThan(picksOfC(.best), 5)
+  }
 }

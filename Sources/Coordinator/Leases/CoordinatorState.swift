@@ -41,14 +41,16 @@ public struct CoordinatorState: Sendable {
     /// The attempt was lost; the trial is pending again as `next`.
     case requeued(lost: AttemptID, next: AttemptID, reason: String)
     case failed(AttemptID, reason: String)
-    case cancelled(trial: Int64)
+    /// The trial will not run (its sweep was cancelled, or reached its target); `reason`
+    /// becomes its message.
+    case cancelled(trial: Int64, reason: String? = nil)
 
     /// The trial it is about.
     public var trial: Int64 {
       switch self {
       case .started(let attempt, _), .finished(let attempt, _), .failed(let attempt, _): attempt.trial
       case .requeued(let lost, _, _): lost.trial
-      case .cancelled(let trial): trial
+      case .cancelled(let trial, _): trial
       }
     }
 
@@ -80,6 +82,9 @@ public struct CoordinatorState: Sendable {
     /// New trials of a sweep (in order), with the sweep's attempt limit.
     case trialsAdded(sweep: String, trials: [Int64], maxAttempts: Int)
     case cancel(sweep: String)
+    /// The sweep creates no more trials (it reached `metric.target`): its pending trials are
+    /// cancelled with `reason`; running ones finish.
+    case cancelPending(sweep: String, reason: String)
     /// A stopping policy ended a running trial: STOP its current attempt.
     case stopTrial(Int64, reason: String)
     case tick
@@ -203,6 +208,12 @@ public struct CoordinatorState: Sendable {
         release(attempt)
         trials[id] = nil
       }
+    case .cancelPending(let sweep, let reason):
+      for id in pending[sweep] ?? [] {
+        trials[id] = nil
+        actions.append(.persist(.cancelled(trial: id, reason: reason)))
+      }
+      pending[sweep] = []
     case .stopTrial(let id, let reason):
       if let trial = trials[id], trial.running, let peer = trial.worker {
         actions.append(.stop(peer, AttemptID(trial: id, attempt: trial.attempt), reason: reason))

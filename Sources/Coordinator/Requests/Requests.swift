@@ -196,7 +196,9 @@ struct Requests {
             ?? (record.state == .running ? nil : counts.values.reduce(0, +)),
           best: best, metric: record.metric, workers: workers,
           stops: book.sweeps[record.id]?.recentStops ?? (sweep == nil ? nil : try? latestStops(record.id)),
-          waiting: record.state == .running ? leases.unplaceable(sweep: record.id) : nil))
+          waiting: record.state == .running ? leases.unplaceable(sweep: record.id) : nil,
+          target: (book.sweeps[record.id].map { $0.targetReachedBy != nil } ?? (sweep != nil))
+            ? (try? store.events(sweep: record.id).last { $0.kind == "target_reached" })?.detail : nil))
     }
     return Answer(reply: WireCodec.reply(SweepStatus.List(sweeps: list)))
   }

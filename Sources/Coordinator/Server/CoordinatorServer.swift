@@ -124,6 +124,15 @@ public final class CoordinatorServer: @unchecked Sendable {
         "recovered sweep \(id): \(recovered.pending.filter { $0.sweep == id }.count) pending, \(recovered.running.filter { $0.sweep == id }.count) running",
         metadata: ["sweep": "\(id)"])
     }
+    // A sweep that had reached its target before the restart creates nothing more.
+    for (id, live) in book.sweeps {
+      guard let trial = live.targetReachedBy else { continue }
+      perform(
+        leases.handle(
+          .cancelPending(
+            sweep: id, reason: "trial \(trial) reached metric.target: the sweep creates no more trials"),
+          now: now))
+    }
     refillQueue.formUnion(book.sweeps.keys)
     flush()
   }
@@ -264,10 +273,17 @@ public final class CoordinatorServer: @unchecked Sendable {
       switch action {
       case .record(let event):
         commit.events.append(event)
-        logger.info(
-          "trial \(event.trialID ?? -1) stopped: \(event.detail)",
-          metadata: ["trial": "\(event.trialID ?? -1)", "sweep": "\(event.sweepID ?? "")"])
+        if event.kind == "early_stop" {
+          logger.info(
+            "trial \(event.trialID ?? -1) stopped: \(event.detail)",
+            metadata: ["trial": "\(event.trialID ?? -1)", "sweep": "\(event.sweepID ?? "")"])
+        }
       case .stop(let trial, let reason): perform(leases.handle(.stopTrial(trial, reason: reason), now: now))
+      case .closePending(let sweep, let reason):
+        logger.info("sweep \(sweep): \(reason)", metadata: ["sweep": "\(sweep)"])
+        perform(leases.handle(.cancelPending(sweep: sweep, reason: reason), now: now))
+        // With nothing running any more, the sweep is complete now.
+        refillQueue.insert(sweep)
       }
     }
     commit.add(

@@ -20,6 +20,8 @@ public struct SweepBook: Sendable {
     case record(EventRecord)
     /// …then stop the trial's running attempt.
     case stop(trial: Int64, reason: String)
+    /// The sweep reached its `metric.target`: cancel its pending trials (running ones finish).
+    case closePending(sweep: String, reason: String)
   }
 
   /// A live sweep: its plan, how far creation got, and what its decisions need.
@@ -46,6 +48,9 @@ public struct SweepBook: Sendable {
     public var bestFinished: Double?
     /// The latest stopping decisions, oldest first (at most `SweepStatus.Stop.shown`).
     public var recentStops: [SweepStatus.Stop] = []
+    /// The trial whose metric first reached `metric.target` (nil: none has, or no target).
+    /// Derived from stored results, so recovery finds it again.
+    public var targetReachedBy: Int64?
 
     init(record: SweepRecord, plan: SweepPlan, created: Int = 0) {
       self.record = record
@@ -87,10 +92,32 @@ public struct SweepBook: Sendable {
       while finishedIndices.remove(finishedPrefix) != nil { finishedPrefix += 1 }
     }
 
-    /// Every trial is created and has ended.
+    /// Every trial is created (or the target was reached, so no more will be) and has ended.
     public var isComplete: Bool {
+      if targetReachedBy != nil { return finished >= created }
       guard let total = plan.totalTrials else { return false }
       return created >= total && finished >= created
+    }
+
+    /// Whether `value` reaches `metric.target` (≤ it when minimizing, ≥ when maximizing).
+    func reachesTarget(_ value: Double?) -> Bool {
+      guard let target = plan.spec.target, let value, value.isFinite else { return false }
+      return plan.spec.metric.goal == .minimize ? value <= target : value >= target
+    }
+
+    /// Finished trials as sampler observations, then (with `metric.impute_while_running`)
+    /// the running ones of `running` by index: each with its best value so far, or none.
+    func history(before bound: Int = Int.max, running: [(index: Int, progress: Progress)]) -> [Observation] {
+      var result = history(before: bound)
+      guard plan.spec.imputeWhileRunning != nil else { return result }
+      for (index, progress) in running.sorted(by: { $0.index < $1.index }) {
+        guard let point = points[index / plan.spec.repeats] else { continue }
+        result.append(
+          Observation(
+            point: point, value: progress.best, state: progress.best == nil ? .failed : .completed,
+            latest: progress.latest))
+      }
+      return result
     }
   }
 
@@ -154,7 +181,7 @@ public struct SweepBook: Sendable {
   /// suggestion per free slot so each sees the latest results. Deterministic mode stops at
   /// the first trial whose visible predecessors have not all finished. Nil: nothing to add.
   public func proposal(for id: String, capacity: Int, now: Double) -> Proposal? {
-    guard let live = sweeps[id] else { return nil }
+    guard let live = sweeps[id], live.targetReachedBy == nil else { return nil }
     let spec = live.plan.spec
     let startup = live.plan.tpe.startupTrials * spec.repeats
     let wanted = spec.method == .tpe ? (live.created < startup ? startup : capacity) : 2 * capacity + 8
@@ -172,7 +199,7 @@ public struct SweepBook: Sendable {
         if let bound = live.visibleBound(for: index) {
           given = live.plan.point(configuration, history: live.history(before: bound))
         } else {
-          if history == nil { history = live.history() }
+          if history == nil { history = live.history(running: running(of: id)) }
           given = live.plan.point(configuration, history: history!)
         }
         points[configuration] = given
@@ -190,6 +217,15 @@ public struct SweepBook: Sendable {
       index += 1
     }
     return records.isEmpty ? nil : Proposal(sweep: id, records: records, points: points)
+  }
+
+  /// The running trials of a sweep with their progress (for `impute_while_running`).
+  func running(of sweep: String) -> [(index: Int, progress: Progress)] {
+    guard sweeps[sweep]?.plan.spec.imputeWhileRunning != nil else { return [] }
+    return trials.values.compactMap { trial in
+      guard trial.sweep == sweep, case .running(_, _, let progress) = trial.phase else { return nil }
+      return (trial.index, progress)
+    }
   }
 
   /// The proposal's trials were stored (with their ids): they are pending now.
@@ -243,11 +279,12 @@ public struct SweepBook: Sendable {
       ended(attempt.trial, trial, as: .failed, best: nil)
       return Store.TrialChange(
         id: attempt.trial, ifAttempt: attempt.attempt, [.state(.failed), .message(reason)])
-    case .cancelled(let id):
+    case .cancelled(let id, let reason):
       guard let trial = trials[id] else { return nil }
       judge.abandon(trial: id)
       ended(id, trial, as: .cancelled, best: nil)
-      return Store.TrialChange(id: id, ifAttempt: nil, [.state(.cancelled)])
+      return Store.TrialChange(
+        id: id, ifAttempt: nil, [.state(.cancelled)] + (reason.map { [.message($0)] } ?? []))
     }
   }
 
@@ -288,7 +325,7 @@ public struct SweepBook: Sendable {
       judge.finished(
         sweep: trial.sweep, index: trial.index, curve: curve ?? [], earlyStopped: state == .earlyStopped)
     }
-    ended(attempt.trial, trial, as: state, best: progress.best)
+    ended(attempt.trial, trial, as: state, best: progress.best, latest: progress.latest)
     return Store.TrialChange(
       id: attempt.trial, ifAttempt: attempt.attempt,
       [
@@ -306,7 +343,8 @@ public struct SweepBook: Sendable {
   }
 
   /// The trial has ended: counted, its best kept, TPE told, and it leaves the book.
-  mutating func ended(_ id: Int64, _ trial: Trial, as state: TrialState, best: Double?) {
+  mutating func ended(_ id: Int64, _ trial: Trial, as state: TrialState, best: Double?, latest: Double? = nil)
+  {
     trials[id] = nil
     guard var live = sweeps[trial.sweep] else { return }
     let old: TrialState = if case .pending = trial.phase { .pending } else { .running }
@@ -316,12 +354,13 @@ public struct SweepBook: Sendable {
     if let best, best.isFinite, live.bestFinished.map({ live.metric.goal.prefers(best, over: $0) }) ?? true {
       live.bestFinished = best
     }
+    if live.targetReachedBy == nil, live.reachesTarget(best) { live.targetReachedBy = id }
     if live.plan.spec.method == .tpe {
       let observed: Observation.State =
         state == .completed || state == .earlyStopped ? .completed : state == .diverged ? .diverged : .failed
       live.observations[trial.index] = Observation(
         point: live.points[trial.index / live.plan.spec.repeats] ?? [], value: best,
-        state: best == nil ? .failed : observed)
+        state: best == nil ? .failed : observed, latest: latest)
     }
     sweeps[trial.sweep] = live
   }
@@ -349,6 +388,17 @@ public struct SweepBook: Sendable {
     trial.phase = .running(attempt: attempt, worker: worker, progress: progress)
     trials[metric.attempt.trial] = trial
     var actions: [Action] = []
+    if live.targetReachedBy == nil, live.reachesTarget(value), let target = live.plan.spec.target {
+      sweeps[trial.sweep]?.targetReachedBy = metric.attempt.trial
+      let reason =
+        "trial \(metric.attempt.trial) reached metric.target (\(live.metric.name.rawValue) \(formatNumber(value!)) \(live.metric.goal == .minimize ? "≤" : "≥") \(formatNumber(target))): the sweep creates no more trials"
+      actions.append(
+        .record(
+          EventRecord(
+            time: time, sweepID: trial.sweep, trialID: metric.attempt.trial, kind: "target_reached",
+            detail: reason)))
+      actions.append(.closePending(sweep: trial.sweep, reason: reason))
+    }
     for decision in judge.epoch(trial: metric.attempt.trial, epoch: metric.epoch, value: value ?? .nan) {
       sweeps[decision.sweep]?.recentStops.append(
         SweepStatus.Stop(trial: decision.trial, reason: decision.reason))
@@ -407,13 +457,16 @@ public struct SweepBook: Sendable {
       : .pending
     trials[record.id!] = Trial(sweep: record.sweepID, index: record.index, spec: record.spec, phase: phase)
     sweeps[record.sweepID]?.counts[record.state, default: 0] += 1
+    if let live = sweeps[record.sweepID], live.targetReachedBy == nil, live.reachesTarget(progress?.best) {
+      sweeps[record.sweepID]?.targetReachedBy = record.id
+    }
   }
 
   /// Recovery: a finished trial counted (and, for TPE, observed) as it was.
   mutating func restoreFinished(_ record: TrialRecord) {
     let trial = Trial(sweep: record.sweepID, index: record.index, spec: "", phase: .pending)
     sweeps[record.sweepID]?.counts[.pending, default: 0] += 1
-    ended(record.id!, trial, as: record.state, best: record.bestValue)
+    ended(record.id!, trial, as: record.state, best: record.bestValue, latest: record.resultValue)
   }
 
   /// Recovery: the sweep's TPE points and latest stops.

@@ -22,6 +22,8 @@ public struct SweepStatus: Codable, Hashable, Sendable {
   /// Why its pending trials cannot start: no connected worker is of the kind they need
   /// (one that runs programs, or has enough GPUs or slots). Absent when they can.
   public var waiting: String?
+  /// Set once a trial reached `metric.target`: which, and that the sweep creates no more.
+  public var target: String?
 
   /// A stopping policy's decision about a trial.
   public struct Stop: Codable, Hashable, Sendable {
@@ -39,8 +41,9 @@ public struct SweepStatus: Codable, Hashable, Sendable {
 
   public init(
     sweep: String, name: String?, state: String, trials: [String: Int], total: Int?, best: Double?,
-    metric: SweepMetric, workers: Int, stops: [Stop]? = nil, waiting: String? = nil
+    metric: SweepMetric, workers: Int, stops: [Stop]? = nil, waiting: String? = nil, target: String? = nil
   ) {
+    self.target = target
     self.stops = stops
     self.waiting = waiting
     self.sweep = sweep
