@@ -920,7 +920,7 @@ public enum SweepConfig {
         mantissa = String(written[..<e])
         exponent = String(written[written.index(after: e)...])
         if !exponent.hasPrefix("-") && !exponent.hasPrefix("+") { exponent = "+" + exponent }
-        exponent = "e" + exponent
+        exponent = String(written[e]) + exponent
       }
       if !mantissa.contains(".") { mantissa += ".0" }
       return mantissa + exponent

@@ -50,13 +50,14 @@ final class TPETests: XCTestCase {
 
   /// Diverged or failed trials count as observed with the worst value; categorical
   /// parameters concentrate on the category of the good trials.
+  /// A categorical parameter of three choices: a, b, c.
+  let abc = SweepSpec.Parameter(
+    path: "optimizer",
+    distribution: .categorical([.string("a"), .string("b"), .string("c")], probabilities: nil),
+    location: SourceLocation(line: 1, column: 1))
+
   func testCategoriesAndImputation() {
-    let parameters = [
-      SweepSpec.Parameter(
-        path: "optimizer",
-        distribution: .categorical([.string("a"), .string("b"), .string("c")], probabilities: nil),
-        location: SourceLocation(line: 1, column: 1))
-    ]
+    let parameters = [abc]
     let sampler = TPESampler(parameters: parameters, goal: .maximize, seed: 1)
     // Category "b" (u in [1/3, 2/3)) scores high; "c" diverges.
     var history: [Observation] = []
@@ -77,12 +78,7 @@ final class TPETests: XCTestCase {
   /// reporting the best values of all: with `worst` TPE avoids it, with `best` or `latest` it
   /// is sought out.
   func testImputeDecidesWhatAFailedTrialCountsAs() {
-    let parameters = [
-      SweepSpec.Parameter(
-        path: "optimizer",
-        distribution: .categorical([.string("a"), .string("b"), .string("c")], probabilities: nil),
-        location: SourceLocation(line: 1, column: 1))
-    ]
+    let parameters = [abc]
     var history: [Observation] = []
     for i in 0..<30 {
       let u = [0.1, 0.5, 0.9][i % 3]
