@@ -421,10 +421,10 @@ struct Run: ParsableCommand {
     for warning in spec.warnings { printError("warning: \(warning)") }
     try checkGroupBy(groupBy, names: spec.parameters.map(\.path))
     try checkDataFiles(spec, file: file)
-    guard SweepPlan(spec: spec).totalTrials != nil else {
-      // `run` waits for the sweep to end; an unbounded one never does.
+    guard SweepPlan(spec: spec).totalTrials != nil || spec.target != nil else {
+      // `run` waits for the sweep to end; an unbounded one without a target never does.
       printError(
-        "error: \(file): a \(spec.methodName) sweep without run_cap runs until stopped, and `sweepd run` waits for the end; add `run_cap: N` (or `sweepd submit` it to a coordinator)"
+        "error: \(file): a \(spec.methodName) sweep without run_cap runs until stopped, and `sweepd run` waits for the end; add `run_cap: N` or `metric.target` (or `sweepd submit` it to a coordinator)"
       )
       throw ExitCode(2)
     }

@@ -123,6 +123,11 @@ final class ProgramSweepTests: DaemonTestCase {
     XCTAssertGreaterThanOrEqual(try recorded().filter(filter).count, count, "programs did not start in 30 s")
   }
 
+  /// A leaderboard row's parameters, each as text.
+  func params(_ row: [String: Any]) -> [String: String] {
+    (row["params"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+  }
+
   /// A leaderboard row's best value.
   func best(_ row: [String: Any]) -> Double {
     ((row["best"] as? [String: Any])?["value"] as? Double) ?? .nan
@@ -651,5 +656,198 @@ final class ProgramSweepTests: DaemonTestCase {
       XCTAssertEqual(output.status, 0, output.stderr)
       XCTAssertEqual(best(try trials(output)[0]), expected, line)
     }
+  }
+
+  // MARK: W&B sweeps as written
+
+  /// W&B's classic shape: argparse reads `${args}`, `wandb.init(config=args)`, and
+  /// `wandb.log` reports; the sweep's values win over the argparse defaults.
+  func testArgparseWithArgsAndWandbLog() throws {
+    _ = try write(
+      "classic.py",
+      """
+      import argparse, wandb
+      parser = argparse.ArgumentParser()
+      parser.add_argument("--lr", type=float, default=1.0)
+      parser.add_argument("--epochs", type=int, default=1)
+      parser.add_argument("--act", default="relu")
+      args = parser.parse_args()
+      wandb.init(project="classic", config=args)
+      assert wandb.config.lr == args.lr and wandb.config.act == args.act
+      for epoch in range(wandb.config.epochs):
+          wandb.log({"epoch": epoch, "val_loss": args.lr * (10 if args.act == "tanh" else 1) + 1.0 / (epoch + 1)})
+      """)
+    let config = try write(
+      "classic.yaml",
+      """
+      program: classic.py
+      method: grid
+      metric: {name: val_loss, goal: minimize}
+      parameters:
+        lr: {values: [0.01, 0.1]}
+        act: {values: [relu, tanh]}
+        epochs: {value: 4}
+      """)
+    let output = try run(config)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let rows = try trials(output)
+    XCTAssertEqual(rows.count, 4)
+    XCTAssertTrue(
+      rows.allSatisfy { $0["status"] as? String == "completed" && $0["epochs"] as? Int == 4 }, "\(rows)")
+    let first = try XCTUnwrap(rows.first)
+    XCTAssertEqual(params(first), ["lr": "0.01", "act": "relu", "epochs": "4"])
+    XCTAssertEqual(best(first), 0.01 + 0.25, accuracy: 1e-12, "ranked by the logged val_loss, best first")
+  }
+
+  /// W&B's own nested-parameters example, unchanged in shape: the program reads
+  /// `wandb.config["optimizer"]["nadam"]["beta"]`; argparse sees `--optimizer` as Python's
+  /// `str(dict)`; the leaderboard shows the leaves as `optimizer.lr`, `optimizer.nadam.beta`.
+  func testNestedParametersAsInWandBsExample() throws {
+    _ = try write(
+      "nested.py",
+      """
+      import argparse, ast, wandb
+      parser = argparse.ArgumentParser()
+      parser.add_argument("--epochs", type=int, default=3)
+      parser.add_argument("--batch_size", type=int, default=16)
+      parser.add_argument("--optimizer", type=str, default=None)
+      args = parser.parse_args()
+      wandb.init(project="sweeps-examples", config=args)
+      assert isinstance(wandb.config["optimizer"], dict), wandb.config["optimizer"]
+      assert ast.literal_eval(args.optimizer) == wandb.config["optimizer"], args.optimizer
+      for epoch in range(wandb.config["epochs"]):
+          lr = wandb.config["optimizer"]["lr"]
+          beta = wandb.config["optimizer"]["nadam"]["beta"]
+          wandb.log({"loss": 1 - (epoch / wandb.config["epochs"]) * lr * wandb.config["batch_size"] * beta})
+      """)
+    let config = try write(
+      "nested.yaml",
+      """
+      program: nested.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      parameters:
+        batch_size:
+          values: [32, 64]
+        optimizer:
+          parameters:
+            lr:
+              values: [0.001, 0.0001]
+            nadam:
+              parameters:
+                beta:
+                  values: [0.9, 0.95]
+      """)
+    let output = try run(config)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let rows = try trials(output)
+    XCTAssertEqual(rows.count, 8)
+    XCTAssertTrue(rows.allSatisfy { $0["status"] as? String == "completed" }, "\(rows)")
+    let top = try XCTUnwrap(rows.first)
+    XCTAssertEqual(
+      params(top), ["batch_size": "64", "optimizer.lr": "0.001", "optimizer.nadam.beta": "0.95"])
+    XCTAssertEqual(best(top), 1 - (2.0 / 3) * 0.001 * 64 * 0.95, accuracy: 1e-12)
+  }
+
+  /// `define_metric("acc", summary="max")`: the sweep ranks by W&B's summary key `acc.max`,
+  /// which is the best accuracy however training ends (here it falls at the last step).
+  func testDefineMetricSummaryMaxRanksTheSweep() throws {
+    _ = try write(
+      "peak.py",
+      """
+      import wandb
+      run = wandb.init()
+      wandb.define_metric("acc", summary="max")
+      for acc in [0.3, wandb.config.peak, 0.2]:
+          wandb.log({"acc": acc})
+      assert run.summary["acc"] == {"max": wandb.config.peak}
+      """)
+    let config = try write(
+      "peak.yaml",
+      """
+      program: peak.py
+      method: grid
+      metric: {name: acc.max, goal: maximize}
+      parameters:
+        peak: {values: [0.6, 0.9]}
+      """)
+    let output = try run(config)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let rows = try trials(output)
+    XCTAssertEqual(rows.map(best), [0.9, 0.6], "the peak, not the last value 0.2")
+    XCTAssertEqual(rows.map { ($0["result"] as? [String: Any])?["value"] as? Double }, [0.9, 0.6])
+  }
+
+  /// Hyperband with W&B's `strict` default, in deterministic mode with lag 0 so each trial
+  /// sees exactly the ones before it: at band 2 (of min_iter 2, η 3) each later trial's value
+  /// is compared with the ⌊n/η⌋-th best of every trial that reached the band; all three
+  /// worse ones stop there, the first runs on.
+  func testHyperbandStrictStopsTheTrialsWandBsRuleStops() throws {
+    _ = try write(
+      "hb.py",
+      """
+      import wandb
+      wandb.init()
+      for step in range(1, 7):
+          wandb.log({"loss": wandb.config.quality + 1.0 / step})
+      """)
+    let config = try write(
+      "hb.yaml",
+      """
+      program: hb.py
+      method: grid
+      metric: {name: loss, goal: minimize}
+      early_terminate: {type: hyperband, min_iter: 2, eta: 3}
+      deterministic: {lag: 0}
+      parameters:
+        quality: {values: [0, 1, 2, 3]}
+      """)
+    let output = try run(config)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let rows = try trials(output)
+    XCTAssertEqual(rows.count, 4)
+    let byQuality = Dictionary(
+      uniqueKeysWithValues: rows.map { (($0["params"] as? [String: Any])?["quality"] as? Int ?? -1, $0) })
+    XCTAssertEqual(byQuality[0]?["status"] as? String, "completed")
+    XCTAssertEqual(byQuality[0]?["epochs"] as? Int, 6)
+    for quality in 1...3 {
+      XCTAssertEqual(byQuality[quality]?["status"] as? String, "early_stopped", "quality \(quality)")
+      XCTAssertEqual(byQuality[quality]?["epochs"] as? Int, 2, "stopped at band 2")
+    }
+  }
+
+  /// `metric.target`: a random sweep with no run_cap would run forever; the first trial to
+  /// reach the target closes it — no new trials, pending ones cancelled with the reason —
+  /// and `sweepd run` returns once the running ones finish.
+  func testMetricTargetEndsAnOpenEndedSweep() throws {
+    _ = try write(
+      "target.py",
+      """
+      import wandb
+      wandb.init()
+      wandb.log({"loss": wandb.config.x})
+      """)
+    let config = try write(
+      "target.yaml",
+      """
+      program: target.py
+      method: random
+      metric: {name: loss, goal: minimize, target: 0.2}
+      parameters:
+        x: {min: 0.0, max: 1.0}
+      """)
+    let output = try run(config)
+    XCTAssertEqual(output.status, 0, output.stderr)
+    let rows = try trials(output)
+    let reached = rows.filter { best($0) <= 0.2 }
+    XCTAssertFalse(reached.isEmpty, "\(rows)")
+    let cancelled = rows.filter { $0["status"] as? String == "cancelled" }
+    XCTAssertFalse(cancelled.isEmpty, "pending trials are cancelled")
+    XCTAssertTrue(
+      cancelled.allSatisfy { ($0["message"] as? String ?? "").contains("reached metric.target (loss ") },
+      "\(cancelled)")
+    let finished = rows.filter { $0["status"] as? String == "completed" }
+    XCTAssertLessThanOrEqual(
+      finished.filter { best($0) <= 0.2 }.count, 2, "at most the running trials after the first")
   }
 }

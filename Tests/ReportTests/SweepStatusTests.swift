@@ -15,6 +15,12 @@ final class SweepStatusTests: XCTestCase {
     let s = status(["completed": 15, "early_stopped": 3, "running": 2, "pending": 30])
     XCTAssertEqual([s.done, s.running, s.pending], [18, 2, 30])
     XCTAssertEqual(s.summary, "s1-1 running: 18/50 done, 2 running, 30 pending; best val_error 0.0167")
+    var reached = status(["completed": 3, "running": 1, "cancelled": 9], total: nil)
+    reached.target = "trial 3 reached metric.target (val_error 0.01 ≤ 0.02): the sweep creates no more trials"
+    XCTAssertEqual(
+      reached.summary,
+      "s1-1 running: 3/? done, 9 cancelled, 1 running, 0 pending; best val_error 0.0167\n  trial 3 reached metric.target (val_error 0.01 ≤ 0.02): the sweep creates no more trials"
+    )
   }
 
   /// Bar fill is done/total of the width (rounded down); the ETA is the trials left over the

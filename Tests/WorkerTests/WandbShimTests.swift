@@ -92,4 +92,41 @@ final class WandbShimTests: XCTestCase {
       """, parameters: #"{"lr": 0.01}"#)
     XCTAssertEqual(status, 0, stderr)
   }
+
+  /// `define_metric(name, summary=…)`: the summary holds the aggregates of the history (not
+  /// the last value), reported on each step as `name.max`, … (W&B's names), so a sweep can
+  /// rank by `acc.max`; several summaries add up; `best` follows the goal; a glob covers
+  /// every metric it matches; an unknown aggregation is refused, naming the allowed ones.
+  func testDefineMetricSummaries() throws {
+    let (lines, stderr, status) = try runPython(
+      """
+      import wandb
+      run = wandb.init()
+      wandb.define_metric("acc", summary="max")
+      wandb.define_metric("acc", summary="mean")
+      wandb.define_metric("loss", summary="best", goal="minimize")
+      wandb.define_metric("val/*", summary="min,last")
+      wandb.define_metric("hidden", summary="none")
+      for acc, loss in [(0.5, 3.0), (0.9, 1.0), (0.7, 2.0)]:
+          wandb.log({"acc": acc, "loss": loss, "val": {"x": loss * 2}, "hidden": 1, "plain": acc})
+      assert run.summary["acc"]["max"] == 0.9 and abs(run.summary["acc"]["mean"] - 0.7) < 1e-12, run.summary["acc"]
+      assert run.summary["loss"] == {"best": 1.0}, run.summary["loss"]
+      assert run.summary["val/x"] == {"min": 2.0, "last": 4.0}, run.summary["val/x"]
+      assert "hidden" not in run.summary and run.summary["plain"] == 0.7
+      try:
+          wandb.define_metric("f1", summary="maximum")
+      except ValueError as error:
+          print("refused:", error)
+      """)
+    XCTAssertEqual(status, 0, stderr)
+    XCTAssertEqual(lines.map { $0["acc.max"] as? Double }, [0.5, 0.9, 0.9])
+    XCTAssertEqual(lines.map { $0["acc"] as? Double }, [0.5, 0.9, 0.7], "the history keeps every value")
+    XCTAssertEqual(lines.map { $0["loss.best"] as? Double }, [3, 1, 1])
+    XCTAssertEqual(lines.map { $0["val/x.last"] as? Double }, [6, 2, 4])
+    XCTAssertNil(lines[0]["hidden.none"])
+    XCTAssertTrue(
+      stderr.contains(
+        "refused: define_metric('f1', summary='maximum'): 'maximum' is not one of min, max, mean"),
+      stderr)
+  }
 }

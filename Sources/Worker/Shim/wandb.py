@@ -165,10 +165,59 @@ def _as_mapping(values):
     raise TypeError("wandb config must be a dict or an argparse.Namespace, not %s" % type(values).__name__)
 
 
+_AGGREGATIONS = ("min", "max", "mean", "best", "last", "first", "none", "copy")
+
+
 class _Metric(object):
-    def __init__(self, name, **settings):
+    """What `define_metric` declares. With `summary` ("min", "max", "mean", "best", "last",
+    "first", "none", or several joined by commas), the run's summary holds those aggregates
+    of the metric's history instead of its last value: `run.summary["acc"] == {"max": …}`,
+    and each step also reports them as `acc.max`, … (W&B's names for them), so a sweep can
+    rank by `metric: {name: acc.max}`. "best" takes `goal` ("minimize" or "maximize")."""
+
+    def __init__(self, name, summary=None, goal=None, **settings):
         self.name = name
         self.settings = settings
+        self.aggregations = None
+        if summary is not None:
+            words = [word.strip().lower() for word in str(summary).split(",") if word.strip()]
+            for word in words:
+                if word not in _AGGREGATIONS:
+                    raise ValueError("define_metric(%r, summary=%r): %r is not one of %s" % (
+                        name, summary, word, ", ".join(_AGGREGATIONS)))
+            if "best" in words and goal not in ("minimize", "maximize", "min", "max"):
+                raise ValueError("define_metric(%r, summary='best') needs goal='minimize' or goal='maximize'" % name)
+            self.aggregations = [word for word in words if word != "copy"]
+        self.goal = goal
+        self._state = {}
+
+    def matches(self, key):
+        if self.name.endswith("*"):
+            return key.startswith(self.name[:-1])
+        return key == self.name
+
+    def update(self, key, number):
+        """The aggregates of `key`'s history with `number` appended."""
+        state = self._state.setdefault(key, {"count": 0, "total": 0.0, "min": None, "max": None, "first": number})
+        state["last"] = number
+        if math.isfinite(number):
+            state["count"] += 1
+            state["total"] += number
+            state["min"] = number if state["min"] is None else min(state["min"], number)
+            state["max"] = number if state["max"] is None else max(state["max"], number)
+        result = {}
+        for word in self.aggregations:
+            if word in ("min", "max") and state[word] is not None:
+                result[word] = state[word]
+            elif word == "mean" and state["count"]:
+                result[word] = state["total"] / state["count"]
+            elif word == "best":
+                best = state["max"] if self.goal in ("maximize", "max") else state["min"]
+                if best is not None:
+                    result[word] = best
+            elif word in ("last", "first"):
+                result[word] = state[word]
+        return result
 
 
 class Run(object):
@@ -212,19 +261,43 @@ class Run(object):
 
     def _commit(self):
         if self._pending:
-            self._channel.write(self._pending, self.step)
+            line = dict(self._pending)
             for key, value in self._pending.items():
-                if _number(value) is not None:
+                number = _number(value)
+                if number is None:
+                    continue
+                metric = self._metric_for(key)
+                if metric is None or metric.aggregations is None:
                     dict.__setitem__(self.summary, key, value)
+                    continue
+                aggregates = metric.update(key, number)
+                if aggregates:
+                    dict.__setitem__(self.summary, key, aggregates)
+                for word, aggregate in aggregates.items():
+                    line["%s.%s" % (key, word)] = aggregate
+            self._channel.write(line, self.step)
         self._pending = {}
         self.step += 1
+
+    def _metric_for(self, key):
+        """The latest `define_metric` that names `key` (exactly, or by a `prefix*` glob)."""
+        for metric in reversed(list(self._metrics.values())):
+            if metric.matches(key):
+                return metric
+        return None
 
     def _report_summary(self, values):
         self._channel.write(_flatten(dict(values)), self.step)
 
     def define_metric(self, name, step_metric=None, step_sync=None, hidden=None, summary=None, goal=None,
-                      overwrite=None, **unused):
-        metric = _Metric(name, step_metric=step_metric, summary=summary, goal=goal, hidden=hidden)
+                      overwrite=None, objective=None, **unused):
+        metric = _Metric(name, summary=summary, goal=goal or objective, step_metric=step_metric, hidden=hidden)
+        previous = self._metrics.get(name)
+        if previous is not None and previous.aggregations and metric.aggregations is not None and not overwrite:
+            # W&B adds to a metric's summaries (define_metric("loss", summary="min") then "max").
+            metric.aggregations = previous.aggregations + [w for w in metric.aggregations if w not in previous.aggregations]
+            metric.goal = metric.goal or previous.goal
+        self._metrics.pop(name, None)
         self._metrics[name] = metric
         return metric
 
