@@ -699,46 +699,18 @@ final class ProgramSweepTests: DaemonTestCase {
     XCTAssertEqual(best(first), 0.01 + 0.25, accuracy: 1e-12, "ranked by the logged val_loss, best first")
   }
 
-  /// W&B's own nested-parameters example, unchanged in shape: the program reads
-  /// `wandb.config["optimizer"]["nadam"]["beta"]`; argparse sees `--optimizer` as Python's
-  /// `str(dict)`; the leaderboard shows the leaves as `optimizer.lr`, `optimizer.nadam.beta`.
+  /// The shipped example of W&B's nested parameters (`configs/programs/wandb-nested`, in the
+  /// shape of W&B's own): the program reads `wandb.config["optimizer"]["nadam"]["beta"]`,
+  /// argparse sees `--optimizer` as Python's `str(dict)` (the script checks the two agree),
+  /// and the leaderboard shows the leaves as `optimizer.lr`, `optimizer.nadam.beta`.
   func testNestedParametersAsInWandBsExample() throws {
-    _ = try write(
-      "nested.py",
-      """
-      import argparse, ast, wandb
-      parser = argparse.ArgumentParser()
-      parser.add_argument("--epochs", type=int, default=3)
-      parser.add_argument("--batch_size", type=int, default=16)
-      parser.add_argument("--optimizer", type=str, default=None)
-      args = parser.parse_args()
-      wandb.init(project="sweeps-examples", config=args)
-      assert isinstance(wandb.config["optimizer"], dict), wandb.config["optimizer"]
-      assert ast.literal_eval(args.optimizer) == wandb.config["optimizer"], args.optimizer
-      for epoch in range(wandb.config["epochs"]):
-          lr = wandb.config["optimizer"]["lr"]
-          beta = wandb.config["optimizer"]["nadam"]["beta"]
-          wandb.log({"loss": 1 - (epoch / wandb.config["epochs"]) * lr * wandb.config["batch_size"] * beta})
-      """)
-    let config = try write(
-      "nested.yaml",
-      """
-      program: nested.py
-      method: grid
-      metric: {name: loss, goal: minimize}
-      parameters:
-        batch_size:
-          values: [32, 64]
-        optimizer:
-          parameters:
-            lr:
-              values: [0.001, 0.0001]
-            nadam:
-              parameters:
-                beta:
-                  values: [0.9, 0.95]
-      """)
-    let output = try run(config)
+    let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("configs/programs/wandb-nested")
+    for file in ["sweep.yaml", "train.py"] {
+      try FileManager.default.copyItem(
+        at: example.appendingPathComponent(file), to: code.appendingPathComponent(file))
+    }
+    let output = try run(code.appendingPathComponent("sweep.yaml"))
     XCTAssertEqual(output.status, 0, output.stderr)
     let rows = try trials(output)
     XCTAssertEqual(rows.count, 8)

@@ -118,27 +118,14 @@ final class ProgramSweepConfigTests: XCTestCase {
     XCTAssertTrue(twice.first?.contains("'opt.lr' is swept twice (also at line 5)") ?? false, "\(twice)")
   }
 
-  /// W&B's nested parameters (its own example, `sweep-nested-cli.yaml`): leaves are searched
+  /// W&B's nested parameters (the shipped example in the shape of W&B's own,
+  /// `configs/programs/wandb-nested`): leaves are searched
   /// like any parameter and named by their dotted path; the program receives each top key as
   /// a dict, so `${args}` passes Python's `str(dict)` and `wandb.config.optimizer` is a dict.
   func testNestedParametersReachTheProgramAsDicts() throws {
-    let spec = try parse(
-      """
-      program: train-nested-cli.py
-      method: grid
-      metric: {name: loss, goal: minimize}
-      parameters:
-        batch_size:
-          values: [32, 64]
-        optimizer:
-          parameters:
-            lr:
-              values: [0.001, 0.0001]
-            nadam:
-              parameters:
-                beta:
-                  values: [0.9, 0.95]
-      """)
+    let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("configs/programs/wandb-nested/sweep.yaml")
+    let spec = try parse(try String(contentsOf: example, encoding: .utf8))
     XCTAssertEqual(spec.parameters.map(\.path), ["batch_size", "optimizer.lr", "optimizer.nadam.beta"])
     let plan = SweepPlan(spec: spec)
     XCTAssertEqual(plan.totalTrials, 8)
