@@ -74,11 +74,11 @@ let package = Package(
     .target(
       name: "Coordinator",
       dependencies: [
-        "Wire", "ZMQ", "Store", "Search", "Stopping", "Vocabulary", "DataTransfer",
+        "Wire", "ZMQ", "Store", "Search", "Stopping", "Vocabulary", "DataTransfer", "Client",
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
-    .target(name: "Report", dependencies: ["Search", "Wire", "Vocabulary"]),
+    .target(name: "Report", dependencies: ["Search", "Wire", "Vocabulary", "Programs"]),
     // Data sets that travel with a sweep: SHA-256 content addresses (swift-crypto), the
     // coordinator's content store, the client's upload and the worker's fetch and cache.
     .target(

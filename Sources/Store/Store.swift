@@ -1,4 +1,11 @@
+import Foundation
 import GRDB
+
+/// A store that cannot be opened as asked, in one sentence.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}
 
 /// The coordinator's durable state in SQLite (WAL mode, through GRDB): sweeps, trials,
 /// per-epoch metrics and events. Every change is a transaction, so a crash leaves either the
@@ -20,6 +27,50 @@ public final class Store: Sendable {
     configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
     pool = try DatabasePool(path: path, configuration: configuration)
     try Self.migrator.migrate(pool)
+  }
+
+  /// Moves every committed transaction from the write-ahead log into the database file and
+  /// empties the log (SQLite's TRUNCATE checkpoint), so the file alone holds everything — a
+  /// copy of it, without its `-wal`, is complete. Done when a coordinator stops; a reader
+  /// still open only delays it (then the log stays, and is still read with the file).
+  public func checkpoint() {
+    try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+  }
+
+  /// Opens an existing database only to read it: while a coordinator writes it (SQLite's WAL
+  /// readers see each committed transaction, and never block the writer), or a copy taken
+  /// elsewhere. Nothing is created or migrated; a file that is not a sweepd store, or one
+  /// written by an older or newer sweepd, is refused with a sentence saying which.
+  public init(readingOnly path: String) throws {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw StoreError("\(path): no such file (a store is the --db file a coordinator or `sweepd run` wrote)")
+    }
+    self.path = path
+    var configuration = Configuration()
+    configuration.readonly = true
+    configuration.busyMode = .timeout(5)
+    do {
+      pool = try DatabasePool(path: path, configuration: configuration)
+      let applied = try pool.read { try Self.migrator.appliedIdentifiers($0) }
+      let known = Set(Self.migrator.migrations)
+      if applied.isEmpty {
+        throw StoreError("\(path) is not a sweepd store (no sweepd tables in it)")
+      }
+      if !applied.isSubset(of: known) {
+        throw StoreError(
+          "\(path) was written by a newer sweepd (schema \(applied.sorted().last ?? "?")); read it with that version"
+        )
+      }
+      if applied != known {
+        throw StoreError(
+          "\(path) was written by an older sweepd (schema \(applied.sorted().last ?? "?")); `sweepd coordinator --db \(path)` upgrades it, then it can be read offline"
+        )
+      }
+    } catch let error as StoreError {
+      throw error
+    } catch let error as DatabaseError {
+      throw StoreError("\(path) cannot be read as a store: \(error.message ?? "\(error)")")
+    }
   }
 
   static var migrator: DatabaseMigrator {

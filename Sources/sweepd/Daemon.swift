@@ -10,6 +10,7 @@ import Search
 import Store
 import Synchronization
 import Training
+import Vocabulary
 import Wire
 import Worker
 import ZMQ
@@ -118,6 +119,11 @@ func onTerminationSignals(_ handler: @escaping @Sendable () -> Void) -> [Dispatc
 }
 
 extension LeaderboardFormat: ExpressibleByArgument {}
+
+/// How `status` and `submit` print: text for people, json for scripts.
+enum StatusFormat: String, CaseIterable, ExpressibleByArgument {
+  case text, json
+}
 
 struct CoordinatorCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -247,9 +253,22 @@ struct Submit: ParsableCommand {
   @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
   @OptionGroup var keys: ClientKeyOptions
   @Option(help: "Largest code snapshot a program sweep may send, MiB.") var maxCodeMb: Int = 64
+  @Option(help: "text (the sweep id) or json ({sweep, name, method, metric, total, warnings}).")
+  var format: StatusFormat = .text
 
   func validate() throws {
     if maxCodeMb < 1 { throw ValidationError("--max-code-mb must be ≥ 1, got \(maxCodeMb)") }
+  }
+
+  /// What `submit --format json` prints.
+  struct Submitted: Encodable {
+    var sweep: String
+    var name: String?
+    var method: String
+    var metric: SweepMetric
+    /// The sweep's trial count; nil when it runs until cancelled or its target is reached.
+    var total: Int?
+    var warnings: [String]
   }
 
   func run() throws {
@@ -263,22 +282,34 @@ struct Submit: ParsableCommand {
     }
     let text = try String(contentsOfFile: file, encoding: .utf8)
     let client = try CoordinatorClient(coordinator, curve: try keys.load())
-    print(
-      try client.submit(
-        try uploadingData(spec, file: file, text: text, client: client, codeLimit: Int64(maxCodeMb) << 20)
-      ).sweep)
+    let sweep = try client.submit(
+      try uploadingData(spec, file: file, text: text, client: client, codeLimit: Int64(maxCodeMb) << 20)
+    ).sweep
+    switch format {
+    case .text: print(sweep)
+    case .json:
+      let submitted = Submitted(
+        sweep: sweep, name: spec.name, method: spec.methodName, metric: spec.metric,
+        total: SweepPlan(spec: spec).totalTrials, warnings: spec.warnings.map(\.description))
+      print(String(decoding: DocumentJSON.encode(submitted), as: UTF8.self))
+    }
   }
 }
 
 struct Status: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Show sweeps and their trial counts.")
   @Argument(help: "A sweep id (default: all).") var sweep: String?
-  @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
-  @OptionGroup var keys: ClientKeyOptions
+  @OptionGroup var source: ReadSource
+  @Option(help: "text, or json (the coordinator's STATUS document: a list of sweeps).") var format:
+    StatusFormat =
+      .text
 
   func run() throws {
-    let list = try connect(coordinator, curve: try keys.load()).status(sweep: sweep)
-    print(list.isEmpty ? "no sweeps" : list.map(\.summary).joined(separator: "\n"))
+    let list = try source.channel().status(sweep: sweep)
+    switch format {
+    case .text: print(list.isEmpty ? "no sweeps" : list.map(\.summary).joined(separator: "\n"))
+    case .json: print(String(decoding: DocumentJSON.encode(SweepStatus.List(sweeps: list)), as: UTF8.self))
+    }
   }
 }
 
@@ -313,14 +344,13 @@ struct LeaderboardCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "leaderboard", abstract: "A sweep's ranked trials.")
   @Argument(help: "The sweep id.") var sweep: String
-  @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
-  @OptionGroup var keys: ClientKeyOptions
+  @OptionGroup var source: ReadSource
   @Option(help: "Show the best N.") var top: Int?
   @Option(help: "Aggregate by a parameter (e.g. optimizer).") var groupBy: String?
   @Option(help: "table, csv, json or markdown.") var format: LeaderboardFormat = .table
 
   func run() throws {
-    let board = try connect(coordinator, curve: try keys.load()).leaderboard(LeaderboardRequest(sweep: sweep))
+    let board = try source.channel().leaderboard(LeaderboardRequest(sweep: sweep))
     try checkGroupBy(groupBy, board)
     print(board.render(format, top: top, groupBy: groupBy), terminator: "")
   }

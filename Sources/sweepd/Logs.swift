@@ -18,15 +18,14 @@ struct Logs: ParsableCommand {
   @Argument(help: "The trial id (the leaderboard's `trial` column).") var trial: Int64
   @Option(help: "Which attempt (default: the current one).") var attempt: Int?
   @Flag(help: "Keep printing output as it arrives until the trial ends.") var follow = false
-  @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
-  @OptionGroup var keys: ClientKeyOptions
+  @OptionGroup var source: ReadSource
 
   func validate() throws {
     if let attempt, attempt < 1 { throw ValidationError("--attempt must be ≥ 1, got \(attempt)") }
   }
 
   func run() throws {
-    let client = try CoordinatorClient(coordinator, curve: try keys.load())
+    let client = try source.channel()
     var after: Int64 = 0
     var shownAttempt: Int?
     while true {

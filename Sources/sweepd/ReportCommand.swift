@@ -24,15 +24,14 @@ struct ReportCommand: ParsableCommand {
   @Option(name: .shortAndLong, help: "The HTML file to write.") var output: String = "report.html"
   @Option(help: "Group by this parameter (default: optimizer, when it varies).") var groupBy: String?
   @Option(help: "Trials drawn individually in the learning curves.") var top: Int = 10
-  @Option(help: "The coordinator's address.") var coordinator: String = "tcp://127.0.0.1:5555"
-  @OptionGroup var keys: ClientKeyOptions
+  @OptionGroup var source: ReadSource
 
   func validate() throws {
     if top < 1 { throw ValidationError("--top must be ≥ 1") }
   }
 
   func run() throws {
-    let history = try connect(coordinator, curve: try keys.load()).history(sweep: sweep)
+    let history = try source.channel().history(sweep: sweep)
     try writeReport(history, to: output, groupBy: groupBy, top: top)
     print("wrote \(output)")
   }

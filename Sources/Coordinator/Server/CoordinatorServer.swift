@@ -166,6 +166,8 @@ public final class CoordinatorServer: @unchecked Sendable {
       publishMetrics()
     }
     flush(final: true)
+    // Everything in the database file itself: a copy of that file alone is complete.
+    store.checkpoint()
     // Release the address, so a coordinator started next (a restart) can bind it at once.
     try? socket.unbind(endpoint)
     zapHandler?.stop()

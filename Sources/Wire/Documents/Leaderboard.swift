@@ -21,13 +21,17 @@ public struct TrialSummary: Hashable, Sendable {
   /// Why the trial ended as it did, when there is more to say than its status (an early
   /// stop's reason, a failure's error).
   public var message: String?
+  /// The trial's current attempt (1 for a trial that ran once; 0 before it first started);
+  /// nil where the source did not say.
+  public var attempt: Int?
 
   public init(
     trial: Int64, index: Int, configuration: Int, status: TrialState, params: [(String, ConfigValue)],
     best: Double?,
     bestEpoch: Int?, epochs: Int, seconds: Double, message: String? = nil, result: Double? = nil,
-    resultEpoch: Int? = nil
+    resultEpoch: Int? = nil, attempt: Int? = nil
   ) {
+    self.attempt = attempt
     self.result = result
     self.resultEpoch = resultEpoch
     self.trial = trial

@@ -30,6 +30,11 @@ public struct LeaderboardDocument: Codable, Sendable {
     public var seconds: Double
     /// An early stop's reason or a failure's error (absent when there is none).
     public var message: String?
+    /// The trial's position in the sweep (0-based), its configuration (trials of one
+    /// configuration differ only by seed) and its current attempt.
+    public var index: Int?
+    public var configuration: Int?
+    public var attempt: Int?
   }
 
   public struct Group: Codable, Sendable {
@@ -82,7 +87,9 @@ public struct LeaderboardDocument: Codable, Sendable {
         params: .map(trial.params.map { ConfigValue.Entry(key: $0.0, value: $0.1) }),
         best: Best(value: trial.best, epoch: trial.bestEpoch),
         result: trial.resultEpoch.map { Best(value: trial.result, epoch: $0) }, epochs: trial.epochs,
-        seconds: trial.seconds, message: trial.message)
+        seconds: trial.seconds, message: trial.message, index: trial.index,
+        configuration: trial.configuration,
+        attempt: trial.attempt)
     }
     groups = groupBy.map { key in
       board.groups(by: key).map { group in
@@ -113,9 +120,11 @@ extension Leaderboard {
       if case .map(let entries) = trial.params { params = entries.map { ($0.key, $0.value) } }
       params.sort { (order[$0.0] ?? Int.max, $0.0) < (order[$1.0] ?? Int.max, $1.0) }
       return TrialSummary(
-        trial: trial.trial, index: trial.rank - 1, configuration: 0, status: trial.status, params: params,
+        trial: trial.trial, index: trial.index ?? trial.rank - 1, configuration: trial.configuration ?? 0,
+        status: trial.status, params: params,
         best: trial.best.value, bestEpoch: trial.best.epoch, epochs: trial.epochs, seconds: trial.seconds,
-        message: trial.message, result: trial.result?.value, resultEpoch: trial.result?.epoch)
+        message: trial.message, result: trial.result?.value, resultEpoch: trial.result?.epoch,
+        attempt: trial.attempt)
     }
     self.init(sweep: document.sweep, metric: document.metric, trials: trials)
   }
