@@ -1,0 +1,168 @@
+import Foundation
+import XCTest
+
+/// Results without a coordinator: `--db` on a store a coordinator is writing and on a copy
+/// of it, the same answers as the coordinator gives, and `sweepd export` loaded by pandas.
+final class ResultsTests: DaemonTestCase {
+  /// The Python with pandas and pyarrow: `SWEEPD_TEST_PYTHON` (scripts/test makes one and
+  /// sets it, so there a missing one is a failure), else the repository's `.venv-test`.
+  func pandasPython() throws -> String {
+    if let given = ProcessInfo.processInfo.environment["SWEEPD_TEST_PYTHON"] {
+      XCTAssertTrue(
+        FileManager.default.isExecutableFile(atPath: given), "SWEEPD_TEST_PYTHON=\(given) is missing")
+      return given
+    }
+    let local = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent(".venv-test/bin/python").path
+    guard FileManager.default.isExecutableFile(atPath: local) else {
+      throw XCTSkip("no Python with pandas here (scripts/test installs one into .venv-test)")
+    }
+    return local
+  }
+
+  func sweepd(_ arguments: [String]) throws -> SweepdProcess.Output {
+    let output = try SweepdProcess.run(arguments)
+    XCTAssertEqual(output.status, 0, "sweepd \(arguments.joined(separator: " ")): \(output.stderr)")
+    return output
+  }
+
+  func counts(_ statusJSON: String) throws -> [String: Int] {
+    let object = try JSONSerialization.jsonObject(with: Data(statusJSON.utf8)) as? [String: Any]
+    let sweeps = object?["sweeps"] as? [[String: Any]] ?? []
+    return sweeps.first?["trials"] as? [String: Int] ?? [:]
+  }
+
+  func testReadingALiveStoreACopyAndExportingForPandas() throws {
+    let file = directory.appendingPathComponent("offline.yaml")
+    try """
+    name: offline
+    method: grid
+    seed: 4
+    metric: {name: val_error, goal: minimize}
+    data: {dataset: spirals, samples: 1200}
+    model: {kind: mlp, hidden: [32, 32]}
+    training: {epochs: 20, batch_size: 16}
+    parameters:
+      optimizer: {values: [sgd, adam]}
+      lr: {values: [0.003, 0.01, 0.03]}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    let db = directory.appendingPathComponent("live.db").path
+    let (coordinatorProcess, coordinator) = try startCoordinator(db: db)
+    _ = try launch(["worker", "--connect", coordinator, "--slots", "1"], name: "worker")
+    let sweep = try sweepd(["submit", file.path, "--coordinator", coordinator]).stdout
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+
+    // While the coordinator writes: every read succeeds and accounts for every trial.
+    var readsWhileRunning = 0
+    let deadline = Date().addingTimeInterval(120)
+    while Date() < deadline {
+      let status = try sweepd(["status", sweep, "--db", db, "--format", "json"]).stdout
+      let byState = try counts(status)
+      if status.contains(#""state":"completed""#) { break }
+      XCTAssertEqual(byState.values.reduce(0, +), 6, "every created trial is counted: \(status)")
+      let board = try sweepd(["leaderboard", sweep, "--db", db, "--format", "json"]).stdout
+      XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(board.utf8)), board)
+      if (byState["running"] ?? 0) > 0 { readsWhileRunning += 1 }
+      usleep(100_000)
+    }
+    XCTAssertGreaterThan(readsWhileRunning, 0, "no read happened while a trial ran")
+    try waitUntilComplete(coordinator, sweep, seconds: 120)
+
+    // The same answers as the coordinator's.
+    let viaCoordinator = try sweepd(["leaderboard", sweep, "--coordinator", coordinator, "--format", "json"])
+      .stdout
+    XCTAssertEqual(try sweepd(["leaderboard", sweep, "--db", db, "--format", "json"]).stdout, viaCoordinator)
+    let statusViaCoordinator = try sweepd(["status", sweep, "--coordinator", coordinator]).stdout
+    XCTAssertEqual(try sweepd(["status", sweep, "--db", db]).stdout, statusViaCoordinator)
+
+    // A copy of the file alone, taken after the coordinator stopped, holds everything.
+    coordinatorProcess.terminate()
+    coordinatorProcess.waitUntilExit()
+    let elsewhere = directory.appendingPathComponent("elsewhere")
+    try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+    let copy = elsewhere.appendingPathComponent("copy.db").path
+    try FileManager.default.copyItem(atPath: db, toPath: copy)
+    XCTAssertEqual(
+      try sweepd(["leaderboard", sweep, "--db", copy, "--format", "json"]).stdout, viaCoordinator)
+    XCTAssertEqual(try sweepd(["status", sweep, "--db", copy]).stdout, statusViaCoordinator)
+    let report = elsewhere.appendingPathComponent("r.html").path
+    _ = try sweepd(["report", sweep, "--db", copy, "-o", report])
+    XCTAssertTrue(try String(contentsOfFile: report, encoding: .utf8).contains("offline"))
+
+    // What needs the coordinator says so; a file that is not a store is named.
+    let refused = try SweepdProcess.run(["status", "--db", file.path])
+    XCTAssertEqual(refused.status, 1)
+    XCTAssertTrue(refused.stderr.contains("cannot be read as a store"), refused.stderr)
+    let missing = try SweepdProcess.run(["leaderboard", sweep, "--db", directory.path + "/none.db"])
+    XCTAssertTrue(missing.stderr.contains("none.db: no such file"), missing.stderr)
+
+    // Export, every format, loaded by pandas without cleaning.
+    for what in ["trials", "epochs"] {
+      for format in ["csv", "jsonl", "parquet"] {
+        _ = try sweepd([
+          "export", sweep, "--db", copy, "--what", what, "-o",
+          elsewhere.appendingPathComponent("\(what).\(format)").path,
+        ])
+      }
+    }
+    let check = elsewhere.appendingPathComponent("check.py")
+    try #"""
+    import json, sys
+    import pandas as pd
+    out = {}
+    for what in ["trials", "epochs"]:
+        frames = [pd.read_csv(what + ".csv"), pd.read_json(what + ".jsonl", lines=True),
+                  pd.read_parquet(what + ".parquet")]
+        for other in frames[1:]:
+            pd.testing.assert_frame_equal(frames[0], other, check_dtype=False)
+        frame = frames[2]
+        out[what] = {"rows": len(frame), "columns": list(frame.columns),
+                     "dtypes": {c: str(t) for c, t in frame.dtypes.items()}}
+    trials = pd.read_parquet("trials.parquet")
+    epochs = pd.read_parquet("epochs.parquet")
+    out["top"] = {"trial": int(trials.trial[0]), "best": float(trials.best[0]), "optimizer": trials.optimizer[0]}
+    # The curves agree with the trials: each trial's epochs, and its best value at its best epoch.
+    merged = epochs.merge(trials[["trial", "best", "best_epoch", "epochs"]], on="trial")
+    at_best = merged[merged.epoch == merged.best_epoch]
+    out["best_matches"] = bool(((at_best.val_error - at_best.best).abs() < 1e-12).all()) and len(at_best) == len(trials)
+    per_trial = epochs.groupby("trial").size().sort_index()
+    out["epochs_match"] = bool((per_trial == trials.set_index("trial").epochs.sort_index()).all())
+    json.dump(out, sys.stdout)
+    """#.write(to: check, atomically: true, encoding: .utf8)
+    let python = Process()
+    python.executableURL = URL(fileURLWithPath: try pandasPython())
+    python.arguments = [check.path]
+    python.currentDirectoryURL = elsewhere
+    let pipe = Pipe(), errors = Pipe()
+    python.standardOutput = pipe
+    python.standardError = errors
+    try python.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    python.waitUntilExit()
+    XCTAssertEqual(python.terminationStatus, 0, stderr)
+    let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let trials = try XCTUnwrap(result["trials"] as? [String: Any])
+    XCTAssertEqual(trials["rows"] as? Int, 6)
+    XCTAssertEqual(
+      trials["columns"] as? [String],
+      [
+        "sweep", "trial", "rank", "index", "configuration", "attempt", "status", "optimizer", "lr", "best",
+        "best_epoch", "result", "result_epoch", "epochs", "seconds", "message",
+      ])
+    let dtypes = try XCTUnwrap(trials["dtypes"] as? [String: String])
+    XCTAssertEqual(dtypes["lr"], "float64")
+    XCTAssertEqual(dtypes["trial"], "int64")
+    let epochs = try XCTUnwrap(result["epochs"] as? [String: Any])
+    XCTAssertEqual(epochs["rows"] as? Int, 120, "6 trials × 20 epochs")
+    XCTAssertEqual(
+      Array((epochs["columns"] as? [String] ?? []).prefix(4)), ["trial", "attempt", "epoch", "val_error"])
+    XCTAssertEqual(result["best_matches"] as? Bool, true)
+    XCTAssertEqual(result["epochs_match"] as? Bool, true)
+    let board = try JSONSerialization.jsonObject(with: Data(viaCoordinator.utf8)) as? [String: Any]
+    let first = try XCTUnwrap((board?["trials"] as? [[String: Any]])?.first)
+    let top = try XCTUnwrap(result["top"] as? [String: Any])
+    XCTAssertEqual(top["trial"] as? Int, first["trial"] as? Int)
+    XCTAssertEqual(top["best"] as? Double, (first["best"] as? [String: Any])?["value"] as? Double)
+  }
+}
