@@ -203,6 +203,11 @@ extension RequestChannel {
     try document(DeleteReply.self, .delete(sweep: sweep))
   }
 
+  /// Pauses, resumes or extends a sweep.
+  public func manage(_ request: ManageRequest) throws -> ManageReply {
+    try document(ManageReply.self, .manage(request))
+  }
+
   public func haveData(_ request: HaveDataRequest) throws -> HaveDataReply {
     try document(HaveDataReply.self, .haveData(request))
   }

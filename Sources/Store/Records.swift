@@ -9,7 +9,11 @@ public struct SweepRecord: Codable, Hashable, Sendable, FetchableRecord, Persist
   /// `running → completed | failed | cancelled`. A sweep is `failed` when it ended with
   /// every trial failed (nothing was learned; the trials' messages say why).
   public enum State: String, Codable, Sendable, DatabaseValueConvertible {
-    case running, completed, failed, cancelled
+    /// `paused` (`sweepd pause`): live, but no trial starts until `sweepd resume`.
+    case running, paused, completed, failed, cancelled
+
+    /// Running or paused: the coordinator holds it and it may still run trials.
+    public var isLive: Bool { self == .running || self == .paused }
   }
 
   public var id: String
@@ -26,6 +30,8 @@ public struct SweepRecord: Codable, Hashable, Sendable, FetchableRecord, Persist
   public var createdAt: Double
   /// The uploaded data files its config names, as a JSON object path → SHA-256 (nil: none).
   public var dataDigests: String?
+  /// A run_cap set after submission (`sweepd extend`), which replaces the config's.
+  public var runCap: Int?
 
   public init(
     id: String, name: String?, file: String, configText: String, method: String, metricName: String,

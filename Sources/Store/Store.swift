@@ -148,6 +148,10 @@ public final class Store: Sendable {
       }
       try db.create(index: "log_by_attempt", on: "log", columns: ["trialID", "attempt", "stream", "id"])
     }
+    // v5: a run_cap given after submission (`sweepd extend`), over the config's own.
+    migrator.registerMigration("v5") { db in
+      try db.alter(table: "sweep") { t in t.add(column: "runCap", .integer) }
+    }
     return migrator
   }
 
@@ -204,6 +208,14 @@ public final class Store: Sendable {
 
   public func sweep(_ id: String) throws -> SweepRecord? {
     try pool.read { db in try SweepRecord.fetchOne(db, key: id) }
+  }
+
+  /// Sets a sweep's run_cap (`sweepd extend`) and state in one transaction.
+  public func extendSweep(_ id: String, runCap: Int, state: SweepRecord.State) throws {
+    try pool.write { db in
+      try db.execute(
+        sql: "UPDATE sweep SET runCap = ?, state = ? WHERE id = ?", arguments: [runCap, state.rawValue, id])
+    }
   }
 
   public func setSweepState(_ id: String, _ state: SweepRecord.State) throws {

@@ -115,6 +115,7 @@ public enum WireCodec {
     case .cancel: "CANCEL"
     case .delete: "DELETE"
     case .logs: "LOGS"
+    case .manage: "MANAGE"
     }
   }
 
@@ -136,6 +137,7 @@ public enum WireCodec {
     case .cancel(let sweep): return frames("CANCEL", Sweep(sweep: sweep))
     case .delete(let sweep): return frames("DELETE", Sweep(sweep: sweep))
     case .logs(let request): return frames("LOGS", request)
+    case .manage(let request): return frames("MANAGE", request)
     }
   }
 
@@ -308,6 +310,13 @@ public enum WireCodec {
         return .success(.fetch(request))
       }
     case "LOGS": return body(LogsRequest.self, bytes, command).map { .logs($0) }
+    case "MANAGE":
+      return body(ManageRequest.self, bytes, command).flatMap { request in
+        if request.action == .extend && (request.runCap ?? 0) < 1 {
+          return .failure(.invalid(command: command, reason: "extend needs runCap ≥ 1"))
+        }
+        return .success(.manage(request))
+      }
     case "HISTORY", "CANCEL", "DELETE":
       return body(Sweep.self, bytes, command).flatMap { request in
         guard let sweep = request.sweep else {

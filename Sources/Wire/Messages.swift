@@ -295,6 +295,46 @@ public enum ClientRequest: Hashable, Sendable {
   case fetch(FetchRequest)
   /// A program trial's output (`sweepd logs`).
   case logs(LogsRequest)
+  /// Pause, resume or extend a sweep (`sweepd pause`, `resume`, `extend`).
+  case manage(ManageRequest)
+}
+
+/// MANAGE: a change to a live or finished sweep, persisted before it acts.
+public struct ManageRequest: Hashable, Sendable, Codable {
+  public enum Action: String, Hashable, Sendable, Codable {
+    /// No trial starts until `resume`; running ones finish (or, with `stopRunning`, are
+    /// stopped now and restart on resume, the attempt not counted).
+    case pause
+    case resume
+    /// A new `run_cap` (more than the trials created so far); a finished random, Sobol or
+    /// TPE sweep runs again from where its sampler was.
+    case extend
+  }
+
+  public var sweep: String
+  public var action: Action
+  public var stopRunning: Bool?
+  public var runCap: Int?
+
+  public init(sweep: String, action: Action, stopRunning: Bool? = nil, runCap: Int? = nil) {
+    self.sweep = sweep
+    self.action = action
+    self.stopRunning = stopRunning
+    self.runCap = runCap
+  }
+}
+
+/// MANAGE's reply: the sweep's state now, and what changed, in a sentence.
+public struct ManageReply: Hashable, Sendable, Codable {
+  public var sweep: String
+  public var state: String
+  public var detail: String
+
+  public init(sweep: String, state: String, detail: String) {
+    self.sweep = sweep
+    self.state = state
+    self.detail = detail
+  }
 }
 
 /// LOGS: a trial's kept output after row `after` (0 or absent: from the first kept), of one

@@ -400,7 +400,7 @@ func follow(
         lastLine = summary
       }
     }
-    if status.state != "running" { break }
+    if status.state != "running" && status.state != "paused" { break }
     Thread.sleep(forTimeInterval: interval)
   }
   if terminal { handle.write(Data("\n".utf8)) }

@@ -18,7 +18,8 @@ struct Sweepd: ParsableCommand {
         name: "Sweeps",
         subcommands: [
           Run.self, Validate.self, Expand.self, Submit.self, Status.self, Watch.self, LeaderboardCommand.self,
-          ReportCommand.self, Export.self, Logs.self, Cancel.self, Delete.self,
+          ReportCommand.self, Export.self, Logs.self, Pause.self, Resume.self, Extend.self, Cancel.self,
+          Delete.self,
         ]),
       CommandGroup(name: "Boxes", subcommands: [CoordinatorCommand.self, WorkerCommand.self, Keygen.self]),
       CommandGroup(name: "One model", subcommands: [Train.self, Trace.self, Paths.self, Doctor.self]),

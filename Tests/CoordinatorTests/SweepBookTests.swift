@@ -354,4 +354,48 @@ final class SweepBookTests: XCTestCase {
       XCTAssertEqual(live.history(running: book.running(of: "s")).count, expected, setting)
     }
   }
+
+  /// `sweepd extend` of a finished TPE sweep rebuilds it as recovery does: the next trial is
+  /// TPE's suggestion given every earlier result (not a start-up draw, not a suggestion
+  /// from no history).
+  func testAnExtendedTPESweepContinuesWithItsHistory() throws {
+    let yaml = """
+      method: tpe
+      metric: {name: val_loss, goal: minimize}
+      run_cap: 12
+      model: {kind: rosenbrock}
+      training: {epochs: 3}
+      parameters:
+        lr: {distribution: log_uniform_values, min: 0.0001, max: 0.1}
+      """
+    let (record, plan) = try sweep(yaml)
+    var history: [Observation] = []
+    var rows: [TrialRecord] = []
+    for index in 0..<12 {
+      let point = plan.point(index, history: history)
+      let planned = try plan.trial(index, point: point)
+      var row = TrialRecord(
+        sweepID: "s", index: index, configuration: index, repeatIndex: 0, seed: planned.seed, params: "{}",
+        point: String(decoding: try JSONEncoder().encode(point), as: UTF8.self), spec: "{}", updatedAt: 0)
+      row.id = Int64(index + 1)
+      row.state = .completed
+      // Loss: distance of log10(lr) from −2.5.
+      let lr = planned.assigned[0].1.number!
+      row.bestValue = abs(log10(lr) + 2.5)
+      rows.append(row)
+      history.append(Observation(point: point, value: row.bestValue))
+    }
+    var extended = plan.spec
+    extended.runCap = 14
+    var live = record
+    live.runCap = 14
+    let recovered = Recovery.rebuild([
+      Recovery.Snapshot(record: live, spec: extended, trials: rows, metrics: [], events: [])
+    ])
+    let proposal = try XCTUnwrap(recovered.book.proposal(for: "s", capacity: 1, now: 0))
+    XCTAssertEqual(proposal.records.first?.index, 12)
+    let point = try JSONDecoder().decode([Double].self, from: Data(proposal.records[0].point.utf8))
+    XCTAssertEqual(point, SweepPlan(spec: extended).point(12, history: history))
+    XCTAssertNotEqual(point, SweepPlan(spec: extended).point(12, history: []), "the history matters")
+  }
 }

@@ -165,4 +165,106 @@ final class ResultsTests: DaemonTestCase {
     XCTAssertEqual(top["trial"] as? Int, first["trial"] as? Int)
     XCTAssertEqual(top["best"] as? Double, (first["best"] as? [String: Any])?["value"] as? Double)
   }
+
+  /// A sweep's trials as the leaderboard lists them, by trial index.
+  func trialsByIndex(_ sweep: String, _ coordinator: String) throws -> [[String: Any]] {
+    try leaderboard(coordinator, sweep).sorted { ($0["index"] as? Int ?? 0) < ($1["index"] as? Int ?? 0) }
+  }
+
+  /// `pause --stop-running` stops the running trial and starts nothing, across a coordinator
+  /// restart; `resume` finishes the sweep with the stopped trial's attempt not counted;
+  /// `extend` runs a completed random sweep on, with exactly the trials the larger run_cap
+  /// would have had (as `sweepd expand` lists them).
+  func testPauseResumeAndExtendSurviveARestart() throws {
+    let file = directory.appendingPathComponent("manage.yaml")
+    try """
+    method: random
+    run_cap: 4
+    seed: 9
+    max_attempts: 1
+    metric: {name: val_error, goal: minimize}
+    data: {dataset: spirals, samples: 1200}
+    model: {kind: mlp, hidden: [32, 32]}
+    training: {epochs: 40, batch_size: 16}
+    parameters:
+      lr: {distribution: log_uniform_values, min: 0.001, max: 0.03}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    let db = directory.appendingPathComponent("manage.db").path
+    let (first, coordinator) = try startCoordinator(db: db)
+    _ = try launch(["worker", "--connect", coordinator, "--slots", "1"], name: "worker")
+    let sweep = try sweepd(["submit", file.path, "--coordinator", coordinator]).stdout
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    // Pause while the first trial runs, stopping it.
+    var deadline = Date().addingTimeInterval(60)
+    while Date() < deadline,
+      try counts(sweepd(["status", sweep, "--db", db, "--format", "json"]).stdout)["running"] == nil
+    {
+      usleep(50_000)
+    }
+    let paused = try sweepd(["pause", sweep, "--stop-running", "--coordinator", coordinator]).stdout
+    XCTAssertTrue(paused.contains("\(sweep) paused: no trial starts until `sweepd resume \(sweep)`"), paused)
+    // The stopped trial is pending again (requeued, its attempt not counted).
+    deadline = Date().addingTimeInterval(30)
+    var byState: [String: Int] = [:]
+    while Date() < deadline {
+      byState = try counts(sweepd(["status", sweep, "--db", db, "--format", "json"]).stdout)
+      if byState["running"] == nil && byState["pending"] != nil { break }
+      usleep(50_000)
+    }
+    XCTAssertNil(byState["running"], "\(byState)")
+    // A restart keeps it paused: the worker reconnects and still nothing starts.
+    kill(first.processIdentifier, SIGKILL)
+    first.waitUntilExit()
+    let (_, log) = try launch(["coordinator", "--bind", coordinator, "--db", db], name: "coordinator-2")
+    _ = try wait(for: "coordinator at", in: log, seconds: 30)
+    var status = ""
+    deadline = Date().addingTimeInterval(30)
+    while Date() < deadline {
+      status = try sweepd(["status", sweep, "--coordinator", coordinator, "--format", "json"]).stdout
+      if status.contains(#""workers":1"#) { break }
+      usleep(50_000)
+    }
+    XCTAssertTrue(status.contains(#""workers":1"#), "the worker did not reconnect: \(status)")
+    XCTAssertTrue(status.contains(#""state":"paused""#), status)
+    XCTAssertNil(try counts(status)["running"], status)
+    XCTAssertNotEqual(
+      try SweepdProcess.run(["resume", "nope-1", "--coordinator", coordinator]).status, 0, "an unknown sweep")
+    let resumed = try sweepd(["resume", sweep, "--coordinator", coordinator]).stdout
+    XCTAssertTrue(resumed.contains("\(sweep) running"), resumed)
+    try waitUntilComplete(coordinator, sweep, seconds: 180)
+    let before = try trialsByIndex(sweep, coordinator)
+    XCTAssertEqual(before.count, 4)
+    XCTAssertTrue(
+      before.allSatisfy { $0["status"] as? String == "completed" },
+      "max_attempts 1, yet the stopped trial completed: \(before)")
+    XCTAssertEqual(before.first?["attempt"] as? Int, 2, "the paused attempt was stopped and run again")
+
+    // Extend: 3 more trials, the ones a run_cap of 7 gives.
+    let refused = try SweepdProcess.run(["extend", sweep, "--run-cap", "3", "--coordinator", coordinator])
+    XCTAssertTrue(refused.stderr.contains("run_cap 3 is not more than the 4 trials it has"), refused.stderr)
+    let extended = try sweepd(["extend", sweep, "--run-cap", "7", "--coordinator", coordinator]).stdout
+    XCTAssertTrue(extended.contains("\(sweep) running: run_cap 7: 3 more trials"), extended)
+    try waitUntilComplete(coordinator, sweep, seconds: 180)
+    let after = try trialsByIndex(sweep, coordinator)
+    XCTAssertEqual(after.count, 7)
+    for (old, new) in zip(before, after) {
+      XCTAssertEqual(old["trial"] as? Int, new["trial"] as? Int)
+      XCTAssertEqual(
+        (old["best"] as? [String: Any])?["value"] as? Double,
+        (new["best"] as? [String: Any])?["value"] as? Double)
+    }
+    let longer = directory.appendingPathComponent("longer.yaml")
+    try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "run_cap: 4", with: "run_cap: 7")
+      .write(to: longer, atomically: true, encoding: .utf8)
+    let expanded = try sweepd(["expand", longer.path, "--format", "json"]).stdout
+    let planned = try expanded.split(separator: "\n").map {
+      try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
+    XCTAssertEqual(planned.count, 7)
+    for (plan, trial) in zip(planned, after) {
+      let a = (plan["parameters"] as? [String: Any])?["lr"] as? Double
+      let b = (trial["params"] as? [String: Any])?["lr"] as? Double
+      XCTAssertEqual(a, b, "trial \(trial["index"] ?? "?")")
+    }
+  }
 }

@@ -82,6 +82,10 @@ public struct CoordinatorState: Sendable {
     /// New trials of a sweep (in order), with the sweep's attempt limit.
     case trialsAdded(sweep: String, trials: [Int64], maxAttempts: Int)
     case cancel(sweep: String)
+    /// The sweep is paused: none of its trials starts; with `stopRunning`, its running ones
+    /// are stopped and pending again, the attempt not counted.
+    case pause(sweep: String, stopRunning: Bool)
+    case resume(sweep: String)
     /// The sweep creates no more trials (it reached `metric.target`): its pending trials are
     /// cancelled with `reason`; running ones finish.
     case cancelPending(sweep: String, reason: String)
@@ -182,6 +186,9 @@ public struct CoordinatorState: Sendable {
 
   /// Workers connected now, and trials by state (for status and tests).
   public var workerCount: Int { workers.count }
+  /// Paused sweeps: their pending trials wait.
+  public private(set) var paused: Set<String> = []
+
   public var pendingCount: Int { pending.values.map(\.count).reduce(0, +) }
   public var runningCount: Int { trials.values.filter(\.running).count }
 
@@ -208,6 +215,20 @@ public struct CoordinatorState: Sendable {
         release(attempt)
         trials[id] = nil
       }
+    case .pause(let sweep, let stopRunning):
+      paused.insert(sweep)
+      guard stopRunning else { break }
+      for (id, trial) in trials.sorted(by: { $0.key > $1.key }) where trial.sweep == sweep && trial.running {
+        let attempt = AttemptID(trial: id, attempt: trial.attempt)
+        if let peer = trial.worker {
+          actions.append(.stop(peer, attempt, reason: "sweep \(sweep) paused"))
+        }
+        // Not the trial's fault: the attempt does not count.
+        trials[id]?.maxAttempts += 1
+        actions += requeue(attempt, reason: "sweep \(sweep) paused; starts again on resume")
+      }
+    case .resume(let sweep):
+      paused.remove(sweep)
     case .cancelPending(let sweep, let reason):
       for id in pending[sweep] ?? [] {
         trials[id] = nil
@@ -487,7 +508,7 @@ public struct CoordinatorState: Sendable {
     for offset in 0..<sweepOrder.count {
       let index = (nextSweep + offset) % sweepOrder.count
       let sweep = sweepOrder[index]
-      guard let queue = pending[sweep], let id = queue.first else { continue }
+      guard !paused.contains(sweep), let queue = pending[sweep], let id = queue.first else { continue }
       let needs = requirements[sweep] ?? Requirements()
       let fitting = workers.filter { fits(needs, $0.value) }
       guard

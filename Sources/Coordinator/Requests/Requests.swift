@@ -23,6 +23,13 @@ struct Requests {
     case cancel(String)
     /// Stored data files may have lost their last sweep.
     case collectData
+    /// A paused sweep (the store has it): start none of its trials; with `stopRunning`, stop
+    /// and requeue the running ones.
+    case pause(String, stopRunning: Bool)
+    /// A resumed sweep (the store has it): its pending trials may start again.
+    case resume(String)
+    /// A new run_cap (the store has it); `revived`: the sweep had completed, and is live again.
+    case extend(String, runCap: Int, revived: Bool)
   }
 
   /// The reply, and what the shell must do next.
@@ -101,6 +108,7 @@ struct Requests {
       return Answer(
         reply: WireCodec.reply(DeleteReply(deleted: sweep, trials: trials)),
         effects: record.state == .running ? [.cancel(sweep)] : [.collectData])
+    case .manage(let request): return manage(request, book: book)
     case .haveData(let request):
       guard let dataStore else { return Self.refuse("this coordinator keeps no data files") }
       return Answer(reply: WireCodec.reply(HaveDataReply(missing: dataStore.missing(request.digests))))
@@ -125,6 +133,76 @@ struct Requests {
       } catch {
         return Self.refuse("\(error)")
       }
+    }
+  }
+
+  /// MANAGE: pause, resume or extend, written to the store before anything acts on it.
+  func manage(_ request: ManageRequest, book: SweepBook) -> Answer {
+    let id = request.sweep
+    guard let record = try? store.sweep(id) else { return Self.refuse("unknown sweep '\(id)'") }
+    func written(_ change: () throws -> Void) -> String? {
+      do {
+        try change()
+        return nil
+      } catch {
+        return "the store cannot be written (\(error)); sweep \(id) is unchanged"
+      }
+    }
+    switch request.action {
+    case .pause:
+      guard record.state == .running else {
+        return Self.refuse("sweep \(id) is \(record.state.rawValue); only a running sweep can be paused")
+      }
+      if let failure = written({ try store.setSweepState(id, .paused) }) { return Self.refuse(failure) }
+      let stop = request.stopRunning ?? false
+      logger.info(
+        "sweep \(id) paused\(stop ? " (running trials stopped)" : "")", metadata: ["sweep": "\(id)"])
+      return Answer(
+        reply: WireCodec.reply(
+          ManageReply(
+            sweep: id, state: "paused",
+            detail: stop
+              ? "no trial starts until `sweepd resume \(id)`; running trials are stopped and start again then"
+              : "no trial starts until `sweepd resume \(id)`; running trials finish")),
+        effects: [.pause(id, stopRunning: stop)])
+    case .resume:
+      guard record.state == .paused else {
+        return Self.refuse("sweep \(id) is \(record.state.rawValue); only a paused sweep can be resumed")
+      }
+      if let failure = written({ try store.setSweepState(id, .running) }) { return Self.refuse(failure) }
+      logger.info("sweep \(id) resumed", metadata: ["sweep": "\(id)"])
+      return Answer(
+        reply: WireCodec.reply(ManageReply(sweep: id, state: "running", detail: "its trials start again")),
+        effects: [.resume(id)])
+    case .extend:
+      let cap = request.runCap ?? 0
+      guard [.running, .paused, .completed].contains(record.state) else {
+        return Self.refuse(
+          "sweep \(id) is \(record.state.rawValue); only a running, paused or completed sweep can be extended"
+        )
+      }
+      guard var spec = try? record.spec() else { return Self.refuse("sweep \(id)'s config no longer parses") }
+      let created = book.sweeps[id]?.created ?? ((try? store.trials(sweep: id).count) ?? 0)
+      spec.runCap = cap
+      let total = SweepPlan(spec: spec).totalTrials ?? cap
+      guard total > created else {
+        let why =
+          spec.method == .grid && total < cap
+          ? "the grid has \(total) trials in all"
+          : "run_cap \(cap) is not more than the \(created) trials it has"
+        return Self.refuse("sweep \(id) cannot be extended: \(why)")
+      }
+      let state: SweepRecord.State = record.state == .completed ? .running : record.state
+      if let failure = written({ try store.extendSweep(id, runCap: cap, state: state) }) {
+        return Self.refuse(failure)
+      }
+      logger.info("sweep \(id) extended to run_cap \(cap)", metadata: ["sweep": "\(id)"])
+      return Answer(
+        reply: WireCodec.reply(
+          ManageReply(
+            sweep: id, state: state.rawValue,
+            detail: "run_cap \(cap): \(total - created) more trial\(total - created == 1 ? "" : "s")")),
+        effects: [.extend(id, runCap: cap, revived: record.state == .completed)])
     }
   }
 
@@ -217,7 +295,7 @@ struct Requests {
     // Parameters in the sweep's order (the stored JSON objects do not keep one).
     let spec =
       book.sweeps[record.id]?.plan.spec
-      ?? (try? SweepConfig.parse(text: record.configText, file: record.file, dataDigests: record.digests))
+      ?? (try? record.spec())
     let order = Dictionary(
       (spec?.parameters.map(\.path) ?? []).enumerated().map { ($1, $0) },
       uniquingKeysWith: { first, _ in first })
@@ -241,7 +319,7 @@ extension ClientRequest {
   /// Whether the request changes what the coordinator holds (operators only under CURVE).
   var changesState: Bool {
     switch self {
-    case .submit, .cancel, .delete, .haveData, .upload: true
+    case .submit, .cancel, .delete, .haveData, .upload, .manage: true
     case .status, .leaderboard, .history, .fetch, .logs: false
     }
   }

@@ -118,6 +118,9 @@ public final class CoordinatorServer: @unchecked Sendable {
     book = recovered.book
     for (id, live) in book.sweeps { leases.require(Self.requirements(of: live.plan.spec), for: id) }
     leases.recover(pending: recovered.pending, running: recovered.running, now: now)
+    for (id, live) in book.sweeps where live.record.state == .paused {
+      perform(leases.handle(.pause(sweep: id, stopRunning: false), now: now))
+    }
     for snapshot in snapshots {
       let id = snapshot.record.id
       logger.info(
@@ -135,6 +138,23 @@ public final class CoordinatorServer: @unchecked Sendable {
     }
     refillQueue.formUnion(book.sweeps.keys)
     flush()
+  }
+
+  /// A completed sweep made live again (`sweepd extend`): rebuilt from the store as recovery
+  /// rebuilds sweeps, so TPE sees every earlier result and random and Sobol continue their
+  /// sequences from the next configuration.
+  func revive(_ id: String) {
+    guard let record = try? store.sweep(id),
+      let snapshot = try? Recovery.Snapshot.snapshot(of: record, in: store, logger: logger)
+    else {
+      logger.error(
+        "sweep \(id): cannot be read back from the store to extend it", metadata: ["sweep": "\(id)"])
+      return
+    }
+    var result = Recovery.Result(book: book)
+    Recovery.rebuild(snapshot, into: &result)
+    book = result.book
+    leases.require(Self.requirements(of: snapshot.spec), for: id)
   }
 
   /// Serves until `stop` is called.
@@ -211,6 +231,20 @@ public final class CoordinatorServer: @unchecked Sendable {
             perform(leases.handle(.cancel(sweep: sweep), now: now))
             end(sweep)
           case .collectData: collectData()
+          case .pause(let sweep, let stopRunning):
+            book.setState(sweep, .paused)
+            perform(leases.handle(.pause(sweep: sweep, stopRunning: stopRunning), now: now))
+          case .resume(let sweep):
+            book.setState(sweep, .running)
+            perform(leases.handle(.resume(sweep: sweep), now: now))
+            refillQueue.insert(sweep)
+          case .extend(let sweep, let runCap, let revived):
+            if revived {
+              revive(sweep)
+            } else {
+              book.setRunCap(sweep, runCap)
+            }
+            refillQueue.insert(sweep)
           }
         }
         flush()
@@ -427,7 +461,7 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// Removes stored data files no unfinished sweep refers to (after their grace period).
   func collectData() {
     guard let dataStore, let records = try? store.sweeps() else { return }
-    let keep = Set(records.filter { $0.state == .running }.flatMap { $0.digests.values })
+    let keep = Set(records.filter { $0.state.isLive }.flatMap { $0.digests.values })
     let removed = dataStore.collect(keep: keep)
     if !removed.isEmpty { logger.info("removed \(removed.count) data files no unfinished sweep uses") }
   }

@@ -7,20 +7,31 @@ extension Recovery.Snapshot {
   /// no longer parses (a format change) is logged and left as it is.
   static func running(in store: Store, logger: Logger) throws -> [Recovery.Snapshot] {
     var snapshots: [Recovery.Snapshot] = []
-    for record in try store.sweeps() where record.state == .running {
-      guard
-        let spec = try? SweepConfig.parse(
-          text: record.configText, file: record.file, dataDigests: record.digests)
-      else {
-        logger.error(
-          "sweep \(record.id): its config no longer parses; not resumed", metadata: ["sweep": "\(record.id)"])
-        continue
-      }
-      snapshots.append(
-        Recovery.Snapshot(
-          record: record, spec: spec, trials: try store.trials(sweep: record.id),
-          metrics: try store.currentMetrics(sweep: record.id), events: try store.events(sweep: record.id)))
+    for record in try store.sweeps() where record.state.isLive {
+      guard let snapshot = try snapshot(of: record, in: store, logger: logger) else { continue }
+      snapshots.append(snapshot)
     }
     return snapshots
+  }
+
+  /// One sweep as the store holds it; nil (logged) when its config no longer parses.
+  static func snapshot(of record: SweepRecord, in store: Store, logger: Logger) throws -> Recovery.Snapshot? {
+    guard let spec = try? record.spec() else {
+      logger.error(
+        "sweep \(record.id): its config no longer parses; not resumed", metadata: ["sweep": "\(record.id)"])
+      return nil
+    }
+    return Recovery.Snapshot(
+      record: record, spec: spec, trials: try store.trials(sweep: record.id),
+      metrics: try store.currentMetrics(sweep: record.id), events: try store.events(sweep: record.id))
+  }
+}
+
+extension SweepRecord {
+  /// The sweep's spec: its config as submitted, with a run_cap given later (`sweepd extend`).
+  func spec() throws -> SweepSpec {
+    var spec = try SweepConfig.parse(text: configText, file: file, dataDigests: digests)
+    if let runCap { spec.runCap = runCap }
+    return spec
   }
 }

@@ -181,7 +181,9 @@ public struct SweepBook: Sendable {
   /// suggestion per free slot so each sees the latest results. Deterministic mode stops at
   /// the first trial whose visible predecessors have not all finished. Nil: nothing to add.
   public func proposal(for id: String, capacity: Int, now: Double) -> Proposal? {
-    guard let live = sweeps[id], live.targetReachedBy == nil else { return nil }
+    guard let live = sweeps[id], live.targetReachedBy == nil, live.record.state == .running else {
+      return nil
+    }
     let spec = live.plan.spec
     let startup = live.plan.tpe.startupTrials * spec.repeats
     let wanted = spec.method == .tpe ? (live.created < startup ? startup : capacity) : 2 * capacity + 8
@@ -476,6 +478,16 @@ public struct SweepBook: Sendable {
   }
 
   mutating func restoreJudge(_ body: (inout StopJudge) -> Void) { body(&judge) }
+
+  /// A new run_cap for a live sweep (`sweepd extend`; the store has it).
+  public mutating func setRunCap(_ id: String, _ runCap: Int) {
+    guard var live = sweeps[id] else { return }
+    var spec = live.plan.spec
+    spec.runCap = runCap
+    live.plan = SweepPlan(spec: spec)
+    live.record.runCap = runCap
+    sweeps[id] = live
+  }
 
   /// Marks a live sweep's record with its new state (after the store has it).
   public mutating func setState(_ id: String, _ state: SweepRecord.State) {
