@@ -114,14 +114,9 @@ public struct SweepPlan: Sendable {
     var seedSource = RandomSource.derived(seed: spec.seed, stream: "trial/\(configuration)/\(repeatIndex)")
     let seed = seedSource.next()
     if let program = spec.program {
-      // The program gets every value as sampled; none has a built-in meaning. Nested
-      // parameters' leaves go back into their dicts, as W&B's agent passes them.
-      var nested = ConfigValue.map([])
-      for (parameter, (_, value)) in zip(spec.parameters, assigned) { nested.set(value, at: parameter.keys) }
-      let parameters: [(String, ConfigValue)] =
-        if case .map(let entries) = nested { entries.map { ($0.key, $0.value) } } else { assigned }
+      // The program gets every value as sampled; none has a built-in meaning.
       let work = ProgramTrialSpec(
-        program: program.program, command: program.command, parameters: parameters,
+        program: program.program, command: program.command, parameters: spec.programParameters(assigned),
         metric: spec.metric.name.rawValue, maxSeconds: program.maxSeconds, cores: program.cores,
         gpus: program.gpus, code: spec.codeDigest, seed: seed, realWandb: program.realWandb ? true : nil)
       return PlannedTrial(
@@ -168,5 +163,18 @@ public struct SweepPlan: Sendable {
       // suggestion. Each through the parameters' inverse CDFs (categoricals included).
       return zip(spec.parameters, point(c, history: history)).map { ($0.path, $0.distribution.value(at: $1)) }
     }
+  }
+}
+
+extension SweepSpec {
+  /// A program's parameters from a trial's values by parameter path (as leaderboards list
+  /// them): nested parameters' leaves go back into their dicts, as W&B's agent passes them;
+  /// a value whose path is not a parameter of the sweep stays under its own name.
+  public func programParameters(_ values: [(String, ConfigValue)]) -> [(String, ConfigValue)] {
+    let keys = Dictionary(parameters.map { ($0.path, $0.keys) }, uniquingKeysWith: { first, _ in first })
+    var nested = ConfigValue.map([])
+    for (path, value) in values { nested.set(value, at: keys[path] ?? [path]) }
+    if case .map(let entries) = nested { return entries.map { ($0.key, $0.value) } }
+    return values
   }
 }

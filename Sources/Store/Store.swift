@@ -40,7 +40,7 @@ public final class Store: Sendable {
   /// Opens an existing database only to read it: while a coordinator writes it (SQLite's WAL
   /// readers see each committed transaction, and never block the writer), or a copy taken
   /// elsewhere. Nothing is created or migrated; a file that is not a sweepd store, or one
-  /// written by an older or newer sweepd, is refused with a sentence saying which.
+  /// written by a newer sweepd, is refused with a sentence saying which.
   public init(readingOnly path: String) throws {
     guard FileManager.default.fileExists(atPath: path) else {
       throw StoreError("\(path): no such file (a store is the --db file a coordinator or `sweepd run` wrote)")
@@ -61,11 +61,8 @@ public final class Store: Sendable {
           "\(path) was written by a newer sweepd (schema \(applied.sorted().last ?? "?")); read it with that version"
         )
       }
-      if applied != known {
-        throw StoreError(
-          "\(path) was written by an older sweepd (schema \(applied.sorted().last ?? "?")); `sweepd coordinator --db \(path)` upgrades it, then it can be read offline"
-        )
-      }
+      // An older schema is read as it is: each later migration only added columns and
+      // tables, which read as absent.
     } catch let error as StoreError {
       throw error
     } catch let error as DatabaseError {

@@ -18,7 +18,8 @@ struct Sweepd: ParsableCommand {
         name: "Sweeps",
         subcommands: [
           Run.self, Validate.self, Expand.self, Submit.self, Status.self, Watch.self, LeaderboardCommand.self,
-          ReportCommand.self, Export.self, Logs.self, Pause.self, Resume.self, Extend.self, Cancel.self,
+          ReportCommand.self, BestCommand.self, Export.self, Logs.self, Pause.self, Resume.self, Extend.self,
+          Cancel.self,
           Delete.self,
         ]),
       CommandGroup(name: "Boxes", subcommands: [CoordinatorCommand.self, WorkerCommand.self, Keygen.self]),

@@ -267,4 +267,72 @@ final class ResultsTests: DaemonTestCase {
       XCTAssertEqual(a, b, "trial \(trial["index"] ?? "?")")
     }
   }
+
+  /// `best --as-config` gives a trial config that `sweepd train --config` turns into the
+  /// very same model (same seed: the same best value at the same epoch); for a program sweep,
+  /// the command line the best trial ran.
+  func testBestAsConfigRerunsTheBestTrial() throws {
+    let file = directory.appendingPathComponent("best.yaml")
+    try """
+    method: random
+    run_cap: 4
+    seed: 2
+    metric: {name: val_error, goal: minimize}
+    data: {dataset: spirals, samples: 800}
+    model: {kind: mlp, hidden: [16]}
+    training: {epochs: 8, batch_size: 32}
+    parameters:
+      optimizer: {values: [adam, rmsprop]}
+      lr: {distribution: log_uniform_values, min: 0.003, max: 0.03}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    let db = directory.appendingPathComponent("best.db").path
+    _ = try sweepd(["run", file.path, "--workers", "2", "--db", db])
+    let board = try sweepd(["leaderboard", "--db", db, try sweepId(db), "--format", "json"]).stdout
+    let top = try XCTUnwrap(
+      ((try JSONSerialization.jsonObject(with: Data(board.utf8)) as? [String: Any])?["trials"]
+        as? [[String: Any]])?
+        .first)
+    let best = try XCTUnwrap(top["best"] as? [String: Any])
+    let config = try sweepd(["best", try sweepId(db), "--db", db, "--as-config"]).stdout
+    XCTAssertTrue(config.contains("seed: \(top["seed"] as? String ?? "?")"), config)
+    let rerun = directory.appendingPathComponent("rerun.yaml")
+    try config.write(to: rerun, atomically: true, encoding: .utf8)
+    let trained = try sweepd(["train", "--config", rerun.path]).stdout
+    let expected = String(
+      format: "best val_error %g at epoch %d", best["value"] as? Double ?? .nan, best["epoch"] as? Int ?? 0)
+    XCTAssertTrue(trained.contains(expected), "expected '\(expected)' in: \(trained.suffix(300))")
+
+    // A program sweep: its command line, nested values as W&B's agent writes them.
+    let code = directory.appendingPathComponent("code")
+    try FileManager.default.createDirectory(at: code, withIntermediateDirectories: true)
+    try "import wandb\nwandb.init()\nwandb.log({'loss': wandb.config.optimizer['lr']})\n".write(
+      to: code.appendingPathComponent("t.py"), atomically: true, encoding: .utf8)
+    try """
+    program: t.py
+    method: grid
+    metric: {name: loss, goal: minimize}
+    parameters:
+      optimizer:
+        parameters:
+          lr: {values: [0.5, 0.25]}
+          name: {value: adam}
+    """.write(to: code.appendingPathComponent("s.yaml"), atomically: true, encoding: .utf8)
+    let programDB = directory.appendingPathComponent("program.db").path
+    let run = try SweepdProcess.run(
+      ["run", code.appendingPathComponent("s.yaml").path, "--workers", "1", "--db", programDB],
+      environment: ["XDG_CACHE_HOME": directory.path + "/cache"], in: code)
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let line = try sweepd(["best", try sweepId(programDB), "--db", programDB, "--as-config"]).stdout
+      .split(separator: "\n").last.map(String.init)
+    XCTAssertTrue(
+      line?.hasSuffix(" t.py '--optimizer={'\\''lr'\\'': 0.25, '\\''name'\\'': '\\''adam'\\''}'") ?? false,
+      line ?? "")
+  }
+
+  /// The one sweep in a store.
+  func sweepId(_ db: String) throws -> String {
+    let status = try sweepd(["status", "--db", db, "--format", "json"]).stdout
+    let sweeps = (try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any])?["sweeps"]
+    return try XCTUnwrap((sweeps as? [[String: Any]])?.first?["sweep"] as? String)
+  }
 }

@@ -309,7 +309,7 @@ struct Requests {
         trial: trial.id!, index: trial.index, configuration: trial.configuration, status: trial.state,
         params: ordered, best: trial.bestValue ?? live?.best, bestEpoch: trial.bestEpoch ?? live?.bestEpoch,
         epochs: max(trial.epochs, live?.epochs ?? 0), seconds: trial.seconds, message: trial.message,
-        result: trial.resultValue, resultEpoch: trial.resultEpoch, attempt: trial.attempt)
+        result: trial.resultValue, resultEpoch: trial.resultEpoch, attempt: trial.attempt, seed: trial.seed)
     }
     return Leaderboard(sweep: record.id, metric: record.metric, trials: summaries)
   }

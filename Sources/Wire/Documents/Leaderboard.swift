@@ -24,13 +24,17 @@ public struct TrialSummary: Hashable, Sendable {
   /// The trial's current attempt (1 for a trial that ran once; 0 before it first started);
   /// nil where the source did not say.
   public var attempt: Int?
+  /// The trial's seed (its initial weights, shuffles and dropout masks); nil where the
+  /// source did not say.
+  public var seed: UInt64?
 
   public init(
     trial: Int64, index: Int, configuration: Int, status: TrialState, params: [(String, ConfigValue)],
     best: Double?,
     bestEpoch: Int?, epochs: Int, seconds: Double, message: String? = nil, result: Double? = nil,
-    resultEpoch: Int? = nil, attempt: Int? = nil
+    resultEpoch: Int? = nil, attempt: Int? = nil, seed: UInt64? = nil
   ) {
+    self.seed = seed
     self.attempt = attempt
     self.result = result
     self.resultEpoch = resultEpoch

@@ -35,6 +35,9 @@ public struct LeaderboardDocument: Codable, Sendable {
     public var index: Int?
     public var configuration: Int?
     public var attempt: Int?
+    /// The trial's seed, as a string (a 64-bit seed does not survive a double-precision
+    /// JSON reader as a number).
+    public var seed: String?
   }
 
   public struct Group: Codable, Sendable {
@@ -89,7 +92,7 @@ public struct LeaderboardDocument: Codable, Sendable {
         result: trial.resultEpoch.map { Best(value: trial.result, epoch: $0) }, epochs: trial.epochs,
         seconds: trial.seconds, message: trial.message, index: trial.index,
         configuration: trial.configuration,
-        attempt: trial.attempt)
+        attempt: trial.attempt, seed: trial.seed.map(String.init))
     }
     groups = groupBy.map { key in
       board.groups(by: key).map { group in
@@ -124,7 +127,7 @@ extension Leaderboard {
         status: trial.status, params: params,
         best: trial.best.value, bestEpoch: trial.best.epoch, epochs: trial.epochs, seconds: trial.seconds,
         message: trial.message, result: trial.result?.value, resultEpoch: trial.result?.epoch,
-        attempt: trial.attempt)
+        attempt: trial.attempt, seed: trial.seed.flatMap { UInt64($0) })
     }
     self.init(sweep: document.sweep, metric: document.metric, trials: trials)
   }
