@@ -37,6 +37,7 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
   ],
   targets: [
     // System libraries (Debian packages installed by scripts/setup).
@@ -79,6 +80,14 @@ let package = Package(
       ]
     ),
     .target(name: "Report", dependencies: ["Search", "Wire", "Vocabulary", "Programs"]),
+    // The live dashboard: web pages and a JSON API served by the coordinator (Hummingbird).
+    .target(
+      name: "Dashboard",
+      dependencies: [
+        "Coordinator", "Report", "Wire", "Store", "Search", "Vocabulary",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
     // Data sets that travel with a sweep: SHA-256 content addresses (swift-crypto), the
     // coordinator's content store, the client's upload and the worker's fetch and cache.
     .target(
@@ -102,7 +111,7 @@ let package = Package(
     .executableTarget(
       name: "sweepd",
       dependencies: [
-        "Training", "Search", "ZMQ", "Wire", "Client", "Store", "Coordinator", "Worker", "Report",
+        "Training", "Search", "ZMQ", "Wire", "Client", "Store", "Coordinator", "Worker", "Report", "Dashboard",
         "DataTransfer", "Stopping", "Vocabulary", "Programs",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),

@@ -59,7 +59,10 @@ public struct HTMLReport {
   }
 
   /// The page.
-  public func html() -> String {
+  public func html() -> String { page(spec: history.spec, sections: sections()) }
+
+  /// The page's sections, without the page around them (the dashboard serves them live).
+  public func sections() -> [String] {
     let spec = history.spec
     let columns = ParameterColumn.varying(board, spec: spec)
     let group = chosenGroup(columns)
@@ -80,7 +83,7 @@ public struct HTMLReport {
       sections.append(
         "<section><h2>Config</h2><p class=\"note\">\(SVG.escape(history.file))</p><pre>\(SVG.escape(history.config))</pre></section>"
       )
-      return page(spec: spec, sections: sections)
+      return sections
     }
     sections.append(curvesSection(group, varying: columns.map(\.name)))
     if let traces = learningRateSection(group) { sections.append(traces) }
@@ -93,7 +96,7 @@ public struct HTMLReport {
     sections.append(
       "<section><h2>Config</h2><p class=\"note\">\(SVG.escape(history.file))</p><pre>\(SVG.escape(history.config))</pre></section>"
     )
-    return page(spec: spec, sections: sections)
+    return sections
   }
 
   func page(spec: SweepSpec?, sections: [String]) -> String {
@@ -545,7 +548,7 @@ public struct HTMLReport {
     }
   }
 
-  static let css = """
+  public static let css = """
     body{margin:0;background:#fafafa;color:#1a1a1a;font:14px/1.45 "DejaVu Sans",Helvetica,Arial,sans-serif}
     main{max-width:1180px;margin:0 auto;padding:16px 24px 40px}
     h1{font-size:24px;margin:8px 0 12px}h2{font-size:19px;margin:28px 0 8px;border-bottom:1px solid #ccc}
@@ -569,7 +572,7 @@ public struct HTMLReport {
 
   /// Sorting by a column: numbers by their `data-v`, text alphabetically; a second click
   /// reverses.
-  static let script = """
+  public static let script = """
     document.querySelectorAll("table.sortable th").forEach(function (th, column) {
       th.addEventListener("click", function () {
         var body = th.closest("table").tBodies[0];

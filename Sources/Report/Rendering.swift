@@ -29,7 +29,7 @@ extension Leaderboard {
     return String(format: "%.4g", x)
   }
 
-  func cell(_ value: ConfigValue?) -> String {
+  public func cell(_ value: ConfigValue?) -> String {
     guard let value else { return "–" }
     if case .double(let x) = value { return String(format: "%.4g", x) }
     return value.description

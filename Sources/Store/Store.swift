@@ -396,6 +396,19 @@ public final class Store: Sendable {
     }
   }
 
+  /// The stored epochs of the current attempts of `trials`, by trial then epoch.
+  public func currentMetrics(trials: [Int64]) throws -> [MetricRecord] {
+    guard !trials.isEmpty else { return [] }
+    return try pool.read { db in
+      try MetricRecord.fetchAll(
+        db,
+        sql: """
+          SELECT m.* FROM metric m JOIN trial t ON t.id = m.trialID AND t.attempt = m.attempt
+          WHERE t.id IN (\(trials.map { _ in "?" }.joined(separator: ","))) ORDER BY m.trialID, m.epoch
+          """, arguments: StatementArguments(trials))
+    }
+  }
+
   /// Bytes of output kept per attempt and stream (the last ones): 4 MiB.
   public static let logBytesKept = 4 << 20
 

@@ -146,6 +146,7 @@ struct CoordinatorCommand: ParsableCommand {
   @Option(help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (0: any free port).")
   var metricsPort: Int?
   @Option(help: "The address the metrics endpoint listens on.") var metricsAddress: String = "127.0.0.1"
+  @OptionGroup var dashboard: DashboardFlags
   @Option(help: "Where uploaded data files are kept (default: the database path + .data).") var dataDir:
     String?
   @Option(help: "Largest data file a client may upload, MiB.") var dataMaxFileMb: Int = 1024
@@ -198,6 +199,7 @@ struct CoordinatorCommand: ParsableCommand {
       logger.info("metrics at http://\(metricsAddress):\(endpoint!.port)/metrics")
     }
     defer { endpoint?.stop() }
+    try dashboard.start(server, logger: logger)
     // The sources must outlive the loop (an optimized build would otherwise free them, and
     // with them the handlers, as soon as they are created).
     let sources = onTerminationSignals { server.stop() }

@@ -56,6 +56,60 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// still counts them).
   var endedCounts: [TrialState: Int] = [:]
 
+  /// What the dashboard reads: copies of the book and the lease machine, at most 10 times a
+  /// second (value types: a copy costs only when the loop next changes them), with a
+  /// version that grows with every published change.
+  public struct LiveView: Sendable {
+    public var book: SweepBook
+    public var leases: CoordinatorState
+    public var version: Int
+    /// The connected workers when it was published, and when that was.
+    public var workers: [CoordinatorState.WorkerSummary] = []
+    public var publishedAt = Date()
+  }
+  let live = Mutex(LiveView(book: SweepBook(), leases: CoordinatorState(), version: 0))
+  /// Changes since the last publication (stores written, requests answered).
+  var changes = 0
+  var lastLivePublish = 0.0
+  /// Requests from other threads (the dashboard), answered by the loop like a client's.
+  let inbox = Mutex<[(request: ClientRequest, reply: @Sendable (ClientReply) -> Void)]>([])
+
+  /// The latest published view (the dashboard's reads).
+  public func liveView() -> LiveView { live.withLock { $0 } }
+
+  /// The store the coordinator writes (the dashboard reads it).
+  public var storeForReading: Store { store }
+
+  /// A client request from another thread, answered by the loop exactly as a ZeroMQ
+  /// client's (written first, then acted on); `reply` is called on the loop's thread.
+  public func ask(_ request: ClientRequest, reply: @escaping @Sendable (ClientReply) -> Void) {
+    inbox.withLock { $0.append((request, reply)) }
+    var byte: UInt8 = 1
+    _ = write(wake.write, &byte, 1)
+  }
+
+  /// Publishes the book and leases for the dashboard when something changed (at most every
+  /// 100 ms).
+  /// Workers' heartbeats are not changes, so the view is also refreshed every 2 s.
+  func publishLive(force: Bool = false) {
+    let due = now - lastLivePublish
+    guard force || (changes > 0 && due >= 0.1) || due >= 2 else { return }
+    let changed = changes > 0 || force
+    changes = 0
+    lastLivePublish = now
+    let (book, leases) = (self.book, self.leases)
+    let workers = leases.workerSummaries(now: now)
+    live.withLock {
+      $0.book = book
+      $0.leases = leases
+      if changed || $0.workers.map(\.running) != workers.map(\.running) || $0.workers.count != workers.count {
+        $0.version += 1
+      }
+      $0.workers = workers
+      $0.publishedAt = Date()
+    }
+  }
+
   /// The address the ROUTER is bound to (with the port the system chose for `:*`).
   public var endpoint: String { socket.lastEndpoint }
 
@@ -138,6 +192,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     }
     refillQueue.formUnion(book.sweeps.keys)
     flush()
+    publishLive(force: true)
   }
 
   /// A completed sweep made live again (`sweepd extend`): rebuilt from the store as recovery
@@ -178,12 +233,19 @@ public final class CoordinatorServer: @unchecked Sendable {
           handled += 1
         }
       }
+      // The dashboard's requests, answered like a client's.
+      let asked = inbox.withLock { queue in
+        defer { queue.removeAll() }
+        return queue
+      }
+      for (request, respond) in asked { respond(answer(request)) }
       if now - lastTick >= 0.1 {
         perform(leases.handle(.tick, now: now))
         lastTick = now
       }
       flush()
       publishMetrics()
+      publishLive()
     }
     flush(final: true)
     // Everything in the database file itself: a copy of that file alone is complete.
@@ -221,9 +283,23 @@ public final class CoordinatorServer: @unchecked Sendable {
           reply(to: frames[0], .error("not allowed: only operator keys may submit, upload, cancel or delete"))
           return
         }
-        // Answer from the written state, and write what the request changed before replying.
+        reply(to: frames[0], answer(request))
+      case .failure(let error):
+        logger.warning("dropped a message from \(Self.readable(frames[0])): \(error)")
+        perform(leases.handle(.malformed(peer, reason: "\(error)"), now: now))
+      }
+    case .failure(let error):
+      logger.warning("dropped a message from \(Self.readable(frames[0])): \(error)")
+      perform(leases.handle(.malformed(peer, reason: "\(error)"), now: now))
+    }
+  }
+
+  /// Answers a client request: from the written state, and what it changed written before
+  /// the reply.
+  func answer(_ request: ClientRequest) -> ClientReply {
         flush()
         let answer = requests.answer(request, book: &book, leases: leases, submitted: &submitted)
+        changes += 1
         for effect in answer.effects {
           switch effect {
           case .refill(let sweep): refillQueue.insert(sweep)
@@ -248,15 +324,7 @@ public final class CoordinatorServer: @unchecked Sendable {
           }
         }
         flush()
-        reply(to: frames[0], answer.reply)
-      case .failure(let error):
-        logger.warning("dropped a message from \(Self.readable(frames[0])): \(error)")
-        perform(leases.handle(.malformed(peer, reason: "\(error)"), now: now))
-      }
-    case .failure(let error):
-      logger.warning("dropped a message from \(Self.readable(frames[0])): \(error)")
-      perform(leases.handle(.malformed(peer, reason: "\(error)"), now: now))
-    }
+        return answer.reply
   }
 
   // MARK: Actions
@@ -368,6 +436,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     let began = DispatchTime.now().uptimeNanoseconds
     do {
       try commit.write(to: store, now: wallClock)
+      changes += 1
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
       counters.storeWrites += 1
       counters.storeWriteSeconds += seconds
