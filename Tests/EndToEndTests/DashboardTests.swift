@@ -141,6 +141,37 @@ final class DashboardTests: DaemonTestCase {
     XCTAssertTrue(trial.body.contains("val_error per epoch"), String(trial.body.prefix(300)))
     let metrics = try curl(["\(http)/metrics"])
     XCTAssertTrue(metrics.body.contains("sweepd_"), String(metrics.body.prefix(300)))
+    try renderInFirefox("\(http)/sweeps/\(sweep)")
+  }
+
+  /// Firefox draws the page (a screenshot with more than a blank page in it) and reports
+  /// no script error from it (the page's console goes to standard output).
+  func renderInFirefox(_ url: String) throws {
+    guard let firefox = ["/usr/bin/firefox-esr", "/usr/bin/firefox"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+    else {
+      if ProcessInfo.processInfo.environment["SWEEPD_REQUIRE_BROWSERS"] == "1" {
+        return XCTFail("firefox-esr is required (scripts/setup --test installs it)")
+      }
+      return
+    }
+    let profile = directory.appendingPathComponent("firefox-profile")
+    try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
+    try #"user_pref("devtools.console.stdout.content", true);"#.write(
+      to: profile.appendingPathComponent("user.js"), atomically: true, encoding: .utf8)
+    let png = directory.appendingPathComponent("firefox.png")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: firefox)
+    process.arguments = ["--headless", "--no-remote", "--profile", profile.path, "--screenshot", png.path, "--window-size=1200,1600", url]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let size = ((try? FileManager.default.attributesOfItem(atPath: png.path))?[.size] as? Int) ?? 0
+    XCTAssertGreaterThan(size, 50_000, "Firefox drew nothing: \(output.suffix(500))")
+    let pageErrors = output.split(separator: "\n").filter { $0.contains("JavaScript error: http://127.0.0.1") }
+    XCTAssertEqual(pageErrors, [], "script errors in Firefox")
   }
 
   /// Fail-closed access: a non-loopback address without tokens is refused at start; with
