@@ -30,7 +30,9 @@ public struct DashboardAccess: Sendable {
   /// Reads a token file (see the type's documentation); every bad line is an error naming it.
   public static func load(path: String) throws -> DashboardAccess {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-      throw Problem(description: "\(path): cannot be read (a token file: one token per line, `operator` after it to allow actions)")
+      throw Problem(
+        description:
+          "\(path): cannot be read (a token file: one token per line, `operator` after it to allow actions)")
     }
     var tokens: [String: Role] = [:]
     for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -38,7 +40,8 @@ public struct DashboardAccess: Sendable {
       let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
       guard let token = words.first else { continue }
       let allowed = token.unicodeScalars.allSatisfy {
-        ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "-_.".unicodeScalars.contains($0)
+        ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+          || "-_.".unicodeScalars.contains($0)
       }
       guard token.count >= 16, allowed else {
         throw Problem(
@@ -51,7 +54,9 @@ public struct DashboardAccess: Sendable {
       case "operator"?: tokens[token] = .operator
       case let other?:
         throw Problem(
-          description: "\(path):\(number + 1): unknown role '\(other)' after the token; allowed: operator (or nothing: read-only)")
+          description:
+            "\(path):\(number + 1): unknown role '\(other)' after the token; allowed: operator (or nothing: read-only)"
+        )
       }
       if words.count > 2 {
         throw Problem(description: "\(path):\(number + 1): a line is a token and optionally `operator`")

@@ -61,10 +61,12 @@ public final class DashboardServer: Sendable {
   // MARK: Routes
 
   func routes(_ router: Router<DashboardContext>) {
-    router.get("/") { _, _ in self.html(Pages.sweeps(self.reads.sweeps(), view: self.coordinator.liveView())) }
+    router.get("/") { _, _ in self.html(Pages.sweeps(self.reads.sweeps(), view: self.coordinator.liveView()))
+    }
     router.get("/sweeps/:id") { _, context in
       let id = try context.parameters.require("id")
-      guard let page = Pages.sweep(id, reads: self.reads, view: self.coordinator.liveView(), role: context.role)
+      guard
+        let page = Pages.sweep(id, reads: self.reads, view: self.coordinator.liveView(), role: context.role)
       else { throw HTTPError(.notFound, message: "no sweep \(id)") }
       return self.html(page)
     }
@@ -85,11 +87,16 @@ public final class DashboardServer: Sendable {
     router.get("/login") { request, _ in
       let code = request.uri.queryParameters.get("code") ?? ""
       guard let token = self.loginCodes.withLock({ $0.removeValue(forKey: code) }) else {
-        throw HTTPError(.unauthorized, message: "this login link was used already or is wrong; restart the coordinator for a new one, or send Authorization: Bearer TOKEN")
+        throw HTTPError(
+          .unauthorized,
+          message:
+            "this login link was used already or is wrong; restart the coordinator for a new one, or send Authorization: Bearer TOKEN"
+        )
       }
       var response = Response(status: .seeOther, headers: [.location: "/"])
       response.setCookie(
-        Cookie(name: "sweepd_token", value: token, path: "/", secure: false, httpOnly: true, sameSite: .strict))
+        Cookie(
+          name: "sweepd_token", value: token, path: "/", secure: false, httpOnly: true, sameSite: .strict))
       return response
     }
     router.get("/metrics") { _, _ in
@@ -98,19 +105,27 @@ public final class DashboardServer: Sendable {
         body: ResponseBody(byteBuffer: ByteBuffer(string: self.metrics())))
     }
     // The JSON API.
-    router.get("/api/sweeps") { _, _ in self.json(self.reads.answer(.status(sweep: nil), view: self.coordinator.liveView())) }
+    router.get("/api/sweeps") { _, _ in
+      self.json(self.reads.answer(.status(sweep: nil), view: self.coordinator.liveView()))
+    }
     router.get("/api/sweeps/:id") { _, context in
-      self.json(self.reads.answer(.status(sweep: try context.parameters.require("id")), view: self.coordinator.liveView()))
+      self.json(
+        self.reads.answer(
+          .status(sweep: try context.parameters.require("id")), view: self.coordinator.liveView()))
     }
     router.get("/api/sweeps/:id/leaderboard") { request, context in
       let id = try context.parameters.require("id")
       let top = request.uri.queryParameters.get("top").flatMap { Int($0) }
       let groupBy = request.uri.queryParameters.get("group_by").map { String($0) }
       return self.json(
-        self.reads.answer(.leaderboard(LeaderboardRequest(sweep: id, top: top, groupBy: groupBy)), view: self.coordinator.liveView()))
+        self.reads.answer(
+          .leaderboard(LeaderboardRequest(sweep: id, top: top, groupBy: groupBy)),
+          view: self.coordinator.liveView()))
     }
     router.get("/api/sweeps/:id/history") { _, context in
-      self.json(self.reads.answer(.history(sweep: try context.parameters.require("id")), view: self.coordinator.liveView()))
+      self.json(
+        self.reads.answer(
+          .history(sweep: try context.parameters.require("id")), view: self.coordinator.liveView()))
     }
     router.get("/api/workers") { _, _ in
       let view = self.coordinator.liveView()
@@ -127,7 +142,8 @@ public final class DashboardServer: Sendable {
       let attempt = request.uri.queryParameters.get("attempt").flatMap { Int($0) }
       let after = request.uri.queryParameters.get("after").flatMap { Int64($0) }
       return self.json(
-        self.reads.answer(.logs(LogsRequest(trial: id, attempt: attempt, after: after)), view: self.coordinator.liveView()))
+        self.reads.answer(
+          .logs(LogsRequest(trial: id, attempt: attempt, after: after)), view: self.coordinator.liveView()))
     }
     router.get("/api/events") { _, _ in self.events() }
     for action in ["pause", "resume", "cancel"] {

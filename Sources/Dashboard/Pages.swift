@@ -14,6 +14,9 @@ enum Pages {
   /// and the running ones (a 5,000-trial page reads the epochs it draws, not 200,000).
   static let allCurvesUpTo = 500
   static let topCurves = 10
+  /// Leaderboard rows on a sweep's page (`/api/sweeps/ID/leaderboard` and `sweepd export`
+  /// have them all).
+  static let tableRows = 200
 
   static func escape(_ text: String) -> String {
     text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
@@ -120,17 +123,20 @@ enum Pages {
       records.isEmpty
       ? "<p class=\"empty\">No sweeps yet: <code>sweepd submit sweep.yaml</code>.</p>"
       : """
-        <div class="scroll"><table class="sortable"><thead><tr><th>sweep</th><th>name</th><th>state</th>\
-        <th>done</th><th>running</th><th>metric</th><th>best</th><th>method</th></tr></thead>
-        <tbody>\(rows)</tbody></table></div>
-        <p class="note">Best and progress for live sweeps; a finished sweep's page has its results.</p>
-        """
-    return "<h1>Sweeps</h1>\(table)<p class=\"note\">\(view.workers.count) worker\(view.workers.count == 1 ? "" : "s") connected.</p>"
+      <div class="scroll"><table class="sortable"><thead><tr><th>sweep</th><th>name</th><th>state</th>\
+      <th>done</th><th>running</th><th>metric</th><th>best</th><th>method</th></tr></thead>
+      <tbody>\(rows)</tbody></table></div>
+      <p class="note">Best and progress for live sweeps; a finished sweep's page has its results.</p>
+      """
+    return
+      "<h1>Sweeps</h1>\(table)<p class=\"note\">\(view.workers.count) worker\(view.workers.count == 1 ? "" : "s") connected.</p>"
   }
 
   // MARK: One sweep
 
-  static func sweep(_ id: String, reads: LiveReads, view: CoordinatorServer.LiveView, role: DashboardAccess.Role)
+  static func sweep(
+    _ id: String, reads: LiveReads, view: CoordinatorServer.LiveView, role: DashboardAccess.Role
+  )
     -> String?
   {
     guard let body = sweepBody(id, reads: reads, view: view) else { return nil }
@@ -138,23 +144,23 @@ enum Pages {
     let actions =
       role == .operator && state != nil
       ? """
-        <div class="actions">\
-        \(state == .paused ? "<button data-act=\"resume\">Resume</button>" : "<button data-act=\"pause\">Pause</button>")\
-        <button data-act="cancel">Cancel</button> <span id="acted" class="note"></span></div>
-        <script>
-        document.querySelectorAll(".actions button").forEach(function (button) {
-          button.addEventListener("click", function () {
-            var act = button.dataset.act;
-            if (act === "cancel" && !window.confirm("Cancel sweep \(escape(id))?")) { return; }
-            fetch("/api/sweeps/\(escape(id))/" + act, {method: "POST", credentials: "same-origin"})
-              .then(function (r) { return r.json(); })
-              .then(function (reply) {
-                document.getElementById("acted").textContent = reply.error || (reply.detail || act + "ed");
-              });
-          });
+      <div class="actions">\
+      \(state == .paused ? "<button data-act=\"resume\">Resume</button>" : "<button data-act=\"pause\">Pause</button>")\
+      <button data-act="cancel">Cancel</button> <span id="acted" class="note"></span></div>
+      <script>
+      document.querySelectorAll(".actions button").forEach(function (button) {
+        button.addEventListener("click", function () {
+          var act = button.dataset.act;
+          if (act === "cancel" && !window.confirm("Cancel sweep \(escape(id))?")) { return; }
+          fetch("/api/sweeps/\(escape(id))/" + act, {method: "POST", credentials: "same-origin"})
+            .then(function (r) { return r.json(); })
+            .then(function (reply) {
+              document.getElementById("acted").textContent = reply.error || (reply.detail || act + "ed");
+            });
         });
-        </script>
-        """
+      });
+      </script>
+      """
       : ""
     return page(title: "sweepd: \(id)", body: body, liveURL: "/sweeps/\(id)/body", extra: actions)
   }
@@ -177,7 +183,8 @@ enum Pages {
     guard case .ok(let json) = reads.answer(.status(sweep: id), view: view),
       let status = try? DocumentJSON.decode(SweepStatus.List.self, from: json).sweeps.first
     else { return nil }
-    let report = HTMLReport(history: history, top: topCurves)
+    var report = HTMLReport(history: history, top: topCurves)
+    report.tableRows = tableRows
     let fraction = status.total.map { $0 > 0 ? Double(status.done) / Double($0) : 0 } ?? 0
     var header = """
       <h1>\(escape(status.name ?? id)) <span class="note">\(escape(id))</span></h1>
@@ -230,10 +237,10 @@ enum Pages {
       view.workers.isEmpty
       ? "<h1>Workers</h1><p class=\"empty\">No worker is connected.</p>"
       : """
-        <h1>Workers</h1><div class="scroll"><table class="sortable"><thead><tr><th>name</th><th>host</th>\
-        <th>slots</th><th>programs</th><th>GPUs</th><th>running trials</th><th>last heard</th></tr></thead>
-        <tbody>\(rows)</tbody></table></div>
-        """
+      <h1>Workers</h1><div class="scroll"><table class="sortable"><thead><tr><th>name</th><th>host</th>\
+      <th>slots</th><th>programs</th><th>GPUs</th><th>running trials</th><th>last heard</th></tr></thead>
+      <tbody>\(rows)</tbody></table></div>
+      """
     return page(title: "sweepd: workers", body: body, liveURL: "/workers")
   }
 
@@ -262,7 +269,8 @@ enum Pages {
       let logs = try? DocumentJSON.decode(TrialLogs.self, from: json), !logs.chunks.isEmpty
     {
       let text = logs.chunks.map(\.text).joined()
-      body += "<section><h2>Output (attempt \(logs.attempt))</h2><pre class=\"logs\">\(escape(text))</pre></section>"
+      body +=
+        "<section><h2>Output (attempt \(logs.attempt))</h2><pre class=\"logs\">\(escape(text))</pre></section>"
     }
     return page(title: "sweepd: trial \(id)", body: body, liveURL: "/trials/\(id)")
   }

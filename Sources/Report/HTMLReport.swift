@@ -20,6 +20,8 @@ public struct HTMLReport {
   public var groupBy: String?
   /// Trials drawn individually in the learning-curve chart.
   public var top: Int
+  /// Rows of the leaderboard table (the best ones); the charts draw every trial.
+  public var tableRows = 2000
 
   public init(history: SweepHistory, groupBy: String? = nil, top: Int = 10) {
     self.history = history
@@ -150,7 +152,7 @@ public struct HTMLReport {
 
   func leaderboardSection(_ group: ParameterColumn?) -> String {
     let names = board.parameterNames
-    let limit = 2000
+    let limit = tableRows
     var rows: [String] = []
     for (rank, trial) in board.ranked.prefix(limit).enumerated() {
       var cells = [

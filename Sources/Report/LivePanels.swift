@@ -14,7 +14,9 @@ extension HTMLReport {
     var series: [Chart.Series] = []
     for (index, trial) in trials.enumerated() {
       let style = Self.style(index)
-      let values = trial.params.map { "\($0.0.split(separator: ".").last.map(String.init) ?? $0.0)=\(board.cell($0.1))" }
+      let values = trial.params.map {
+        "\($0.0.split(separator: ".").last.map(String.init) ?? $0.0)=\(board.cell($0.1))"
+      }
       series.append(
         Chart.Series(
           label: "▶ t\(trial.trial) \(values.joined(separator: " "))", points: curve(trial, metric),
@@ -22,7 +24,8 @@ extension HTMLReport {
     }
     let values = series.flatMap { $0.points.map(\.y) }
     let chart = Chart(
-      id: "curves-running", title: "\(metric) per epoch, the \(trials.count) running trial\(trials.count == 1 ? "" : "s")",
+      id: "curves-running",
+      title: "\(metric) per epoch, the \(trials.count) running trial\(trials.count == 1 ? "" : "s")",
       x: .init(title: "epoch"), y: .init(title: metric, scale: metricScale(values)), series: series)
     return "<section id=\"running\"><h2>Running now</h2><div class=\"charts\">\(chart.svg())</div></section>"
   }
@@ -42,7 +45,9 @@ extension HTMLReport {
       return Chart(
         id: "trial-\(index)", title: "\(name) per epoch", x: .init(title: "epoch"),
         y: .init(title: name, scale: metricScale(points.map(\.y))),
-        series: [Chart.Series(label: name, points: points, colour: style.colour, dash: style.dash, marks: .circle)],
+        series: [
+          Chart.Series(label: name, points: points, colour: style.colour, dash: style.dash, marks: .circle)
+        ],
         width: 420, height: 280
       ).svg()
     }

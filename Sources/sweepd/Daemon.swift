@@ -437,6 +437,7 @@ struct Run: ParsableCommand {
   @Option(help: "Also write the sweep's HTML report (see `sweepd report`) to this file.") var report: String?
   @Option(help: "Largest code snapshot a program sweep may send, MiB.") var maxCodeMb: Int = 64
   @OptionGroup var programs: ProgramFlags
+  @OptionGroup var dashboard: DashboardFlags
 
   func validate() throws {
     if maxCodeMb < 1 { throw ValidationError("--max-code-mb must be ≥ 1, got \(maxCodeMb)") }
@@ -482,6 +483,12 @@ struct Run: ParsableCommand {
       throw ExitCode(1)
     }
     let endpoint = server.endpoint
+    if dashboard.http != nil {
+      // The dashboard's address matters to the user, whatever the coordinator's log level.
+      var dashboardLogger = Logger(label: "sweepd.run")
+      dashboardLogger.logLevel = .info
+      try dashboard.start(server, logger: dashboardLogger)
+    }
     let serverDone = DispatchSemaphore(value: 0)
     Thread {
       do { try server.run() } catch {

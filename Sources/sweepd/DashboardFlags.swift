@@ -13,7 +13,9 @@ struct DashboardFlags: ParsableArguments {
       "Serve the live dashboard and its JSON API at HOST:PORT (port 0: any free one).",
       discussion: "Loopback only unless --http-token-file is given."))
   var http: String?
-  @Option(help: "Tokens the dashboard accepts: one per line, `operator` after one that may pause, resume and cancel.")
+  @Option(
+    help:
+      "Tokens the dashboard accepts: one per line, `operator` after one that may pause, resume and cancel.")
   var httpTokenFile: String?
 
   /// HOST and PORT of `--http` (`8080`, `:8080`, `0.0.0.0:8080`, `[::1]:8080`).
@@ -36,7 +38,9 @@ struct DashboardFlags: ParsableArguments {
 
   func validate() throws {
     if let http { _ = try Self.split(http) }
-    if httpTokenFile != nil && http == nil { throw ValidationError("--http-token-file goes with --http ADDR") }
+    if httpTokenFile != nil && http == nil {
+      throw ValidationError("--http-token-file goes with --http ADDR")
+    }
   }
 
   /// Starts the dashboard for `server` when `--http` is given, and waits until it listens

@@ -5,7 +5,9 @@ import XCTest
 /// running sweep, the JSON API, and the access rules.
 final class DashboardTests: DaemonTestCase {
   var chromium: String? {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+      FileManager.default.isExecutableFile(atPath: $0)
+    }
   }
 
   /// The Python with websocket-client (scripts/test installs it into .venv-test).
@@ -72,7 +74,9 @@ final class DashboardTests: DaemonTestCase {
     let python = try python()
     let (coordinator, http) = try startWithDashboard()
     _ = try launch(["worker", "--connect", coordinator, "--slots", "1"], name: "worker")
-    let submitted = try SweepdProcess.run(["submit", try sweepFile(trials: 5, epochs: 30), "--coordinator", coordinator])
+    let submitted = try SweepdProcess.run([
+      "submit", try sweepFile(trials: 5, epochs: 30), "--coordinator", coordinator,
+    ])
     XCTAssertEqual(submitted.status, 0, submitted.stderr)
     let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -104,7 +108,10 @@ final class DashboardTests: DaemonTestCase {
     }
     XCTAssertEqual(lines.compactMap { $0["error"] as? String }, [], "script errors in the page")
     let samples = lines.compactMap { $0["value"] as? [String: Any] }.map {
-      (version: $0["version"] as? Int ?? 0, completed: $0["completed"] as? Int ?? 0, points: $0["points"] as? Int ?? 0)
+      (
+        version: $0["version"] as? Int ?? 0, completed: $0["completed"] as? Int ?? 0,
+        points: $0["points"] as? Int ?? 0
+      )
     }
     let first = try XCTUnwrap(samples.first, output)
     XCTAssertEqual(first.version, 0, "the first look is the page as served")
@@ -112,7 +119,9 @@ final class DashboardTests: DaemonTestCase {
       samples.contains { $0.version > 0 && $0.completed > first.completed },
       "no trial finished in the open page: \(samples)")
     // Curve points arrive: a later look at the same page draws more points of a running trial.
-    let grew = zip(samples, samples.dropFirst()).contains { $1.version > $0.version && $1.points > $0.points && $0.points > 0 }
+    let grew = zip(samples, samples.dropFirst()).contains {
+      $1.version > $0.version && $1.points > $0.points && $0.points > 0
+    }
     XCTAssertTrue(grew, "the running trials' curves did not grow in the open page: \(samples)")
     XCTAssertEqual(samples.last?.completed, 5, "the page ends with every trial finished: \(samples)")
   }
@@ -121,22 +130,29 @@ final class DashboardTests: DaemonTestCase {
   func testTheJSONAPI() throws {
     let (coordinator, http) = try startWithDashboard()
     _ = try launch(["worker", "--connect", coordinator, "--slots", "2", "--name", "box-a:1"], name: "worker")
-    let sweep = try SweepdProcess.run(["submit", try sweepFile(trials: 3, epochs: 3), "--coordinator", coordinator])
-      .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let sweep = try SweepdProcess.run([
+      "submit", try sweepFile(trials: 3, epochs: 3), "--coordinator", coordinator,
+    ])
+    .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     try waitUntilComplete(coordinator, sweep, seconds: 120)
     let status = try curl(["\(http)/api/sweeps/\(sweep)"])
     XCTAssertEqual(status.status, 200)
     XCTAssertTrue(status.body.contains(#""state":"completed""#), status.body)
     let board = try curl(["\(http)/api/sweeps/\(sweep)/leaderboard?top=2"])
-    let viaZMQ = try SweepdProcess.run(["leaderboard", sweep, "--coordinator", coordinator, "--format", "json", "--top", "2"])
+    let viaZMQ = try SweepdProcess.run([
+      "leaderboard", sweep, "--coordinator", coordinator, "--format", "json", "--top", "2",
+    ])
     XCTAssertEqual(board.body + "\n", viaZMQ.stdout, "the same document as LEADERBOARD")
     let workers = try curl(["\(http)/api/workers"])
-    XCTAssertTrue(workers.body.contains(#""name":"box-a:1""#) && workers.body.contains(#""slots":2"#), workers.body)
+    XCTAssertTrue(
+      workers.body.contains(#""name":"box-a:1""#) && workers.body.contains(#""slots":2"#), workers.body)
     XCTAssertEqual(try curl(["\(http)/api/sweeps/nope-1"]).status, 404)
     let page = try curl(["\(http)/sweeps/\(sweep)"])
     XCTAssertEqual(page.status, 200)
-    XCTAssertTrue(page.body.contains("Leaderboard") && page.body.contains("<svg"), String(page.body.prefix(300)))
-    XCTAssertFalse(page.body.contains("http://") && page.body.contains("<script src="), "nothing from outside")
+    XCTAssertTrue(
+      page.body.contains("Leaderboard") && page.body.contains("<svg"), String(page.body.prefix(300)))
+    XCTAssertFalse(
+      page.body.contains("http://") && page.body.contains("<script src="), "nothing from outside")
     let trial = try curl(["\(http)/trials/1"])
     XCTAssertTrue(trial.body.contains("val_error per epoch"), String(trial.body.prefix(300)))
     let metrics = try curl(["\(http)/metrics"])
@@ -147,7 +163,10 @@ final class DashboardTests: DaemonTestCase {
   /// Firefox draws the page (a screenshot with more than a blank page in it) and reports
   /// no script error from it (the page's console goes to standard output).
   func renderInFirefox(_ url: String) throws {
-    guard let firefox = ["/usr/bin/firefox-esr", "/usr/bin/firefox"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+    guard
+      let firefox = ["/usr/bin/firefox-esr", "/usr/bin/firefox"].first(where: {
+        FileManager.default.isExecutableFile(atPath: $0)
+      })
     else {
       if ProcessInfo.processInfo.environment["SWEEPD_REQUIRE_BROWSERS"] == "1" {
         return XCTFail("firefox-esr is required (scripts/setup --test installs it)")
@@ -161,7 +180,10 @@ final class DashboardTests: DaemonTestCase {
     let png = directory.appendingPathComponent("firefox.png")
     let process = Process()
     process.executableURL = URL(fileURLWithPath: firefox)
-    process.arguments = ["--headless", "--no-remote", "--profile", profile.path, "--screenshot", png.path, "--window-size=1200,1600", url]
+    process.arguments = [
+      "--headless", "--no-remote", "--profile", profile.path, "--screenshot", png.path,
+      "--window-size=1200,1600", url,
+    ]
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
@@ -170,7 +192,9 @@ final class DashboardTests: DaemonTestCase {
     process.waitUntilExit()
     let size = ((try? FileManager.default.attributesOfItem(atPath: png.path))?[.size] as? Int) ?? 0
     XCTAssertGreaterThan(size, 50_000, "Firefox drew nothing: \(output.suffix(500))")
-    let pageErrors = output.split(separator: "\n").filter { $0.contains("JavaScript error: http://127.0.0.1") }
+    let pageErrors = output.split(separator: "\n").filter {
+      $0.contains("JavaScript error: http://127.0.0.1")
+    }
     XCTAssertEqual(pageErrors, [], "script errors in Firefox")
   }
 
@@ -202,7 +226,8 @@ final class DashboardTests: DaemonTestCase {
     ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
     XCTAssertEqual(try curl(["\(http)/api/sweeps"]).status, 401, "no token")
-    XCTAssertEqual(try curl(["-H", "Authorization: Bearer wrong-token-0123456789", "\(http)/api/sweeps"]).status, 401)
+    XCTAssertEqual(
+      try curl(["-H", "Authorization: Bearer wrong-token-0123456789", "\(http)/api/sweeps"]).status, 401)
     XCTAssertEqual(try curl(["-b", "sweepd_token=wrong-token-0123456789", "\(http)/"]).status, 401)
     let reader = ["-H", "Authorization: Bearer reader-token-0123456789"]
     XCTAssertEqual(try curl(reader + ["\(http)/api/sweeps"]).status, 200)
@@ -212,7 +237,8 @@ final class DashboardTests: DaemonTestCase {
     XCTAssertEqual(paused.status, 200, paused.body)
     XCTAssertTrue(paused.body.contains(#""state":"paused""#), paused.body)
     XCTAssertTrue(
-      try curl(reader + ["\(http)/api/sweeps/\(sweep)"]).body.contains(#""state":"paused""#), "the store has it")
+      try curl(reader + ["\(http)/api/sweeps/\(sweep)"]).body.contains(#""state":"paused""#),
+      "the store has it")
     // The login link sets the cookie once.
     let jar = directory.appendingPathComponent("cookies").path
     let first = try curl(["-c", jar, link])

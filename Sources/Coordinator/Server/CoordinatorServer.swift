@@ -297,34 +297,34 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// Answers a client request: from the written state, and what it changed written before
   /// the reply.
   func answer(_ request: ClientRequest) -> ClientReply {
-        flush()
-        let answer = requests.answer(request, book: &book, leases: leases, submitted: &submitted)
-        changes += 1
-        for effect in answer.effects {
-          switch effect {
-          case .refill(let sweep): refillQueue.insert(sweep)
-          case .cancel(let sweep):
-            perform(leases.handle(.cancel(sweep: sweep), now: now))
-            end(sweep)
-          case .collectData: collectData()
-          case .pause(let sweep, let stopRunning):
-            book.setState(sweep, .paused)
-            perform(leases.handle(.pause(sweep: sweep, stopRunning: stopRunning), now: now))
-          case .resume(let sweep):
-            book.setState(sweep, .running)
-            perform(leases.handle(.resume(sweep: sweep), now: now))
-            refillQueue.insert(sweep)
-          case .extend(let sweep, let runCap, let revived):
-            if revived {
-              revive(sweep)
-            } else {
-              book.setRunCap(sweep, runCap)
-            }
-            refillQueue.insert(sweep)
-          }
+    flush()
+    let answer = requests.answer(request, book: &book, leases: leases, submitted: &submitted)
+    changes += 1
+    for effect in answer.effects {
+      switch effect {
+      case .refill(let sweep): refillQueue.insert(sweep)
+      case .cancel(let sweep):
+        perform(leases.handle(.cancel(sweep: sweep), now: now))
+        end(sweep)
+      case .collectData: collectData()
+      case .pause(let sweep, let stopRunning):
+        book.setState(sweep, .paused)
+        perform(leases.handle(.pause(sweep: sweep, stopRunning: stopRunning), now: now))
+      case .resume(let sweep):
+        book.setState(sweep, .running)
+        perform(leases.handle(.resume(sweep: sweep), now: now))
+        refillQueue.insert(sweep)
+      case .extend(let sweep, let runCap, let revived):
+        if revived {
+          revive(sweep)
+        } else {
+          book.setRunCap(sweep, runCap)
         }
-        flush()
-        return answer.reply
+        refillQueue.insert(sweep)
+      }
+    }
+    flush()
+    return answer.reply
   }
 
   // MARK: Actions
