@@ -211,6 +211,47 @@ def against_baseline(args, work):
     print()
 
 
+def with_dashboard(args, work):
+    """Dispatch with the dashboard open and refreshing (the sweep page's requests, made by
+    scripts/bench/dashboard_client.py) against without, interleaved rounds, medians."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    plain, open_page, fetched = [], [], []
+    config = DISPATCH.format(trials=args.trials)
+    for _ in range(args.rounds):
+        seconds, board, _ = run_sweep(args.sweepd, config, work, "dispatch-plain", "--workers", "2")
+        plain.append(sum(t["status"] == "completed" for t in board["trials"]) / seconds)
+        log = os.path.join(work, "dashboard.log")
+        if os.path.exists(log):
+            os.remove(log)
+        path = os.path.join(work, "dispatch-dashboard.yaml")
+        with open(path, "w") as handle:
+            handle.write(config)
+        db = os.path.join(work, "dispatch-dashboard.db")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        with open(log, "w") as stderr:
+            client = subprocess.Popen(
+                ["python3", os.path.join(here, "dashboard_client.py"), log, "600"],
+                stdout=subprocess.PIPE, text=True)
+            started = time.perf_counter()
+            output = subprocess.run(
+                [args.sweepd, "run", path, "--db", db, "--format", "json", "--workers", "2", "--http", "127.0.0.1:0"],
+                check=True, stdout=subprocess.PIPE, stderr=stderr, text=True).stdout
+            seconds = time.perf_counter() - started
+            board = json.loads(output)
+            fetched.append(client.communicate(timeout=60)[0].strip())
+        open_page.append(sum(t["status"] == "completed" for t in board["trials"]) / seconds)
+    ratios = [b / a for a, b in zip(plain, open_page)]
+    print("| dispatch, trivial trials, 2 slots | without the dashboard | with it open and refreshing | ratio (median) | range | target |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| trials/s, start → leaderboard | {statistics.median(plain):,.0f} | {statistics.median(open_page):,.0f} "
+          f"| **{statistics.median(ratios):.2f}** | {min(ratios):.2f}–{max(ratios):.2f} | ≥ 0.90 |")
+    print()
+    print(f"Dashboard client per round: {'; '.join(fetched)}.")
+    print()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweepd", required=True)
@@ -218,7 +259,7 @@ def main():
     parser.add_argument("--trials", type=int, default=20000)
     parser.add_argument("--epochs", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--parts", nargs="*", default=["1", "2", "3"])
+    parser.add_argument("--parts", nargs="*", default=["1", "2", "3", "4"])
     parser.add_argument("--baseline", help="another sweepd binary: compare it with --sweepd (A/B)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
@@ -231,6 +272,8 @@ def main():
             scaling(args, work)
         if "3" in args.parts:
             against_optuna(args, work)
+        if "4" in args.parts:
+            with_dashboard(args, work)
 
 
 if __name__ == "__main__":
