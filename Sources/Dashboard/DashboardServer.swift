@@ -58,6 +58,25 @@ public final class DashboardServer: Sendable {
     try await app.runService(gracefulShutdownSignals: [])
   }
 
+  /// `--metrics-port` alone: only `/metrics` (Prometheus text, unauthenticated, as
+  /// scrapers expect; bind it where only the scraper reaches), on `host:port` until
+  /// cancelled.
+  public static func serveMetrics(
+    host: String, port: Int, logger: Logger, metrics: @escaping @Sendable () -> String,
+    started: @escaping @Sendable (Int) -> Void
+  ) async throws {
+    let router = Router()
+    router.get("/metrics") { _, _ in
+      Response(
+        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+        body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
+    }
+    let app = Application(
+      router: router, configuration: .init(address: .hostname(host, port: port), serverName: "sweepd"),
+      onServerRunning: { channel in started(channel.localAddress?.port ?? port) }, logger: logger)
+    try await app.runService(gracefulShutdownSignals: [])
+  }
+
   // MARK: Routes
 
   func routes(_ router: Router<DashboardContext>) {

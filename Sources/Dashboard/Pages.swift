@@ -25,7 +25,10 @@ enum Pages {
 
   /// A page: the report's stylesheet, a navigation bar, `body` inside `<main>` (the part
   /// `liveURL` returns again on each update), and the live-update script.
-  static func page(title: String, body: String, liveURL: String?, extra: String = "") -> String {
+  /// `version`: the coordinator's view the page was drawn from; updates up to it are not
+  /// fetched again.
+  static func page(title: String, body: String, liveURL: String?, version: Int, extra: String = "") -> String
+  {
     """
     <!DOCTYPE html>
     <html lang="en"><head><meta charset="utf-8">
@@ -35,7 +38,7 @@ enum Pages {
     <body>
     <nav><a href="/">sweeps</a> · <a href="/workers">workers</a> <span id="liveness" class="note"></span></nav>
     \(extra)
-    <main id="live" data-live="\(escape(liveURL ?? ""))">\(body)</main>
+    <main id="live" data-live="\(escape(liveURL ?? ""))" data-served="\(version)">\(body)</main>
     <script>\(script)</script>
     </body></html>
 
@@ -89,7 +92,14 @@ enum Pages {
         }, wait);
       }
       var events = new EventSource("/api/events");
-      events.addEventListener("update", refresh);
+      var served = Number(main.dataset.served || "0");
+      events.addEventListener("update", function (event) {
+        var version = 0;
+        try { version = JSON.parse(event.data).version; } catch (error) { version = served + 1; }
+        if (version <= served) { return; }
+        served = version;
+        refresh();
+      });
       events.onopen = function () { liveness.textContent = "live"; };
       events.onerror = function () { liveness.textContent = "reconnecting…"; };
     })();
@@ -98,7 +108,7 @@ enum Pages {
   // MARK: Sweeps
 
   static func sweeps(_ records: [SweepRecord], view: CoordinatorServer.LiveView) -> String {
-    page(title: "sweepd: sweeps", body: sweepsBody(records, view: view), liveURL: "/")
+    page(title: "sweepd: sweeps", body: sweepsBody(records, view: view), liveURL: "/", version: view.version)
   }
 
   static func sweepsBody(_ records: [SweepRecord], view: CoordinatorServer.LiveView) -> String {
@@ -162,7 +172,9 @@ enum Pages {
       </script>
       """
       : ""
-    return page(title: "sweepd: \(id)", body: body, liveURL: "/sweeps/\(id)/body", extra: actions)
+    return page(
+      title: "sweepd: \(id)", body: body, liveURL: "/sweeps/\(id)/body", version: view.version, extra: actions
+    )
   }
 
   /// The live part of a sweep's page: progress, latest stops, the running trials' curves,
@@ -241,7 +253,7 @@ enum Pages {
       <th>slots</th><th>programs</th><th>GPUs</th><th>running trials</th><th>last heard</th></tr></thead>
       <tbody>\(rows)</tbody></table></div>
       """
-    return page(title: "sweepd: workers", body: body, liveURL: "/workers")
+    return page(title: "sweepd: workers", body: body, liveURL: "/workers", version: view.version)
   }
 
   // MARK: One trial
@@ -272,6 +284,6 @@ enum Pages {
       body +=
         "<section><h2>Output (attempt \(logs.attempt))</h2><pre class=\"logs\">\(escape(text))</pre></section>"
     }
-    return page(title: "sweepd: trial \(id)", body: body, liveURL: "/trials/\(id)")
+    return page(title: "sweepd: trial \(id)", body: body, liveURL: "/trials/\(id)", version: view.version)
   }
 }

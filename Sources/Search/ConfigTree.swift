@@ -234,3 +234,11 @@ enum ConfigTreeBuilder {
     }
   }
 }
+
+extension ConfigTree {
+  /// A value written as YAML text (`0.01`, `adam`, `true`, `[64, 64]`, `{a: 1}`), read as a
+  /// config file's values are; nil when the text is not YAML.
+  public static func value(yaml text: String) -> ConfigValue? {
+    (try? ConfigTreeBuilder.parse(text, limits: ConfigLimits()))?.plain
+  }
+}

@@ -123,6 +123,73 @@ public enum Distribution: Hashable, Sendable {
     }
   }
 
+  /// The quantile u ∈ [0, 1) at which this distribution gives `value` (for a quantized or
+  /// whole-number one: the middle of the values that round to it) — the inverse of
+  /// `value(at:)` — so a value given by hand (`sweepd enqueue`) takes its place in the
+  /// sampler's space. nil when `value` is outside the distribution's support (not one of a
+  /// categorical's values, outside min…max, not positive for a log-scale one).
+  public func quantile(of value: ConfigValue) -> Double? {
+    func inside(_ u: Double) -> Double? { u >= 0 && u <= 1 ? Swift.min(u, 1 - 0x1p-53) : nil }
+    switch self {
+    case .constant(let constant):
+      return value == constant ? 0.5 : nil
+    case .categorical(let values, let probabilities):
+      guard let index = values.firstIndex(of: value) else { return nil }
+      guard let probabilities else { return (Double(index) + 0.5) / Double(values.count) }
+      let before = probabilities.prefix(index).reduce(0, +)
+      return before + probabilities[index] / 2
+    default:
+      break
+    }
+    guard let x = value.number, x.isFinite else { return nil }
+    func phi(_ z: Double) -> Double { 0.5 * erfc(-z / 2.0.squareRoot()) }
+    switch self {
+    case .uniform(let low, let high), .qUniform(let low, let high, _):
+      return inside((x - low) / (high - low))
+    case .intUniform(let low, let high):
+      guard x == x.rounded(), x >= Double(low), x <= Double(high) else { return nil }
+      return (x - Double(low) + 0.5) / Double(high - low + 1)
+    case .logUniform(let low, let high), .qLogUniform(let low, let high, _):
+      return x > 0 ? inside((log(x) - low) / (high - low)) : nil
+    case .invLogUniform(let low, let high):
+      return x > 0 ? inside(1 - (-log(x) - low) / (high - low)) : nil
+    case .logUniformValues(let low, let high), .qLogUniformValues(let low, let high, _):
+      return x > 0 ? inside((log(x) - log(low)) / (log(high) - log(low))) : nil
+    case .invLogUniformValues(let low, let high):
+      let lower = log(1 / high), upper = log(1 / low)
+      return x > 0 ? inside(1 - (-log(x) - lower) / (upper - lower)) : nil
+    case .normal(let mu, let sigma), .qNormal(let mu, let sigma, _):
+      return inside(phi((x - mu) / sigma))
+    case .logNormal(let mu, let sigma), .qLogNormal(let mu, let sigma, _):
+      return x > 0 ? inside(phi((log(x) - mu) / sigma)) : nil
+    case .beta(let a, let b), .qBeta(let a, let b, _):
+      return x >= 0 && x <= 1 ? inside(regularizedIncompleteBeta(x, a, b)) : nil
+    case .constant, .categorical:
+      return nil
+    }
+  }
+
+  /// Where `quantile(of:)` looks: the values or range a hand-given value must come from.
+  public var support: String {
+    switch self {
+    case .constant(let value): return "the constant \(value)"
+    case .categorical(let values, _): return "one of \(values.map(\.description).joined(separator: ", "))"
+    case .uniform(let low, let high), .qUniform(let low, let high, _):
+      return "a number in \(formatNumber(low))…\(formatNumber(high))"
+    case .intUniform(let low, let high): return "a whole number in \(low)…\(high)"
+    case .logUniform(let low, let high), .qLogUniform(let low, let high, _):
+      return "a number in \(formatNumber(exp(low)))…\(formatNumber(exp(high)))"
+    case .invLogUniform(let low, let high):
+      return "a number in \(formatNumber(exp(-high)))…\(formatNumber(exp(-low)))"
+    case .logUniformValues(let low, let high), .qLogUniformValues(let low, let high, _),
+      .invLogUniformValues(let low, let high):
+      return "a number in \(formatNumber(low))…\(formatNumber(high))"
+    case .normal, .qNormal: return "a number"
+    case .logNormal, .qLogNormal: return "a number > 0"
+    case .beta, .qBeta: return "a number in 0…1"
+    }
+  }
+
   /// Grid value `k` (0 ≤ k < `gridCount`), computed without building the others, so a
   /// grid over a wide integer range costs nothing until a trial needs one of its values.
   /// nil for continuous distributions or k out of range.

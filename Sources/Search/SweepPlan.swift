@@ -101,16 +101,29 @@ public struct SweepPlan: Sendable {
   /// Trial `index`. For TPE, `history` holds one observation per configuration so far (in
   /// order); the other methods ignore it.
   /// `point` overrides the sampler (a TPE sweep's repeats reuse their configuration's point).
-  public func trial(_ index: Int, history: [Observation] = [], point given: [Double]? = nil) throws
-    -> PlannedTrial
-  {
+  /// `overrides`: values given by hand (`sweepd enqueue`) by parameter path, in place of the
+  /// sampled ones; the point gets their quantiles, so TPE models the trial where it is.
+  public func trial(
+    _ index: Int, history: [Observation] = [], point given: [Double]? = nil,
+    overrides: [String: ConfigValue] = [:]
+  ) throws -> PlannedTrial {
     let configuration = index / spec.repeats
     let repeatIndex = index % spec.repeats
-    let point = spec.method == .grid ? [] : given ?? self.point(configuration, history: history)
-    let assigned =
+    var point = spec.method == .grid ? [] : given ?? self.point(configuration, history: history)
+    if !overrides.isEmpty && !point.isEmpty {
+      for (dimension, parameter) in spec.parameters.enumerated() {
+        if let value = overrides[parameter.path], let u = parameter.distribution.quantile(of: value) {
+          point[dimension] = u
+        }
+      }
+    }
+    var assigned =
       spec.method == .grid
       ? assignment(configuration)
       : zip(spec.parameters, point).map { ($0.path, $0.distribution.value(at: $1)) }
+    for index in assigned.indices {
+      if let value = overrides[assigned[index].0] { assigned[index].1 = value }
+    }
     var seedSource = RandomSource.derived(seed: spec.seed, stream: "trial/\(configuration)/\(repeatIndex)")
     let seed = seedSource.next()
     if let program = spec.program {

@@ -207,6 +207,23 @@ public final class Store: Sendable {
     try pool.read { db in try SweepRecord.fetchOne(db, key: id) }
   }
 
+  /// Adds hand-given trials (`sweepd enqueue`) with the sweep's new run_cap (nil: none)
+  /// and state, in one transaction.
+  public func enqueueTrials(_ trials: [TrialRecord], sweep id: String, runCap: Int?, state: SweepRecord.State)
+    throws -> [TrialRecord]
+  {
+    try pool.write { db in
+      try db.execute(
+        sql: "UPDATE sweep SET runCap = ?, state = ? WHERE id = ?", arguments: [runCap, state.rawValue, id])
+      var stored: [TrialRecord] = []
+      for var trial in trials {
+        try trial.insert(db)
+        stored.append(trial)
+      }
+      return stored
+    }
+  }
+
   /// Sets a sweep's run_cap (`sweepd extend`) and state in one transaction.
   public func extendSweep(_ id: String, runCap: Int, state: SweepRecord.State) throws {
     try pool.write { db in

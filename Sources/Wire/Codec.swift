@@ -315,6 +315,9 @@ public enum WireCodec {
         if request.action == .extend && (request.runCap ?? 0) < 1 {
           return .failure(.invalid(command: command, reason: "extend needs runCap ≥ 1"))
         }
+        if request.action == .enqueue && (request.values ?? [:]).isEmpty {
+          return .failure(.invalid(command: command, reason: "enqueue needs values"))
+        }
         return .success(.manage(request))
       }
     case "HISTORY", "CANCEL", "DELETE":

@@ -309,18 +309,27 @@ public struct ManageRequest: Hashable, Sendable, Codable {
     /// A new `run_cap` (more than the trials created so far); a finished random, Sobol or
     /// TPE sweep runs again from where its sampler was.
     case extend
+    /// A configuration with `values` given by hand (the others sampled), started next, like
+    /// Optuna's `enqueue_trial`.
+    case enqueue
   }
 
   public var sweep: String
   public var action: Action
   public var stopRunning: Bool?
   public var runCap: Int?
+  /// enqueue: parameter path → its value as YAML text (`0.01`, `adam`, `[64, 64]`).
+  public var values: [String: String]?
 
-  public init(sweep: String, action: Action, stopRunning: Bool? = nil, runCap: Int? = nil) {
+  public init(
+    sweep: String, action: Action, stopRunning: Bool? = nil, runCap: Int? = nil,
+    values: [String: String]? = nil
+  ) {
     self.sweep = sweep
     self.action = action
     self.stopRunning = stopRunning
     self.runCap = runCap
+    self.values = values
   }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Client
 import Coordinator
+import Dashboard
 import DataTransfer
 import Dispatch
 import Foundation
@@ -193,12 +194,17 @@ struct CoordinatorCommand: ParsableCommand {
     let server = try CoordinatorServer(
       bind: bind, store: try Store(path: db), logger: logger, security: security, dataStore: dataStore)
     logger.info("coordinator at \(server.endpoint), store \(db)")
-    var endpoint: MetricsEndpoint?
     if let metricsPort {
-      endpoint = try MetricsEndpoint(address: metricsAddress, port: metricsPort) { server.metricsSnapshot() }
-      logger.info("metrics at http://\(metricsAddress):\(endpoint!.port)/metrics")
+      let address = metricsAddress
+      let bound = try DashboardFlags.serveInBackground(what: "--metrics-port \(metricsPort)", logger: logger)
+      {
+        started in
+        try await DashboardServer.serveMetrics(
+          host: address, port: metricsPort, logger: logger, metrics: { server.metricsSnapshot().text },
+          started: started)
+      }
+      logger.info("metrics at http://\(metricsAddress):\(bound)/metrics")
     }
-    defer { endpoint?.stop() }
     try dashboard.start(server, logger: logger)
     // The sources must outlive the loop (an optimized build would otherwise free them, and
     // with them the handlers, as soon as they are created).

@@ -57,11 +57,27 @@ struct DashboardFlags: ParsableArguments {
     }
     let dashboard = DashboardServer(
       coordinator: server, access: access, logger: logger, metrics: { server.metricsSnapshot().text })
+    let bound = try Self.serveInBackground(what: "--http \(http)", logger: logger) { started in
+      try await dashboard.run(host: host, port: port, started: started)
+    }
+    let shown = host.contains(":") ? "[\(host)]" : host
+    logger.info("dashboard at http://\(shown):\(bound)/")
+    if let login = dashboard.loginPath {
+      logger.info("dashboard login (once): http://\(shown):\(bound)\(login)")
+    }
+  }
+
+  /// Runs an HTTP server in the background and waits until it listens: its port, or the
+  /// command fails with why it could not serve.
+  static func serveInBackground(
+    what: String, logger: Logger,
+    _ serve: @escaping @Sendable (@escaping @Sendable (Int) -> Void) async throws -> Void
+  ) throws -> Int {
     let outcome = Mutex<Result<Int, Error>?>(nil)
     let ready = DispatchSemaphore(value: 0)
     Task.detached {
       do {
-        try await dashboard.run(host: host, port: port) { bound in
+        try await serve { bound in
           outcome.withLock { $0 = .success(bound) }
           ready.signal()
         }
@@ -70,22 +86,16 @@ struct DashboardFlags: ParsableArguments {
           outcome.withLock { $0 = .failure(error) }
           ready.signal()
         } else {
-          logger.error("dashboard stopped: \(error)")
+          logger.error("\(what): stopped serving: \(error)")
         }
       }
     }
     guard ready.wait(timeout: .now() + 30) == .success, let result = outcome.withLock({ $0 }) else {
-      throw CommandFailure("--http \(http): the dashboard did not start within 30 s")
+      throw CommandFailure("\(what): the server did not start within 30 s")
     }
     switch result {
-    case .success(let bound):
-      let shown = host.contains(":") ? "[\(host)]" : host
-      logger.info("dashboard at http://\(shown):\(bound)/")
-      if let login = dashboard.loginPath {
-        logger.info("dashboard login (once): http://\(shown):\(bound)\(login)")
-      }
-    case .failure(let error):
-      throw CommandFailure("--http \(http): cannot serve: \(error)")
+    case .success(let bound): return bound
+    case .failure(let error): throw CommandFailure("\(what): cannot serve: \(error)")
     }
   }
 }

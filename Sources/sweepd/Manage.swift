@@ -65,3 +65,40 @@ struct Extend: ParsableCommand {
     print("\(reply.sweep) \(reply.state): \(reply.detail)")
   }
 }
+
+struct Enqueue: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Add a trial with values you choose to a sweep, started next (like Optuna's enqueue_trial).",
+    discussion: """
+      The parameters you give take those values; the others are sampled as usual (a bayes \
+      sweep: TPE's suggestion from every result so far). The trial's run joins the sweep's \
+      results, and a bayes sweep learns from it like any other. A sweep with a run_cap gets \
+      one more; a completed one runs again for it. Each value must be one the parameter's \
+      distribution can give (one of a categorical's values, within min…max).
+
+      Example:
+        sweepd enqueue s1733-1 --set optimizer=adam --set lr=0.003
+      """)
+  @Argument(help: "The sweep id.") var sweep: String
+  @Option(
+    name: .customLong("set"), help: "PARAMETER=VALUE (the value as YAML: 0.003, adam, [64, 64]); repeat it.")
+  var values: [String] = []
+  @OptionGroup var address: CoordinatorAddress
+
+  func validate() throws {
+    if values.isEmpty { throw ValidationError("give at least one --set PARAMETER=VALUE") }
+    for value in values where !value.contains("=") || value.hasPrefix("=") {
+      throw ValidationError("--set \(value): expected PARAMETER=VALUE")
+    }
+  }
+
+  func run() throws {
+    var given: [String: String] = [:]
+    for value in values {
+      let parts = value.split(separator: "=", maxSplits: 1)
+      given[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+    }
+    let reply = try address.client().manage(ManageRequest(sweep: sweep, action: .enqueue, values: given))
+    print("\(reply.sweep) \(reply.state): \(reply.detail)")
+  }
+}

@@ -19,6 +19,7 @@ struct Sweepd: ParsableCommand {
         subcommands: [
           Run.self, Validate.self, Expand.self, Submit.self, Status.self, Watch.self, LeaderboardCommand.self,
           ReportCommand.self, BestCommand.self, Export.self, Logs.self, Pause.self, Resume.self, Extend.self,
+          Enqueue.self,
           Cancel.self,
           Delete.self,
         ]),

@@ -398,4 +398,34 @@ final class SweepBookTests: XCTestCase {
     XCTAssertEqual(point, SweepPlan(spec: extended).point(12, history: history))
     XCTAssertNotEqual(point, SweepPlan(spec: extended).point(12, history: []), "the history matters")
   }
+
+  /// `sweepd enqueue` in a TPE sweep: the given value exactly, its quantile in the point (so
+  /// TPE models the trial where it is), the other coordinates TPE's own suggestion.
+  func testAnEnqueuedTrialTakesItsValuesAndTheirPlaceInTPE() throws {
+    let yaml = """
+      method: tpe
+      metric: {name: val_loss, goal: minimize}
+      run_cap: 20
+      model: {kind: rosenbrock}
+      training: {epochs: 3}
+      parameters:
+        lr: {distribution: log_uniform_values, min: 0.0001, max: 0.1}
+        momentum: {min: 0.5, max: 0.99}
+        optimizer: {value: momentum}
+      """
+    let (record, plan) = try sweep(yaml)
+    var book = SweepBook()
+    book.add(record, plan: plan)
+    let ids = refill(&book, capacity: 2)
+    XCTAssertEqual(ids.count, 10, "TPE's start-up trials")
+    let proposal = try XCTUnwrap(try book.enqueueProposal(for: "s", values: ["lr": .double(0.003)], now: 0))
+    XCTAssertEqual(proposal.records.count, 1)
+    let row = proposal.records[0]
+    XCTAssertEqual(row.index, 10)
+    XCTAssertTrue(row.params.contains(#""lr":0.003"#), row.params)
+    let point = try JSONDecoder().decode([Double].self, from: Data(row.point.utf8))
+    let lr = plan.spec.parameters[0].distribution
+    XCTAssertEqual(point[0], lr.quantile(of: .double(0.003))!, accuracy: 1e-12)
+    XCTAssertEqual(point[1], plan.point(10, history: [])[1], "momentum: the sampler's own")
+  }
 }

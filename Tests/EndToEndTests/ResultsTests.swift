@@ -329,6 +329,70 @@ final class ResultsTests: DaemonTestCase {
       line ?? "")
   }
 
+  /// `enqueue`: a completed sweep runs one more trial with the values given (the others
+  /// sampled), even when the coordinator is killed before any worker took it; values the
+  /// parameters cannot take and unknown names are refused with what is allowed.
+  func testEnqueueRunsATrialWithTheGivenValues() throws {
+    let file = directory.appendingPathComponent("enqueue.yaml")
+    try """
+    method: random
+    run_cap: 3
+    seed: 5
+    metric: {name: val_error, goal: minimize}
+    data: {dataset: spirals, samples: 600}
+    model: {kind: mlp, hidden: [16]}
+    training: {epochs: 4, batch_size: 32}
+    parameters:
+      optimizer: {values: [sgd, rmsprop]}
+      lr: {distribution: log_uniform_values, min: 0.001, max: 0.1}
+      model.hidden: {values: [[16], [32]]}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    let db = directory.appendingPathComponent("e.db").path
+    let (first, coordinator) = try startCoordinator(db: db)
+    let (worker, _) = try launch(["worker", "--connect", coordinator, "--slots", "2"], name: "worker")
+    let sweep = try sweepd(["submit", file.path, "--coordinator", coordinator]).stdout
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    try waitUntilComplete(coordinator, sweep, seconds: 120)
+    // No worker while the trial is enqueued, so it is still pending when the coordinator dies.
+    worker.terminate()
+    worker.waitUntilExit()
+    let refusals: [([String], String)] = [
+      (["--set", "lrr=0.01"], "'lrr' is not a parameter of sweep \(sweep) (did you mean 'lr'?)"),
+      (["--set", "lr=0.5"], "lr=0.5: not a value of this parameter, which takes a number in 0.001…0.1"),
+      (
+        ["--set", "optimizer=adam"],
+        "optimizer=adam: not a value of this parameter, which takes one of sgd, rmsprop"
+      ),
+    ]
+    for (arguments, message) in refusals {
+      let refused = try SweepdProcess.run(["enqueue", sweep] + arguments + ["--coordinator", coordinator])
+      XCTAssertNotEqual(refused.status, 0)
+      XCTAssertTrue(refused.stderr.contains(message), refused.stderr)
+    }
+    let enqueued = try sweepd([
+      "enqueue", sweep, "--set", "optimizer=rmsprop", "--set", "lr=0.005", "--set", "model.hidden=[32]",
+      "--coordinator", coordinator,
+    ]).stdout
+    XCTAssertTrue(
+      enqueued.contains("\(sweep) running: trial 4 enqueued (lr=0.005 model.hidden=[32] optimizer=rmsprop)"),
+      enqueued)
+    // The enqueued trial was written before the reply: a killed coordinator loses nothing.
+    kill(first.processIdentifier, SIGKILL)
+    first.waitUntilExit()
+    let (_, log) = try launch(["coordinator", "--bind", coordinator, "--db", db], name: "coordinator-2")
+    _ = try wait(for: "coordinator at", in: log, seconds: 30)
+    _ = try launch(["worker", "--connect", coordinator, "--slots", "2"], name: "worker-2")
+    try waitUntilComplete(coordinator, sweep, seconds: 120)
+    let trials = try trialsByIndex(sweep, coordinator)
+    XCTAssertEqual(trials.count, 4)
+    let added = try XCTUnwrap(trials.last)
+    XCTAssertEqual(added["status"] as? String, "completed")
+    let params = try XCTUnwrap(added["params"] as? [String: Any])
+    XCTAssertEqual(params["lr"] as? Double, 0.005)
+    XCTAssertEqual(params["optimizer"] as? String, "rmsprop")
+    XCTAssertEqual(params["model.hidden"] as? [Int], [32])
+  }
+
   /// The one sweep in a store.
   func sweepId(_ db: String) throws -> String {
     let status = try sweepd(["status", "--db", db, "--format", "json"]).stdout

@@ -169,6 +169,32 @@ final class DistributionTests: XCTestCase {
     }
   }
 
+  /// `quantile(of:)` inverts `value(at:)` (a hand-given value's place in the sampler's
+  /// space), and refuses values outside the support.
+  func testQuantileOfAValueInvertsTheDistribution() {
+    let continuous: [Distribution] = [
+      .uniform(min: -2, max: 3), .logUniform(min: -5, max: 1), .invLogUniform(min: 1, max: 6),
+      .logUniformValues(min: 1e-4, max: 1), .invLogUniformValues(min: 0.01, max: 10),
+      .normal(mu: 1, sigma: 2),
+      .logNormal(mu: 0, sigma: 0.5), .beta(a: 2, b: 5),
+    ]
+    for distribution in continuous {
+      for u in [0.01, 0.2, 0.5, 0.77, 0.99] {
+        let value = distribution.value(at: u)
+        XCTAssertEqual(distribution.quantile(of: value) ?? -1, u, accuracy: 1e-9, "\(distribution) at \(u)")
+      }
+    }
+    let categorical = Distribution.categorical([.string("a"), .string("b")], probabilities: [0.2, 0.8])
+    XCTAssertEqual(categorical.value(at: categorical.quantile(of: .string("b"))!), .string("b"))
+    XCTAssertNil(categorical.quantile(of: .string("c")))
+    XCTAssertEqual(
+      Distribution.intUniform(min: 1, max: 4).value(
+        at: Distribution.intUniform(min: 1, max: 4).quantile(of: .int(3))!), .int(3))
+    XCTAssertNil(Distribution.uniform(min: 0, max: 1).quantile(of: .double(1.5)))
+    XCTAssertNil(Distribution.logUniformValues(min: 0.1, max: 1).quantile(of: .double(-1)))
+    XCTAssertEqual(Distribution.uniform(min: 0, max: 1).support, "a number in 0…1")
+  }
+
   /// χ² goodness of fit of categorical frequencies (3 degrees of freedom, 1% level 11.34).
   func testCategoricalProbabilities() {
     let values: [ConfigValue] = [.string("a"), .string("b"), .string("c"), .string("d")]

@@ -80,7 +80,7 @@ public struct CoordinatorState: Sendable {
     /// A message from `Peer` that did not decode (why, for the log).
     case malformed(Peer, reason: String)
     /// New trials of a sweep (in order), with the sweep's attempt limit.
-    case trialsAdded(sweep: String, trials: [Int64], maxAttempts: Int)
+    case trialsAdded(sweep: String, trials: [Int64], maxAttempts: Int, first: Bool = false)
     case cancel(sweep: String)
     /// The sweep is paused: none of its trials starts; with `stopRunning`, its running ones
     /// are stopped and pending again, the attempt not counted.
@@ -195,10 +195,11 @@ public struct CoordinatorState: Sendable {
   public mutating func handle(_ event: Event, now: Double) -> [Action] {
     var actions: [Action] = []
     switch event {
-    case .trialsAdded(let sweep, let ids, let maxAttempts):
-      for id in ids where trials[id] == nil {
+    case .trialsAdded(let sweep, let ids, let maxAttempts, let first):
+      // `first` (an enqueued trial): ahead of the sweep's other pending trials, in order.
+      for id in (first ? ids.reversed() : ids) where trials[id] == nil {
         trials[id] = Trial(sweep: sweep, attempt: 0, maxAttempts: maxAttempts, running: false)
-        enqueue(id, sweep: sweep)
+        enqueue(id, sweep: sweep, front: first)
       }
     case .cancel(let sweep):
       for id in pending[sweep] ?? [] {

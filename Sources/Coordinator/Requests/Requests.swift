@@ -30,6 +30,8 @@ struct Requests {
     case resume(String)
     /// A new run_cap (the store has it); `revived`: the sweep had completed, and is live again.
     case extend(String, runCap: Int, revived: Bool)
+    /// Hand-given trials (stored, and in the book): to the front of the sweep's queue.
+    case enqueued(String, trials: [Int64])
   }
 
   /// The reply, and what the shell must do next.
@@ -108,6 +110,7 @@ struct Requests {
       return Answer(
         reply: WireCodec.reply(DeleteReply(deleted: sweep, trials: trials)),
         effects: record.state == .running ? [.cancel(sweep)] : [.collectData])
+    case .manage(let request) where request.action == .enqueue: return enqueue(request, book: &book)
     case .manage(let request): return manage(request, book: book)
     case .haveData(let request):
       guard let dataStore else { return Self.refuse("this coordinator keeps no data files") }
@@ -174,6 +177,8 @@ struct Requests {
       return Answer(
         reply: WireCodec.reply(ManageReply(sweep: id, state: "running", detail: "its trials start again")),
         effects: [.resume(id)])
+    case .enqueue:
+      return Self.refuse("enqueue is answered by `enqueue(_:book:)`")
     case .extend:
       let cap = request.runCap ?? 0
       guard [.running, .paused, .completed].contains(record.state) else {
@@ -204,6 +209,84 @@ struct Requests {
             detail: "run_cap \(cap): \(total - created) more trial\(total - created == 1 ? "" : "s")")),
         effects: [.extend(id, runCap: cap, revived: record.state == .completed)])
     }
+  }
+
+  /// MANAGE enqueue: the sweep's next configuration with the given values (checked against
+  /// their parameters' distributions), written with the sweep's new run_cap in one
+  /// transaction, then in the book; the shell puts its trials first in the sweep's queue.
+  func enqueue(_ request: ManageRequest, book: inout SweepBook) -> Answer {
+    let id = request.sweep
+    guard let record = try? store.sweep(id) else { return Self.refuse("unknown sweep '\(id)'") }
+    guard [.running, .paused, .completed].contains(record.state) else {
+      return Self.refuse(
+        "sweep \(id) is \(record.state.rawValue); trials are enqueued into a running, paused or completed sweep"
+      )
+    }
+    guard let spec = try? record.spec() else { return Self.refuse("sweep \(id)'s config no longer parses") }
+    guard spec.method != .grid else {
+      return Self.refuse(
+        "sweep \(id) is a grid: it runs exactly its configurations; enqueue is for random, sobol and bayes sweeps"
+      )
+    }
+    var values: [String: ConfigValue] = [:]
+    let names = spec.parameters.map(\.path)
+    for (path, text) in (request.values ?? [:]).sorted(by: { $0.key < $1.key }) {
+      guard let parameter = spec.parameters.first(where: { $0.path == path }) else {
+        let hint = closestMatch(to: path, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+        return Self.refuse(
+          "'\(path)' is not a parameter of sweep \(id)\(hint); its parameters: \(names.joined(separator: ", "))"
+        )
+      }
+      guard let value = ConfigTree.value(yaml: text), parameter.distribution.quantile(of: value) != nil else {
+        return Self.refuse(
+          "\(path)=\(text): not a value of this parameter, which takes \(parameter.distribution.support)")
+      }
+      values[path] = value
+    }
+    // A completed sweep is live again, rebuilt as recovery rebuilds it.
+    let revived = book.sweeps[id] == nil
+    if revived && !Recovery.revive(record, from: store, into: &book, logger: logger) {
+      return Self.refuse("sweep \(id) cannot be read back from the store")
+    }
+    guard let live = book.sweeps[id] else { return Self.refuse("sweep \(id) is not live") }
+    let proposal: SweepBook.Proposal?
+    do {
+      proposal = try book.enqueueProposal(for: id, values: values, now: Date().timeIntervalSince1970)
+    } catch {
+      if revived { book.end(id) }
+      return Self.refuse("\(error)")
+    }
+    guard let proposal else {
+      if revived { book.end(id) }
+      return Self.refuse(
+        "sweep \(id) is between the repeats of a configuration; enqueue once its current configuration's repeats are created"
+      )
+    }
+    let runCap = spec.runCap.map { max($0, live.created) + spec.repeats }
+    let state: SweepRecord.State = record.state == .completed ? .running : record.state
+    let stored: [TrialRecord]
+    do {
+      stored = try store.enqueueTrials(proposal.records, sweep: id, runCap: runCap, state: state)
+    } catch {
+      if revived { book.end(id) }
+      return Self.refuse("the store cannot be written (\(error)); nothing was enqueued")
+    }
+    book.commit(proposal, stored: stored)
+    if let runCap { book.setRunCap(id, runCap) }
+    book.setState(id, state)
+    let ids = stored.compactMap(\.id)
+    let given = values.keys.sorted().map { "\($0)=\(values[$0]!)" }.joined(separator: " ")
+    logger.info(
+      "sweep \(id): enqueued trial \(ids.map(String.init).joined(separator: ", ")) (\(given))",
+      metadata: ["sweep": "\(id)"])
+    return Answer(
+      reply: WireCodec.reply(
+        ManageReply(
+          sweep: id, state: state.rawValue,
+          detail:
+            "trial\(ids.count == 1 ? "" : "s") \(ids.map(String.init).joined(separator: ", ")) enqueued (\(given)); \(state == .paused ? "it starts on resume" : "it starts next")"
+        )),
+      effects: [.enqueued(id, trials: ids)])
   }
 
   func submit(_ submit: SubmitRequest, book: inout SweepBook, submitted: inout Int) -> Answer {

@@ -195,21 +195,17 @@ public final class CoordinatorServer: @unchecked Sendable {
     publishLive(force: true)
   }
 
-  /// A completed sweep made live again (`sweepd extend`): rebuilt from the store as recovery
-  /// rebuilds sweeps, so TPE sees every earlier result and random and Sobol continue their
-  /// sequences from the next configuration.
+  /// A completed sweep made live again (`sweepd extend`; see `Recovery.revive`).
   func revive(_ id: String) {
     guard let record = try? store.sweep(id),
-      let snapshot = try? Recovery.Snapshot.snapshot(of: record, in: store, logger: logger)
+      Recovery.revive(record, from: store, into: &book, logger: logger),
+      let live = book.sweeps[id]
     else {
       logger.error(
         "sweep \(id): cannot be read back from the store to extend it", metadata: ["sweep": "\(id)"])
       return
     }
-    var result = Recovery.Result(book: book)
-    Recovery.rebuild(snapshot, into: &result)
-    book = result.book
-    leases.require(Self.requirements(of: snapshot.spec), for: id)
+    leases.require(Self.requirements(of: live.plan.spec), for: id)
   }
 
   /// Serves until `stop` is called.
@@ -314,6 +310,16 @@ public final class CoordinatorServer: @unchecked Sendable {
         book.setState(sweep, .running)
         perform(leases.handle(.resume(sweep: sweep), now: now))
         refillQueue.insert(sweep)
+      case .enqueued(let sweep, let trials):
+        guard let live = book.sweeps[sweep] else { break }
+        leases.require(Self.requirements(of: live.plan.spec), for: sweep)
+        if live.record.state == .paused {
+          perform(leases.handle(.pause(sweep: sweep, stopRunning: false), now: now))
+        }
+        perform(
+          leases.handle(
+            .trialsAdded(sweep: sweep, trials: trials, maxAttempts: live.plan.spec.maxAttempts, first: true),
+            now: now))
       case .extend(let sweep, let runCap, let revived):
         if revived {
           revive(sweep)

@@ -27,6 +27,23 @@ extension Recovery.Snapshot {
   }
 }
 
+extension Recovery {
+  /// A finished sweep made live again (`sweepd extend`, `enqueue`): rebuilt from the store
+  /// into `book` as recovery rebuilds sweeps, so TPE sees every earlier result and random
+  /// and Sobol continue their sequences. False when the store cannot give it back.
+  static func revive(_ record: SweepRecord, from store: Store, into book: inout SweepBook, logger: Logger)
+    -> Bool
+  {
+    guard let snapshot = try? Recovery.Snapshot.snapshot(of: record, in: store, logger: logger) else {
+      return false
+    }
+    var result = Recovery.Result(book: book)
+    Recovery.rebuild(snapshot, into: &result)
+    book = result.book
+    return true
+  }
+}
+
 extension SweepRecord {
   /// The sweep's spec: its config as submitted, with a run_cap given later (`sweepd extend`).
   func spec() throws -> SweepSpec {

@@ -192,7 +192,6 @@ public struct SweepBook: Sendable {
     var points = live.points
     var records: [TrialRecord] = []
     var history: [Observation]?
-    let encoder = Self.encoder
     var index = live.created
     while pending + records.count < wanted, total.map({ index < $0 }) ?? true, live.mayCreate(index) {
       let configuration = index / spec.repeats
@@ -207,18 +206,49 @@ public struct SweepBook: Sendable {
         points[configuration] = given
       }
       guard let planned = try? live.plan.trial(index, point: given) else { break }
-      let params = ConfigValue.map(planned.used.map { ConfigValue.Entry(key: $0.0, value: $0.1) })
-      records.append(
-        TrialRecord(
-          sweepID: id, index: index, configuration: planned.configuration, repeatIndex: planned.repeatIndex,
-          seed: planned.seed,
-          params: String(decoding: (try? encoder.encode(params)) ?? Data(), as: UTF8.self),
-          point: String(decoding: (try? encoder.encode(planned.point)) ?? Data(), as: UTF8.self),
-          spec: String(decoding: (try? planned.work.json(encoder)) ?? Data(), as: UTF8.self),
-          updatedAt: now))
+      records.append(Self.record(planned, sweep: id, now: now))
       index += 1
     }
     return records.isEmpty ? nil : Proposal(sweep: id, records: records, points: points)
+  }
+
+  /// A planned trial as the row the store keeps.
+  static func record(_ planned: PlannedTrial, sweep id: String, now: Double) -> TrialRecord {
+    let encoder = Self.encoder
+    let params = ConfigValue.map(planned.used.map { ConfigValue.Entry(key: $0.0, value: $0.1) })
+    return TrialRecord(
+      sweepID: id, index: planned.index, configuration: planned.configuration,
+      repeatIndex: planned.repeatIndex,
+      seed: planned.seed,
+      params: String(decoding: (try? encoder.encode(params)) ?? Data(), as: UTF8.self),
+      point: String(decoding: (try? encoder.encode(planned.point)) ?? Data(), as: UTF8.self),
+      spec: String(decoding: (try? planned.work.json(encoder)) ?? Data(), as: UTF8.self),
+      updatedAt: now)
+  }
+
+  /// `sweepd enqueue`: the sweep's next configuration (its `repeats` trials) with `values`
+  /// in place of the sampled ones (the rest sampled as usual: TPE's suggestion from every
+  /// result so far, random's or Sobol's next point). Nil when the sweep is not live or is
+  /// between the repeats of a configuration; throws what the trial spec refuses.
+  public func enqueueProposal(for id: String, values: [String: ConfigValue], now: Double) throws -> Proposal?
+  {
+    guard let live = sweeps[id] else { return nil }
+    let spec = live.plan.spec
+    guard live.created % spec.repeats == 0 else { return nil }
+    let configuration = live.created / spec.repeats
+    var points = live.points
+    var given: [Double]? = nil
+    if spec.method == .tpe {
+      given = live.plan.point(configuration, history: live.history(running: running(of: id)))
+    }
+    var records: [TrialRecord] = []
+    for index in live.created..<(live.created + spec.repeats) {
+      let planned = try live.plan.trial(index, point: given, overrides: values)
+      if index == live.created { points[configuration] = planned.point }
+      given = planned.point
+      records.append(Self.record(planned, sweep: id, now: now))
+    }
+    return Proposal(sweep: id, records: records, points: points)
   }
 
   /// The running trials of a sweep with their progress (for `impute_while_running`).
