@@ -130,7 +130,9 @@ let package = Package(
     .testTarget(
       name: "CoordinatorTests",
       dependencies: ["Coordinator", "Wire", "Store", "ZMQ", "Search", "Stopping", "Vocabulary"]),
-    .testTarget(name: "ReportTests", dependencies: ["Report", "Search", "Wire", "Vocabulary"]),
+    .testTarget(
+      name: "ReportTests", dependencies: ["Report", "Search", "Wire", "Vocabulary"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
       name: "DataTransferTests", dependencies: ["DataTransfer", "Client", "Wire", "ZMQ", "Training"]),
     .testTarget(name: "WorkerTests", dependencies: ["Worker", "Wire"]),
