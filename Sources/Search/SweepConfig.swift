@@ -219,7 +219,34 @@ public enum SweepConfig {
       }
       let runCap = integer(byKey["run_cap"], "run_cap", minimum: 1)
       let seed = integer(byKey["seed"], "seed", minimum: 0).map { UInt64($0) } ?? 0
-      let repeats = integer(byKey["repeats"], "repeats", minimum: 1) ?? 1
+      var repeats = 1
+      var sharedSeeds = false
+      if let entry = byKey["repeats"] {
+        if let fields = entry.value.entries {
+          let values = knownFields(fields, allowed: ["count", "seeds"], path: "repeats") { key in
+            "not a setting of repeats\(Self.hint(key, ["count", "seeds"])); allowed: count, seeds"
+          }
+          if let count = values["count"] {
+            repeats =
+              integer(ConfigTree.Entry(key: "count", keyLocation: count.location, value: count), "repeats.count", minimum: 1)
+              ?? 1
+          } else {
+            issue(entry.keyLocation, "repeats", "needs `count` (how many seeds per configuration)")
+          }
+          if let seeds = values["seeds"] {
+            if let word = seeds.string, ["shared", "independent"].contains(word) {
+              sharedSeeds = word == "shared"
+            } else {
+              issue(
+                seeds.location, "repeats.seeds",
+                "expected shared (repeat r of every configuration has the same seed: paired comparisons) or independent (the default), found '\(seeds.plain)'"
+              )
+            }
+          }
+        } else {
+          repeats = integer(entry, "repeats", minimum: 1) ?? 1
+        }
+      }
       let maxAttempts = integer(byKey["max_attempts"], "max_attempts", minimum: 1) ?? 3
       let earlyTerminate = byKey["early_terminate"].flatMap { parseEarlyTermination($0.value) }
       var deterministicLag: Int? = nil
@@ -264,6 +291,7 @@ public enum SweepConfig {
         parameters: parameters, warnings: warnings, deterministicLag: deterministicLag)
       spec.dataDigests = digests
       spec.program = programSetup
+      spec.sharedSeeds = sharedSeeds
       (spec.target, spec.impute, spec.imputeWhileRunning) = metricSettings
       if spec.imputeWhileRunning != nil, deterministicLag != nil, let location = metricSettingsLocation {
         issue(

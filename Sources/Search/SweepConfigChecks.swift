@@ -140,6 +140,16 @@ extension SweepConfig.Parser {
         )
         continue
       }
+      if parameter.path == "seed" {
+        // The trial's seed, swept (for paired comparisons across configurations).
+        if probeValues(parameter.distribution).contains(where: {
+          if case .int(let value) = $0 { return value < 0 }
+          return true
+        }) {
+          issue(parameter.location, path, "the trial's seed is a whole number ≥ 0 (values or int_uniform)")
+        }
+        continue
+      }
       if parameter.isHyperparameter {
         let accepting = candidates.filter { $0.hyperparameters.contains { $0.name == parameter.path } }
         // An unknown optimizer name is its own error; nothing accepts hyperparameters then.

@@ -124,7 +124,10 @@ public struct SweepPlan: Sendable {
     for index in assigned.indices {
       if let value = overrides[assigned[index].0] { assigned[index].1 = value }
     }
-    var seedSource = RandomSource.derived(seed: spec.seed, stream: "trial/\(configuration)/\(repeatIndex)")
+    // Shared seeds: repeat r of every configuration has the same seed (paired comparisons).
+    var seedSource = RandomSource.derived(
+      seed: spec.seed,
+      stream: spec.sharedSeeds ? "trial/shared/\(repeatIndex)" : "trial/\(configuration)/\(repeatIndex)")
     let seed = seedSource.next()
     if let program = spec.program {
       // The program gets every value as sampled; none has a built-in meaning.

@@ -27,8 +27,9 @@ public struct SweepSpec: Sendable {
     /// Where the value goes in the trial's parameters: the nesting keys, or the name.
     public var keys: [String] { nesting ?? [path] }
 
-    /// Whether the path names an optimizer hyperparameter (bare name).
-    public var isHyperparameter: Bool { !path.contains(".") && path != "optimizer" }
+    /// Whether the path names an optimizer hyperparameter (bare name; `optimizer` and
+    /// `seed`, the trial's seed, are not).
+    public var isHyperparameter: Bool { !path.contains(".") && path != "optimizer" && path != "seed" }
   }
 
   /// Early termination, validated here and acted on by the coordinator.
@@ -54,6 +55,10 @@ public struct SweepSpec: Sendable {
   public var runCap: Int?
   public var seed: UInt64
   public var repeats: Int
+  /// `repeats: {count: N, seeds: shared}`: repeat r of every configuration trains with the
+  /// same seed (the same initial weights for one architecture, the same shuffles), so
+  /// configurations compare pairwise; false (`independent`, the default): each trial its own.
+  public var sharedSeeds = false
   public var maxAttempts: Int
   public var earlyTerminate: EarlyTermination?
   /// The trial every parameter assignment starts from: `data`, `model`, `optimizer`,

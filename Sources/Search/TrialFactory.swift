@@ -27,7 +27,10 @@ public enum TrialFactory {
     var used: [(String, ConfigValue)] = []
     var hyperparameters: [(String, ConfigValue)] = []
     for (path, value) in assignment {
-      if path == "optimizer" {
+      if path == "seed" {
+        // A swept seed is the trial's seed (below), not a setting.
+        used.append((path, value))
+      } else if path == "optimizer" {
         // A new optimizer keeps only the base hyperparameters it accepts (below).
         tree.set(value, at: ["optimizer", "name"])
         used.append((path, value))
@@ -62,6 +65,12 @@ public enum TrialFactory {
     // The tree holds the trial's settings; its seed is the sweep's choice for this trial.
     var result = try decodeTrial(tree, digests: digests)
     result.seed = seed
+    if let swept = assignment.first(where: { $0.0 == "seed" })?.1 {
+      guard case .int(let value) = swept, value >= 0 else {
+        throw Failure(keyPath: "seed", message: "a swept seed is a whole number ≥ 0, got \(swept)")
+      }
+      result.seed = UInt64(value)
+    }
     let problems = result.problems()
     if let first = problems.first {
       throw Failure(keyPath: "", message: first)

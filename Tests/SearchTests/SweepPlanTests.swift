@@ -164,4 +164,49 @@ final class HugeGridTests: XCTestCase {
     }
     XCTAssertNil(Distribution.intUniform(min: Int.min, max: Int.max).gridCount, "no overflow")
   }
+
+  /// `repeats: {count: N, seeds: shared}`: repeat r of every configuration has one seed, so
+  /// two configurations of one architecture start from identical weights (and shuffles);
+  /// `independent` (the default) gives every trial its own. A swept `seed` is the trial's seed.
+  func testSharedSeedsPairConfigurations() throws {
+    let text = """
+      method: grid
+      repeats: {count: 3, seeds: shared}
+      metric: {name: val_error, goal: minimize}
+      data: {dataset: spirals, samples: 200}
+      model: {kind: mlp, hidden: [8]}
+      training: {epochs: 1}
+      parameters:
+        optimizer: {values: [adam, sgd]}
+      """
+    let plan = SweepPlan(spec: try SweepConfig.parse(text: text, file: "p.yaml"))
+    let trials = try plan.trials(limit: 6)
+    XCTAssertEqual(trials.map(\.seed), Array(trials.prefix(3).map(\.seed)) + Array(trials.prefix(3).map(\.seed)))
+    XCTAssertEqual(Set(trials.prefix(3).map(\.seed)).count, 3, "repeats differ from each other")
+    func initialWeights(_ spec: TrialSpec) throws -> [Float] {
+      let runner = try TrialRunner(spec: spec)
+      return try NetworkTrainer(network: runner.network!, data: runner.data!, spec: spec, cores: 1).parameters
+    }
+    let adam = try initialWeights(trials[1].spec!), sgd = try initialWeights(trials[4].spec!)
+    XCTAssertEqual(adam, sgd, "one architecture, one seed: the same initial weights")
+    XCTAssertNotEqual(adam, try initialWeights(trials[2].spec!))
+    let independent = SweepPlan(
+      spec: try SweepConfig.parse(text: text.replacingOccurrences(of: "seeds: shared", with: "seeds: independent"), file: "p.yaml"))
+    let unpaired = try independent.trials(limit: 6)
+    XCTAssertNotEqual(unpaired[0].seed, unpaired[3].seed)
+    // A swept seed.
+    let swept = SweepPlan(
+      spec: try SweepConfig.parse(
+        text: text.replacingOccurrences(of: "repeats: {count: 3, seeds: shared}\n", with: "")
+          .replacingOccurrences(of: "  optimizer: {values: [adam, sgd]}", with: "  optimizer: {values: [adam, sgd]}\n  seed: {values: [7, 8]}"),
+        file: "p.yaml"))
+    XCTAssertEqual(try swept.trials(limit: 4).map { $0.spec!.seed }, [7, 8, 7, 8])
+    XCTAssertThrowsError(
+      try SweepConfig.parse(text: text + "  seed: {values: [-1]}\n", file: "p.yaml")
+    ) { XCTAssertTrue("\($0)".contains("the trial's seed is a whole number ≥ 0"), "\($0)") }
+    XCTAssertThrowsError(
+      try SweepConfig.parse(
+        text: text.replacingOccurrences(of: "seeds: shared", with: "seeds: paired"), file: "p.yaml")
+    ) { XCTAssertTrue("\($0)".contains("repeats.seeds: expected shared"), "\($0)") }
+  }
 }
