@@ -194,7 +194,7 @@ public struct HTMLReport {
       html +=
         "<h3>By \(SVG.escape(group.name))</h3><div class=\"scroll\"><table class=\"sortable\"><thead><tr>"
       html +=
-        [group.name, "trials", "measured", "best", "median", "mean", "std", "best trial"].map {
+        [group.name, "trials", "measured", "best", "median", "mean", "std", "vs best (p)", "best trial"].map {
           "<th>\(SVG.escape($0))</th>"
         }.joined() + "</tr></thead><tbody>"
       for summary in board.groups(by: group.name) {
@@ -205,6 +205,7 @@ public struct HTMLReport {
         html += Self.numberCell(summary.median, board.number(summary.median))
         html += Self.numberCell(summary.mean, board.number(summary.mean))
         html += Self.numberCell(summary.standardDeviation, board.number(summary.standardDeviation))
+        html += Self.numberCell(summary.comparison?.p, summary.comparison?.text ?? "–")
         html += Self.numberCell(
           summary.bestTrial.map { Double($0.trial) }, summary.bestTrial.map { "\($0.trial)" } ?? "–")
         html += "</tr>"

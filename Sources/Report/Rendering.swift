@@ -49,7 +49,7 @@ extension Leaderboard {
   }
 
   func groupRows(_ key: String) -> [[String]] {
-    var rows = [[key, "trials", "best", "median", "mean ± std", "best configuration"]]
+    var rows = [[key, "trials", "best", "median", "mean ± std", "vs best", "best configuration"]]
     for group in groups(by: key) {
       let spread =
         group.mean.map { mean in number(mean) + (group.standardDeviation.map { " ± " + number($0) } ?? "") }
@@ -60,7 +60,7 @@ extension Leaderboard {
         } ?? "–"
       rows.append([
         cell(group.value), String(group.count), number(group.best), number(group.median), spread,
-        configuration,
+        group.comparison?.text ?? "–", configuration,
       ])
     }
     return rows
@@ -107,12 +107,16 @@ extension Leaderboard {
   }
 
   func csvGroups(_ key: String) -> String {
-    var lines = ["\(key),trials,measured,best,median,mean,std,best_trial"]
+    var lines = ["\(key),trials,measured,best,median,mean,std,best_trial,test,p,n"]
     for group in groups(by: key) {
       func text(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
       var fields: [String] = [group.value.description, String(group.count), String(group.measured)]
       fields += [text(group.best), text(group.median), text(group.mean), text(group.standardDeviation)]
       fields.append(group.bestTrial.map { String($0.trial) } ?? "")
+      fields += [
+        group.comparison?.test.rawValue ?? "", group.comparison.map { "\($0.p)" } ?? "",
+        group.comparison.map { String($0.n) } ?? "",
+      ]
       lines.append(fields.map(csvField).joined(separator: ","))
     }
     return lines.joined(separator: "\n") + "\n"

@@ -228,7 +228,9 @@ public enum SweepConfig {
           }
           if let count = values["count"] {
             repeats =
-              integer(ConfigTree.Entry(key: "count", keyLocation: count.location, value: count), "repeats.count", minimum: 1)
+              integer(
+                ConfigTree.Entry(key: "count", keyLocation: count.location, value: count), "repeats.count",
+                minimum: 1)
               ?? 1
           } else {
             issue(entry.keyLocation, "repeats", "needs `count` (how many seeds per configuration)")

@@ -393,6 +393,41 @@ final class ResultsTests: DaemonTestCase {
     XCTAssertEqual(params["model.hidden"] as? [Int], [32])
   }
 
+  /// A paired sweep end to end: `repeats: {count: 5, seeds: shared}` and `--group-by`
+  /// give each optimizer's comparison with the best one over its 5 matched seeds.
+  func testAPairedSweepComparesGroupsOverMatchedSeeds() throws {
+    let file = directory.appendingPathComponent("paired.yaml")
+    try """
+    method: grid
+    repeats: {count: 5, seeds: shared}
+    metric: {name: val_loss, goal: minimize}
+    data: {dataset: spirals, samples: 600}
+    model: {kind: mlp, hidden: [16]}
+    training: {epochs: 5, batch_size: 32}
+    parameters:
+      optimizer: {values: [adam, sgd]}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    let output = try sweepd([
+      "run", file.path, "--workers", "2", "--db", directory.appendingPathComponent("p.db").path, "--format",
+      "json",
+      "--group-by", "optimizer",
+    ]).stdout
+    let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+    let trials = try XCTUnwrap(json["trials"] as? [[String: Any]])
+    XCTAssertEqual(trials.count, 10)
+    let seeds = Dictionary(grouping: trials) {
+      ($0["params"] as? [String: Any])?["optimizer"] as? String ?? ""
+    }
+    .mapValues { Set($0.compactMap { $0["seed"] as? String }) }
+    XCTAssertEqual(seeds["adam"], seeds["sgd"], "each repeat's seed is shared by both optimizers")
+    let groups = try XCTUnwrap(json["groups"] as? [[String: Any]])
+    XCTAssertNil(groups[0]["comparison"])
+    let comparison = try XCTUnwrap(groups[1]["comparison"] as? [String: Any])
+    XCTAssertEqual(comparison["test"] as? String, "signed-rank")
+    XCTAssertEqual(comparison["n"] as? Int, 5)
+    XCTAssertNotNil(comparison["p"] as? Double)
+  }
+
   /// The one sweep in a store.
   func sweepId(_ db: String) throws -> String {
     let status = try sweepd(["status", "--db", db, "--format", "json"]).stdout

@@ -52,6 +52,57 @@ final class LeaderboardTests: XCTestCase {
     XCTAssertNil(groups[1].standardDeviation, "one value has no spread")
   }
 
+  /// `--group-by` on a paired sweep: each group against the best one by the Wilcoxon
+  /// signed-rank test over the seeds both have (each side's best value at that seed);
+  /// without shared seeds, by the rank-sum test; in every rendering.
+  func testGroupsAreComparedWithTheBestOne() throws {
+    func trial(_ id: Int64, _ optimizer: String, _ lr: Double, seed: UInt64, _ best: Double) -> TrialSummary {
+      TrialSummary(
+        trial: id, index: Int(id), configuration: 0, status: .completed,
+        params: [("optimizer", .string(optimizer)), ("lr", .double(lr))], best: best, bestEpoch: 5, epochs: 5,
+        seconds: 1, seed: seed)
+    }
+    let hd = [0.030, 0.031, 0.029, 0.033, 0.030, 0.028]
+    let plain = [0.041, 0.036, 0.044, 0.035, 0.047, 0.039]
+    var trials: [TrialSummary] = []
+    for seed in 0..<6 {
+      trials.append(trial(Int64(seed * 4 + 1), "adam_hd", 0.01, seed: UInt64(seed), hd[seed]))
+      trials.append(trial(Int64(seed * 4 + 2), "adam", 0.01, seed: UInt64(seed), plain[seed]))
+      // A worse learning rate of adam at the same seed: the group's best per seed counts.
+      trials.append(trial(Int64(seed * 4 + 3), "adam", 0.1, seed: UInt64(seed), plain[seed] + 0.02))
+    }
+    let board = Leaderboard(
+      sweep: "s", metric: SweepSpec.Metric(name: "val_error", goal: .minimize), trials: trials)
+    let groups = board.groups(by: "optimizer")
+    XCTAssertEqual(groups.map(\.value), [.string("adam_hd"), .string("adam")])
+    XCTAssertNil(groups[0].comparison, "the best group is the reference")
+    let paired = try XCTUnwrap(groups[1].comparison)
+    XCTAssertEqual(paired.test, .signedRank)
+    XCTAssertEqual(paired.n, 6)
+    XCTAssertEqual(paired.p, Significance.wilcoxon(plain, hd)!.p, accuracy: 1e-15)
+    XCTAssertEqual(paired.p, 0.03125, accuracy: 1e-12, "all six pairs favour adam_hd: 2/2⁶")
+    XCTAssertTrue(board.render(.table, groupBy: "optimizer").contains("p 0.0312, 6 pairs"))
+    let json = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(board.render(.json, groupBy: "optimizer").utf8))
+        as? [String: Any])
+    let second = try XCTUnwrap((json["groups"] as? [[String: Any]])?.last?["comparison"] as? [String: Any])
+    XCTAssertEqual(second["test"] as? String, "signed-rank")
+    XCTAssertEqual(second["n"] as? Int, 6)
+    // Independent seeds: nothing to pair, so the rank-sum test over every value.
+    let unpaired = Leaderboard(
+      sweep: "s", metric: SweepSpec.Metric(name: "val_error", goal: .minimize),
+      trials: trials.enumerated().map { index, trial in
+        var trial = trial
+        trial.seed = UInt64(1000 + index)
+        return trial
+      })
+    let rankSum = try XCTUnwrap(unpaired.groups(by: "optimizer")[1].comparison)
+    XCTAssertEqual(rankSum.test, .rankSum)
+    XCTAssertEqual(rankSum.n, 18)
+    XCTAssertEqual(
+      rankSum.p, Significance.rankSum(plain + plain.map { $0 + 0.02 }, hd)!.p, accuracy: 1e-15)
+  }
+
   func testRenderings() throws {
     let board = Leaderboard(
       sweep: "s-1", metric: SweepSpec.Metric(name: "val_error", goal: .minimize), trials: trials)
@@ -68,7 +119,7 @@ final class LeaderboardTests: XCTestCase {
     XCTAssertEqual(csv.split(separator: "\n")[1], "1,3,completed,adam,0.001,0.03,10,12,1.5")
     XCTAssertEqual(
       board.render(.csv, groupBy: "optimizer").split(separator: "\n")[0],
-      "optimizer,trials,measured,best,median,mean,std,best_trial")
+      "optimizer,trials,measured,best,median,mean,std,best_trial,test,p,n")
     let json = try XCTUnwrap(
       JSONSerialization.jsonObject(with: Data(board.render(.json, groupBy: "optimizer").utf8))
         as? [String: Any])

@@ -1,7 +1,6 @@
 import Foundation
+import Wire
 import XCTest
-
-@testable import Report
 
 /// The signed-rank and rank-sum tests against SciPy's values (scripts/reference/significance.py
 /// wrote Fixtures/significance.json), on every branch: exact, permutation with ties and
@@ -24,7 +23,8 @@ final class SignificanceTests: XCTestCase {
   }
 
   func testAgainstSciPy() throws {
-    let url = try XCTUnwrap(Bundle.module.url(forResource: "significance", withExtension: "json", subdirectory: "Fixtures"))
+    let url = try XCTUnwrap(
+      Bundle.module.url(forResource: "significance", withExtension: "json", subdirectory: "Fixtures"))
     let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
     XCTAssertGreaterThanOrEqual(reference.cases.count, 10)
     var signedRank = 0

@@ -181,7 +181,8 @@ final class HugeGridTests: XCTestCase {
       """
     let plan = SweepPlan(spec: try SweepConfig.parse(text: text, file: "p.yaml"))
     let trials = try plan.trials(limit: 6)
-    XCTAssertEqual(trials.map(\.seed), Array(trials.prefix(3).map(\.seed)) + Array(trials.prefix(3).map(\.seed)))
+    XCTAssertEqual(
+      trials.map(\.seed), Array(trials.prefix(3).map(\.seed)) + Array(trials.prefix(3).map(\.seed)))
     XCTAssertEqual(Set(trials.prefix(3).map(\.seed)).count, 3, "repeats differ from each other")
     func initialWeights(_ spec: TrialSpec) throws -> [Float] {
       let runner = try TrialRunner(spec: spec)
@@ -191,18 +192,21 @@ final class HugeGridTests: XCTestCase {
     XCTAssertEqual(adam, sgd, "one architecture, one seed: the same initial weights")
     XCTAssertNotEqual(adam, try initialWeights(trials[2].spec!))
     let independent = SweepPlan(
-      spec: try SweepConfig.parse(text: text.replacingOccurrences(of: "seeds: shared", with: "seeds: independent"), file: "p.yaml"))
+      spec: try SweepConfig.parse(
+        text: text.replacingOccurrences(of: "seeds: shared", with: "seeds: independent"), file: "p.yaml"))
     let unpaired = try independent.trials(limit: 6)
     XCTAssertNotEqual(unpaired[0].seed, unpaired[3].seed)
     // A swept seed.
     let swept = SweepPlan(
       spec: try SweepConfig.parse(
         text: text.replacingOccurrences(of: "repeats: {count: 3, seeds: shared}\n", with: "")
-          .replacingOccurrences(of: "  optimizer: {values: [adam, sgd]}", with: "  optimizer: {values: [adam, sgd]}\n  seed: {values: [7, 8]}"),
+          .replacingOccurrences(
+            of: "  optimizer: {values: [adam, sgd]}",
+            with: "  optimizer: {values: [adam, sgd]}\n  seed: {values: [7, 8]}"),
         file: "p.yaml"))
     XCTAssertEqual(try swept.trials(limit: 4).map { $0.spec!.seed }, [7, 8, 7, 8])
     XCTAssertThrowsError(
-      try SweepConfig.parse(text: text + "  seed: {values: [-1]}\n", file: "p.yaml")
+      try SweepConfig.parse(text: text + "\n  seed: {values: [-1]}\n", file: "p.yaml")
     ) { XCTAssertTrue("\($0)".contains("the trial's seed is a whole number ≥ 0"), "\($0)") }
     XCTAssertThrowsError(
       try SweepConfig.parse(

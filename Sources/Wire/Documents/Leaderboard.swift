@@ -76,6 +76,29 @@ public struct GroupSummary: Hashable, Sendable {
   public var standardDeviation: Double?
   /// The best trial of the group.
   public var bestTrial: TrialSummary?
+  /// How the group compares with the best group (the first; nil for it, or without two
+  /// values on each side): see `Leaderboard.groups(by:)`.
+  public var comparison: Comparison?
+
+  /// A two-sided test of the group's values against the best group's.
+  public struct Comparison: Hashable, Sendable {
+    public enum Test: String, Hashable, Sendable {
+      /// Wilcoxon signed-rank over matched seeds.
+      case signedRank = "signed-rank"
+      /// Wilcoxon rank-sum (Mann–Whitney U), unmatched.
+      case rankSum = "rank-sum"
+    }
+    public var test: Test
+    public var p: Double
+    /// Pairs (signed-rank) or values in both groups (rank-sum).
+    public var n: Int
+
+    /// `p 0.031, 5 pairs` or `p 0.21, rank-sum of 6 + 5`.
+    public var text: String {
+      let value = p < 0.001 ? String(format: "%.1e", p) : String(format: "%.3g", p)
+      return test == .signedRank ? "p \(value), \(n) pairs" : "p \(value), rank-sum of \(n)"
+    }
+  }
 }
 
 /// The aggregated leaderboard of a sweep: trials ranked by their best value of the metric
@@ -137,6 +160,38 @@ public struct Leaderboard: Sendable {
         key: key, value: value, count: trials.count, measured: values.count, best: bestTrial?.best,
         median: median,
         mean: mean, standardDeviation: deviation, bestTrial: bestTrial)
+    }.enumerated().map { index, group in
+      guard index > 0, let leader = order.first else { return group }
+      var compared = group
+      compared.comparison = compare(members[group.value]!, with: members[leader]!)
+      return compared
     }
+  }
+
+  /// A group's trials against the best group's: over the seeds both have (`repeats:
+  /// {seeds: shared}` or a swept `seed`), each side's best value at that seed, by the
+  /// Wilcoxon signed-rank test; without two shared seeds, every value of each side by the
+  /// rank-sum test. nil with fewer than two values on a side.
+  func compare(_ trials: [TrialSummary], with leaders: [TrialSummary]) -> GroupSummary.Comparison? {
+    let sign = metric.goal == .minimize ? 1.0 : -1.0
+    func bySeed(_ trials: [TrialSummary]) -> [UInt64: Double] {
+      var best: [UInt64: Double] = [:]
+      for trial in trials {
+        guard let seed = trial.seed, let value = trial.best, value.isFinite else { continue }
+        if let current = best[seed], current * sign <= value * sign { continue }
+        best[seed] = value
+      }
+      return best
+    }
+    let ours = bySeed(trials), theirs = bySeed(leaders)
+    let shared = Set(ours.keys).intersection(theirs.keys).sorted()
+    if shared.count >= 2,
+      let result = Significance.wilcoxon(shared.map { ours[$0]! }, shared.map { theirs[$0]! })
+    {
+      return GroupSummary.Comparison(test: .signedRank, p: result.p, n: result.n)
+    }
+    let a = trials.compactMap(\.best).filter(\.isFinite), b = leaders.compactMap(\.best).filter(\.isFinite)
+    guard a.count >= 2, b.count >= 2, let result = Significance.rankSum(a, b) else { return nil }
+    return GroupSummary.Comparison(test: .rankSum, p: result.p, n: a.count + b.count)
   }
 }

@@ -50,9 +50,18 @@ public struct LeaderboardDocument: Codable, Sendable {
     public var mean: Double?
     public var std: Double?
     public var bestTrial: Int64?
+    /// Against the best group: `{test: signed-rank|rank-sum, p, n}` (absent for the best
+    /// group itself, or without enough values).
+    public var comparison: Comparison?
+
+    public struct Comparison: Codable, Sendable {
+      public var test: String
+      public var p: Double
+      public var n: Int
+    }
 
     enum CodingKeys: String, CodingKey {
-      case key, value, trials, measured, best, median, mean, std
+      case key, value, trials, measured, best, median, mean, std, comparison
       case bestTrial = "best_trial"
     }
 
@@ -67,6 +76,7 @@ public struct LeaderboardDocument: Codable, Sendable {
       try c.encode(mean, forKey: .mean)
       try c.encode(std, forKey: .std)
       try c.encode(bestTrial, forKey: .bestTrial)
+      try c.encodeIfPresent(comparison, forKey: .comparison)
     }
   }
 
@@ -99,7 +109,8 @@ public struct LeaderboardDocument: Codable, Sendable {
         Group(
           key: key, value: group.value, trials: group.count, measured: group.measured, best: group.best,
           median: group.median, mean: group.mean, std: group.standardDeviation,
-          bestTrial: group.bestTrial?.trial)
+          bestTrial: group.bestTrial?.trial,
+          comparison: group.comparison.map { Group.Comparison(test: $0.test.rawValue, p: $0.p, n: $0.n) })
       }
     }
   }
