@@ -203,7 +203,7 @@ extension RequestChannel {
     try document(DeleteReply.self, .delete(sweep: sweep))
   }
 
-  /// Pauses, resumes or extends a sweep.
+  /// Pauses, resumes, extends or adds to a sweep.
   public func manage(_ request: ManageRequest) throws -> ManageReply {
     try document(ManageReply.self, .manage(request))
   }

@@ -31,6 +31,7 @@ public final class DashboardServer: Sendable {
     self.access = access
     self.logger = logger
     self.metrics = metrics
+    coordinator.enableLiveView()
     var codes: [String: String] = [:]
     if let token = access.loginToken { codes[Self.randomCode()] = token }
     loginCodes = Mutex(codes)
@@ -80,7 +81,12 @@ public final class DashboardServer: Sendable {
   // MARK: Routes
 
   func routes(_ router: Router<DashboardContext>) {
-    router.get("/") { _, _ in self.html(Pages.sweeps(self.reads.sweeps(), view: self.coordinator.liveView()))
+    router.get("/") { _, _ in
+      let view = self.coordinator.liveView()
+      guard case .ok(let json) = self.reads.answer(.status(sweep: nil), view: view),
+        let statuses = try? DocumentJSON.decode(SweepStatus.List.self, from: json).sweeps
+      else { throw HTTPError(.internalServerError, message: "the store cannot be read") }
+      return self.html(Pages.sweeps(statuses, view: view))
     }
     router.get("/sweeps/:id") { _, context in
       let id = try context.parameters.require("id")

@@ -107,36 +107,31 @@ enum Pages {
 
   // MARK: Sweeps
 
-  static func sweeps(_ records: [SweepRecord], view: CoordinatorServer.LiveView) -> String {
-    page(title: "sweepd: sweeps", body: sweepsBody(records, view: view), liveURL: "/", version: view.version)
+  static func sweeps(_ statuses: [SweepStatus], view: CoordinatorServer.LiveView) -> String {
+    page(title: "sweepd: sweeps", body: sweepsBody(statuses, view: view), liveURL: "/", version: view.version)
   }
 
-  static func sweepsBody(_ records: [SweepRecord], view: CoordinatorServer.LiveView) -> String {
+  /// Every sweep, newest first, as the STATUS request reports it (live ones from the
+  /// coordinator's book, finished ones from the store).
+  static func sweepsBody(_ statuses: [SweepStatus], view: CoordinatorServer.LiveView) -> String {
     var rows = ""
-    for record in records {
-      let live = view.book.sweeps[record.id]
-      let counts = live?.counts ?? [:]
-      let done = counts.filter { ![.pending, .running, .cancelled].contains($0.key) }.values.reduce(0, +)
-      let total = live?.plan.totalTrials
-      let best = live.flatMap { _ in view.book.best(of: record.id) }
+    for status in statuses.reversed() {
       rows += """
-        <tr><td><a href="/sweeps/\(escape(record.id))">\(escape(record.id))</a></td><td>\(escape(record.name ?? ""))</td>\
-        <td class="status-\(record.state.rawValue)">\(record.state.rawValue)</td>\
-        <td class="num">\(live == nil ? "–" : "\(done)/\(total.map(String.init) ?? "?")")</td>\
-        <td class="num">\(counts[.running] ?? 0)</td>\
-        <td>\(escape(record.metricName)) (\(escape(record.metricGoal)))</td>\
-        <td class="num">\(best.map { String(format: "%.4g", $0) } ?? "–")</td>\
-        <td>\(escape(record.method))</td></tr>
+        <tr><td><a href="/sweeps/\(escape(status.sweep))">\(escape(status.sweep))</a></td>\
+        <td>\(escape(status.name ?? ""))</td><td class="status-\(status.state)">\(escape(status.state))</td>\
+        <td class="num">\(status.done)/\(status.total.map(String.init) ?? "?")</td>\
+        <td class="num">\(status.running)</td>\
+        <td>\(escape(status.metric.name.rawValue)) (\(status.metric.goal.rawValue))</td>\
+        <td class="num">\(status.best.map { String(format: "%.4g", $0) } ?? "–")</td></tr>
         """
     }
     let table =
-      records.isEmpty
+      statuses.isEmpty
       ? "<p class=\"empty\">No sweeps yet: <code>sweepd submit sweep.yaml</code>.</p>"
       : """
       <div class="scroll"><table class="sortable"><thead><tr><th>sweep</th><th>name</th><th>state</th>\
-      <th>done</th><th>running</th><th>metric</th><th>best</th><th>method</th></tr></thead>
+      <th>done</th><th>running</th><th>metric</th><th>best</th></tr></thead>
       <tbody>\(rows)</tbody></table></div>
-      <p class="note">Best and progress for live sweeps; a finished sweep's page has its results.</p>
       """
     return
       "<h1>Sweeps</h1>\(table)<p class=\"note\">\(view.workers.count) worker\(view.workers.count == 1 ? "" : "s") connected.</p>"

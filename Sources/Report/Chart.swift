@@ -251,7 +251,12 @@ struct Chart {
     case .linear:
       let finite = values.filter(\.isFinite)
       guard let low = finite.min(), let high = finite.max() else { return 0...1 }
-      if low == high { return (low - 1)...(high + 1) }
+      // A constant series: a band of ±50% around it (±1 around zero), so 0.01 is not
+      // drawn on an axis of −1…1, where it reads as 0.
+      if low == high {
+        let half = low == 0 ? 1 : abs(low) / 2
+        return (low - half)...(high + half)
+      }
       let pad = (high - low) * 0.04
       return (low - pad)...(high + pad)
     }

@@ -295,7 +295,7 @@ public enum ClientRequest: Hashable, Sendable {
   case fetch(FetchRequest)
   /// A program trial's output (`sweepd logs`).
   case logs(LogsRequest)
-  /// Pause, resume or extend a sweep (`sweepd pause`, `resume`, `extend`).
+  /// Pause, resume, extend or add to a sweep (`sweepd pause`, `resume`, `extend`, `enqueue`).
   case manage(ManageRequest)
 }
 

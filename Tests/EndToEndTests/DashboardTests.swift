@@ -149,6 +149,10 @@ final class DashboardTests: DaemonTestCase {
     XCTAssertTrue(
       workers.body.contains(#""name":"box-a:1""#) && workers.body.contains(#""slots":2"#), workers.body)
     XCTAssertEqual(try curl(["\(http)/api/sweeps/nope-1"]).status, 404)
+    let list = try curl(["\(http)/"])
+    XCTAssertTrue(
+      list.body.contains(">\(sweep)</a>") && list.body.contains(#"<td class="num">3/3</td>"#),
+      "a finished sweep keeps its progress on the list: \(list.body.suffix(600))")
     let page = try curl(["\(http)/sweeps/\(sweep)"])
     XCTAssertEqual(page.status, 200)
     XCTAssertTrue(

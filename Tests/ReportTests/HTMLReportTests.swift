@@ -305,4 +305,12 @@ final class HTMLReportTests: XCTestCase {
     XCTAssertEqual(metricScale([1e-4, 10]), .log)
     XCTAssertEqual(metricScale([0, 10]), .linear, "zero cannot be drawn on a log axis")
   }
+
+  /// A constant series gets a band around its value (a fixed learning rate of 0.01 is not
+  /// drawn on a −1…1 axis, where it would read as 0).
+  func testAConstantSeriesKeepsItsScale() {
+    XCTAssertEqual(Chart.domain(Chart.Axis(title: "lr"), [0.01, 0.01]), 0.005...0.015)
+    XCTAssertEqual(Chart.domain(Chart.Axis(title: "x"), [0, 0]), -1...1)
+    XCTAssertEqual(Chart.domain(Chart.Axis(title: "x"), [-4, -4]), -6 ... -2)
+  }
 }

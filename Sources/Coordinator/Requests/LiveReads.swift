@@ -55,9 +55,6 @@ public struct LiveReads: Sendable {
 
   /// The sweep a trial belongs to.
   public func sweep(ofTrial id: Int64) -> String? { (try? requests.store.trial(id))?.sweepID }
-
-  /// Every sweep's record, newest first.
-  public func sweeps() -> [SweepRecord] { ((try? requests.store.sweeps()) ?? []).reversed() }
 }
 
 extension CoordinatorState {

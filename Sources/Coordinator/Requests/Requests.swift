@@ -110,8 +110,7 @@ struct Requests {
       return Answer(
         reply: WireCodec.reply(DeleteReply(deleted: sweep, trials: trials)),
         effects: record.state == .running ? [.cancel(sweep)] : [.collectData])
-    case .manage(let request) where request.action == .enqueue: return enqueue(request, book: &book)
-    case .manage(let request): return manage(request, book: book)
+    case .manage(let request): return manage(request, book: &book)
     case .haveData(let request):
       guard let dataStore else { return Self.refuse("this coordinator keeps no data files") }
       return Answer(reply: WireCodec.reply(HaveDataReply(missing: dataStore.missing(request.digests))))
@@ -139,8 +138,8 @@ struct Requests {
     }
   }
 
-  /// MANAGE: pause, resume or extend, written to the store before anything acts on it.
-  func manage(_ request: ManageRequest, book: SweepBook) -> Answer {
+  /// MANAGE: pause, resume, extend or enqueue, written to the store before anything acts on it.
+  func manage(_ request: ManageRequest, book: inout SweepBook) -> Answer {
     let id = request.sweep
     guard let record = try? store.sweep(id) else { return Self.refuse("unknown sweep '\(id)'") }
     func written(_ change: () throws -> Void) -> String? {
@@ -178,7 +177,7 @@ struct Requests {
         reply: WireCodec.reply(ManageReply(sweep: id, state: "running", detail: "its trials start again")),
         effects: [.resume(id)])
     case .enqueue:
-      return Self.refuse("enqueue is answered by `enqueue(_:book:)`")
+      return enqueue(request, book: &book)
     case .extend:
       let cap = request.runCap ?? 0
       guard [.running, .paused, .completed].contains(record.state) else {
@@ -358,10 +357,20 @@ struct Requests {
           best: best, metric: record.metric, workers: workers,
           stops: book.sweeps[record.id]?.recentStops ?? (sweep == nil ? nil : try? latestStops(record.id)),
           waiting: record.state == .running ? leases.unplaceable(sweep: record.id) : nil,
-          target: (book.sweeps[record.id].map { $0.targetReachedBy != nil } ?? (sweep != nil))
-            ? (try? store.events(sweep: record.id).last { $0.kind == "target_reached" })?.detail : nil))
+          target: target(of: record, book: book, asked: sweep != nil)))
     }
     return Answer(reply: WireCodec.reply(SweepStatus.List(sweeps: list)))
+  }
+
+  /// What `status` says about `metric.target`: for a live sweep, from the book (no read:
+  /// `watch` asks ten times a second); for a finished one asked for by name, the stored
+  /// event's sentence.
+  func target(of record: SweepRecord, book: SweepBook, asked: Bool) -> String? {
+    if let live = book.sweeps[record.id] {
+      return live.targetReachedBy.map(SweepBook.Sweep.targetSentence)
+    }
+    guard asked else { return nil }
+    return (try? store.events(sweep: record.id).last { $0.kind == "target_reached" })?.detail
   }
 
   /// The latest stopping decisions stored for a sweep, oldest first.

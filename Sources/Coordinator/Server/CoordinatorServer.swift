@@ -88,10 +88,21 @@ public final class CoordinatorServer: @unchecked Sendable {
     _ = write(wake.write, &byte, 1)
   }
 
+  /// Whether anything reads the live view (a dashboard): without one the loop publishes
+  /// nothing, so a coordinator without `--http` pays no copies.
+  let liveViewWanted = Atomic<Bool>(false)
+
+  /// Starts publishing the live view (a dashboard is attached); from any thread.
+  public func enableLiveView() {
+    liveViewWanted.store(true, ordering: .relaxed)
+    var byte: UInt8 = 1
+    _ = write(wake.write, &byte, 1)
+  }
+
   /// Publishes the book and leases for the dashboard when something changed (at most every
-  /// 100 ms).
-  /// Workers' heartbeats are not changes, so the view is also refreshed every 2 s.
+  /// 100 ms). Workers' heartbeats are not changes, so the view is also refreshed every 2 s.
   func publishLive(force: Bool = false) {
+    guard liveViewWanted.load(ordering: .relaxed) else { return }
     let due = now - lastLivePublish
     guard force || (changes > 0 && due >= 0.1) || due >= 2 else { return }
     let changed = changes > 0 || force
@@ -187,7 +198,7 @@ public final class CoordinatorServer: @unchecked Sendable {
       perform(
         leases.handle(
           .cancelPending(
-            sweep: id, reason: "trial \(trial) reached metric.target: the sweep creates no more trials"),
+            sweep: id, reason: SweepBook.Sweep.targetSentence(trial: trial)),
           now: now))
     }
     refillQueue.formUnion(book.sweeps.keys)

@@ -99,6 +99,11 @@ public struct SweepBook: Sendable {
       return created >= total && finished >= created
     }
 
+    /// What a sweep that reached its target says about it, once only the trial is known.
+    public static func targetSentence(trial: Int64) -> String {
+      "trial \(trial) reached metric.target: the sweep creates no more trials"
+    }
+
     /// Whether `value` reaches `metric.target` (≤ it when minimizing, ≥ when maximizing).
     func reachesTarget(_ value: Double?) -> Bool {
       guard let target = plan.spec.target, let value, value.isFinite else { return false }
