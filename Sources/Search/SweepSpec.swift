@@ -85,18 +85,18 @@ public struct SweepSpec: Sendable {
   public var dataDigests: [String: String] = [:]
 
   /// Every data file a trial of this sweep may read: the base `data.path`, `data.images`,
-  /// `data.labels`, and the values of parameters that sweep them. Built-in data sets name
+  /// `data.labels`, the test files (`data.test_path`, …), and the values of parameters that sweep them. Built-in data sets name
   /// no file.
   public var dataFiles: [String] {
     var files: [String] = []
     // A program's parameters are its own words: `data.path` is a value, not a file to send.
     guard program == nil else { return files }
     if case .map(let data)? = base["data"] {
-      for entry in data where ["path", "images", "labels"].contains(entry.key) {
+      for entry in data where DataSpec.fileKeys.contains(entry.key) {
         if case .string(let path) = entry.value, !files.contains(path) { files.append(path) }
       }
     }
-    for parameter in parameters where ["data.path", "data.images", "data.labels"].contains(parameter.path) {
+    for parameter in parameters where DataSpec.fileKeys.map({ "data." + $0 }).contains(parameter.path) {
       var values: [ConfigValue] = []
       switch parameter.distribution {
       case .constant(let value): values = [value]

@@ -83,7 +83,7 @@ public enum TrialFactory {
   static func decodeTrial(_ tree: ConfigValue, digests: [String: String] = [:]) throws -> TrialSpec {
     var tree = tree
     if !digests.isEmpty, case .map(var data)? = tree["data"] {
-      for key in ["path", "images", "labels"] {
+      for key in DataSpec.fileKeys {
         guard case .string(let path)? = data.first(where: { $0.key == key })?.value,
           let digest = digests[path]
         else { continue }

@@ -305,13 +305,7 @@ public final class WorkerAgent: @unchecked Sendable {
       let runner = try TrialRunner(spec: spec, cores: cores.total, data: data, allowance: cores)
       let result = try runner.run { metrics in
         epochs = metrics.epoch
-        var values: [String: Double] = [
-          MetricName.trainLoss.rawValue: metrics.trainLoss, MetricName.valLoss.rawValue: metrics.valLoss,
-          MetricName.lr.rawValue: metrics.lr, MetricName.seconds.rawValue: metrics.seconds,
-        ]
-        if let error = metrics.valError { values[MetricName.valError.rawValue] = error }
-        if let accuracy = metrics.valAccuracy { values[MetricName.valAccuracy.rawValue] = accuracy }
-        if let rmse = metrics.valRMSE { values[MetricName.valRMSE.rawValue] = rmse }
+        let values = metrics.values
         self.post(
           .epoch(MetricReport(attempt: attempt, epoch: metrics.epoch, values: values)),
           mayWait: assignment.promptMetrics != true)

@@ -56,7 +56,12 @@ struct Train: ParsableCommand {
     Sweepd.bootstrapLogging()
     let logger = Logger(label: "sweepd.train")
     BLASLauncher.prepare(logger: logger)
-    let spec = try makeSpec()
+    var spec = try makeSpec()
+    // With test rows, the trial is scored on them after its last epoch: its own model
+    // (`evaluate`), or with `data.refit: true` one refit on training + validation rows.
+    if spec.data.hasTest && spec.data.stage == .search {
+      spec.data.stage = spec.data.refit == true ? .refit : .evaluate
+    }
     let threads = cores ?? ProcessInfo.processInfo.activeProcessorCount
     let runner: TrialRunner
     do {
@@ -66,12 +71,15 @@ struct Train: ParsableCommand {
     }
     if let data = runner.data { logger.info("\(data.description)") }
     let classification = runner.data?.training.task.isClassification ?? false
-    let errorColumn = classification ? "val_error" : (runner.data == nil ? nil : "val_rmse")
+    let refit = spec.data.stage == .refit
+    let errorColumn = refit ? nil : classification ? "val_error" : (runner.data == nil ? nil : "val_rmse")
+    let folds = (runner.data?.splits.count ?? 1) > 1
+    var columns = ["epoch", "train_loss"] + (refit ? [] : ["val_loss"])
+    if let errorColumn { columns += [errorColumn] + (folds ? [errorColumn + "_std"] : []) }
+    columns += ["lr", "seconds"]
+    let width = Swift.max(12, (columns.map(\.count).max() ?? 0) + 2)
     if format == .table {
-      var header = ["epoch", "train_loss", "val_loss"]
-      if let errorColumn { header.append(errorColumn) }
-      header += ["lr", "seconds"]
-      print(header.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+      print(columns.map { $0.padding(toLength: width, withPad: " ", startingAt: 0) }.joined())
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
@@ -80,22 +88,37 @@ struct Train: ParsableCommand {
       case .json:
         print(String(decoding: try encoder.encode(metrics), as: UTF8.self))
       case .table:
-        var cells = [String(metrics.epoch), fmt(metrics.trainLoss), fmt(metrics.valLoss)]
-        if let errorColumn, let value = metrics.value(named: errorColumn) { cells.append(fmt(value)) }
-        cells += [fmt(metrics.lr), String(format: "%.4f", metrics.seconds)]
-        print(cells.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+        let cells = columns.map { column in
+          column == "seconds"
+            ? String(format: "%.4f", metrics.seconds) : metrics.value(named: column).map(fmt) ?? "–"
+        }
+        print(cells.map { $0.padding(toLength: width, withPad: " ", startingAt: 0) }.joined())
       }
       fflush(nil)
       return .continue
     }
-    let summary = summarize(result, metric: errorColumn ?? "val_loss")
+    let summary = summarize(result, metric: errorColumn ?? (refit ? "train_loss" : "val_loss"))
+    let test =
+      result.metrics.last.map { last in
+        last.values.filter { $0.key.hasPrefix("test_") }.sorted { $0.key < $1.key }
+      } ?? []
     if format == .json {
       var object: [String: Any] = ["status": result.status.rawValue, "epochs_run": result.epochsRun]
       if let epoch = result.divergedEpoch { object["diverged_epoch"] = epoch }
+      if !test.isEmpty { object["test"] = Dictionary(uniqueKeysWithValues: test.map { ($0.key, $0.value) }) }
       let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
       print(String(decoding: data, as: UTF8.self))
     } else {
       print(summary)
+      if !test.isEmpty, let data = runner.data, let rows = data.test?.rows {
+        let model =
+          refit
+          ? "refit on \(data.training.rows) training + validation rows"
+          : folds ? "mean of the \(data.splits.count) fold models" : "the model of epoch \(result.epochsRun)"
+        print(
+          "test (\(rows) held-out rows, \(model)): "
+            + test.map { "\($0.key) \(fmt($0.value))" }.joined(separator: ", "))
+      }
     }
   }
 

@@ -197,17 +197,24 @@ func checkDataFiles(_ spec: SweepSpec, file: String) throws {
   guard !spec.dataFiles.isEmpty, let first = (try? SweepPlan(spec: spec).trial(0))?.spec else { return }
   var problems: [String] = []
   var checked = Set<String>()
-  if first.data.dataset == .csv {
-    for path in spec.dataFiles where checked.insert(path).inserted {
-      var data = first.data
+  // Checked as a refit would read them: test files too.
+  var base = first.data
+  base.pathSHA256 = nil
+  base.imagesSHA256 = nil
+  base.labelsSHA256 = nil
+  base.testPathSHA256 = nil
+  base.testImagesSHA256 = nil
+  base.testLabelsSHA256 = nil
+  if base.hasTest { base.stage = .refit }
+  let testFiles = Set([base.testPath, base.testImages, base.testLabels].compactMap { $0 })
+  if base.dataset == .csv {
+    for path in spec.dataFiles where !testFiles.contains(path) && checked.insert(path).inserted {
+      var data = base
       data.path = path
-      data.pathSHA256 = nil
       do { _ = try data.prepare() } catch { problems.append("\(error)") }
     }
   } else {
-    var data = first.data
-    data.pathSHA256 = nil
-    do { _ = try data.prepare() } catch { problems.append("\(error)") }
+    do { _ = try base.prepare() } catch { problems.append("\(error)") }
   }
   guard !problems.isEmpty else { return }
   for problem in problems { printError("error: \(problem)") }

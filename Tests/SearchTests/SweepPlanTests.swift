@@ -186,7 +186,9 @@ final class HugeGridTests: XCTestCase {
     XCTAssertEqual(Set(trials.prefix(3).map(\.seed)).count, 3, "repeats differ from each other")
     func initialWeights(_ spec: TrialSpec) throws -> [Float] {
       let runner = try TrialRunner(spec: spec)
-      return try NetworkTrainer(network: runner.network!, data: runner.data!, spec: spec, cores: 1).parameters
+      return try NetworkTrainer(
+        network: runner.network!, training: runner.data!.training, spec: spec, cores: 1
+      ).parameters
     }
     let adam = try initialWeights(trials[1].spec!), sgd = try initialWeights(trials[4].spec!)
     XCTAssertEqual(adam, sgd, "one architecture, one seed: the same initial weights")

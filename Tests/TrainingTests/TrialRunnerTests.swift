@@ -120,7 +120,7 @@ final class TrialRunnerTests: XCTestCase {
     let regression = try TrialRunner(spec: sine).run()
     XCTAssertNil(regression.metrics.last!.valError)
     XCTAssertEqual(
-      regression.metrics.last!.valRMSE!, regression.metrics.last!.valLoss.squareRoot(), accuracy: 1e-12)
+      regression.metrics.last!.valRMSE!, regression.metrics.last!.valLoss!.squareRoot(), accuracy: 1e-12)
     // Noise σ = 0.1 bounds what can be reached; a fitted sine gets near it.
     XCTAssertLessThan(regression.metrics.last!.valRMSE!, 0.2)
   }

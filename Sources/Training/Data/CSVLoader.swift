@@ -9,7 +9,7 @@ import Vocabulary
 /// A `.gz` file is decompressed first. Any bad row is an error naming its line.
 public enum CSVLoader {
   public static func load(
-    path: String, target: String?, task: DataSpec.CSVTask?, maxBytes: Int = 1 << 31
+    path: String, target: String?, task: DataSpec.CSVTask?, classes: [String]? = nil, maxBytes: Int = 1 << 31
   ) throws -> (Dataset, classNames: [String]) {
     var data: Data
     do {
@@ -25,11 +25,14 @@ public enum CSVLoader {
     guard let text = String(data: data, encoding: .utf8) else {
       throw DataError(source: path, message: "not UTF-8 text")
     }
-    return try parse(text: text, source: path, target: target, task: task)
+    return try parse(text: text, source: path, target: target, task: task, classes: classes)
   }
 
+  /// - Parameter classes: the class names of another file this one must match (a test
+  ///   file's): labels are numbered as there, and a name not among them is an error.
   public static func parse(
-    text: String, source: String, target: String?, task given: DataSpec.CSVTask?
+    text: String, source: String, target: String?, task given: DataSpec.CSVTask?,
+    classes known: [String]? = nil
   ) throws -> (Dataset, classNames: [String]) {
     // Lines and fields are cut on bytes (",", "\n" and "\r" never occur inside UTF-8
     // sequences), which keeps a large file's parse to milliseconds.
@@ -110,6 +113,23 @@ public enum CSVLoader {
       allNumbers && distinct.count > 20 && distinct.count * 2 > rows
       || allNumbers && numbers.contains { $0! != $0!.rounded() } && distinct.count * 4 > rows
     let task = given ?? (looksContinuous ? .regression : .classification)
+    if let known, task == .classification {
+      let index = Dictionary(uniqueKeysWithValues: known.enumerated().map { ($1, Int32($0)) })
+      var labels: [Int32] = []
+      labels.reserveCapacity(rows)
+      for (word, line) in zip(wordTargets, targetLines) {
+        guard let label = index[word] else {
+          throw DataError(
+            source: source, line: line,
+            message:
+              "class '\(word)' is not among the training file's classes (\(known.joined(separator: ", ")))")
+        }
+        labels.append(label)
+      }
+      return (
+        Dataset(features: features, featureCount: featureCount, labels: labels, classes: known.count), known
+      )
+    }
     if task == .regression {
       var targets: [Float] = []
       targets.reserveCapacity(rows)

@@ -24,6 +24,9 @@ public struct Dataset: Sendable {
   public var labels: [Int32]
   public var targets: [Float]
   public var task: Task
+  /// Each row's position in the table it was loaded from (0, 1, …), kept through `subset`:
+  /// what lets a test check that no held-out row reached training.
+  public var rowIDs: [Int32]
 
   public init(features: [Float], featureCount: Int, labels: [Int32], classes: Int) {
     precondition(featureCount > 0 && features.count == labels.count * featureCount)
@@ -32,6 +35,7 @@ public struct Dataset: Sendable {
     self.labels = labels
     self.targets = []
     self.task = .classification(classes: classes)
+    self.rowIDs = Array(0..<Int32(labels.count))
   }
 
   public init(features: [Float], featureCount: Int, targets: [Float], outputs: Int) {
@@ -42,14 +46,27 @@ public struct Dataset: Sendable {
     self.labels = []
     self.targets = targets
     self.task = .regression(outputs: outputs)
+    self.rowIDs = Array(0..<Int32(features.count / featureCount))
   }
 
   public var rows: Int { features.count / featureCount }
+
+  /// These rows followed by `other`'s (same features and task).
+  public func appending(_ other: Dataset) -> Dataset {
+    precondition(featureCount == other.featureCount && task == other.task)
+    var result = self
+    result.features += other.features
+    result.labels += other.labels
+    result.targets += other.targets
+    result.rowIDs += other.rowIDs
+    return result
+  }
 
   /// The rows at `indices`, in that order.
   public func subset(_ indices: [Int]) -> Dataset {
     var result = self
     result.features = []
+    result.rowIDs = indices.map { rowIDs[$0] }
     result.features.reserveCapacity(indices.count * featureCount)
     for i in indices {
       result.features.append(contentsOf: features[(i * featureCount)..<((i + 1) * featureCount)])
@@ -102,18 +119,54 @@ public struct Standardization: Sendable, Equatable {
   }
 }
 
-/// Training and validation rows, split and standardized.
+/// The rows a run uses, split and standardized: one split (training and validation rows),
+/// one per fold for k-fold cross-validation, or for a refit every non-test row in training
+/// and no validation. Test rows ride with each split (standardized by its statistics) only
+/// in the `refit` and `evaluate` stages.
 public struct PreparedData: Sendable {
-  public var training: Dataset
-  public var validation: Dataset
+  public struct Split: Sendable {
+    public var training: Dataset
+    public var validation: Dataset
+    public var test: Dataset?
+
+    public init(training: Dataset, validation: Dataset, test: Dataset? = nil) {
+      self.training = training
+      self.validation = validation
+      self.test = test
+    }
+
+    var byteCount: Int { training.byteCount + validation.byteCount + (test?.byteCount ?? 0) }
+
+    func unshared() -> Split {
+      Split(training: training.unshared(), validation: validation.unshared(), test: test?.unshared())
+    }
+  }
+
+  public var splits: [Split]
   public var description: String
 
-  /// Bytes of the arrays of both splits.
-  public var byteCount: Int { training.byteCount + validation.byteCount }
+  public init(splits: [Split], description: String) {
+    precondition(!splits.isEmpty)
+    self.splits = splits
+    self.description = description
+  }
+
+  public init(training: Dataset, validation: Dataset, description: String) {
+    self.init(splits: [Split(training: training, validation: validation)], description: description)
+  }
+
+  /// The first split's rows (the only split without folds).
+  public var training: Dataset { splits[0].training }
+  public var validation: Dataset { splits[0].validation }
+  /// The test rows (standardized by the first split), nil in the search stage.
+  public var test: Dataset? { splits[0].test }
+
+  /// Bytes of the arrays of every split.
+  public var byteCount: Int { splits.reduce(0) { $0 + $1.byteCount } }
 
   /// The same data in arrays of its own (not shared with any other copy).
   public func unshared() -> PreparedData {
-    PreparedData(training: training.unshared(), validation: validation.unshared(), description: description)
+    PreparedData(splits: splits.map { $0.unshared() }, description: description)
   }
 }
 

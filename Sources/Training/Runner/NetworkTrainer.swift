@@ -3,7 +3,8 @@
 /// gradient and scratch buffers of one trial.
 final class NetworkTrainer {
   let network: Network
-  let data: PreparedData
+  /// The rows it trains on.
+  let training: Dataset
   let batchSize: Int
   /// The most threads a step may use, and the live share of the machine (nil: always
   /// `maximumCores`).
@@ -28,15 +29,15 @@ final class NetworkTrainer {
   static let evaluationChunk = 256
 
   init(
-    network: Network, data: PreparedData, spec: TrialSpec, optimizer: ResolvedOptimizer? = nil, cores: Int,
+    network: Network, training: Dataset, spec: TrialSpec, optimizer: ResolvedOptimizer? = nil, cores: Int,
     allowance: CoreAllowance? = nil
   ) throws {
     self.network = network
     // A small data set shared by the worker's slots is copied for this trial: each step
     // touches its arrays, and on shared buffers the reference counting of two trials on two
     // cores contends for the same cache lines. Large ones (over 32 MiB) stay shared.
-    self.data = data.byteCount <= 32 << 20 ? data.unshared() : data
-    self.batchSize = Swift.min(spec.batchSize, data.training.rows)
+    self.training = training.byteCount <= 32 << 20 ? training.unshared() : training
+    self.batchSize = Swift.min(spec.batchSize, training.rows)
     self.maximumCores = Swift.max(1, cores)
     self.allowance = allowance
     self.optimizer = try (optimizer ?? spec.optimizer.resolved()).make(
@@ -62,8 +63,8 @@ final class NetworkTrainer {
     batchFeatures = [Float](repeating: 0, count: batchSize * network.inputs)
     batchLabels = [Int32](repeating: 0, count: batchSize)
     batchTargets = [Float](
-      repeating: 0, count: data.training.task.isClassification ? 0 : batchSize * network.outputs)
-    order = Array(0..<data.training.rows)
+      repeating: 0, count: training.task.isClassification ? 0 : batchSize * network.outputs)
+    order = Array(0..<training.rows)
     shuffler = RandomSource.derived(seed: spec.seed, stream: "shuffle")
   }
 
@@ -75,7 +76,7 @@ final class NetworkTrainer {
     loss: Double, finite: Bool
   )? {
     shuffler.shuffle(&order)
-    let rows = data.training.rows
+    let rows = training.rows
     var lossSum: Double = 0
     var start = 0
     while start < rows {
@@ -96,7 +97,7 @@ final class NetworkTrainer {
   /// One step on the next batch of a continuing pass (a new shuffled pass when the last
   /// one ran out); for benchmarks.
   func nextBatchStep() -> Double {
-    let rows = data.training.rows
+    let rows = training.rows
     if cursor >= rows {
       shuffler.shuffle(&order)
       cursor = 0
@@ -127,7 +128,6 @@ final class NetworkTrainer {
     let cores = self.cores
     let n = indices.count
     let d = network.inputs, outputs = network.outputs
-    let training = data.training
     training.features.withUnsafeBufferPointer { source in
       batchFeatures.withUnsafeMutableBufferPointer { target in
         for (r, i) in indices.enumerated() {

@@ -48,7 +48,7 @@ public struct StepBenchmark {
     spec.optimizer = optimizer
     spec.batchSize = batchSize
     spec.model = ModelSpec(kind: .mlp, hidden: hidden, activation: activation, initializer: .he)
-    let trainer = try NetworkTrainer(network: network, data: data, spec: spec, cores: cores)
+    let trainer = try NetworkTrainer(network: network, training: data.training, spec: spec, cores: cores)
     _ = trainer.trainSteps(warmup)
     var times: [Double] = []
     for _ in 0..<repeats {

@@ -67,7 +67,8 @@ public struct TrialRunner {
     let network = Network(
       inputs: prepared.training.featureCount, hidden: hidden, outputs: task.outputCount,
       activation: spec.model.activation, loss: loss)
-    let needed = Self.estimatedBytes(network, batchSize: spec.batchSize, cores: self.cores)
+    let needed =
+      Self.estimatedBytes(network, batchSize: spec.batchSize, cores: self.cores) * prepared.splits.count
     let available = Double(ProcessInfo.processInfo.physicalMemory)
     if Double(needed) > 0.8 * available {
       throw InvalidSpec(problems: [
@@ -111,45 +112,95 @@ public struct TrialRunner {
       return try runTestFunction(function, onEpoch: onEpoch)
     }
     let network = self.network!, data = self.data!
-    let trainer = try NetworkTrainer(
-      network: network, data: data, spec: spec, optimizer: optimizer, cores: cores, allowance: allowance)
-    let baseRate = optimizer.learningRate
-    var schedule = LearningRateSchedule(spec: spec.schedule, baseLearningRate: baseRate, epochs: spec.epochs)
+    let stage = spec.data.stage
+    let lastEpoch =
+      stage == .search ? spec.epochs : Swift.min(spec.data.stageEpochs ?? spec.epochs, spec.epochs)
+    // k folds train in lockstep, spread over the cores (each fold's arithmetic does not
+    // depend on its thread count, so neither do the metrics).
+    let folds = data.splits.count
+    let trainers = try data.splits.map { split in
+      try NetworkTrainer(
+        network: network, training: split.training, spec: spec, optimizer: optimizer,
+        cores: folds == 1 ? cores : Swift.max(1, cores / folds), allowance: folds == 1 ? allowance : nil)
+    }
+    // The schedule spans `training.epochs` in every stage, so a refit cut at epoch e saw
+    // the rates the trial saw up to e.
+    var schedules = trainers.map { _ in
+      LearningRateSchedule(spec: spec.schedule, baseLearningRate: optimizer.learningRate, epochs: spec.epochs)
+    }
     var history: [EpochMetrics] = []
-    for epoch in 1...spec.epochs {
+    for epoch in 1...lastEpoch {
       let started = DispatchTime.now().uptimeNanoseconds
-      guard
-        let (trainLoss, finite) = trainer.trainEpoch(
-          rate: schedule.scheduled, interrupted: interrupted)
-      else {
-        return TrialResult(status: .stopped, epochsRun: epoch - 1, metrics: history)
+      var outcomes = [FoldEpoch](repeating: .stopped, count: folds)
+      outcomes.withUnsafeMutableBufferPointer { outcomes in
+        schedules.withUnsafeMutableBufferPointer { schedules in
+          parallelFor(folds, cores: Swift.min(cores, folds)) { fold in
+            outcomes[fold] = Self.epoch(
+              epoch, trainer: trainers[fold], split: data.splits[fold], schedule: &schedules[fold],
+              testing: stage != .search && epoch == lastEpoch, interrupted: interrupted)
+          }
+        }
       }
-      guard finite, trainer.parametersAreFinite else {
-        return TrialResult(status: .diverged, epochsRun: epoch, divergedEpoch: epoch, metrics: history)
+      var metrics: [EpochMetrics] = []
+      for outcome in outcomes {
+        switch outcome {
+        case .stopped: return TrialResult(status: .stopped, epochsRun: epoch - 1, metrics: history)
+        case .diverged:
+          return TrialResult(status: .diverged, epochsRun: epoch, divergedEpoch: epoch, metrics: history)
+        case .metrics(let fold): metrics.append(fold)
+        }
       }
-      let (validationLoss, errors) = trainer.evaluate(data.validation)
-      guard validationLoss.isFinite else {
-        return TrialResult(status: .diverged, epochsRun: epoch, divergedEpoch: epoch, metrics: history)
-      }
-      var metrics = EpochMetrics(
-        epoch: epoch, trainLoss: trainLoss, valLoss: validationLoss,
-        lr: trainer.optimizer.currentLearningRate,
-        seconds: 0)
-      if data.validation.task.isClassification {
-        let error = Double(errors) / Double(data.validation.rows)
-        metrics.valError = error
-        metrics.valAccuracy = 1 - error
-      } else {
-        metrics.valRMSE = validationLoss.squareRoot()
-      }
-      schedule.advance(completedEpochs: epoch, monitored: validationLoss)
-      metrics.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-      history.append(metrics)
-      if try onEpoch(metrics) == .stop {
+      let combined = EpochMetrics.mean(
+        of: metrics, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+      history.append(combined)
+      if try onEpoch(combined) == .stop {
         return TrialResult(status: .stopped, epochsRun: epoch, metrics: history)
       }
     }
-    return TrialResult(status: .completed, epochsRun: spec.epochs, metrics: history)
+    return TrialResult(status: .completed, epochsRun: lastEpoch, metrics: history)
+  }
+
+  /// How one fold's epoch went.
+  enum FoldEpoch {
+    case stopped, diverged
+    case metrics(EpochMetrics)
+  }
+
+  /// One epoch of one fold: a pass over its training rows, then its validation rows (none
+  /// in a refit) and, when `testing`, its test rows. The schedule follows the validation
+  /// loss, or the training loss when there is no validation.
+  static func epoch(
+    _ epoch: Int, trainer: NetworkTrainer, split: PreparedData.Split, schedule: inout LearningRateSchedule,
+    testing: Bool, interrupted: () -> Bool
+  ) -> FoldEpoch {
+    guard let (trainLoss, finite) = trainer.trainEpoch(rate: schedule.scheduled, interrupted: interrupted)
+    else { return .stopped }
+    guard finite, trainer.parametersAreFinite else { return .diverged }
+    var metrics = EpochMetrics(
+      epoch: epoch, trainLoss: trainLoss, valLoss: nil, lr: trainer.optimizer.currentLearningRate, seconds: 0)
+    if split.validation.rows > 0 {
+      let (loss, errors) = trainer.evaluate(split.validation)
+      guard loss.isFinite else { return .diverged }
+      metrics.valLoss = loss
+      if split.validation.task.isClassification {
+        metrics.valError = Double(errors) / Double(split.validation.rows)
+        metrics.valAccuracy = 1 - metrics.valError!
+      } else {
+        metrics.valRMSE = loss.squareRoot()
+      }
+    }
+    if testing, let test = split.test, test.rows > 0 {
+      let (loss, errors) = trainer.evaluate(test)
+      metrics.testLoss = loss
+      if test.task.isClassification {
+        metrics.testError = Double(errors) / Double(test.rows)
+        metrics.testAccuracy = 1 - metrics.testError!
+      } else {
+        metrics.testRMSE = loss.squareRoot()
+      }
+    }
+    schedule.advance(completedEpochs: epoch, monitored: metrics.valLoss ?? trainLoss)
+    return .metrics(metrics)
   }
 
   /// A 2-D test function: one optimizer step per epoch; train and validation loss are f at

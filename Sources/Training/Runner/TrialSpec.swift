@@ -193,17 +193,36 @@ public struct EpochMetrics: Hashable, Sendable, Codable {
   public var epoch: Int
   /// Mean training loss over the epoch's batches (weighted by batch size).
   public var trainLoss: Double
-  public var valLoss: Double
+  /// Loss on the validation rows (nil for a refit, which has none).
+  public var valLoss: Double?
   /// Classification: fraction of validation rows misclassified, and 1 minus it.
   public var valError: Double?
   public var valAccuracy: Double?
   /// Regression: √(mean squared error per output) on the validation split.
   public var valRMSE: Double?
+  /// The same four on the held-out test rows: only at the last epoch of a `refit` or
+  /// `evaluate` run, never during the search.
+  public var testLoss: Double?
+  public var testError: Double?
+  public var testAccuracy: Double?
+  public var testRMSE: Double?
+  /// k-fold cross-validation: the standard deviation over folds (population, ddof 0, as
+  /// scikit-learn's `std_test_score`) of each metric above, by name; the metric itself is
+  /// the mean over folds. Reported as `<name>_std`.
+  public var deviations: [String: Double] = [:]
   /// The learning rate of the epoch's last step (mean over parameters for per-parameter
   /// rates), schedule included.
   public var lr: Double
   /// Wall-clock seconds of the epoch, evaluation included (the one metric not reproducible).
   public var seconds: Double
+
+  public init(epoch: Int, trainLoss: Double, valLoss: Double?, lr: Double, seconds: Double) {
+    self.epoch = epoch
+    self.trainLoss = trainLoss
+    self.valLoss = valLoss
+    self.lr = lr
+    self.seconds = seconds
+  }
 
   enum CodingKeys: String, CodingKey {
     case epoch
@@ -212,22 +231,52 @@ public struct EpochMetrics: Hashable, Sendable, Codable {
     case valError = "val_error"
     case valAccuracy = "val_accuracy"
     case valRMSE = "val_rmse"
+    case testLoss = "test_loss"
+    case testError = "test_error"
+    case testAccuracy = "test_accuracy"
+    case testRMSE = "test_rmse"
+    case deviations
     case lr, seconds
+  }
+
+  /// The metrics that are averaged over folds (with their deviations), by name.
+  nonisolated(unsafe) static let averaged: [(String, WritableKeyPath<EpochMetrics, Double?>)] = [
+    ("val_loss", \.valLoss), ("val_error", \.valError), ("val_accuracy", \.valAccuracy),
+    ("val_rmse", \.valRMSE), ("test_loss", \.testLoss), ("test_error", \.testError),
+    ("test_accuracy", \.testAccuracy), ("test_rmse", \.testRMSE),
+  ]
+
+  /// Every metric by its reported name (`train_loss`, `val_error`, …, `val_error_std`).
+  public var values: [String: Double] {
+    var values: [String: Double] = ["train_loss": trainLoss, "lr": lr, "seconds": seconds]
+    for (name, path) in Self.averaged { if let value = self[keyPath: path] { values[name] = value } }
+    for (name, deviation) in deviations { values[name + "_std"] = deviation }
+    return values
   }
 
   /// The named metric, if this record has it.
   public func value(named name: String) -> Double? {
-    switch name {
-    case "epoch": return Double(epoch)
-    case "train_loss": return trainLoss
-    case "val_loss": return valLoss
-    case "val_error": return valError
-    case "val_accuracy": return valAccuracy
-    case "val_rmse": return valRMSE
-    case "lr": return lr
-    case "seconds": return seconds
-    default: return nil
+    name == "epoch" ? Double(epoch) : values[name]
+  }
+
+  /// The folds' metrics of one epoch as one record: each metric's mean over folds (train
+  /// loss included), with the deviations of the validation and test metrics; the learning
+  /// rate of the first fold (the folds share the schedule); the seconds of the lockstep
+  /// epoch.
+  static func mean(of folds: [EpochMetrics], seconds: Double) -> EpochMetrics {
+    let n = Double(folds.count)
+    var result = folds[0]
+    result.trainLoss = folds.map(\.trainLoss).reduce(0, +) / n
+    result.seconds = seconds
+    guard folds.count > 1 else { return result }
+    for (name, path) in averaged {
+      let values = folds.compactMap { $0[keyPath: path] }
+      guard values.count == folds.count else { continue }
+      let mean = values.reduce(0, +) / n
+      result[keyPath: path] = mean
+      result.deviations[name] = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n).squareRoot()
     }
+    return result
   }
 }
 
