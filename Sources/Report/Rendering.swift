@@ -17,11 +17,27 @@ extension Leaderboard {
     case .csv: return groupBy.map { csvGroups($0) } ?? csv(shown)
     case .table, .markdown:
       var text = grid(trialRows(shown), markdown: format == .markdown)
+      if let line = selectedLine { text += "\n" + (format == .markdown ? "**\(line)**\n" : line + "\n") }
       if let key = groupBy {
         text += "\n" + grid(groupRows(key), markdown: format == .markdown)
       }
       return text
     }
+  }
+
+  /// The final run, apart from the validation numbers above it:
+  /// `selected: trial 7, refit on training + validation for 12 epochs — test_error 0.0306, …`.
+  public var selectedLine: String? {
+    guard let selected else { return nil }
+    let how =
+      selected.refit
+      ? "refit on training + validation rows for \(selected.epochs) epoch\(selected.epochs == 1 ? "" : "s")"
+      : "its own model (\(selected.epochs) epoch\(selected.epochs == 1 ? "" : "s"))"
+    var line = "selected: trial \(selected.trial), \(how), held-out test: \(selected.testText)"
+    if selected.test.isEmpty, let message = selected.message, selected.status == .failed {
+      line += " (\(message))"
+    }
+    return line
   }
 
   func number(_ x: Double?) -> String {
@@ -41,7 +57,10 @@ extension Leaderboard {
     for (rank, trial) in shown.enumerated() {
       var row: [String] = [String(rank + 1), String(trial.trial), trial.status.rawValue]
       row += names.map { cell(trial.value(of: $0)) }
-      row += [number(trial.best), trial.bestEpoch.map(String.init) ?? "–"]
+      row += [
+        number(trial.best) + (trial.bestDeviation.map { " ± " + number($0) } ?? ""),
+        trial.bestEpoch.map(String.init) ?? "–",
+      ]
       row += [String(trial.epochs), String(format: "%.2f", trial.seconds)]
       rows.append(row)
     }

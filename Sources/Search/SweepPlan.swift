@@ -18,6 +18,20 @@ public enum TrialWork: Hashable, Sendable {
   }
 }
 
+extension TrialWork {
+  /// The final run of a sweep with test rows, from its selected trial's stored spec: trained
+  /// again for `epochs` epochs on training + validation rows (`data.refit`, the default) or
+  /// on its own split (`refit: false`, the same model bit for bit), then tested once. Nil
+  /// for a spec that does not decode or holds out no test rows.
+  public static func finalRun(of storedSpec: String, epochs: Int, encoder: JSONEncoder) -> String? {
+    guard var spec = try? JSONDecoder().decode(TrialSpec.self, from: Data(storedSpec.utf8)), spec.data.hasTest
+    else { return nil }
+    spec.data.stage = spec.data.refits ? .refit : .evaluate
+    spec.data.stageEpochs = Swift.max(1, Swift.min(epochs, spec.epochs))
+    return (try? encoder.encode(spec)).map { String(decoding: $0, as: UTF8.self) }
+  }
+}
+
 /// One trial a sweep starts: which configuration and repeat, its seed, the values it used,
 /// and the complete trial spec.
 public struct PlannedTrial: Sendable {

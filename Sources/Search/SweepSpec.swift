@@ -127,6 +127,13 @@ public struct SweepSpec: Sendable {
     return [TrialSpec().optimizer.name]
   }
 
+  /// Whether the trials hold out test rows (`data.test`, `test_path`, `test_images`): the
+  /// sweep then ends with a final run that tests its selected configuration.
+  public var testsSelection: Bool {
+    guard program == nil, case .map(let data)? = base["data"] else { return false }
+    return data.contains { ["test", "test_path", "test_images", "test_labels"].contains($0.key) }
+  }
+
   /// The epochs a trial runs: the most a swept `training.epochs` allows, else the base
   /// `training.epochs`, else the trial default (30). ASHA's `max_epochs` defaults to it.
   public var trialEpochs: Int {

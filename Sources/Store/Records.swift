@@ -95,6 +95,19 @@ public struct TrialRecord: Codable, Hashable, Sendable, FetchableRecord, Mutable
   public var seconds: Double
   public var message: String?
   public var updatedAt: Double
+  /// Nil for the search's trials; `refit` for the run that trains the selected
+  /// configuration again when the search has ended and tests it on the held-out rows.
+  public var role: Role?
+
+  /// The index a sweep's final run takes, −1 − its selected trial's (the store keeps one
+  /// trial per sweep and index), and back.
+  public static func finalRunIndex(of selected: Int) -> Int { -1 - selected }
+  public var selectedIndex: Int? { role == .refit ? -1 - index : nil }
+
+  /// What a trial is for, besides the search.
+  public enum Role: String, Codable, Hashable, Sendable, DatabaseValueConvertible {
+    case refit
+  }
 
   public init(
     sweepID: String, index: Int, configuration: Int, repeatIndex: Int, seed: UInt64, params: String,
@@ -121,6 +134,7 @@ public struct TrialRecord: Codable, Hashable, Sendable, FetchableRecord, Mutable
     self.seconds = 0
     self.message = nil
     self.updatedAt = updatedAt
+    self.role = nil
   }
 
   public var seed: UInt64 { UInt64(bitPattern: seedBits) }

@@ -149,6 +149,11 @@ public final class Store: Sendable {
     migrator.registerMigration("v5") { db in
       try db.alter(table: "sweep") { t in t.add(column: "runCap", .integer) }
     }
+    // v6: a trial's role: NULL for the search's trials, `refit` for the run that refits
+    // and tests the selected configuration once the search has ended.
+    migrator.registerMigration("v6") { db in
+      try db.alter(table: "trial") { t in t.add(column: "role", .text) }
+    }
     return migrator
   }
 
@@ -257,10 +262,38 @@ public final class Store: Sendable {
     }
   }
 
+  /// The search's trials of a sweep, by index (its refit is `refit(sweep:)`).
   public func trials(sweep: String) throws -> [TrialRecord] {
     try pool.read { db in
-      try TrialRecord.filter(Column("sweepID") == sweep).order(Column("index")).fetchAll(db)
+      try TrialRecord.filter(Column("sweepID") == sweep && searchOnly(db)).order(Column("index")).fetchAll(db)
     }
+  }
+
+  /// The run that refits and tests a sweep's selected configuration, if it has one.
+  public func refit(sweep: String) throws -> TrialRecord? {
+    try pool.read { db in
+      guard try hasRoles(db) else { return nil }
+      return try TrialRecord.filter(
+        Column("sweepID") == sweep && Column("role") == TrialRecord.Role.refit.rawValue
+      )
+      .order(Column("id").desc).fetchOne(db)
+    }
+  }
+
+  /// Whether the store's trials have roles (schema v6; an older file read as it is has
+  /// none, and every trial is the search's).
+  func hasRoles(_ db: Database) throws -> Bool {
+    try db.columns(in: "trial").contains { $0.name == "role" }
+  }
+
+  /// The SQL condition "a search trial", for a store with or without roles.
+  func searchOnly(_ db: Database) throws -> SQLExpression {
+    try hasRoles(db) ? Column("role") == nil : true.sqlExpression
+  }
+
+  /// `AND t.role IS NULL` where trials have roles.
+  func searchOnlySQL(_ db: Database, alias: String = "") throws -> String {
+    try hasRoles(db) ? " AND \(alias)role IS NULL" : ""
   }
 
   /// Trials of a sweep by state, and the best stored value (lowest, or highest when
@@ -269,12 +302,14 @@ public final class Store: Sendable {
     try pool.read { db in
       var counts: [String: Int] = [:]
       for row in try Row.fetchAll(
-        db, sql: "SELECT state, COUNT(*) FROM trial WHERE sweepID = ? GROUP BY state", arguments: [sweep])
+        db, sql: "SELECT state, COUNT(*) FROM trial WHERE sweepID = ?\(searchOnlySQL(db)) GROUP BY state",
+        arguments: [sweep])
       {
         counts[row[0]] = row[1]
       }
       let best = try Double.fetchOne(
-        db, sql: "SELECT \(maximize ? "MAX" : "MIN")(bestValue) FROM trial WHERE sweepID = ?",
+        db,
+        sql: "SELECT \(maximize ? "MAX" : "MIN")(bestValue) FROM trial WHERE sweepID = ?\(searchOnlySQL(db))",
         arguments: [sweep])
       return (counts, best)
     }
@@ -408,7 +443,7 @@ public final class Store: Sendable {
         db,
         sql: """
           SELECT m.* FROM metric m JOIN trial t ON t.id = m.trialID AND t.attempt = m.attempt
-          WHERE t.sweepID = ? ORDER BY m.trialID, m.epoch
+          WHERE t.sweepID = ?\(searchOnlySQL(db, alias: "t.")) ORDER BY m.trialID, m.epoch
           """, arguments: [sweep])
     }
   }

@@ -429,3 +429,131 @@ final class SweepBookTests: XCTestCase {
     XCTAssertEqual(point[1], plan.point(10, history: [])[1], "momentum: the sampler's own")
   }
 }
+
+/// A sweep with held-out test rows ends with one final run of its selected trial.
+extension SweepBookTests {
+  var finalRunYAML: String {
+    """
+    method: grid
+    metric: {name: val_error, goal: minimize}
+    data: {dataset: blobs, samples: 200, test: 0.2}
+    training: {epochs: 5}
+    parameters:
+      lr: {values: [0.001, 0.002, 0.003]}
+    """
+  }
+
+  /// The search's trials end; the best one (the earliest of a tie) is selected; the final
+  /// run is proposed once, with its refit stage and the selected trial's result epoch; it is
+  /// outside the search's counts and decisions; the sweep is complete only when it ends.
+  func testFinalRunRefitsTheSelectedTrialOnceTheSearchEnds() throws {
+    var book = SweepBook()
+    let (record, plan) = try sweep(finalRunYAML)
+    XCTAssertTrue(plan.spec.testsSelection)
+    book.add(record, plan: plan)
+    let ids = refill(&book, capacity: 4)
+    XCTAssertEqual(ids.count, 3)
+    for (id, values) in zip(ids, [[0.3, 0.2, 0.25], [0.4, 0.1, 0.1], [0.1, 0.1, 0.3]]) {
+      start(&book, id)
+      for (epoch, value) in values.enumerated() {
+        _ = book.record(
+          MetricReport(
+            attempt: AttemptID(trial: id, attempt: 1), epoch: epoch + 1, values: ["val_error": value]),
+          time: 0)
+      }
+      XCTAssertNil(book.proposal(for: "s", capacity: 4, now: 0).flatMap { $0.records.first?.role })
+      _ = finish(&book, id, epochs: 3)
+    }
+    // Trials 2 and 3 tie at 0.1; trial 2 (index 1) comes first.
+    XCTAssertEqual(book.sweeps["s"]?.selection?.trial, ids[1])
+    XCTAssertTrue(book.sweeps["s"]!.searchIsComplete)
+    XCTAssertFalse(book.sweeps["s"]!.isComplete)
+    let proposal = try XCTUnwrap(book.proposal(for: "s", capacity: 4, now: 0))
+    XCTAssertEqual(proposal.records.count, 1)
+    let final = proposal.records[0]
+    XCTAssertEqual(final.role, .refit)
+    XCTAssertEqual(final.index, -2)
+    XCTAssertEqual(final.selectedIndex, 1)
+    let spec = try JSONDecoder().decode(TrialSpecProbe.self, from: Data(final.spec.utf8))
+    XCTAssertEqual(spec.data.stage, "refit")
+    XCTAssertEqual(spec.data.stage_epochs, 3, "the selected trial's result epoch (its last)")
+    let finalID = refill(&book, capacity: 4)
+    XCTAssertEqual(finalID.count, 1)
+    XCTAssertNil(book.proposal(for: "s", capacity: 4, now: 0), "one final run only")
+    let counts = book.sweeps["s"]!.counts
+    start(&book, finalID[0])
+    XCTAssertEqual(book.sweeps["s"]!.counts, counts, "the final run is not one of the search's trials")
+    XCTAssertEqual(
+      book.record(
+        MetricReport(
+          attempt: AttemptID(trial: finalID[0], attempt: 1), epoch: 1, values: ["train_loss": 0.5]), time: 0),
+      [])
+    XCTAssertFalse(book.sweeps["s"]!.isComplete)
+    _ = finish(&book, finalID[0], epochs: 3)
+    XCTAssertTrue(book.sweeps["s"]!.isComplete)
+    XCTAssertEqual(book.sweeps["s"]!.counts, counts)
+  }
+
+  /// Recovery finds the final run again: pending → leased again; ended → complete; older
+  /// than the newest search trial (an extended sweep) → superseded, a new one is made.
+  func testFinalRunIsRecovered() throws {
+    let (record, plan) = try sweep(finalRunYAML)
+    var rows: [TrialRecord] = []
+    for index in 0..<3 {
+      var row = TrialRecord(
+        sweepID: "s", index: index, configuration: index, repeatIndex: 0, seed: 1, params: "{}", point: "[]",
+        spec: try XCTUnwrap(plan.trial(index).work.json(JSONEncoder())).string, updatedAt: 0)
+      row.id = Int64(index + 1)
+      row.state = .completed
+      row.bestValue = [0.3, 0.1, 0.2][index]
+      row.bestEpoch = 2
+      row.resultValue = 0.2
+      row.resultEpoch = 4
+      row.epochs = 4
+      rows.append(row)
+    }
+    var final = rows[1]
+    final.id = 4
+    final.index = -2
+    final.role = .refit
+    final.state = .pending
+    let pending = Recovery.rebuild([
+      Recovery.Snapshot(
+        record: record, spec: plan.spec, trials: rows, metrics: [], events: [], finalRun: final)
+    ])
+    XCTAssertEqual(pending.pending.map(\.trial), [4])
+    XCTAssertEqual(pending.book.sweeps["s"]?.finalRun, .created(4))
+    XCTAssertNil(pending.book.proposal(for: "s", capacity: 2, now: 0))
+    final.state = .completed
+    let ended = Recovery.rebuild([
+      Recovery.Snapshot(
+        record: record, spec: plan.spec, trials: rows, metrics: [], events: [], finalRun: final)
+    ])
+    XCTAssertTrue(ended.book.sweeps["s"]!.isComplete)
+    let none = Recovery.rebuild([
+      Recovery.Snapshot(record: record, spec: plan.spec, trials: rows, metrics: [], events: [])
+    ])
+    let made = try XCTUnwrap(none.book.proposal(for: "s", capacity: 2, now: 0)?.records.first)
+    XCTAssertEqual(made.role, .refit)
+    XCTAssertEqual(made.selectedIndex, 1)
+    XCTAssertTrue(made.spec.contains("\"stage_epochs\":4"), made.spec)
+    final.id = 2  // older than trial 3: superseded
+    let superseded = Recovery.rebuild([
+      Recovery.Snapshot(
+        record: record, spec: plan.spec, trials: rows, metrics: [], events: [], finalRun: final)
+    ])
+    XCTAssertEqual(superseded.book.sweeps["s"]?.finalRun, .notCreated)
+  }
+
+  struct TrialSpecProbe: Decodable {
+    struct DataPart: Decodable {
+      var stage: String?
+      var stage_epochs: Int?
+    }
+    var data: DataPart
+  }
+}
+
+extension Data {
+  fileprivate var string: String { String(decoding: self, as: UTF8.self) }
+}

@@ -403,7 +403,36 @@ struct Requests {
         epochs: max(trial.epochs, live?.epochs ?? 0), seconds: trial.seconds, message: trial.message,
         result: trial.resultValue, resultEpoch: trial.resultEpoch, attempt: trial.attempt, seed: trial.seed)
     }
-    return Leaderboard(sweep: record.id, metric: record.metric, trials: summaries)
+    var board = Leaderboard(sweep: record.id, metric: record.metric, trials: summaries)
+    if spec?.base["data"]?["folds"] != nil {
+      board.addFoldDeviations(
+        from: ((try? store.currentMetrics(sweep: record.id)) ?? []).map { ($0.trialID, $0.epoch, $0.values) })
+    }
+    if let final = try? store.refit(sweep: record.id),
+      let selected = trials.first(where: { $0.index == final.selectedIndex })
+    {
+      let last = (try? store.metrics(trial: final.id!, attempt: final.attempt))?.last
+      let values = last.flatMap { MetricJSON.decodeValues($0.values) } ?? [:]
+      let spec = try? WireCodec.decoder().decode(FinalRunSpec.self, from: Data(final.spec.utf8))
+      board.selected = SelectedRun(
+        trial: selected.id!, run: final.id!, refit: spec?.data.stage != "evaluate", status: final.state,
+        epochs: spec?.data.stageEpochs ?? final.epochs, test: values.filter { $0.key.hasPrefix("test_") },
+        message: final.state == .failed || final.state == .diverged ? final.message : nil)
+    }
+    return board
+  }
+
+  /// What a final run's stored spec says about how it trains.
+  struct FinalRunSpec: Decodable {
+    struct DataPart: Decodable {
+      var stage: String?
+      var stageEpochs: Int?
+      enum CodingKeys: String, CodingKey {
+        case stage
+        case stageEpochs = "stage_epochs"
+      }
+    }
+    var data: DataPart
   }
 }
 

@@ -23,7 +23,8 @@ extension Recovery.Snapshot {
     }
     return Recovery.Snapshot(
       record: record, spec: spec, trials: try store.trials(sweep: record.id),
-      metrics: try store.currentMetrics(sweep: record.id), events: try store.events(sweep: record.id))
+      metrics: try store.currentMetrics(sweep: record.id), events: try store.events(sweep: record.id),
+      finalRun: try store.refit(sweep: record.id))
   }
 }
 

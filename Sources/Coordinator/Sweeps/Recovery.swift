@@ -23,11 +23,14 @@ public enum Recovery {
     public var metrics: [MetricRecord]
     /// The sweep's stored events (the `early_stop` ones matter).
     public var events: [EventRecord]
+    /// Its latest final run (a sweep with test rows), if one was created.
+    public var finalRun: TrialRecord?
 
     public init(
       record: SweepRecord, spec: SweepSpec, trials: [TrialRecord], metrics: [MetricRecord],
-      events: [EventRecord]
+      events: [EventRecord], finalRun: TrialRecord? = nil
     ) {
+      self.finalRun = finalRun
       self.record = record
       self.spec = spec
       self.trials = trials
@@ -106,6 +109,12 @@ public enum Recovery {
           }
         }
       }
+    }
+    if let final = snapshot.finalRun,
+      result.book.restoreFinalRun(final, newestSearchTrial: snapshot.trials.compactMap(\.id).max())
+    {
+      let lease = (final.id!, record.id, final.attempt, spec.maxAttempts)
+      if final.state == .running { result.running.append(lease) } else { result.pending.append(lease) }
     }
     guard judged else { return }
     // Running curves after every finished one (deterministic decisions see those).

@@ -51,6 +51,10 @@ public struct SweepBook: Sendable {
     /// The trial whose metric first reached `metric.target` (nil: none has, or no target).
     /// Derived from stored results, so recovery finds it again.
     public var targetReachedBy: Int64?
+    /// With held-out test rows: the trial the search selects so far (the best finished
+    /// value, the earliest on a tie, as the leaderboard ranks), and where its final run is.
+    public var selection: Selection?
+    public var finalRun = FinalRun.notCreated
 
     init(record: SweepRecord, plan: SweepPlan, created: Int = 0) {
       self.record = record
@@ -93,10 +97,25 @@ public struct SweepBook: Sendable {
     }
 
     /// Every trial is created (or the target was reached, so no more will be) and has ended.
-    public var isComplete: Bool {
+    public var searchIsComplete: Bool {
       if targetReachedBy != nil { return finished >= created }
       guard let total = plan.totalTrials else { return false }
       return created >= total && finished >= created
+    }
+
+    /// The search is complete and, with test rows, its selection's final run has ended (a
+    /// search in which no trial finished has nothing to test).
+    public var isComplete: Bool {
+      guard searchIsComplete else { return false }
+      guard plan.spec.testsSelection, selection != nil else { return true }
+      return finalRun == .ended
+    }
+
+    /// Whether `candidate` (a finished trial's best) beats the current selection.
+    func selects(value: Double, index: Int) -> Bool {
+      guard let current = selection else { return true }
+      if metric.goal.prefers(value, over: current.value) { return true }
+      return value == current.value && index < current.index
     }
 
     /// What a sweep that reached its target says about it, once only the trial is known.
@@ -136,6 +155,25 @@ public struct SweepBook: Sendable {
     public var latestEpoch = 0
   }
 
+  /// The trial a search with test rows selects: its id, index, best value, the epochs its
+  /// final run trains (its result epoch: the last, or the best with `restore_best`) and its
+  /// stored spec.
+  public struct Selection: Hashable, Sendable {
+    public var trial: Int64
+    public var index: Int
+    public var value: Double
+    public var epochs: Int
+    var spec: String
+  }
+
+  /// The final run of a sweep with test rows.
+  public enum FinalRun: Hashable, Sendable {
+    case notCreated
+    /// Created (pending or running) as this trial.
+    case created(Int64)
+    case ended
+  }
+
   /// Where an unfinished trial is.
   public enum Phase: Hashable, Sendable {
     case pending
@@ -149,6 +187,9 @@ public struct SweepBook: Sendable {
     /// The trial spec as stored (JSON), spliced into ASSIGN without a decode.
     public var spec: String
     public var phase: Phase
+    /// Nil for a search trial; `refit` for a sweep's final run (outside the search's
+    /// counts, decisions and sampler).
+    public var role: TrialRecord.Role? = nil
   }
 
   /// New trials planned for a sweep, not yet in the book: write `records`, then `commit`.
@@ -186,6 +227,7 @@ public struct SweepBook: Sendable {
   /// suggestion per free slot so each sees the latest results. Deterministic mode stops at
   /// the first trial whose visible predecessors have not all finished. Nil: nothing to add.
   public func proposal(for id: String, capacity: Int, now: Double) -> Proposal? {
+    if let final = finalRunProposal(for: id, now: now) { return final }
     guard let live = sweeps[id], live.targetReachedBy == nil, live.record.state == .running else {
       return nil
     }
@@ -215,6 +257,25 @@ public struct SweepBook: Sendable {
       index += 1
     }
     return records.isEmpty ? nil : Proposal(sweep: id, records: records, points: points)
+  }
+
+  /// The final run of a search that has ended with a selection, when the sweep has test
+  /// rows and has not created it: the selected trial's spec in its `refit` (or `evaluate`)
+  /// stage, same configuration and seed, role `refit`.
+  func finalRunProposal(for id: String, now: Double) -> Proposal? {
+    guard let live = sweeps[id], live.record.state == .running, live.plan.spec.testsSelection,
+      live.searchIsComplete, live.finalRun == .notCreated, let selection = live.selection,
+      let spec = TrialWork.finalRun(of: selection.spec, epochs: selection.epochs, encoder: Self.encoder)
+    else { return nil }
+    let repeats = live.plan.spec.repeats
+    // Its index is −1 − the selected trial's: the store keeps one trial per (sweep, index).
+    var record = TrialRecord(
+      sweepID: id, index: TrialRecord.finalRunIndex(of: selection.index),
+      configuration: selection.index / repeats,
+      repeatIndex: selection.index % repeats, seed: 0, params: "{}", point: "[]", spec: spec, updatedAt: now)
+    record.role = .refit
+    record.message = "final run of trial \(selection.trial)"
+    return Proposal(sweep: id, records: [record], points: live.points)
   }
 
   /// A planned trial as the row the store keeps.
@@ -260,7 +321,9 @@ public struct SweepBook: Sendable {
   func running(of sweep: String) -> [(index: Int, progress: Progress)] {
     guard sweeps[sweep]?.plan.spec.imputeWhileRunning != nil else { return [] }
     return trials.values.compactMap { trial in
-      guard trial.sweep == sweep, case .running(_, _, let progress) = trial.phase else { return nil }
+      guard trial.sweep == sweep, trial.role == nil, case .running(_, _, let progress) = trial.phase else {
+        return nil
+      }
       return (trial.index, progress)
     }
   }
@@ -268,6 +331,13 @@ public struct SweepBook: Sendable {
   /// The proposal's trials were stored (with their ids): they are pending now.
   public mutating func commit(_ proposal: Proposal, stored: [TrialRecord]) {
     guard var live = sweeps[proposal.sweep] else { return }
+    if let final = stored.first, final.role == .refit {
+      live.finalRun = .created(final.id!)
+      sweeps[proposal.sweep] = live
+      trials[final.id!] = Trial(
+        sweep: proposal.sweep, index: final.index, spec: final.spec, phase: .pending, role: .refit)
+      return
+    }
     live.created += stored.count
     live.points = proposal.points
     live.counts[.pending, default: 0] += stored.count
@@ -293,10 +363,10 @@ public struct SweepBook: Sendable {
     switch transition {
     case .started(let attempt, let worker):
       guard var trial = trials[attempt.trial] else { return nil }
-      move(trial.sweep, from: trial.phase, to: .running)
+      move(trial, to: .running)
       trial.phase = .running(attempt: attempt.attempt, worker: worker, progress: Progress())
       trials[attempt.trial] = trial
-      judge.begin(trial: attempt.trial, sweep: trial.sweep, index: trial.index)
+      if trial.role == nil { judge.begin(trial: attempt.trial, sweep: trial.sweep, index: trial.index) }
       return Store.TrialChange(
         id: attempt.trial, ifAttempt: attempt.attempt - 1,
         [.state(.running), .attempt(attempt.attempt), .worker(worker)])
@@ -305,7 +375,7 @@ public struct SweepBook: Sendable {
     case .requeued(let lost, _, let reason):
       guard var trial = trials[lost.trial] else { return nil }
       judge.abandon(trial: lost.trial)
-      move(trial.sweep, from: trial.phase, to: .pending)
+      move(trial, to: .pending)
       trial.phase = .pending
       trials[lost.trial] = trial
       return Store.TrialChange(
@@ -358,11 +428,13 @@ public struct SweepBook: Sendable {
     if state == .earlyStopped, judge.restoresBest(sweep: trial.sweep) {
       result = progress.bestEpoch.map { (progress.best, $0) }
     }
-    if state == .completed || state == .earlyStopped {
+    if trial.role == nil, state == .completed || state == .earlyStopped {
       judge.finished(
         sweep: trial.sweep, index: trial.index, curve: curve ?? [], earlyStopped: state == .earlyStopped)
     }
-    ended(attempt.trial, trial, as: state, best: progress.best, latest: progress.latest)
+    ended(
+      attempt.trial, trial, as: state, best: progress.best, latest: progress.latest,
+      resultEpoch: result?.epoch)
     return Store.TrialChange(
       id: attempt.trial, ifAttempt: attempt.attempt,
       [
@@ -372,18 +444,32 @@ public struct SweepBook: Sendable {
       ])
   }
 
-  /// Counts move between states.
-  mutating func move(_ sweep: String, from phase: Phase, to state: TrialState) {
-    let old: TrialState = if case .pending = phase { .pending } else { .running }
-    sweeps[sweep]?.counts[old, default: 0] -= 1
-    sweeps[sweep]?.counts[state, default: 0] += 1
+  /// Counts move between states (a final run is not counted).
+  mutating func move(_ trial: Trial, to state: TrialState) {
+    guard trial.role == nil else { return }
+    let old: TrialState = if case .pending = trial.phase { .pending } else { .running }
+    sweeps[trial.sweep]?.counts[old, default: 0] -= 1
+    sweeps[trial.sweep]?.counts[state, default: 0] += 1
   }
 
   /// The trial has ended: counted, its best kept, TPE told, and it leaves the book.
-  mutating func ended(_ id: Int64, _ trial: Trial, as state: TrialState, best: Double?, latest: Double? = nil)
-  {
+  mutating func ended(
+    _ id: Int64, _ trial: Trial, as state: TrialState, best: Double?, latest: Double? = nil,
+    resultEpoch: Int? = nil
+  ) {
     trials[id] = nil
     guard var live = sweeps[trial.sweep] else { return }
+    if trial.role == .refit {
+      // The final run: whatever its end, the sweep has its test (or its message why not).
+      live.finalRun = .ended
+      sweeps[trial.sweep] = live
+      return
+    }
+    if live.plan.spec.testsSelection, state == .completed || state == .earlyStopped, let best, best.isFinite,
+      let epochs = resultEpoch, live.selects(value: best, index: trial.index)
+    {
+      live.selection = Selection(trial: id, index: trial.index, value: best, epochs: epochs, spec: trial.spec)
+    }
     let old: TrialState = if case .pending = trial.phase { .pending } else { .running }
     live.counts[old, default: 0] -= 1
     live.counts[state, default: 0] += 1
@@ -424,6 +510,8 @@ public struct SweepBook: Sendable {
     }
     trial.phase = .running(attempt: attempt, worker: worker, progress: progress)
     trials[metric.attempt.trial] = trial
+    // A final run's epochs decide nothing: it reports no validation metric the search may see.
+    guard trial.role == nil else { return [] }
     var actions: [Action] = []
     if live.targetReachedBy == nil, live.reachesTarget(value), let target = live.plan.spec.target {
       sweeps[trial.sweep]?.targetReachedBy = metric.attempt.trial
@@ -464,7 +552,7 @@ public struct SweepBook: Sendable {
   public func best(of sweep: String) -> Double? {
     guard let live = sweeps[sweep] else { return nil }
     var best = live.bestFinished
-    for trial in trials.values where trial.sweep == sweep {
+    for trial in trials.values where trial.sweep == sweep && trial.role == nil {
       if case .running(_, _, let progress) = trial.phase, let value = progress.best,
         best.map({ live.metric.goal.prefers(value, over: $0) }) ?? true
       {
@@ -501,9 +589,33 @@ public struct SweepBook: Sendable {
 
   /// Recovery: a finished trial counted (and, for TPE, observed) as it was.
   mutating func restoreFinished(_ record: TrialRecord) {
-    let trial = Trial(sweep: record.sweepID, index: record.index, spec: "", phase: .pending)
+    let trial = Trial(sweep: record.sweepID, index: record.index, spec: record.spec, phase: .pending)
     sweeps[record.sweepID]?.counts[.pending, default: 0] += 1
-    ended(record.id!, trial, as: record.state, best: record.bestValue, latest: record.resultValue)
+    ended(
+      record.id!, trial, as: record.state, best: record.bestValue, latest: record.resultValue,
+      resultEpoch: record.resultEpoch)
+  }
+
+  /// Recovery: the sweep's final run as the store has it (pending or running: in the book
+  /// again; ended: done). A final run older than the search's last trial (the sweep was
+  /// extended after it) is superseded: the extended search gets a new one.
+  /// Returns whether it is unfinished (and so needs its lease back).
+  @discardableResult
+  mutating func restoreFinalRun(_ record: TrialRecord, newestSearchTrial: Int64?) -> Bool {
+    guard let id = record.id, id > (newestSearchTrial ?? 0) else { return false }
+    switch record.state {
+    case .pending, .running:
+      let phase: Phase =
+        record.state == .running
+        ? .running(attempt: record.attempt, worker: record.worker ?? "", progress: Progress()) : .pending
+      trials[id] = Trial(
+        sweep: record.sweepID, index: record.index, spec: record.spec, phase: phase, role: .refit)
+      sweeps[record.sweepID]?.finalRun = .created(id)
+      return true
+    default:
+      sweeps[record.sweepID]?.finalRun = .ended
+      return false
+    }
   }
 
   /// Recovery: the sweep's TPE points and latest stops.
@@ -521,6 +633,8 @@ public struct SweepBook: Sendable {
     spec.runCap = runCap
     live.plan = SweepPlan(spec: spec)
     live.record.runCap = runCap
+    // More trials may change the selection: the extended search ends with a new final run.
+    if live.finalRun == .ended { live.finalRun = .notCreated }
     sweeps[id] = live
   }
 

@@ -27,6 +27,9 @@ public struct TrialSummary: Hashable, Sendable {
   /// The trial's seed (its initial weights, shuffles and dropout masks); nil where the
   /// source did not say.
   public var seed: UInt64?
+  /// k-fold cross-validation: the standard deviation over folds of the metric at the best
+  /// epoch (`best` is the mean over folds).
+  public var bestDeviation: Double?
 
   public init(
     trial: Int64, index: Int, configuration: Int, status: TrialState, params: [(String, ConfigValue)],
@@ -101,6 +104,45 @@ public struct GroupSummary: Hashable, Sendable {
   }
 }
 
+/// A sweep's final run: the configuration its search selected (rank 1 by the validation
+/// metric), trained again and scored once on the held-out test rows.
+public struct SelectedRun: Hashable, Sendable {
+  /// The selected search trial, and the final run's own trial id.
+  public var trial: Int64
+  public var run: Int64
+  /// Refit on training + validation rows (true), or the selected trial's own model (false).
+  public var refit: Bool
+  public var status: TrialState
+  /// Epochs the final run trained.
+  public var epochs: Int
+  /// The test metrics (`test_loss`, `test_error`, `test_accuracy`, `test_rmse`, and with
+  /// folds and no refit their `_std` over fold models); empty until it has run.
+  public var test: [String: Double]
+  public var message: String?
+
+  public init(
+    trial: Int64, run: Int64, refit: Bool, status: TrialState, epochs: Int, test: [String: Double],
+    message: String? = nil
+  ) {
+    self.trial = trial
+    self.run = run
+    self.refit = refit
+    self.status = status
+    self.epochs = epochs
+    self.test = test
+    self.message = message
+  }
+
+  /// `test_error 0.0306, test_loss 0.112` (names in order), or the run's state before it
+  /// has scored.
+  public var testText: String {
+    test.isEmpty
+      ? status.rawValue
+      : test.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4g", $0.value))" }.joined(
+        separator: ", ")
+  }
+}
+
 /// The aggregated leaderboard of a sweep: trials ranked by their best value of the metric
 /// (goal-aware), trials without a value after them in trial order.
 public struct Leaderboard: Sendable {
@@ -108,6 +150,8 @@ public struct Leaderboard: Sendable {
   public var metric: SweepMetric
   /// Ranked trials (rank = position + 1).
   public var ranked: [TrialSummary]
+  /// The final run of a sweep with test rows (nil: none, or not yet created).
+  public var selected: SelectedRun?
 
   public init(sweep: String, metric: SweepMetric, trials: [TrialSummary]) {
     self.sweep = sweep
@@ -124,6 +168,22 @@ public struct Leaderboard: Sendable {
   }
 
   /// The parameter names in the order the trials first use them (the sweep's order).
+  /// Sets each trial's `bestDeviation` from its stored epochs: `<metric>_std` at its best
+  /// epoch (k-fold sweeps report it).
+  /// `rows`: (trial, epoch, the epoch's metrics as stored JSON).
+  public mutating func addFoldDeviations(from rows: [(trial: Int64, epoch: Int, values: String)]) {
+    let name = metric.name.rawValue + "_std"
+    var deviation: [Int64: [Int: Double]] = [:]
+    for row in rows {
+      if let value = MetricJSON.decodeValues(row.values)?[name] {
+        deviation[row.trial, default: [:]][row.epoch] = value
+      }
+    }
+    for i in ranked.indices {
+      if let epoch = ranked[i].bestEpoch { ranked[i].bestDeviation = deviation[ranked[i].trial]?[epoch] }
+    }
+  }
+
   public var parameterNames: [String] {
     var names: [String] = []
     for trial in ranked { for (name, _) in trial.params where !names.contains(name) { names.append(name) } }

@@ -10,12 +10,33 @@ public struct LeaderboardDocument: Codable, Sendable {
   public struct Best: Codable, Sendable {
     public var value: Double?
     public var epoch: Int?
+    /// With k folds: the standard deviation over folds at that epoch (value is the mean).
+    public var std: Double?
+
+    public init(value: Double?, epoch: Int?, std: Double? = nil) {
+      self.value = value
+      self.epoch = epoch
+      self.std = std
+    }
 
     public func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(value, forKey: .value)
       try c.encode(epoch, forKey: .epoch)
+      try c.encodeIfPresent(std, forKey: .std)
     }
+  }
+
+  /// The final run of a sweep with held-out test rows: the selected trial, the run's own
+  /// id, how it trained, and its test metrics (apart from every validation number).
+  public struct Selected: Codable, Sendable {
+    public var trial: Int64
+    public var run: Int64
+    public var refit: Bool
+    public var status: TrialState
+    public var epochs: Int
+    public var test: [String: Double]
+    public var message: String?
   }
 
   public struct Trial: Codable, Sendable {
@@ -86,6 +107,7 @@ public struct LeaderboardDocument: Codable, Sendable {
   public var parameters: [String]?
   public var trials: [Trial]
   public var groups: [Group]?
+  public var selected: Selected?
 
   /// The document of `board`: its best `top` trials (all when nil), and the statistics
   /// per value of `groupBy` over every trial.
@@ -98,11 +120,16 @@ public struct LeaderboardDocument: Codable, Sendable {
       Trial(
         rank: rank + 1, trial: trial.trial, status: trial.status,
         params: .map(trial.params.map { ConfigValue.Entry(key: $0.0, value: $0.1) }),
-        best: Best(value: trial.best, epoch: trial.bestEpoch),
+        best: Best(value: trial.best, epoch: trial.bestEpoch, std: trial.bestDeviation),
         result: trial.resultEpoch.map { Best(value: trial.result, epoch: $0) }, epochs: trial.epochs,
         seconds: trial.seconds, message: trial.message, index: trial.index,
         configuration: trial.configuration,
         attempt: trial.attempt, seed: trial.seed.map(String.init))
+    }
+    selected = board.selected.map {
+      Selected(
+        trial: $0.trial, run: $0.run, refit: $0.refit, status: $0.status, epochs: $0.epochs, test: $0.test,
+        message: $0.message)
     }
     groups = groupBy.map { key in
       board.groups(by: key).map { group in
@@ -133,13 +160,20 @@ extension Leaderboard {
       var params: [(String, ConfigValue)] = []
       if case .map(let entries) = trial.params { params = entries.map { ($0.key, $0.value) } }
       params.sort { (order[$0.0] ?? Int.max, $0.0) < (order[$1.0] ?? Int.max, $1.0) }
-      return TrialSummary(
+      var summary = TrialSummary(
         trial: trial.trial, index: trial.index ?? trial.rank - 1, configuration: trial.configuration ?? 0,
         status: trial.status, params: params,
         best: trial.best.value, bestEpoch: trial.best.epoch, epochs: trial.epochs, seconds: trial.seconds,
         message: trial.message, result: trial.result?.value, resultEpoch: trial.result?.epoch,
         attempt: trial.attempt, seed: trial.seed.flatMap { UInt64($0) })
+      summary.bestDeviation = trial.best.std
+      return summary
     }
     self.init(sweep: document.sweep, metric: document.metric, trials: trials)
+    selected = document.selected.map {
+      SelectedRun(
+        trial: $0.trial, run: $0.run, refit: $0.refit, status: $0.status, epochs: $0.epochs, test: $0.test,
+        message: $0.message)
+    }
   }
 }
