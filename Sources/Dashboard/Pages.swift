@@ -213,6 +213,7 @@ enum Pages {
       header += "</ul></section>"
     }
     if let target = status.target { header += "<p class=\"note\">\(escape(target))</p>" }
+    if let finalRun = status.finalRun { header += "<p class=\"note\">\(escape(finalRun))</p>" }
     if let waiting = status.waiting { header += "<p class=\"note\">\(escape(waiting))</p>" }
     if history.leaderboard.ranked.count > allCurvesUpTo {
       header +=

@@ -168,7 +168,10 @@ public struct HTMLReport {
           cells.append("<td>\(SVG.escape(board.cell(value)))</td>")
         }
       }
-      cells.append(Self.numberCell(trial.best, board.number(trial.best)))
+      cells.append(
+        Self.numberCell(
+          trial.best, board.number(trial.best) + (trial.bestDeviation.map { " ± " + board.number($0) } ?? ""))
+      )
       cells.append(Self.numberCell(trial.bestEpoch.map(Double.init), trial.bestEpoch.map(String.init) ?? "–"))
       cells.append(Self.numberCell(trial.result, board.number(trial.result)))
       cells.append(Self.numberCell(Double(trial.epochs), "\(trial.epochs)"))
@@ -184,8 +187,14 @@ public struct HTMLReport {
         "best \(metric)", "at epoch", "result", "epochs", "seconds", "note",
       ]
     var html = "<section><h2>Leaderboard</h2>"
+    if let line = board.selectedLine {
+      // The one number measured on rows the search never saw, apart from the validation table.
+      html += "<p class=\"selected\"><strong>\(SVG.escape(line))</strong></p>"
+    }
     html +=
-      "<p class=\"note\">Ranked by the best \(SVG.escape(metric)) a trial reached; click a heading to sort."
+      "<p class=\"note\">Ranked by the best \(SVG.escape(metric)) a trial reached (validation rows"
+      + (board.ranked.contains { $0.bestDeviation != nil } ? ", mean ± std over folds" : "")
+      + "); click a heading to sort."
     if board.ranked.count > limit { html += " The best \(limit) of \(board.ranked.count) trials are listed." }
     html += "</p><div class=\"scroll\"><table class=\"sortable\"><thead><tr>"
     html += headers.map { "<th>\(SVG.escape($0))</th>" }.joined() + "</tr></thead><tbody>"

@@ -12,6 +12,7 @@ extension SweepStatus {
       + "best \(metric.name) \(best.map { String(format: "%.4g", $0) } ?? "–")"
     if let waiting { text += "\n  \(waiting)" }
     if let target { text += "\n  \(target)" }
+    if let finalRun { text += "\n  \(finalRun)" }
     if let stops, !stops.isEmpty {
       text += "\n  \(trials["early_stopped"] ?? 0) stopped early; latest:"
       for stop in stops { text += "\n  trial \(stop.trial): \(stop.reason)" }

@@ -468,6 +468,12 @@ public enum SweepConfig {
               field.value.location, "metric.name",
               "expected the name of a value your program reports (text such as val_loss), found \(field.value.kindDescription) '\(field.value.plain)'"
             )
+          } else if let word = field.value.string, word.hasPrefix("test_") {
+            // Choosing by the test rows would make them validation rows: refused.
+            issue(
+              field.value.location, "metric.name",
+              "'\(word)' is measured once, on held-out rows, after the search has chosen; a sweep chooses by validation: use '\(word.replacingOccurrences(of: "test_", with: "val_"))' (data.test holds the test rows out)"
+            )
           } else {
             issue(
               field.value.location, "metric.name",

@@ -140,6 +140,16 @@ extension SweepConfig.Parser {
         )
         continue
       }
+      let heldOut = ["data.test", "data.test_path", "data.test_images", "data.test_labels", "data.refit"]
+      if heldOut.contains(parameter.path) || (parameter.path == "data.seed" && spec.testsSelection) {
+        // Which rows are test rows must not change between trials: one trial's test rows
+        // would be another's training rows, and the selection would have seen them.
+        issue(
+          parameter.location, path,
+          "the held-out test rows are fixed for the whole sweep: set \(parameter.path.dropFirst(5)) in the base data section, not as a parameter"
+        )
+        continue
+      }
       if parameter.path == "seed" {
         // The trial's seed, swept (for paired comparisons across configurations).
         if probeValues(parameter.distribution).contains(where: {

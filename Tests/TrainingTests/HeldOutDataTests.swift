@@ -214,7 +214,7 @@ final class HeldOutDataTests: XCTestCase {
       try JSONDecoder().decode(
         DataSpec.self, from: Data(#"{"dataset": "digits", "folds": 5, "validation": 0.2}"#.utf8))
     ) { error in
-      XCTAssertTrue("\(error)".contains("data.folds and data.validation exclude each other"), "\(error)")
+      XCTAssertTrue("\(error)".contains("excludes data.validation"), "\(error)")
     }
   }
 

@@ -358,8 +358,21 @@ struct Requests {
           stops: book.sweeps[record.id]?.recentStops ?? (sweep == nil ? nil : try? latestStops(record.id)),
           waiting: record.state == .running ? leases.unplaceable(sweep: record.id) : nil,
           target: target(of: record, book: book, asked: sweep != nil)))
+      list[list.count - 1].finalRun = finalRunLine(book.sweeps[record.id], book: book)
     }
     return Answer(reply: WireCodec.reply(SweepStatus.List(sweeps: list)))
+  }
+
+  /// What `status` says about a live sweep's final run, from the book (no read).
+  func finalRunLine(_ live: SweepBook.Sweep?, book: SweepBook) -> String? {
+    guard let live, let selection = live.selection, live.searchIsComplete else { return nil }
+    let what = "final run of trial \(selection.trial) on the held-out test rows"
+    switch live.finalRun {
+    case .notCreated: return "\(what): being created"
+    case .created(let id):
+      return "\(what): " + (book.progress(of: id) == nil ? "pending" : "running (trial \(id))")
+    case .ended: return "\(what): ended"
+    }
   }
 
   /// What `status` says about `metric.target`: for a live sweep, from the book (no read:

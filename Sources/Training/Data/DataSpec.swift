@@ -152,7 +152,7 @@ public struct DataSpec: Hashable, Sendable, Codable {
       throw DecodingError.dataCorruptedError(
         forKey: .folds, in: c,
         debugDescription:
-          "data.folds and data.validation exclude each other: with k folds each fold is the validation rows of one model; remove validation"
+          "excludes data.validation: with k folds each fold is the validation rows of one model; remove validation"
       )
     }
     self.init(

@@ -24,6 +24,9 @@ public struct SweepStatus: Codable, Hashable, Sendable {
   public var waiting: String?
   /// Set once a trial reached `metric.target`: which, and that the sweep creates no more.
   public var target: String?
+  /// A live sweep with held-out test rows whose search has ended: its final run's state
+  /// (`final run of trial 5 (refit): running`). Absent otherwise.
+  public var finalRun: String?
 
   /// A stopping policy's decision about a trial.
   public struct Stop: Codable, Hashable, Sendable {
