@@ -127,6 +127,8 @@ public enum TrialFactory {
     case "init": return ("initializer", Initializer.allCases.map(\.rawValue))
     case "loss": return ("loss", LossKind.allCases.map(\.rawValue))
     case "task": return ("task", ["classification", "regression"])
+    case "norm": return ("normalization", Normalization.allCases.map(\.rawValue))
+    case "stage": return ("stage", DataSpec.Stage.allCases.map(\.rawValue))
     default: return nil
     }
   }

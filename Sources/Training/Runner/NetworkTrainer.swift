@@ -22,6 +22,17 @@ final class NetworkTrainer {
   private var batchTargets: [Float]
   private var order: [Int]
   private var shuffler: RandomSource
+  /// Weight normalization: the materialized parameters forward and backward compute with
+  /// (empty otherwise).
+  private var effective: [Float]
+  /// Batch normalization: each hidden layer's running mean and variance (state, not
+  /// parameters: the optimizer never sees them).
+  private let runningMean: [UnsafeMutablePointer<Float>]
+  private let runningVariance: [UnsafeMutablePointer<Float>]
+  /// Dropout: the batch's keep masks per hidden layer (rows × width), drawn each step from
+  /// the trial's own stream, in row order (so the same on any number of cores).
+  let masks: [UnsafeMutablePointer<Float>]
+  private var dropoutRandom: RandomSource
   /// Position in `order` of the next batch for `nextBatchStep`.
   private var cursor = Int.max
 
@@ -50,13 +61,13 @@ final class NetworkTrainer {
     gradient = [Float](repeating: 0, count: network.parameterCount)
     hessianDiagonal =
       self.optimizer.needsHessianDiagonal ? [Float](repeating: 0, count: network.parameterCount) : []
-    let plan = ShardPlan(rows: batchSize)
+    let plan = ShardPlan(rows: batchSize, wholeBatch: network.norm == .batch)
     shardGradients = (0..<Swift.max(plan.shardCount - 1, 0)).map { _ in
       let buffer = UnsafeMutablePointer<Float>.allocate(capacity: network.parameterCount)
       buffer.initialize(repeating: 0, count: network.parameterCount)
       return buffer
     }
-    let capacity = Swift.max(ShardPlan.rowsPerShard, Self.evaluationChunk)
+    let capacity = Swift.max(ShardPlan.rowsPerShard, Self.evaluationChunk, plan.shardRows)
     workspaces = (0..<Swift.max(plan.shardCount, Swift.min(maximumCores, 8))).map { _ in
       NetworkWorkspace(network: network, capacity: capacity)
     }
@@ -66,6 +77,53 @@ final class NetworkTrainer {
       repeating: 0, count: training.task.isClassification ? 0 : batchSize * network.outputs)
     order = Array(0..<training.rows)
     shuffler = RandomSource.derived(seed: spec.seed, stream: "shuffle")
+    effective = network.norm == .weight ? [Float](repeating: 0, count: network.parameterCount) : []
+    let hiddenWidths = Array(network.widths.dropFirst().dropLast())
+    func buffers(_ count: (Int) -> Int, value: Float) -> [UnsafeMutablePointer<Float>] {
+      hiddenWidths.map { width in
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count(width), 1))
+        buffer.initialize(repeating: value, count: Swift.max(count(width), 1))
+        return buffer
+      }
+    }
+    // PyTorch's BatchNorm1d starts the running mean at 0 and the variance at 1.
+    runningMean = network.norm == .batch ? buffers({ $0 }, value: 0) : []
+    runningVariance = network.norm == .batch ? buffers({ $0 }, value: 1) : []
+    let batchRows = batchSize
+    masks = network.dropout > 0 ? buffers({ $0 * batchRows }, value: 1) : []
+    dropoutRandom = RandomSource.derived(seed: spec.seed, stream: "dropout")
+  }
+
+  /// The parameters the network computes with: the materialized ones under weight
+  /// normalization (refreshed here), else the parameters themselves.
+  private func computeParameters<R>(_ body: (UnsafePointer<Float>) -> R) -> R {
+    guard network.norm == .weight else {
+      return parameters.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+    parameters.withUnsafeBufferPointer { p in
+      effective.withUnsafeMutableBufferPointer {
+        network.materializeWeights(p.baseAddress!, into: $0.baseAddress!)
+      }
+    }
+    return effective.withUnsafeBufferPointer { body($0.baseAddress!) }
+  }
+
+  /// The forward pass of a training step over rows `range` of the batch.
+  private func trainingPass(rows range: Range<Int>) -> Network.Pass {
+    var pass = Network.Pass()
+    pass.training = true
+    pass.masks = masks.enumerated().map { layer, mask in
+      UnsafePointer(mask + range.lowerBound * network.widths[layer + 1])
+    }
+    return pass
+  }
+
+  /// The evaluation pass: batch normalization's running statistics.
+  private var evaluationPass: Network.Pass {
+    var pass = Network.Pass()
+    pass.runningMean = runningMean.map { UnsafePointer($0) }
+    pass.runningVariance = runningVariance.map { UnsafePointer($0) }
+    return pass
   }
 
   /// One pass over the training split. Returns the mean batch loss (weighted by rows) and
@@ -91,7 +149,7 @@ final class NetworkTrainer {
   }
 
   deinit {
-    for buffer in shardGradients { buffer.deallocate() }
+    for buffer in shardGradients + runningMean + runningVariance + masks { buffer.deallocate() }
   }
 
   /// One step on the next batch of a continuing pass (a new shuffled pass when the last
@@ -142,7 +200,15 @@ final class NetworkTrainer {
         for c in 0..<outputs { batchTargets[r * outputs + c] = training.targets[i * outputs + c] }
       }
     }
-    let plan = ShardPlan(rows: n)
+    let plan = ShardPlan(rows: n, wholeBatch: network.norm == .batch)
+    if network.dropout > 0 {
+      let keep = Double(network.dropout)
+      for (layer, mask) in masks.enumerated() {
+        for i in 0..<(n * network.widths[layer + 1]) {
+          mask[i] = dropoutRandom.nextUnitDouble() < keep ? 0 : 1
+        }
+      }
+    }
     let normalizer = network.lossNormalizer(rows: n)
     let scale = Float(1 / normalizer)
     var shardLoss = [Double](repeating: 0, count: plan.shardCount)
@@ -150,7 +216,9 @@ final class NetworkTrainer {
     let network = self.network
     let workspaces = self.workspaces
     let shardGradientPointers = shardGradients
-    parameters.withUnsafeBufferPointer { theta in
+    let passes = (0..<plan.shardCount).map { trainingPass(rows: plan.range(ofShard: $0)) }
+    computeParameters { computed in
+      let theta = UnsafeBufferPointer(start: computed, count: network.parameterCount)
       gradient.withUnsafeMutableBufferPointer { gradientBuffer in
         hessianDiagonal.withUnsafeMutableBufferPointer { hessianBuffer in
           let g = gradientBuffer, h = hessianBuffer
@@ -166,7 +234,8 @@ final class NetworkTrainer {
                     let xs = x.baseAddress! + range.lowerBound * d
                     let ts = targets.advanced(by: range.lowerBound, outputs: outputs)
                     let workspace = workspaces[s]
-                    network.forward(theta.baseAddress!, x: xs, rows: range.count, workspace: workspace)
+                    network.forward(
+                      theta.baseAddress!, x: xs, rows: range.count, workspace: workspace, pass: passes[s])
                     losses[s] =
                       network.lossFromOutputs(
                         targets: ts, rows: range.count, workspace: workspace, outputGradientScale: scale
@@ -174,7 +243,7 @@ final class NetworkTrainer {
                     let destination = s == 0 ? g.baseAddress! : shardGradientPointers[s - 1]
                     network.backward(
                       theta.baseAddress!, x: xs, rows: range.count, workspace: workspace,
-                      gradient: destination)
+                      gradient: destination, pass: passes[s])
                     if needsDiagonal {
                       // Accumulates into one buffer, so shards run in order (see below).
                       network.addGaussNewtonDiagonal(
@@ -212,6 +281,17 @@ final class NetworkTrainer {
     for s in 0..<plan.shardCount { loss += shardLoss[s] }
     loss /= normalizer
     guard loss.isFinite else { return loss }
+    // Batch statistics span the batch (one shard); weight-normalized rows' gradients pass
+    // back to their directions and gains.
+    network.updateRunningStatistics(
+      from: workspaces[0], rows: n, mean: runningMean, variance: runningVariance)
+    if network.norm == .weight {
+      parameters.withUnsafeBufferPointer { p in
+        gradient.withUnsafeMutableBufferPointer {
+          network.pullBackWeightNorm(p.baseAddress!, gradient: $0.baseAddress!)
+        }
+      }
+    }
     parameters.withUnsafeMutableBufferPointer { theta in
       gradient.withUnsafeMutableBufferPointer { g in
         hessianDiagonal.withUnsafeBufferPointer { h in
@@ -247,7 +327,9 @@ final class NetworkTrainer {
     let network = self.network, workspaces = self.workspaces
     let d = network.inputs, outputs = network.outputs
     let threads = Swift.min(self.cores, workspaces.count)
-    parameters.withUnsafeBufferPointer { theta in
+    let pass = evaluationPass
+    computeParameters { computed in
+      let theta = UnsafeBufferPointer(start: computed, count: network.parameterCount)
       dataset.features.withUnsafeBufferPointer { x in
         dataset.labels.withUnsafeBufferPointer { labels in
           dataset.targets.withUnsafeBufferPointer { values in
@@ -262,7 +344,8 @@ final class NetworkTrainer {
                     let lower = c * chunk, rows = Swift.min(chunk, dataset.rows - lower)
                     let workspace = workspaces[thread]
                     network.forward(
-                      theta.baseAddress!, x: x.baseAddress! + lower * d, rows: rows, workspace: workspace)
+                      theta.baseAddress!, x: x.baseAddress! + lower * d, rows: rows, workspace: workspace,
+                      pass: pass)
                     let result = network.lossFromOutputs(
                       targets: targets.advanced(by: lower, outputs: outputs), rows: rows,
                       workspace: workspace,

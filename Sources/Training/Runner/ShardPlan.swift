@@ -14,15 +14,19 @@ public struct ShardPlan: Equatable, Sendable {
 
   public let rows: Int
   public let shardCount: Int
+  /// Rows per shard of this plan: `rowsPerShard`, or the whole batch for a network whose
+  /// statistics span the batch (batch normalization).
+  public let shardRows: Int
 
-  public init(rows: Int) {
+  public init(rows: Int, wholeBatch: Bool = false) {
     self.rows = rows
-    shardCount = max(1, (rows + Self.rowsPerShard - 1) / Self.rowsPerShard)
+    shardRows = wholeBatch ? Swift.max(rows, 1) : Self.rowsPerShard
+    shardCount = max(1, (rows + shardRows - 1) / shardRows)
   }
 
   public func range(ofShard s: Int) -> Range<Int> {
-    let start = s * Self.rowsPerShard
-    return start..<Swift.min(start + Self.rowsPerShard, rows)
+    let start = s * shardRows
+    return start..<Swift.min(start + shardRows, rows)
   }
 }
 

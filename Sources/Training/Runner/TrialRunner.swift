@@ -66,7 +66,7 @@ public struct TrialRunner {
     let hidden = spec.model.kind == .mlp ? spec.model.hidden : []
     let network = Network(
       inputs: prepared.training.featureCount, hidden: hidden, outputs: task.outputCount,
-      activation: spec.model.activation, loss: loss)
+      activation: spec.model.activation, loss: loss, norm: spec.model.norm, dropout: spec.model.dropout)
     let needed =
       Self.estimatedBytes(network, batchSize: spec.batchSize, cores: self.cores) * prepared.splits.count
     let available = Double(ProcessInfo.processInfo.physicalMemory)

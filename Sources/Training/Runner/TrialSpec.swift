@@ -22,6 +22,12 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   public var loss: LossKind?
   /// Start point for beale/rosenbrock; default (1, 1.5) and (−1.5, 2).
   public var start: [Double]?
+  /// Normalization of the MLP (`none`, `batch`, `layer`, `weight`; see `Normalization`).
+  /// Default none.
+  public var norm: Normalization = .none
+  /// Inverted dropout after each hidden activation with this probability, in [0, 1): off at
+  /// evaluation, masks from the trial's own seeded stream. Default 0.
+  public var dropout: Double = 0
 
   public init(
     kind: Kind = .mlp, hidden: [Int] = [128], activation: Activation = .relu, initializer: Initializer = .he,
@@ -39,7 +45,19 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   public static var configKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
 
   enum CodingKeys: String, CodingKey, CaseIterable {
-    case kind, hidden, activation, initializer = "init", loss, start
+    case kind, hidden, activation, initializer = "init", loss, start, norm, dropout
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(kind, forKey: .kind)
+    try c.encode(hidden, forKey: .hidden)
+    try c.encode(activation, forKey: .activation)
+    try c.encode(initializer, forKey: .initializer)
+    try c.encodeIfPresent(loss, forKey: .loss)
+    try c.encodeIfPresent(start, forKey: .start)
+    if norm != .none { try c.encode(norm, forKey: .norm) }
+    if dropout != 0 { try c.encode(dropout, forKey: .dropout) }
   }
 
   public init(from decoder: Decoder) throws {
@@ -52,6 +70,8 @@ public struct ModelSpec: Hashable, Sendable, Codable {
       initializer: try c.decodeIfPresent(Initializer.self, forKey: .initializer) ?? .he,
       loss: try c.decodeIfPresent(LossKind.self, forKey: .loss),
       start: try c.decodeIfPresent([Double].self, forKey: .start))
+    norm = try c.decodeIfPresent(Normalization.self, forKey: .norm) ?? .none
+    dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? 0
   }
 
   public var testFunction: TestFunction? {
@@ -75,6 +95,20 @@ public struct ModelSpec: Hashable, Sendable, Codable {
     }
     if kind == .logistic && loss == .mse {
       problems.append("model.loss: logistic regression uses the cross_entropy loss")
+    }
+    if !(dropout >= 0 && dropout < 1) {
+      problems.append("model.dropout must be a probability in [0, 1), got \(dropout)")
+    }
+    let hasHidden = kind == .mlp && !hidden.isEmpty
+    if norm != .none && !hasHidden {
+      problems.append(
+        "model.norm: \(norm.rawValue) normalization acts on hidden layers; a \(kind == .mlp ? "network without hidden layers" : kind.rawValue + " model") has none"
+      )
+    }
+    if dropout > 0 && !hasHidden {
+      problems.append(
+        "model.dropout acts on hidden activations; a \(kind == .mlp ? "network without hidden layers" : kind.rawValue + " model") has none"
+      )
     }
     return problems
   }
@@ -181,6 +215,11 @@ public struct TrialSpec: Hashable, Sendable, Codable {
     var resolved: ResolvedOptimizer?
     do { resolved = try optimizer.resolved() } catch { problems.append("\(error)") }
     problems += model.problems()
+    if resolved?.kind == .diagNewton, model.norm != .none || model.dropout > 0 {
+      problems.append(
+        "optimizer \(optimizer.name): its Gauss–Newton diagonal is for plain MLPs; model.norm and model.dropout need a first-order optimizer"
+      )
+    }
     problems += schedule.problems()
     if model.testFunction == nil { problems += data.problems() }
     return (problems, resolved)
