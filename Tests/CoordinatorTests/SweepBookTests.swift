@@ -476,7 +476,8 @@ extension SweepBookTests {
     XCTAssertEqual(final.selectedIndex, 1)
     let spec = try JSONDecoder().decode(TrialSpecProbe.self, from: Data(final.spec.utf8))
     XCTAssertEqual(spec.data.stage, "refit")
-    XCTAssertEqual(spec.data.stage_epochs, 3, "the selected trial's result epoch (its last)")
+    XCTAssertEqual(
+      spec.data.stage_epochs, 2, "the selected trial's best epoch (the earliest of its two 0.1s)")
     let finalID = refill(&book, capacity: 4)
     XCTAssertEqual(finalID.count, 1)
     XCTAssertNil(book.proposal(for: "s", capacity: 4, now: 0), "one final run only")
@@ -536,13 +537,26 @@ extension SweepBookTests {
     let made = try XCTUnwrap(none.book.proposal(for: "s", capacity: 2, now: 0)?.records.first)
     XCTAssertEqual(made.role, .refit)
     XCTAssertEqual(made.selectedIndex, 1)
-    XCTAssertTrue(made.spec.contains("\"stage_epochs\":4"), made.spec)
+    XCTAssertTrue(made.spec.contains("\"stage_epochs\":2"), made.spec)
     final.id = 2  // older than trial 3: superseded
     let superseded = Recovery.rebuild([
       Recovery.Snapshot(
         record: record, spec: plan.spec, trials: rows, metrics: [], events: [], finalRun: final)
     ])
     XCTAssertEqual(superseded.book.sweeps["s"]?.finalRun, .notCreated)
+    // Extended after its final run ended: trials are due again, so the old one is superseded.
+    final.id = 4
+    let (randomRecord, randomPlan) = try sweep(
+      finalRunYAML.replacingOccurrences(of: "method: grid", with: "method: random\nrun_cap: 3"))
+    var extended = randomRecord
+    extended.runCap = 5
+    var spec = randomPlan.spec
+    spec.runCap = 5
+    let revived = Recovery.rebuild([
+      Recovery.Snapshot(record: extended, spec: spec, trials: rows, metrics: [], events: [], finalRun: final)
+    ])
+    XCTAssertEqual(revived.book.sweeps["s"]?.finalRun, .notCreated)
+    XCTAssertFalse(revived.book.sweeps["s"]!.isComplete)
   }
 
   struct TrialSpecProbe: Decodable {

@@ -156,7 +156,8 @@ public struct SweepBook: Sendable {
   }
 
   /// The trial a search with test rows selects: its id, index, best value, the epochs its
-  /// final run trains (its result epoch: the last, or the best with `restore_best`) and its
+  /// final run trains (its best epoch: the model the selection judged; a trial whose best
+  /// was its last trains them all) and its
   /// stored spec.
   public struct Selection: Hashable, Sendable {
     public var trial: Int64
@@ -434,7 +435,7 @@ public struct SweepBook: Sendable {
     }
     ended(
       attempt.trial, trial, as: state, best: progress.best, latest: progress.latest,
-      resultEpoch: result?.epoch)
+      bestEpoch: progress.bestEpoch)
     return Store.TrialChange(
       id: attempt.trial, ifAttempt: attempt.attempt,
       [
@@ -455,7 +456,7 @@ public struct SweepBook: Sendable {
   /// The trial has ended: counted, its best kept, TPE told, and it leaves the book.
   mutating func ended(
     _ id: Int64, _ trial: Trial, as state: TrialState, best: Double?, latest: Double? = nil,
-    resultEpoch: Int? = nil
+    bestEpoch: Int? = nil
   ) {
     trials[id] = nil
     guard var live = sweeps[trial.sweep] else { return }
@@ -466,7 +467,7 @@ public struct SweepBook: Sendable {
       return
     }
     if live.plan.spec.testsSelection, state == .completed || state == .earlyStopped, let best, best.isFinite,
-      let epochs = resultEpoch, live.selects(value: best, index: trial.index)
+      let epochs = bestEpoch, live.selects(value: best, index: trial.index)
     {
       live.selection = Selection(trial: id, index: trial.index, value: best, epochs: epochs, spec: trial.spec)
     }
@@ -593,16 +594,19 @@ public struct SweepBook: Sendable {
     sweeps[record.sweepID]?.counts[.pending, default: 0] += 1
     ended(
       record.id!, trial, as: record.state, best: record.bestValue, latest: record.resultValue,
-      resultEpoch: record.resultEpoch)
+      bestEpoch: record.bestEpoch)
   }
 
   /// Recovery: the sweep's final run as the store has it (pending or running: in the book
-  /// again; ended: done). A final run older than the search's last trial (the sweep was
-  /// extended after it) is superseded: the extended search gets a new one.
+  /// again; ended: done). A final run older than the search's last trial, or of a search
+  /// with trials still to create (the sweep was extended after it), is superseded: the
+  /// extended search gets a new one.
   /// Returns whether it is unfinished (and so needs its lease back).
   @discardableResult
   mutating func restoreFinalRun(_ record: TrialRecord, newestSearchTrial: Int64?) -> Bool {
-    guard let id = record.id, id > (newestSearchTrial ?? 0) else { return false }
+    // Superseded: search trials came after it, or more are due (a run_cap raised since).
+    guard let id = record.id, id > (newestSearchTrial ?? 0), sweeps[record.sweepID]?.searchIsComplete == true
+    else { return false }
     switch record.state {
     case .pending, .running:
       let phase: Phase =

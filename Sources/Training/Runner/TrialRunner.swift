@@ -134,7 +134,9 @@ public struct TrialRunner {
       var outcomes = [FoldEpoch](repeating: .stopped, count: folds)
       outcomes.withUnsafeMutableBufferPointer { outcomes in
         schedules.withUnsafeMutableBufferPointer { schedules in
-          parallelFor(folds, cores: Swift.min(cores, folds)) { fold in
+          // The trial's live share of the machine (its slot's, when slots share cores).
+          let threads = Swift.min(allowance.map { Swift.min($0.share, cores) } ?? cores, folds)
+          parallelFor(folds, cores: threads) { fold in
             outcomes[fold] = Self.epoch(
               epoch, trainer: trainers[fold], split: data.splits[fold], schedule: &schedules[fold],
               testing: stage != .search && epoch == lastEpoch, interrupted: interrupted)

@@ -9,7 +9,8 @@ turn:
   n_iter=40, cv=5, refit=True, n_jobs=2) over hidden sizes, the initial learning rate
   (log-uniform), the solver (adam, sgd) and the L2 penalty alpha (log-uniform); max_iter
   as sweepd's epochs; then score() on the test rows.
-- sweepd: `sweepd run` of a TPE sweep (40 trials, 5-fold cross-validation, the median rule)
+- sweepd: `sweepd run` of a TPE sweep (40 trials, 5-fold cross-validation, ASHA or the
+  median rule: --stopping)
   over the same kind of space (model.hidden, lr, optimizer adam/sgd, weight_decay), with the
   test file held out; the final run refits the selected configuration on all training rows
   and reports its test error once.
@@ -83,9 +84,14 @@ def sklearn_search(task, x_train, y_train, x_test, y_test, seed, epochs):
     return error, seconds
 
 
-def sweepd_search(sweepd, task, train, test, seed, epochs, directory):
+def sweepd_search(sweepd, task, train, test, seed, epochs, directory, rule):
+    # One store per run (train.csv's name says which data set and seed).
+    run = pathlib.Path(train).stem
     metric = "val_error" if task == "classification" else "val_rmse"
-    config = directory / f"sweep-{seed}.yaml"
+    stopping = (
+        "{type: asha, min_epochs: 4, eta: 3}" if rule == "asha" else f"{{type: median, grace_epochs: {max(epochs // 5, 2)}}}"
+    )
+    config = directory / f"{run}.yaml"
     config.write_text(
         f"""name: sklearn-bench
 method: bayes
@@ -95,7 +101,7 @@ metric: {{name: {metric}, goal: minimize}}
 data: {{dataset: csv, path: {train}, test_path: {test}, task: {task}, folds: 5}}
 model: {{kind: mlp}}
 training: {{epochs: {epochs}, batch_size: 32}}
-early_terminate: {{type: median, grace_epochs: {max(epochs // 5, 2)}}}
+early_terminate: {stopping}
 parameters:
   model.hidden: {{values: {json.dumps(HIDDEN)}}}
   lr: {{distribution: log_uniform_values, min: 1.0e-4, max: 0.1}}
@@ -103,7 +109,7 @@ parameters:
   weight_decay: {{distribution: log_uniform_values, min: 1.0e-6, max: 1.0e-2}}
 """
     )
-    db = directory / f"sweep-{seed}.db"
+    db = directory / f"{run}.db"
     started = time.perf_counter()
     subprocess.run(
         [sweepd, "run", str(config), "--workers", "2", "--db", str(db), "--format", "json"],
@@ -115,9 +121,13 @@ parameters:
     board = json.loads(
         subprocess.check_output([sweepd, "leaderboard", sweep, "--db", str(db), "--format", "json"])
     )
-    test_metrics = board["selected"]["test"]
-    error = test_metrics["test_error"] if task == "classification" else test_metrics["test_rmse"]
-    return error, seconds
+    selected = board["selected"]
+    name = "test_error" if task == "classification" else "test_rmse"
+    if name not in selected["test"]:
+        # The final run did not finish (diverged or failed): no test number, said so.
+        print(f"sweepd's final run {selected['status']}: {selected.get('message')}", file=sys.stderr)
+        return float("nan"), seconds
+    return selected["test"][name], seconds
 
 
 def main():
@@ -125,6 +135,7 @@ def main():
     parser.add_argument("--sweepd", required=True)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--stopping", choices=["asha", "median"], default="asha")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="sweepd-sklearn-") as temporary:
@@ -151,7 +162,7 @@ def main():
                     if tool == "sklearn":
                         outcome = sklearn_search(task, x_train, y_train, x_test, y_test, seed, epochs)
                     else:
-                        outcome = sweepd_search(args.sweepd, task, train, test, seed, epochs, directory)
+                        outcome = sweepd_search(args.sweepd, task, train, test, seed, epochs, directory, args.stopping)
                     results[tool].append(outcome)
                     print(f"{name} seed {seed} {tool}: test {outcome[0]:.4f}, {outcome[1]:.1f} s", file=sys.stderr)
             rows.append((name, task, results))
