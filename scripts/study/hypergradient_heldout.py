@@ -11,6 +11,11 @@ seed; the Wilcoxon signed-rank test over seeds (scipy, two-sided) says whether t
 difference in test error is more than chance.
 
     .venv-bench/bin/python scripts/study/hypergradient_heldout.py --sweepd .build/release/sweepd --seeds 10
+
+`--part fixed` asks the paper's own question instead, sensitivity to the initial rate: at
+each of a few fixed rates (no tuning), one `sweepd train --config` per optimizer and seed
+with the test rows held out, which prints the trained model's test error; base and HD are
+paired by seed (same split, same initial weights) and compared by the signed-rank test.
 """
 
 import argparse
@@ -58,12 +63,56 @@ parameters:
     }
 
 
+def trained(sweepd, directory, optimizer, seed, model, rate):
+    """The test error of one trial trained at `rate` (sweepd train, evaluate stage)."""
+    config = directory / f"train-{optimizer}-{seed}-{model}-{rate:g}.yaml"
+    config.write_text(
+        f"""data: {{dataset: digits, test: 0.2, seed: {seed}}}
+model: {{kind: {model}, hidden: [128]}}
+optimizer: {{name: {optimizer}, lr: {rate}}}
+training: {{epochs: 20, batch_size: 32}}
+seed: {1000 + seed}
+"""
+    )
+    lines = subprocess.check_output(
+        [sweepd, "train", "--config", str(config), "--format", "json", "--cores", "1"], stderr=subprocess.DEVNULL
+    ).splitlines()
+    summary = json.loads(lines[-1])
+    last = json.loads(lines[-2])
+    return summary["test"]["test_error"], last.get("val_error", float("nan"))
+
+
+def fixed(args):
+    rates = [1e-4, 1e-3, 1e-2]
+    with tempfile.TemporaryDirectory(prefix="sweepd-hd-fixed-") as temporary:
+        directory = pathlib.Path(temporary)
+        print("| model | base / HD | α₀ | base test error | HD test error | HD better / worse / tied | p (signed-rank) |")
+        print("|---|---|---:|---:|---:|---|---:|")
+        for model in args.models.split(","):
+            for base, hd in PAIRS:
+                for rate in rates:
+                    a = [trained(args.sweepd, directory, base, seed, model, rate)[0] for seed in range(args.seeds)]
+                    b = [trained(args.sweepd, directory, hd, seed, model, rate)[0] for seed in range(args.seeds)]
+                    better = sum(y < x for x, y in zip(a, b))
+                    worse = sum(y > x for x, y in zip(a, b))
+                    p = 1.0 if a == b else wilcoxon(a, b).pvalue
+                    print(
+                        f"| {model} | {base} / {hd} | {rate:g} | {statistics.median(a):.4f} | {statistics.median(b):.4f} "
+                        f"| {better} / {worse} / {len(a) - better - worse} | {p:.3g} |",
+                        flush=True,
+                    )
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweepd", required=True)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--models", default="logistic,mlp")
+    parser.add_argument("--part", choices=["tuned", "fixed"], default="tuned")
     args = parser.parse_args()
+    if args.part == "fixed":
+        fixed(args)
+        return
     with tempfile.TemporaryDirectory(prefix="sweepd-hd-") as temporary:
         directory = pathlib.Path(temporary)
         print("| model | base / HD | base test error | HD test error | HD better / worse / tied (of seeds) | p (signed-rank, test) | p (signed-rank, validation) | rates selected (base; HD) |")
