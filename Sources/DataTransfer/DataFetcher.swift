@@ -68,10 +68,11 @@ public final class DataFetcher: @unchecked Sendable {
     channel = nil
   }
 
-  /// `data` with every file that travels by digest replaced by its verified local copy.
+  /// `data` with every file its run reads that travels by digest replaced by its verified
+  /// local copy (a search's trial never fetches the test file).
   public func resolve(_ data: DataSpec) throws -> DataSpec {
     var resolved = data
-    for file in data.files {
+    for file in data.filesRead {
       guard let digest = file.sha256 else { continue }
       resolved.relocate(file.key, to: try localFile(digest, displayName: file.path))
     }

@@ -166,4 +166,22 @@ final class DataFetcherTests: XCTestCase {
     let local = DataSpec(dataset: .csv, path: "here.csv")
     XCTAssertEqual(try fetcher.resolve(local), local, "a file without a digest is read where it is")
   }
+
+  /// A search's trial never fetches the test file; the final run (refit) does.
+  func testTheSearchNeverFetchesTheTestFile() throws {
+    let coordinator = FakeCoordinator()
+    let train = coordinator.add(Array("x,y\n1,0\n2,1\n".utf8))
+    let test = coordinator.add(Array("x,y\n3,1\n".utf8))
+    let fetcher = try fetcher(coordinator)
+    var spec = DataSpec(dataset: .csv, path: "train.csv", pathSHA256: train)
+    spec.testPath = "test.csv"
+    spec.testPathSHA256 = test
+    let searched = try fetcher.resolve(spec)
+    XCTAssertEqual(searched.testPath, "test.csv", "left as the user's path, unfetched")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent(test).path))
+    spec.stage = .refit
+    let refit = try fetcher.resolve(spec)
+    XCTAssertEqual(refit.testPath, directory.appendingPathComponent(test).path)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent(test).path))
+  }
 }

@@ -86,6 +86,12 @@ public struct DataSpec: Hashable, Sendable, Codable {
     .compactMap { key, path, digest in path.map { (key, $0, digest) } }
   }
 
+  /// The files a run in this spec's stage reads: a search never reads (or fetches) the test
+  /// file; a refit or an evaluation reads them all.
+  public var filesRead: [(key: String, path: String, sha256: String?)] {
+    stage == .search ? files.filter { !$0.key.hasPrefix("test_") } : files
+  }
+
   /// The keys that name data files (each with a `<key>_sha256` digest key).
   public static let fileKeys = ["path", "images", "labels", "test_path", "test_images", "test_labels"]
 
