@@ -84,7 +84,13 @@ def sklearn_search(task, x_train, y_train, x_test, y_test, seed, epochs):
     return error, seconds
 
 
-def sweepd_search(sweepd, task, train, test, seed, epochs, directory, rule):
+# scikit-learn's MLP adds alpha·W to a batch's summed gradient and divides by the batch size:
+# weight decay alpha/32 at batch 32. `--decay matched` searches that range (alpha's over 32);
+# the default, `wide`, searches alpha's own range as weight decay.
+DECAY = {"wide": (1.0e-6, 1.0e-2), "matched": (3.125e-8, 3.125e-4)}
+
+
+def sweepd_search(sweepd, task, train, test, seed, epochs, directory, rule, decay):
     # One store per run (train.csv's name says which data set and seed).
     run = pathlib.Path(train).stem
     metric = "val_error" if task == "classification" else "val_rmse"
@@ -106,7 +112,7 @@ parameters:
   model.hidden: {{values: {json.dumps(HIDDEN)}}}
   lr: {{distribution: log_uniform_values, min: 1.0e-4, max: 0.1}}
   optimizer: {{values: [adam, sgd]}}
-  weight_decay: {{distribution: log_uniform_values, min: 1.0e-6, max: 1.0e-2}}
+  weight_decay: {{distribution: log_uniform_values, min: {decay[0]}, max: {decay[1]}}}
 """
     )
     db = directory / f"{run}.db"
@@ -136,6 +142,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--stopping", choices=["asha", "median"], default="asha")
+    parser.add_argument("--decay", choices=list(DECAY), default="wide")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="sweepd-sklearn-") as temporary:
@@ -162,7 +169,9 @@ def main():
                     if tool == "sklearn":
                         outcome = sklearn_search(task, x_train, y_train, x_test, y_test, seed, epochs)
                     else:
-                        outcome = sweepd_search(args.sweepd, task, train, test, seed, epochs, directory, args.stopping)
+                        outcome = sweepd_search(
+                            args.sweepd, task, train, test, seed, epochs, directory, args.stopping, DECAY[args.decay]
+                        )
                     results[tool].append(outcome)
                     print(f"{name} seed {seed} {tool}: test {outcome[0]:.4f}, {outcome[1]:.1f} s", file=sys.stderr)
             rows.append((name, task, results))
