@@ -34,7 +34,9 @@ extension Leaderboard {
       ? "refit on training + validation rows for \(selected.epochs) epoch\(selected.epochs == 1 ? "" : "s")"
       : "its own model (\(selected.epochs) epoch\(selected.epochs == 1 ? "" : "s"))"
     var line = "selected: trial \(selected.trial), \(how), held-out test: \(selected.testText)"
-    if selected.test.isEmpty, let message = selected.message, selected.status == .failed {
+    if selected.test.isEmpty, let message = selected.message,
+      selected.status == .failed || selected.status == .diverged
+    {
       line += " (\(message))"
     }
     return line

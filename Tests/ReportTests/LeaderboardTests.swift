@@ -159,3 +159,36 @@ final class LeaderboardTests: XCTestCase {
     XCTAssertThrowsError(try Leaderboard(json: Array(#"{"sweep":"s"}"#.utf8)))
   }
 }
+
+extension LeaderboardTests {
+  /// The final run and the folds' spread survive the JSON a client reads, and the table
+  /// shows them: `best ± std`, and the selected line apart from the validation rows; a
+  /// failed final run says why.
+  func testSelectedRunAndFoldSpreadRoundTrip() throws {
+    var board = Leaderboard(
+      sweep: "s", metric: SweepSpec.Metric(name: "val_error", goal: .minimize), trials: trials)
+    board.addFoldDeviations(from: [
+      (3, 10, #"{"val_error": 0.03, "val_error_std": 0.004}"#), (3, 9, #"{"val_error_std": 0.5}"#),
+    ])
+    XCTAssertEqual(board.ranked[0].bestDeviation, 0.004, "the spread at the best epoch")
+    XCTAssertNil(board.ranked[1].bestDeviation)
+    board.selected = SelectedRun(
+      trial: 3, run: 9, refit: true, status: .completed, epochs: 10,
+      test: ["test_error": 0.025, "test_loss": 0.11])
+    let read = try Leaderboard(json: Array(board.render(.json).utf8))
+    XCTAssertEqual(read.selected, board.selected)
+    XCTAssertEqual(read.ranked[0].bestDeviation, 0.004)
+    let table = read.render(.table)
+    XCTAssertTrue(table.contains("0.03 ± 0.004"), table)
+    XCTAssertTrue(
+      table.contains(
+        "selected: trial 3, refit on training + validation rows for 10 epochs, held-out test: test_error 0.025, test_loss 0.11"
+      ), table)
+    var failed = read
+    failed.selected = SelectedRun(
+      trial: 3, run: 9, refit: false, status: .failed, epochs: 10, test: [:], message: "worker lost")
+    XCTAssertEqual(
+      failed.selectedLine,
+      "selected: trial 3, its own model (10 epochs), held-out test: failed (worker lost)")
+  }
+}

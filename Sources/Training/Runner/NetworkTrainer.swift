@@ -216,7 +216,11 @@ final class NetworkTrainer {
     let network = self.network
     let workspaces = self.workspaces
     let shardGradientPointers = shardGradients
-    let passes = (0..<plan.shardCount).map { trainingPass(rows: plan.range(ofShard: $0)) }
+    // Per-shard passes only carry dropout masks; without dropout one pass serves every shard
+    // and the step allocates nothing for it.
+    let passes =
+      masks.isEmpty ? [] : (0..<plan.shardCount).map { trainingPass(rows: plan.range(ofShard: $0)) }
+    let plainPass = trainingPass(rows: 0..<0)
     computeParameters { computed in
       let theta = UnsafeBufferPointer(start: computed, count: network.parameterCount)
       gradient.withUnsafeMutableBufferPointer { gradientBuffer in
@@ -235,7 +239,8 @@ final class NetworkTrainer {
                     let ts = targets.advanced(by: range.lowerBound, outputs: outputs)
                     let workspace = workspaces[s]
                     network.forward(
-                      theta.baseAddress!, x: xs, rows: range.count, workspace: workspace, pass: passes[s])
+                      theta.baseAddress!, x: xs, rows: range.count, workspace: workspace,
+                      pass: passes.isEmpty ? plainPass : passes[s])
                     losses[s] =
                       network.lossFromOutputs(
                         targets: ts, rows: range.count, workspace: workspace, outputGradientScale: scale
@@ -243,7 +248,7 @@ final class NetworkTrainer {
                     let destination = s == 0 ? g.baseAddress! : shardGradientPointers[s - 1]
                     network.backward(
                       theta.baseAddress!, x: xs, rows: range.count, workspace: workspace,
-                      gradient: destination, pass: passes[s])
+                      gradient: destination, pass: passes.isEmpty ? plainPass : passes[s])
                     if needsDiagonal {
                       // Accumulates into one buffer, so shards run in order (see below).
                       network.addGaussNewtonDiagonal(

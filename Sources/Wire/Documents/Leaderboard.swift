@@ -106,7 +106,7 @@ public struct GroupSummary: Hashable, Sendable {
 
 /// A sweep's final run: the configuration its search selected (rank 1 by the validation
 /// metric), trained again and scored once on the held-out test rows.
-public struct SelectedRun: Hashable, Sendable {
+public struct SelectedRun: Hashable, Sendable, Codable {
   /// The selected search trial, and the final run's own trial id.
   public var trial: Int64
   public var run: Int64

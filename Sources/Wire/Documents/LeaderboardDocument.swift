@@ -27,18 +27,6 @@ public struct LeaderboardDocument: Codable, Sendable {
     }
   }
 
-  /// The final run of a sweep with held-out test rows: the selected trial, the run's own
-  /// id, how it trained, and its test metrics (apart from every validation number).
-  public struct Selected: Codable, Sendable {
-    public var trial: Int64
-    public var run: Int64
-    public var refit: Bool
-    public var status: TrialState
-    public var epochs: Int
-    public var test: [String: Double]
-    public var message: String?
-  }
-
   public struct Trial: Codable, Sendable {
     public var rank: Int
     public var trial: Int64
@@ -107,7 +95,8 @@ public struct LeaderboardDocument: Codable, Sendable {
   public var parameters: [String]?
   public var trials: [Trial]
   public var groups: [Group]?
-  public var selected: Selected?
+  /// The final run of a sweep with held-out test rows (absent: none yet).
+  public var selected: SelectedRun?
 
   /// The document of `board`: its best `top` trials (all when nil), and the statistics
   /// per value of `groupBy` over every trial.
@@ -126,11 +115,7 @@ public struct LeaderboardDocument: Codable, Sendable {
         configuration: trial.configuration,
         attempt: trial.attempt, seed: trial.seed.map(String.init))
     }
-    selected = board.selected.map {
-      Selected(
-        trial: $0.trial, run: $0.run, refit: $0.refit, status: $0.status, epochs: $0.epochs, test: $0.test,
-        message: $0.message)
-    }
+    selected = board.selected
     groups = groupBy.map { key in
       board.groups(by: key).map { group in
         Group(
@@ -170,10 +155,6 @@ extension Leaderboard {
       return summary
     }
     self.init(sweep: document.sweep, metric: document.metric, trials: trials)
-    selected = document.selected.map {
-      SelectedRun(
-        trial: $0.trial, run: $0.run, refit: $0.refit, status: $0.status, epochs: $0.epochs, test: $0.test,
-        message: $0.message)
-    }
+    selected = document.selected
   }
 }
