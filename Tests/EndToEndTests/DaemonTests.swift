@@ -41,13 +41,22 @@ class DaemonTestCase: XCTestCase {
     return (process, log)
   }
 
+  /// Waits until `text` appears in `log` and its line is complete (a process may be caught
+  /// mid-write), and returns the log from `text` on. A line still unfinished at the
+  /// deadline is returned as it stands.
   func wait(for text: String, in log: URL, seconds: Double) throws -> String {
     let deadline = Date().addingTimeInterval(seconds)
+    var found: String?
     while Date() < deadline {
       let content = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-      if let range = content.range(of: text) { return String(content[range.lowerBound...]) }
+      if let range = content.range(of: text) {
+        let rest = String(content[range.lowerBound...])
+        if rest.contains("\n") { return rest }
+        found = rest
+      }
       usleep(50_000)
     }
+    if let found { return found }
     XCTFail(
       "'\(text)' did not appear in \(log.lastPathComponent): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")"
     )
