@@ -136,21 +136,23 @@ public final class DashboardServer: Sendable {
     router.get("/api/sweeps/:id") { _, context in
       self.json(
         self.reads.answer(
-          .status(sweep: try context.parameters.require("id")), view: self.coordinator.liveView()))
+          try Self.checked(.status(sweep: try context.parameters.require("id"))),
+          view: self.coordinator.liveView()))
     }
     router.get("/api/sweeps/:id/leaderboard") { request, context in
       let id = try context.parameters.require("id")
-      let top = request.uri.queryParameters.get("top").flatMap { Int($0) }
+      let top = try Self.integer("top", in: request)
       let groupBy = request.uri.queryParameters.get("group_by").map { String($0) }
       return self.json(
         self.reads.answer(
-          .leaderboard(LeaderboardRequest(sweep: id, top: top, groupBy: groupBy)),
+          try Self.checked(.leaderboard(LeaderboardRequest(sweep: id, top: top, groupBy: groupBy))),
           view: self.coordinator.liveView()))
     }
     router.get("/api/sweeps/:id/history") { _, context in
       self.json(
         self.reads.answer(
-          .history(sweep: try context.parameters.require("id")), view: self.coordinator.liveView()))
+          try Self.checked(.history(sweep: try context.parameters.require("id"))),
+          view: self.coordinator.liveView()))
     }
     router.get("/api/workers") { _, _ in
       let view = self.coordinator.liveView()
@@ -163,12 +165,16 @@ public final class DashboardServer: Sendable {
       return self.json(WireCodec.reply(WorkersDocument(workers: workers)))
     }
     router.get("/api/trials/:id/logs") { request, context in
-      guard let id = Int64(try context.parameters.require("id")) else { throw HTTPError(.badRequest) }
-      let attempt = request.uri.queryParameters.get("attempt").flatMap { Int($0) }
-      let after = request.uri.queryParameters.get("after").flatMap { Int64($0) }
+      let text = try context.parameters.require("id")
+      guard let id = Int64(text) else {
+        throw HTTPError(.badRequest, message: "trial: '\(text)' is not a trial id (a whole number ≥ 0)")
+      }
+      let attempt = try Self.integer("attempt", in: request)
+      let after = try Self.integer("after", in: request).map(Int64.init)
       return self.json(
         self.reads.answer(
-          .logs(LogsRequest(trial: id, attempt: attempt, after: after)), view: self.coordinator.liveView()))
+          try Self.checked(.logs(LogsRequest(trial: id, attempt: attempt, after: after))),
+          view: self.coordinator.liveView()))
     }
     router.get("/api/events") { _, _ in self.events() }
     for action in ["pause", "resume", "cancel"] {
@@ -183,9 +189,26 @@ public final class DashboardServer: Sendable {
           case "resume": .manage(ManageRequest(sweep: id, action: .resume))
           default: .cancel(sweep: id)
           }
-        return self.json(await self.ask(request))
+        return self.json(await self.ask(try Self.checked(request)))
       }
     }
+  }
+
+  /// A query parameter that must be a whole number, if present: 400 naming it otherwise.
+  static func integer(_ name: String, in request: Request) throws -> Int? {
+    guard let text = request.uri.queryParameters.get(name) else { return nil }
+    guard let value = Int(text) else {
+      throw HTTPError(
+        .badRequest, message: "\(name): '\(text.prefix(40))' is not a whole number")
+    }
+    return value
+  }
+
+  /// The request, if its fields pass the checks every ZeroMQ request passes
+  /// (`ClientRequest.problem`); else 400 naming the field.
+  static func checked(_ request: ClientRequest) throws -> ClientRequest {
+    if let problem = request.problem { throw HTTPError(.badRequest, message: problem) }
+    return request
   }
 
   /// A request answered by the coordinator's loop.

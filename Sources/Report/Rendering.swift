@@ -11,7 +11,7 @@ extension Leaderboard {
   /// The leaderboard as text in `format`; `top` limits the trials shown, `groupBy` adds (for
   /// table and markdown) or switches to (csv) the per-group summary.
   public func render(_ format: LeaderboardFormat, top: Int? = nil, groupBy: String? = nil) -> String {
-    let shown = Array(ranked.prefix(top ?? ranked.count))
+    let shown = Array(ranked.prefix(max(top ?? ranked.count, 0)))
     switch format {
     case .json: return LeaderboardDocument(self, top: top, groupBy: groupBy).jsonText
     case .csv: return groupBy.map { csvGroups($0) } ?? csv(shown)

@@ -88,8 +88,10 @@ extension SweepStatus {
 
   /// `0.4 s`, `42 s`, `3 min 05 s`, `2 h 07 min`.
   public static func duration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "? s" }
     if seconds < 10 { return String(format: "%.1f s", seconds) }
-    let whole = Int(seconds.rounded())
+    // Past a million hours the number says all there is to say (and stays an Int).
+    let whole = Int(Swift.min(seconds, 3.6e9).rounded())
     if whole < 60 { return "\(whole) s" }
     if whole < 3600 { return String(format: "%d min %02d s", whole / 60, whole % 60) }
     return String(format: "%d h %02d min", whole / 3600, (whole % 3600) / 60)

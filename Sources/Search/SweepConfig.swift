@@ -305,6 +305,9 @@ public enum SweepConfig {
       warnAboutSize(
         spec, at: byKey["repeats"]?.keyLocation ?? byKey["parameters"]?.keyLocation ?? tree.location)
       if let entry = byKey["early_terminate"] { warnIfNothingStops(spec, at: entry.keyLocation) }
+      if !isProgram, issues.isEmpty, let entry = byKey["parameters"] {
+        warnAboutCombinations(spec, at: entry.keyLocation)
+      }
       spec.warnings = warnings
       if method == .sobol && spec.parameters.count > SobolSequence.maximumDimensions {
         issue(
@@ -873,6 +876,15 @@ public enum SweepConfig {
             case .scalar(.int, _) = f["max"]!
           else {
             issue(f["min"]!.location, "\(path).min", "int_uniform needs whole-number min and max")
+            return nil
+          }
+          // Within ±2^53: every value is a Double exactly, and max − min + 1 cannot overflow.
+          let bound: UInt = 1 << 53
+          guard a.magnitude <= bound, b.magnitude <= bound else {
+            let key = a.magnitude > bound ? "min" : "max"
+            issue(
+              f[key]!.location, "\(path).\(key)",
+              "int_uniform bounds must lie within ±\(bound) (2^53), got \(a.magnitude > bound ? a : b)")
             return nil
           }
           return .intUniform(min: a, max: b)

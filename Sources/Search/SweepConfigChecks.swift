@@ -250,6 +250,53 @@ extension SweepConfig.Parser {
     }
   }
 
+  /// The most combinations `warnAboutCombinations` tries (the parse runs in the
+  /// coordinator's loop on SUBMIT: a few milliseconds at most).
+  static let combinationsTried = 512
+
+  /// Values each passing alone can still be refused together (eve's `k_lower: 5` with
+  /// `k_upper: 2`). Tries combinations of every parameter's probe values (a categorical's
+  /// values, a range's ends) — all of them, or an evenly spread `combinationsTried` — and
+  /// warns with the first refused one: such trials are recorded failed when drawn.
+  mutating func warnAboutCombinations(_ spec: SweepSpec, at location: SourceLocation) {
+    guard spec.parameters.count >= 2 else { return }
+    let probes = spec.parameters.map { probeValues($0.distribution) }
+    guard probes.allSatisfy({ !$0.isEmpty }) else { return }
+    var total = 1
+    for values in probes {
+      let (product, overflow) = total.multipliedReportingOverflow(by: values.count)
+      total = overflow ? Int.max : product
+    }
+    let tried = Swift.min(total, Self.combinationsTried)
+    let stride = total / tried
+    var refused = 0
+    var example: String?
+    for n in 0..<tried {
+      var remainder = n * stride
+      var assignment: [(String, ConfigValue)] = []
+      for (parameter, values) in zip(spec.parameters, probes).reversed() {
+        assignment.append((parameter.path, values[remainder % values.count]))
+        remainder /= values.count
+      }
+      assignment.reverse()
+      do {
+        _ = try TrialFactory.make(base: spec.base, assignment: assignment, seed: 0, digests: digests)
+      } catch {
+        refused += 1
+        if example == nil {
+          example = "\(assignment.map { "\($0.0)=\($0.1)" }.joined(separator: ", ")): \(error)"
+        }
+      }
+    }
+    guard let example else { return }
+    warnings.append(
+      ConfigIssue(
+        file: file, location: location, keyPath: "parameters",
+        message:
+          "\(refused) of \(tried) combinations of the swept values\(tried < total ? " tried" : "") are refused by the trainer, e.g. \(example); such trials are recorded failed and the sweep goes on"
+      ))
+  }
+
   mutating func checkOptimizerName(_ value: ConfigValue, _ location: SourceLocation, _ path: String) {
     guard case .string(let name) = value else {
       issue(location, path, "optimizer names are words, found \(value)")

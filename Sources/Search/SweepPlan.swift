@@ -34,6 +34,22 @@ extension TrialWork {
 
 /// One trial a sweep starts: which configuration and repeat, its seed, the values it used,
 /// and the complete trial spec.
+/// A trial whose values the trainer refuses together, though each passed the config's
+/// checks alone (eve's `k_lower: 5` drawn with `k_upper: 2`): what was drawn, and the
+/// trainer's reason. The coordinator records it `failed` with that reason and goes on.
+public struct RefusedTrial: Error, Sendable, CustomStringConvertible {
+  public var index: Int
+  public var configuration: Int
+  public var repeatIndex: Int
+  public var seed: UInt64
+  public var assigned: [(String, ConfigValue)]
+  public var point: [Double]
+  /// The trainer's sentence.
+  public var reason: String
+
+  public var description: String { reason }
+}
+
 public struct PlannedTrial: Sendable {
   /// 0-based position in the sweep.
   public var index: Int
@@ -117,10 +133,11 @@ public struct SweepPlan: Sendable {
   /// `point` overrides the sampler (a TPE sweep's repeats reuse their configuration's point).
   /// `overrides`: values given by hand (`sweepd enqueue`) by parameter path, in place of the
   /// sampled ones; the point gets their quantiles, so TPE models the trial where it is.
+  /// Throws `RefusedTrial` when the trainer refuses the values drawn together.
   public func trial(
     _ index: Int, history: [Observation] = [], point given: [Double]? = nil,
     overrides: [String: ConfigValue] = [:]
-  ) throws -> PlannedTrial {
+  ) throws(RefusedTrial) -> PlannedTrial {
     let configuration = index / spec.repeats
     let repeatIndex = index % spec.repeats
     var point = spec.method == .grid ? [] : given ?? self.point(configuration, history: history)
@@ -153,8 +170,14 @@ public struct SweepPlan: Sendable {
         index: index, configuration: configuration, repeatIndex: repeatIndex, seed: seed, assigned: assigned,
         used: assigned, work: .program(work), point: point)
     }
-    let made = try TrialFactory.make(
-      base: spec.base, assignment: assigned, seed: seed, digests: spec.dataDigests)
+    let made: TrialFactory.Made
+    do {
+      made = try TrialFactory.make(base: spec.base, assignment: assigned, seed: seed, digests: spec.dataDigests)
+    } catch {
+      throw RefusedTrial(
+        index: index, configuration: configuration, repeatIndex: repeatIndex, seed: seed, assigned: assigned,
+        point: point, reason: "\(error)")
+    }
     return PlannedTrial(
       index: index, configuration: configuration, repeatIndex: repeatIndex, seed: seed, assigned: assigned,
       used: made.used, work: .builtIn(made.spec), point: point)

@@ -141,14 +141,22 @@ public struct SweepSpec: Sendable {
     if program != nil { return Self.unknownSteps }
     if let swept = parameters.first(where: { $0.path == "training.epochs" }) {
       switch swept.distribution {
-      case .constant(let value): if let epochs = value.number { return Int(epochs) }
+      case .constant(let value): if let epochs = Self.count(value.number) { return epochs }
       case .categorical(let values, _):
-        if let most = values.compactMap(\.number).max() { return Int(most) }
+        if let most = Self.count(values.compactMap(\.number).max()) { return most }
       case .intUniform(_, let max): return max
       default: break
       }
     }
-    if let epochs = base["training"]?["epochs"]?.number { return Int(epochs) }
+    // A value no trial can take (past Int, fractional, negative) is refused by the trial's
+    // own checks; here it only must not trap.
+    if let epochs = Self.count(base["training"]?["epochs"]?.number) { return epochs }
     return TrialSpec().epochs
+  }
+
+  /// `value` as a whole number ≥ 0, if it is one that fits an `Int`.
+  static func count(_ value: Double?) -> Int? {
+    guard let value, value >= 0, let whole = Int(exactly: value) else { return nil }
+    return whole
   }
 }

@@ -31,7 +31,9 @@ public struct HyperbandRule: Hashable, Sendable {
     var bands: [Int] = []
     if let maxIter, let s {
       var band = Double(maxIter)
-      for _ in 0..<Swift.max(0, s) {
+      // At most `maximumBands` (an absurd `s` with an eta near 1 would otherwise loop for
+      // minutes and fill memory).
+      for _ in 0..<Swift.min(Swift.max(0, s), Self.maximumBands) {
         band /= self.eta
         if band < 1 { break }
         bands.append(Int(band))
@@ -39,13 +41,16 @@ public struct HyperbandRule: Hashable, Sendable {
     } else if let minIter {
       var band = Double(Swift.max(1, minIter))
       // Bands past any realistic epoch count are never reached; stop before Int overflows.
-      while band < 1e9 {
+      while band < 1e9 && bands.count < Self.maximumBands {
         bands.append(Int(band))
         band *= self.eta
       }
     }
     self.bands = Array(Set(bands)).sorted()
   }
+
+  /// The most bands a rule keeps, whatever its settings.
+  public static let maximumBands = 1_000
 
   /// A curve without its non-finite values, negated when the goal is to maximize (so lower is
   /// better throughout).

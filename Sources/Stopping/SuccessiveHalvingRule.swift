@@ -32,7 +32,9 @@ public struct SuccessiveHalvingRule: Hashable, Sendable {
     self.goal = goal
     var rungs: [Int] = []
     var rung = Double(self.minEpochs)
-    while Int(rung) < self.maxEpochs {
+    // Rungs past a billion epochs are never reached, and at most `HyperbandRule.maximumBands`
+    // are kept (an eta near 1 with a huge max_epochs would otherwise fill memory).
+    while rung < Swift.min(Double(self.maxEpochs), 1e9) && rungs.count < HyperbandRule.maximumBands {
       if rungs.last != Int(rung) { rungs.append(Int(rung)) }
       rung *= self.eta
     }

@@ -409,6 +409,16 @@ public final class Store: Sendable {
     }
   }
 
+  /// Whether a write failed because the store refuses the rows themselves — a constraint
+  /// (a row about a trial or sweep that no longer exists: `FOREIGN KEY constraint failed`),
+  /// a type mismatch, a value too big — so that writing them again can never succeed.
+  /// Everything else (a full disk, an I/O error, a read-only or busy file) passes, and the
+  /// same write may succeed later.
+  public static func refusesRows(_ error: Error) -> Bool {
+    guard let error = error as? DatabaseError else { return false }
+    return [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_TOOBIG, .SQLITE_RANGE].contains(error.resultCode)
+  }
+
   // MARK: Metrics and events
 
   /// Writes a batch of metric rows in one transaction. A row already stored for the same

@@ -224,6 +224,9 @@ public enum WireCodec {
         guard done.epochs >= 0 else {
           return .failure(.invalid(command: command, reason: "epochs \(done.epochs) is negative"))
         }
+        guard done.seconds.isFinite, done.seconds >= 0 else {
+          return .failure(.invalid(command: command, reason: "seconds \(done.seconds) is not a finite number ≥ 0"))
+        }
         return .success(.done(done))
       }
     case "LOG":
@@ -274,7 +277,18 @@ public enum WireCodec {
     }
   }
 
+  /// A client's request, decoded and checked field by field (`ClientRequest.problem`): a
+  /// request that fails is `.invalid` naming the field, and the coordinator refuses it.
   public static func decodeClientRequest(_ frames: [[UInt8]], limit: Int = Protocol.maximumFrameBytes)
+    -> Result<ClientRequest, WireError>
+  {
+    decodeUncheckedClientRequest(frames, limit: limit).flatMap { request in
+      guard let problem = request.problem else { return .success(request) }
+      return .failure(.invalid(command: command(of: request), reason: problem))
+    }
+  }
+
+  static func decodeUncheckedClientRequest(_ frames: [[UInt8]], limit: Int)
     -> Result<ClientRequest, WireError>
   {
     let (command, bytes): (String, [UInt8])
@@ -311,15 +325,7 @@ public enum WireCodec {
       }
     case "LOGS": return body(LogsRequest.self, bytes, command).map { .logs($0) }
     case "MANAGE":
-      return body(ManageRequest.self, bytes, command).flatMap { request in
-        if request.action == .extend && (request.runCap ?? 0) < 1 {
-          return .failure(.invalid(command: command, reason: "extend needs runCap ≥ 1"))
-        }
-        if request.action == .enqueue && (request.values ?? [:]).isEmpty {
-          return .failure(.invalid(command: command, reason: "enqueue needs values"))
-        }
-        return .success(.manage(request))
-      }
+      return body(ManageRequest.self, bytes, command).map { .manage($0) }
     case "HISTORY", "CANCEL", "DELETE":
       return body(Sweep.self, bytes, command).flatMap { request in
         guard let sweep = request.sweep else {

@@ -306,4 +306,110 @@ final class CoordinatorServerTests: XCTestCase {
       try store.metrics(trial: attempt.trial, attempt: attempt.attempt).map(\.epoch), Array(1...400))
     XCTAssertEqual(try store.trial(attempt.trial)?.bestValue, 1.0 / 400)
   }
+
+  /// Deleting a live sweep (running, or paused) while its trial streams epochs: whatever the
+  /// worker sends about the deleted trial afterwards is dropped, the coordinator goes on
+  /// dispatching, and the next sweep runs to its end (the defect: a METRIC of a deleted trial
+  /// failed its foreign key, and the store held everything forever).
+  func testDeletingALiveSweepDoesNotHoldTheStore() throws {
+    let store = try Store(path: directory.appendingPathComponent("d.db").path)
+    let context = try ZMQContext()
+    let running = try Running(bind: "tcp://127.0.0.1:*", store: store)
+    defer { running.stop() }
+    let client = try context.socket(.dealer)
+    try client.connect(running.server.endpoint)
+    let worker = try context.socket(.dealer)
+    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
+    try worker.connect(running.server.endpoint)
+    try worker.send(
+      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    for pausedFirst in [false, true] {
+      try submit(client, rosenbrockSweep(epochs: 100))
+      let assignment = try nextAssignment(worker)
+      if pausedFirst {
+        try client.send(
+          WireCodec.encode(ClientRequest.manage(ManageRequest(sweep: assignment.sweep, action: .pause))))
+        guard case .ok = try WireCodec.decodeClientReply(try receive(client)).get() else {
+          return XCTFail("pause refused")
+        }
+      }
+      // An epoch waits in the group commit for company when the delete arrives.
+      try worker.send(metric(assignment.attempt, 1, 0.5))
+      try client.send(WireCodec.encode(ClientRequest.delete(sweep: assignment.sweep)))
+      guard case .ok = try WireCodec.decodeClientReply(try receive(client)).get() else {
+        return XCTFail("delete refused")
+      }
+      for epoch in 2...5 { try worker.send(metric(assignment.attempt, epoch, 0.4)) }
+      try worker.send(
+        WireCodec.encode(
+          WorkerMessage.log(LogChunk(attempt: assignment.attempt, stream: .stdout, text: "after the delete\n"))))
+      XCTAssertNil(try store.sweep(assignment.sweep))
+    }
+    // The coordinator still dispatches and writes: a new sweep runs to its end.
+    try submit(client, rosenbrockSweep(epochs: 1))
+    let next = try nextAssignment(worker)
+    try worker.send(metric(next.attempt, 1, 0.3))
+    try worker.send(
+      WireCodec.encode(
+        WorkerMessage.done(DoneReport(attempt: next.attempt, status: .completed, epochs: 1, seconds: 0))))
+    var acknowledged = false
+    for _ in 0..<50 where !acknowledged {
+      if case .acknowledge(let acked) = try WireCodec.decodeCoordinatorMessage(try receive(worker)).get() {
+        acknowledged = acked == next.attempt
+      }
+    }
+    XCTAssertTrue(acknowledged, "the DONE of the next sweep's trial was never acknowledged")
+    XCTAssertEqual(try store.trial(next.attempt.trial)?.state, .completed)
+    XCTAssertEqual(try store.sweep(next.sweep)?.state, .completed)
+    XCTAssertFalse(running.server.metricsSnapshot().storeFailing)
+  }
+
+  /// A batch the store refuses for good (a row about a trial that does not exist) does not
+  /// hold the store: the refused row is dropped and counted, every other row is written.
+  func testRowsTheStoreRefusesAreDroppedNotHeld() throws {
+    let store = try Store(path: directory.appendingPathComponent("r.db").path)
+    let server = try CoordinatorServer(bind: "tcp://127.0.0.1:*", store: store)
+    let sweep = try store.createSweep(
+      SweepRecord(
+        id: "s1", name: nil, file: "t.yaml", configText: "method: grid\n", method: "grid",
+        metricName: "val_loss", metricGoal: "minimize", seed: 1, state: .completed, createdAt: 0),
+      trials: [
+        TrialRecord(
+          sweepID: "s1", index: 0, configuration: 0, repeatIndex: 0, seed: 1, params: "{}", point: "[]",
+          spec: "{}", updatedAt: 0)
+      ])
+    let trial = try XCTUnwrap(sweep.first?.id)
+    server.commit.add(MetricRecord(trialID: trial, attempt: 1, epoch: 1, values: "{}"), now: 0)
+    server.commit.add(MetricRecord(trialID: 987_654, attempt: 1, epoch: 1, values: "{}"), now: 0)
+    server.commit.events.append(EventRecord(time: 0, sweepID: "s1", trialID: trial, kind: "note", detail: "kept"))
+    XCTAssertTrue(server.writeChanges(), "a refused row held the store")
+    XCTAssertNil(server.storeFailingSince)
+    XCTAssertTrue(server.commit.isEmpty)
+    XCTAssertEqual(server.counters.droppedRows, 1)
+    XCTAssertEqual(try store.metrics(trial: trial, attempt: 1).map(\.epoch), [1])
+  }
+
+  /// A LEADERBOARD with `top: -1`, sent with any key, is refused with a reply naming the
+  /// field, and the coordinator goes on answering (the defect: `prefix(-1)` trapped it).
+  func testAnOutOfRangeRequestIsRefusedAndTheCoordinatorLives() throws {
+    let store = try Store(path: directory.appendingPathComponent("t.db").path)
+    let context = try ZMQContext()
+    let running = try Running(bind: "tcp://127.0.0.1:*", store: store)
+    defer { running.stop() }
+    let client = try context.socket(.dealer)
+    try client.connect(running.server.endpoint)
+    try submit(client, rosenbrockSweep(epochs: 1))
+    let sweep = try XCTUnwrap(try store.sweeps().first?.id)
+    var frames = WireCodec.encode(ClientRequest.leaderboard(LeaderboardRequest(sweep: sweep, top: 3)))
+    frames[2] = Array(#"{"sweep":"\#(sweep)","top":-1}"#.utf8)
+    try client.send(frames)
+    guard case .error(let message) = try WireCodec.decodeClientReply(try receive(client)).get() else {
+      return XCTFail("top -1 was accepted")
+    }
+    XCTAssertTrue(message.contains("top: -1"), message)
+    try client.send(WireCodec.encode(ClientRequest.status(sweep: sweep)))
+    guard case .ok = try WireCodec.decodeClientReply(try receive(client)).get() else {
+      return XCTFail("the coordinator stopped answering")
+    }
+  }
 }

@@ -566,8 +566,55 @@ extension SweepBookTests {
     }
     var data: DataPart
   }
+  /// Values the trainer refuses together (eve's k_lower above its k_upper) become trials
+  /// recorded failed with the trainer's reason, and the sweep goes on to its run_cap and
+  /// completes (the defect: the proposal stopped at the first refused trial, for good).
+  func testARefusedCombinationIsRecordedFailedAndTheSweepGoesOn() throws {
+    var book = SweepBook()
+    let (record, plan) = try sweep(
+      """
+      method: random
+      run_cap: 12
+      metric: {name: val_loss, goal: minimize}
+      model: {kind: rosenbrock}
+      optimizer: {name: eve}
+      training: {epochs: 3}
+      parameters:
+        k_lower: {values: [0.1, 5.0]}
+        k_upper: {values: [2.0, 10.0]}
+      """)
+    XCTAssertTrue(plan.spec.warnings.contains { $0.message.contains("refused by the trainer") })
+    book.add(record, plan: plan)
+    var refused = 0
+    var runnable: [Int64] = []
+    while let proposal = book.proposal(for: "s", capacity: 1, now: 0) {
+      let stored = proposal.records.map { record -> TrialRecord in
+        var record = record
+        record.id = nextID
+        nextID += 1
+        return record
+      }
+      for record in stored where record.state == .failed {
+        refused += 1
+        XCTAssertTrue(record.message?.contains("k_lower must be smaller than k_upper") ?? false)
+        XCTAssertTrue(record.params.contains("\"k_lower\":5"), record.params)
+      }
+      book.commit(proposal, stored: stored)
+      for record in stored where record.state == .pending {
+        runnable.append(record.id!)
+        start(&book, record.id!)
+        XCTAssertNotNil(finish(&book, record.id!))
+      }
+    }
+    XCTAssertEqual(refused + runnable.count, 12)
+    XCTAssertGreaterThan(refused, 0)
+    XCTAssertEqual(book.sweeps["s"]?.counts[.failed], refused)
+    XCTAssertEqual(book.sweeps["s"]?.counts[.pending] ?? 0, 0)
+    XCTAssertEqual(book.sweeps["s"]?.isComplete, true)
+  }
 }
 
 extension Data {
   fileprivate var string: String { String(decoding: self, as: UTF8.self) }
+
 }

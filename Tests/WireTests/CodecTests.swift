@@ -114,6 +114,52 @@ final class CodecTests: XCTestCase {
     }
   }
 
+  /// Every numeric and text field of a client request is checked at the boundary: a request
+  /// out of range is `.invalid`, naming the field (a negative `top` once trapped the
+  /// coordinator; a `../` digest in SUBMIT's data once touched a file outside the store).
+  func testClientRequestsOutOfRangeAreRefusedNamingTheField() {
+    let good = String(repeating: "a", count: 64)
+    let cases: [(ClientRequest, String)] = [
+      (.leaderboard(LeaderboardRequest(sweep: "s1-1", top: -1)), "top: -1"),
+      (.leaderboard(LeaderboardRequest(sweep: "s1-1", top: 0)), "top: 0"),
+      (.leaderboard(LeaderboardRequest(sweep: "s1-1", top: Int.max)), "top: "),
+      (.leaderboard(LeaderboardRequest(sweep: "s1-1", groupBy: "")), "groupBy"),
+      (.leaderboard(LeaderboardRequest(sweep: "../x")), "sweep: '../x'"),
+      (.status(sweep: String(repeating: "s", count: 500)), "sweep: "),
+      (.history(sweep: ""), "sweep: ''"),
+      (.cancel(sweep: "a b"), "sweep: 'a b'"),
+      (.delete(sweep: "s\u{0}"), "sweep: "),
+      (.logs(LogsRequest(trial: -3)), "trial: -3"),
+      (.logs(LogsRequest(trial: 1, attempt: 0)), "attempt: 0"),
+      (.logs(LogsRequest(trial: 1, after: -1)), "after: -1"),
+      (.manage(ManageRequest(sweep: "s1-1", action: .extend, runCap: -7)), "runCap: -7"),
+      (.manage(ManageRequest(sweep: "s1-1", action: .extend, runCap: Int.max)), "runCap: "),
+      (.manage(ManageRequest(sweep: "s1-1", action: .enqueue, values: [:])), "values"),
+      (.submit(SubmitRequest(file: "t.yaml", text: "", data: ["x": "../../probe_target"])), "data.x: '../../probe_target'"),
+      (.submit(SubmitRequest(file: "t.yaml", text: "", data: ["x": good.uppercased()])), "data.x"),
+    ]
+    for (request, field) in cases {
+      guard case .failure(.invalid(_, let reason)) = WireCodec.decodeClientRequest(WireCodec.encode(request)) else {
+        XCTFail("accepted \(request)")
+        continue
+      }
+      XCTAssertTrue(reason.hasPrefix(field), "\(reason) does not start with \(field)")
+    }
+    let fine: [ClientRequest] = [
+      .leaderboard(LeaderboardRequest(sweep: "s1765090000-1", top: 10, groupBy: "optimizer")),
+      .status(sweep: nil), .logs(LogsRequest(trial: 0, attempt: 1, after: 0)),
+      .manage(ManageRequest(sweep: "s1-1", action: .extend, runCap: 200)),
+      .submit(SubmitRequest(file: "t.yaml", text: "", data: ["data.path": good])),
+    ]
+    for request in fine {
+      guard case .success(let decoded) = WireCodec.decodeClientRequest(WireCodec.encode(request)) else {
+        XCTFail("refused \(request)")
+        continue
+      }
+      XCTAssertEqual(decoded, request)
+    }
+  }
+
   func testMalformedInputIsAnErrorNotACrash() {
     func error(_ frames: [[UInt8]]) -> WireError? {
       if case .failure(let error) = WireCodec.decodeWorkerMessage(frames) { return error }

@@ -106,10 +106,11 @@ struct Requests {
         return Self.refuse("the store cannot be written (\(error)); sweep \(sweep) is not deleted")
       }
       logger.info("sweep \(sweep) deleted (\(trials) trials)", metadata: ["sweep": "\(sweep)"])
-      // A running sweep's leases go too, and its running trials are stopped.
+      // A live sweep's (running or paused) leases go too, and its running trials are stopped;
+      // what its workers still send about them is dropped by the lease machine.
       return Answer(
         reply: WireCodec.reply(DeleteReply(deleted: sweep, trials: trials)),
-        effects: record.state == .running ? [.cancel(sweep)] : [.collectData])
+        effects: record.state.isLive ? [.cancel(sweep)] : [.collectData])
     case .manage(let request): return manage(request, book: &book)
     case .haveData(let request):
       guard let dataStore else { return Self.refuse("this coordinator keeps no data files") }

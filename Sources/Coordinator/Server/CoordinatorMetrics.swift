@@ -21,8 +21,11 @@ public struct CoordinatorMetrics: Sendable, Equatable {
   public var storeWrites = 0
   public var storeWriteSeconds = 0.0
   public var storeWriteMaxSeconds = 0.0
-  /// Whether store writes are failing now (1) or not (0).
+  /// Whether store writes are failing now (1) or not (0): a passing failure (a full disk,
+  /// an I/O error), held and retried.
   public var storeFailing = false
+  /// Rows the store refused for good (about a trial or sweep that no longer exists), dropped.
+  public var droppedRows = 0
 
   public init() {}
 
@@ -70,8 +73,13 @@ public struct CoordinatorMetrics: Sendable, Equatable {
       "sweepd_store_write_max_seconds", "gauge", "The longest store write transaction so far.",
       [("", storeWriteMaxSeconds)])
     metric(
-      "sweepd_store_failing", "gauge", "1 while store writes fail (a full disk), else 0.",
+      "sweepd_store_failing", "gauge",
+      "1 while store writes fail for a passing reason (a full disk, an I/O error) and are held, else 0.",
       [("", storeFailing ? 1 : 0)])
+    metric(
+      "sweepd_store_rows_dropped_total", "counter",
+      "Rows the store refused for good (about a deleted trial or sweep), dropped rather than held.",
+      [("", Double(droppedRows))])
     return lines.joined(separator: "\n") + "\n"
   }
 }

@@ -291,6 +291,12 @@ public final class CoordinatorServer: @unchecked Sendable {
           return
         }
         reply(to: frames[0], answer(request))
+      case .failure(.invalid(let command, let reason)):
+        // A client request that decoded but fails its checks: refused, with the field.
+        logger.warning(
+          "refused a \(command) request from \(Self.readable(frames[0])): \(reason)",
+          metadata: ["peer": "\(Self.readable(frames[0]))"])
+        reply(to: frames[0], .error("\(command): \(reason)"))
       case .failure(let error):
         logger.warning("dropped a message from \(Self.readable(frames[0])): \(error)")
         perform(leases.handle(.malformed(peer, reason: "\(error)"), now: now))
@@ -304,7 +310,9 @@ public final class CoordinatorServer: @unchecked Sendable {
   /// Answers a client request: from the written state, and what it changed written before
   /// the reply.
   func answer(_ request: ClientRequest) -> ClientReply {
-    flush()
+    // A delete removes the sweep's rows: whatever is buffered about them is written first
+    // (METRIC rows may be waiting for company), never after, when they would be orphans.
+    if case .delete = request { flush(final: true) } else { flush() }
     let answer = requests.answer(request, book: &book, leases: leases, submitted: &submitted)
     changes += 1
     for effect in answer.effects {
@@ -458,20 +466,48 @@ public final class CoordinatorServer: @unchecked Sendable {
       counters.storeWrites += 1
       counters.storeWriteSeconds += seconds
       counters.storeWriteMaxSeconds = max(counters.storeWriteMaxSeconds, seconds)
+    } catch where Store.refusesRows(error) {
+      // Rows the store can never take (about a trial or sweep that no longer exists) must
+      // not hold every other row: each is written alone, and the refused ones are dropped.
+      return writeRefusedBatch(error)
     } catch {
-      if storeFailingSince == nil {
-        storeFailingSince = now
-        logger.error(
-          "store: cannot write (\(error)); holding every change and message until it can (retrying every 50 ms)"
-        )
-      }
-      return false
+      return holding(error)
     }
     if let since = storeFailingSince {
       logger.info("store: writing again after \(formatSeconds(now - since)); nothing was lost")
       storeFailingSince = nil
     }
     return true
+  }
+
+  /// The store refused the batch as a whole (`Store.refusesRows`): each row is written in a
+  /// transaction of its own, and the ones it refuses are dropped, counted and logged — a
+  /// write that can never succeed does not hold the store (a full disk does).
+  func writeRefusedBatch(_ error: Error) -> Bool {
+    let rows = commit.rowCount
+    do {
+      let refused = try commit.writeEachAlone(to: store, now: wallClock)
+      counters.droppedRows += refused.count
+      changes += 1
+      logger.error(
+        "store: refused \(refused.count) of \(rows) rows (\(error)); dropped them and wrote the rest. First: \(refused.first ?? "-")"
+      )
+      return true
+    } catch {
+      return holding(error)
+    }
+  }
+
+  /// A write failed for a passing reason (a full disk): everything is held for the next
+  /// try, logged once until it succeeds. Returns false.
+  func holding(_ error: Error) -> Bool {
+    if storeFailingSince == nil {
+      storeFailingSince = now
+      logger.error(
+        "store: cannot write (\(error)); holding every change and message until it can (retrying every 50 ms)"
+      )
+    }
+    return false
   }
 
   func sendQueued() {
@@ -504,10 +540,20 @@ public final class CoordinatorServer: @unchecked Sendable {
     }
     book.commit(proposal, stored: stored)
     leases.require(Self.requirements(of: book.sweeps[id]!.plan.spec), for: id)
+    let refused = stored.filter { $0.state == .failed }
+    if let first = refused.first {
+      logger.warning(
+        "sweep \(id): \(refused.count) trial\(refused.count == 1 ? "" : "s") recorded failed: \(first.message ?? "")",
+        metadata: ["sweep": "\(id)"])
+      // Nothing runs for them: the sweep is refilled (or completed) at the next flush. A sweep
+      // without a trial count goes on when its running trials end.
+      if book.sweeps[id]?.plan.totalTrials != nil { refillQueue.insert(id) }
+    }
     perform(
       leases.handle(
         .trialsAdded(
-          sweep: id, trials: stored.map { $0.id! }, maxAttempts: book.sweeps[id]!.plan.spec.maxAttempts),
+          sweep: id, trials: stored.filter { $0.state == .pending }.map { $0.id! },
+          maxAttempts: book.sweeps[id]!.plan.spec.maxAttempts),
         now: now))
   }
 

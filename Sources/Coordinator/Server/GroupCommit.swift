@@ -40,6 +40,59 @@ struct GroupCommit {
     return now - since >= Self.metricDelay || metrics.count + logs.count >= Self.metricBatch
   }
 
+  /// Rows of each kind buffered now.
+  var rowCount: Int { changes.count + events.count + metrics.count + logs.count }
+
+  /// Drops every buffered row about the given trials (a deleted sweep's): they can never
+  /// be written. Returns how many went.
+  mutating func drop(trials: Set<Int64>) -> Int {
+    guard !trials.isEmpty else { return 0 }
+    let before = rowCount
+    changes.removeAll { trials.contains($0.id) }
+    events.removeAll { $0.trialID.map(trials.contains) ?? false }
+    metrics.removeAll { trials.contains($0.trialID) }
+    logs.removeAll { trials.contains($0.trialID) }
+    if metrics.isEmpty && logs.isEmpty { metricsSince = nil }
+    return before - rowCount
+  }
+
+  /// After the store refused the batch as a whole (`Store.refusesRows`): writes each row in
+  /// a transaction of its own, keeps going past the rows the store refuses, and empties the
+  /// buffer. Returns the refused rows' descriptions (with the store's reason). Throws, keeping
+  /// the rows not yet written, when a write fails for a passing reason (a full disk).
+  mutating func writeEachAlone(to store: Store, now: Double) throws -> [String] {
+    var refused: [String] = []
+    func attempt(_ what: @autoclosure () -> String, _ write: () throws -> Void) throws {
+      do {
+        try write()
+      } catch where Store.refusesRows(error) {
+        refused.append("\(what()): \(error)")
+      }
+    }
+    while let change = changes.first {
+      try attempt("the change of trial \(change.id)") { _ = try store.updateTrials([change], now: now) }
+      changes.removeFirst()
+    }
+    while let event = events.first {
+      try attempt("a \(event.kind) event of trial \(event.trialID.map(String.init) ?? "-")") {
+        _ = try store.updateTrials([], events: [event], now: now)
+      }
+      events.removeFirst()
+    }
+    while let metric = metrics.first {
+      try attempt("epoch \(metric.epoch) of trial \(metric.trialID)") {
+        _ = try store.updateTrials([], metrics: [metric], now: now)
+      }
+      metrics.removeFirst()
+    }
+    while let log = logs.first {
+      try attempt("output of trial \(log.trialID)") { _ = try store.updateTrials([], logs: [log], now: now) }
+      logs.removeFirst()
+    }
+    metricsSince = nil
+    return refused
+  }
+
   /// Writes every row in one transaction and empties the buffer; on a failure (thrown)
   /// nothing is written and everything is kept.
   mutating func write(to store: Store, now: Double) throws {

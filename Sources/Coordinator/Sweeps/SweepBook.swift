@@ -253,8 +253,13 @@ public struct SweepBook: Sendable {
         }
         points[configuration] = given
       }
-      guard let planned = try? live.plan.trial(index, point: given) else { break }
-      records.append(Self.record(planned, sweep: id, now: now))
+      do {
+        records.append(Self.record(try live.plan.trial(index, point: given), sweep: id, now: now))
+      } catch {
+        // Values the trainer refuses together: the trial is recorded failed with its reason,
+        // and the sweep goes on with the next one.
+        records.append(Self.record(refused: error, sweep: id, now: now))
+      }
       index += 1
     }
     return records.isEmpty ? nil : Proposal(sweep: id, records: records, points: points)
@@ -291,6 +296,22 @@ public struct SweepBook: Sendable {
       point: String(decoding: (try? encoder.encode(planned.point)) ?? Data(), as: UTF8.self),
       spec: String(decoding: (try? planned.work.json(encoder)) ?? Data(), as: UTF8.self),
       updatedAt: now)
+  }
+
+  /// A trial the trainer refused (`RefusedTrial`) as the row the store keeps: failed from
+  /// the start, with the values drawn and the trainer's reason; it is never leased.
+  static func record(refused: RefusedTrial, sweep id: String, now: Double) -> TrialRecord {
+    let encoder = Self.encoder
+    let params = ConfigValue.map(refused.assigned.map { ConfigValue.Entry(key: $0.0, value: $0.1) })
+    var record = TrialRecord(
+      sweepID: id, index: refused.index, configuration: refused.configuration,
+      repeatIndex: refused.repeatIndex, seed: refused.seed,
+      params: String(decoding: (try? encoder.encode(params)) ?? Data(), as: UTF8.self),
+      point: String(decoding: (try? encoder.encode(refused.point)) ?? Data(), as: UTF8.self),
+      spec: "{}", updatedAt: now)
+    record.state = .failed
+    record.message = "the trainer refuses these values together: \(refused.reason)"
+    return record
   }
 
   /// `sweepd enqueue`: the sweep's next configuration (its `repeats` trials) with `values`
@@ -344,8 +365,11 @@ public struct SweepBook: Sendable {
     live.counts[.pending, default: 0] += stored.count
     sweeps[proposal.sweep] = live
     for record in stored {
-      trials[record.id!] = Trial(
-        sweep: proposal.sweep, index: record.index, spec: record.spec, phase: .pending)
+      let trial = Trial(sweep: proposal.sweep, index: record.index, spec: record.spec, phase: .pending)
+      trials[record.id!] = trial
+      // Refused at creation: ended at once (counted failed, finished for deterministic mode,
+      // a failed observation for TPE).
+      if record.state == .failed { ended(record.id!, trial, as: .failed, best: nil) }
     }
   }
 

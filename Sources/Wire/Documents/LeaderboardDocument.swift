@@ -101,7 +101,7 @@ public struct LeaderboardDocument: Codable, Sendable {
   /// The document of `board`: its best `top` trials (all when nil), and the statistics
   /// per value of `groupBy` over every trial.
   public init(_ board: Leaderboard, top: Int? = nil, groupBy: String? = nil) {
-    let shown = board.ranked.prefix(top ?? board.ranked.count)
+    let shown = board.ranked.prefix(max(top ?? board.ranked.count, 0))
     sweep = board.sweep
     metric = board.metric
     parameters = board.parameterNames
