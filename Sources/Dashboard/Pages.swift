@@ -237,12 +237,13 @@ enum Pages {
     let age = Date().timeIntervalSince(view.publishedAt)
     var rows = ""
     for worker in view.workers {
-      let host = worker.name.split(separator: ":").first.map(String.init) ?? worker.name
+      let host = worker.host.isEmpty ? "–" : worker.host
+      let state = worker.draining ? " <span class=\"note\">(draining)</span>" : ""
       let running = worker.running.map { "<a href=\"/trials/\($0)\">\($0)</a>" }.joined(separator: " ")
       rows += """
-        <tr><td>\(escape(worker.name))</td><td>\(escape(host))</td><td class="num">\(worker.slots)</td>\
+        <tr><td>\(escape(worker.name))\(state)</td><td>\(escape(host))</td><td class="num">\(worker.slots)</td>\
         <td>\(worker.programs ? "yes" : "no")</td><td class="num">\(worker.gpus)</td><td>\(running)</td>\
-        <td class="num">\(String(format: "%.1f s ago", worker.heardSecondsAgo + age))</td></tr>
+        <td>\(escape(worker.version))</td><td class="num">\(String(format: "%.1f s ago", worker.heardSecondsAgo + age))</td></tr>
         """
     }
     let body =
@@ -250,7 +251,7 @@ enum Pages {
       ? "<h1>Workers</h1><p class=\"empty\">No worker is connected.</p>"
       : """
       <h1>Workers</h1><div class="scroll"><table class="sortable"><thead><tr><th>name</th><th>host</th>\
-      <th>slots</th><th>programs</th><th>GPUs</th><th>running trials</th><th>last heard</th></tr></thead>
+      <th>slots</th><th>programs</th><th>GPUs</th><th>running trials</th><th>version</th><th>last heard</th></tr></thead>
       <tbody>\(rows)</tbody></table></div>
       """
     return page(title: "sweepd: workers", body: body, liveURL: "/workers", version: view.version)

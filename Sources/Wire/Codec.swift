@@ -69,6 +69,7 @@ public enum WireCodec {
     case .done(let done): return frames("DONE", done)
     case .log(let chunk): return frames("LOG", chunk)
     case .handBack(let attempts): return frames("HANDBACK", Attempts(attempts: attempts))
+    case .draining: return frames("DRAINING", Empty())
     case .bye: return frames("BYE", Empty())
     }
   }
@@ -239,6 +240,7 @@ public enum WireCodec {
         if let bad = list.attempts.lazy.compactMap({ checked($0, command) }).first { return .failure(bad) }
         return .success(.handBack(list.attempts))
       }
+    case "DRAINING": return body(Empty.self, bytes, command).map { _ in .draining }
     case "BYE": return body(Empty.self, bytes, command).map { _ in .bye }
     default: return .failure(.unknownCommand(command))
     }

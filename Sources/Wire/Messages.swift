@@ -148,6 +148,10 @@ public enum WorkerMessage: Hashable, Sendable {
   case done(DoneReport)
   /// Handing back attempts it will not finish (graceful shutdown).
   case handBack([AttemptID])
+  /// The worker is draining (SIGTERM): it takes no new trial and leaves when its running
+  /// ones have finished and been acknowledged. Sent before any hand-back, so the
+  /// coordinator never assigns a handed-back trial to it again.
+  case draining
   case bye
 }
 

@@ -22,6 +22,14 @@ public final class WorkerAgent: @unchecked Sendable {
   let ownsContext: Bool
   let curve: CurveClientKeys?
   var socket: ZMQSocket?
+  /// libzmq's monitor of the current connection (not for `inproc://`): says when the CURVE
+  /// handshake fails, which otherwise looks exactly like a cut link.
+  var monitor: ZMQSocket?
+  /// End the process (non-zero) at the first failed handshake rather than retrying.
+  public var exitOnAuthFailure = false
+  /// Failed handshakes since the last good one, and when the last was logged.
+  var authFailures = 0
+  var authFailureLogged = -Double.infinity
   var state: WorkerState
   let inbox = Mutex(SlotInbox(window: epochBatchWindow))
   let stopFlags = Mutex<Set<AttemptID>>([])
@@ -86,7 +94,7 @@ public final class WorkerAgent: @unchecked Sendable {
     cores: CoreAllowance = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount),
     dataCache: DataCache = DataCache(), context: ZMQContext? = nil, curve: CurveClientKeys? = nil,
     dataCacheDirectory: String = DataFetcher.defaultDirectory, dataCacheBytes: Int64 = 4 << 30,
-    programs: ProgramOptions = ProgramOptions()
+    programs: ProgramOptions = ProgramOptions(), drainGrace: Double? = nil
   ) throws {
     programOptions = programs
     self.name = name
@@ -112,8 +120,11 @@ public final class WorkerAgent: @unchecked Sendable {
     }
     dataFetcher.log = { [named] line in named.info("\(line)") }
     let host = ProcessInfo.processInfo.hostName
+    var settings = WorkerState.Settings()
+    settings.drainGrace = drainGrace
     state = WorkerState(
-      name: name, host: host, slots: slots, version: version, session: UUID().uuidString.lowercased())
+      name: name, host: host, slots: slots, version: version, settings: settings,
+      session: UUID().uuidString.lowercased())
     state.programs = programs.allowed
     state.gpus = programs.gpus.count
     var ends: [Int32] = [0, 0]
@@ -152,7 +163,9 @@ public final class WorkerAgent: @unchecked Sendable {
         $0.sleepMilliseconds(now: DispatchTime.now().uptimeNanoseconds, limit: limit)
       }
       let polled = try ZMQPoller.readable(
-        socket.map { [$0] } ?? [], fileDescriptors: [wake.read], timeoutMilliseconds: timeout)
+        (socket.map { [$0] } ?? []) + (monitor.map { [$0] } ?? []), fileDescriptors: [wake.read],
+        timeoutMilliseconds: timeout)
+      if monitor != nil, polled.sockets.last == true { try watchHandshakes() }
       if polled.fileDescriptors[0] {
         var sink = [UInt8](repeating: 0, count: 256)
         while read(wake.read, &sink, sink.count) > 0 {}
@@ -170,7 +183,10 @@ public final class WorkerAgent: @unchecked Sendable {
       let requested = shutdownRequests.load(ordering: .relaxed)
       while handledShutdowns < requested {
         handledShutdowns += 1
-        logger.info(handledShutdowns == 1 ? "shutting down after the running trials" : "shutting down now")
+        logger.info(
+          handledShutdowns == 1
+            ? "shutting down after the running trials (\(state.running.count - state.queued.count) running; no new ones taken\(state.settings.drainGrace.map { "; handed back after \(Int(Swift.min($0, 1e9))) s" } ?? ""))"
+            : "shutting down now")
         exit = try perform(state.handle(.shutdown, now: now)) || exit
       }
       if now - lastTick >= 0.1 {
@@ -179,6 +195,7 @@ public final class WorkerAgent: @unchecked Sendable {
       }
     }
     // Close the socket and wait (up to its linger) for the last messages to leave.
+    monitor = nil
     socket = nil
     // Every socket must be closed before the context can terminate.
     dataFetcher.close()
@@ -196,8 +213,11 @@ public final class WorkerAgent: @unchecked Sendable {
         // A fresh routing id per connection (the coordinator knows the worker by name).
         try fresh.setOption(ZMQ_ROUTING_ID_OPTION, "\(state.name)#\(connection)")
         if let curve { try fresh.makeCurveClient(curve) }
+        monitor = nil
+        let watcher = endpoint.hasPrefix("inproc://") ? nil : try fresh.monitor()
         try fresh.connect(endpoint)
         socket = fresh
+        monitor = watcher
         if connection > 1 { logger.info("reconnecting to \(endpoint)") }
       case .send(let message):
         if case .ready = message {
@@ -227,6 +247,34 @@ public final class WorkerAgent: @unchecked Sendable {
       }
     }
     return exit
+  }
+
+  /// Reads the connection's monitor: a failed handshake is an error in the log (the first,
+  /// then at most one a minute while it goes on: a key may yet be authorized), and with
+  /// `exitOnAuthFailure` it ends the worker non-zero.
+  func watchHandshakes() throws {
+    while let message = try monitor?.receive(dontWait: true) {
+      guard let event = ZMQMonitorEvent(frames: message.frames) else { continue }
+      switch event.kind {
+      case .handshakeSucceeded:
+        if authFailures > 0 { logger.info("the handshake with \(endpoint) succeeds again") }
+        authFailures = 0
+      case .handshakeFailed(let reason):
+        authFailures += 1
+        let advice =
+          curve == nil
+          ? "a coordinator with CURVE keys needs --curve-server-key and --curve-secret-key"
+          : "check that --curve-server-key is the coordinator's public key and that this worker's .pub is in its --authorized-keys"
+        let sentence =
+          "the CURVE handshake with the coordinator at \(endpoint) failed: \(reason); \(advice) (\(authFailures) failure\(authFailures == 1 ? "" : "s") so far)"
+        if exitOnAuthFailure { throw WorkerError(sentence) }
+        if now - authFailureLogged >= 60 {
+          logger.error("\(sentence)")
+          authFailureLogged = now
+        }
+      default: break
+      }
+    }
   }
 
   /// Sends waiting messages in order until the socket's queue is full.

@@ -20,6 +20,10 @@ public struct WorkerState: Sendable {
     public var liveness = 3.0
     public var resendAfter = 3.0
     public var maximumBackoff = 32.0
+    /// Seconds a draining worker lets its running trials finish (nil: as long as they take);
+    /// past it, it hands them back (not counted as attempts) and leaves. Below systemd's
+    /// `TimeoutStopSec`, so a drain ends with a hand-back rather than a SIGKILL.
+    public var drainGrace: Double? = nil
 
     public init() {}
   }
@@ -74,6 +78,8 @@ public struct WorkerState: Sendable {
   var nextReconnect = 0.0
   /// 0: working; 1: draining (no new trials); 2: leaving now.
   public private(set) var shutdownLevel = 0
+  /// When a draining worker stops waiting for its running trials (see `drainGrace`).
+  var drainDeadline: Double?
 
   /// This process's session id (see `Ready.session`).
   public let session: String?
@@ -139,6 +145,11 @@ public struct WorkerState: Sendable {
       // Leaving now hands back everything; draining hands back what no slot has started.
       let attempts = shutdownLevel >= 2 ? running.sorted { $0.trial < $1.trial } : queued
       var actions: [Action] = []
+      if shutdownLevel == 1 {
+        // Said first: the coordinator places nothing more here, not even what is handed back.
+        actions.append(.send(.draining))
+        drainDeadline = settings.drainGrace.map { now + $0 }
+      }
       if !attempts.isEmpty {
         actions += attempts.map { .stopTrial($0, reason: "worker shutting down") }
         actions.append(.send(.handBack(attempts)))
@@ -194,6 +205,8 @@ public struct WorkerState: Sendable {
     lastHeard = now
     lastSent = now
     var actions: [Action] = [.connect, .send(ready)]
+    // A new connection is a new worker to the coordinator: it is told again.
+    if shutdownLevel == 1 { actions.append(.send(.draining)) }
     for attempt in claimed {
       actions += (streamed[attempt] ?? []).map { .send(.metric($0)) }
     }
@@ -205,6 +218,10 @@ public struct WorkerState: Sendable {
   }
 
   mutating func tick(now: Double) -> [Action] {
+    if shutdownLevel == 1, let deadline = drainDeadline, now >= deadline {
+      // The grace is over: what still runs is handed back, and the worker leaves.
+      return handle(.shutdown, now: now)
+    }
     var actions: [Action] = []
     if now - lastHeard > settings.heartbeatInterval * settings.liveness {
       guard now >= nextReconnect else { return [] }

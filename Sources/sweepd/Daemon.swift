@@ -231,9 +231,22 @@ struct WorkerCommand: ParsableCommand {
   @Flag(help: "Run program trials: the code a program sweep's submitter sent (off by default).")
   var allowPrograms = false
   @OptionGroup var programs: ProgramFlags
+  @Option(
+    help:
+      "Seconds SIGTERM lets running trials finish before they are handed back (not counted as attempts) and the worker leaves; 0: no limit."
+  )
+  var drainGrace: Double = 540
+  @Flag(
+    help:
+      "Exit non-zero when the coordinator refuses this worker's key (or the server key is wrong), instead of logging the error and retrying."
+  )
+  var exitOnAuthFailure = false
 
   func validate() throws {
     if dataCacheMb < 1 { throw ValidationError("--data-cache-mb must be ≥ 1") }
+    if !(drainGrace >= 0) || !drainGrace.isFinite {
+      throw ValidationError("--drain-grace must be a number of seconds ≥ 0, got \(drainGrace)")
+    }
   }
 
   func run() throws {
@@ -248,7 +261,9 @@ struct WorkerCommand: ParsableCommand {
       slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, version: SweepdVersion.string,
       logger: logger, cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount),
       curve: curve, dataCacheDirectory: dataCache ?? DataFetcher.defaultDirectory,
-      dataCacheBytes: Int64(dataCacheMb) << 20, programs: try programs.options(allowed: allowPrograms))
+      dataCacheBytes: Int64(dataCacheMb) << 20, programs: try programs.options(allowed: allowPrograms),
+      drainGrace: drainGrace > 0 ? drainGrace : nil)
+    agent.exitOnAuthFailure = exitOnAuthFailure
     // The first SIGTERM lets running trials finish; a second hands them back and exits.
     let sources = onTerminationSignals { agent.requestShutdown() }
     try withExtendedLifetime(sources) { try agent.run() }

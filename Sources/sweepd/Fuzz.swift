@@ -81,7 +81,7 @@ struct Fuzz: ParsableCommand {
       .ready(Ready(worker: "w1", host: "h", slots: 2, version: "f", running: [attempt])), .heartbeat,
       .metric(MetricReport(attempt: attempt, epoch: 2, values: ["val_loss": 0.5, "lr": .nan])),
       .done(DoneReport(attempt: attempt, status: .completed, epochs: 3, seconds: 0.1)),
-      .handBack([attempt]), .bye,
+      .handBack([attempt]), .draining, .bye,
     ]
     let coordinator: [CoordinatorMessage] = [
       .assign(

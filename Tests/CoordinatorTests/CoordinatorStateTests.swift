@@ -27,9 +27,11 @@ final class CoordinatorStateTests: XCTestCase {
     let actions = state.handle(.message("p1", ready("w1", slots: 2)), now: 0)
     XCTAssertEqual(
       assigned(actions).map(\.1), [AttemptID(trial: 1, attempt: 1), AttemptID(trial: 2, attempt: 1)])
-    // Each assignment is preceded by its persisted transition.
-    XCTAssertEqual(actions[0], .persist(.started(AttemptID(trial: 1, attempt: 1), worker: "w1")))
-    XCTAssertEqual(actions[1], .assign("p1", AttemptID(trial: 1, attempt: 1), sweep: "a"))
+    // The join is said first (for the log); each assignment is preceded by its persisted
+    // transition.
+    XCTAssertEqual(actions[0], .joined("p1", name: "w1", host: "h", version: "test", slots: 2))
+    XCTAssertEqual(actions[1], .persist(.started(AttemptID(trial: 1, attempt: 1), worker: "w1")))
+    XCTAssertEqual(actions[2], .assign("p1", AttemptID(trial: 1, attempt: 1), sweep: "a"))
     let more = state.handle(.message("p2", ready("w2", slots: 1)), now: 0.1)
     XCTAssertEqual(assigned(more).map(\.1), [AttemptID(trial: 3, attempt: 1)])
     XCTAssertEqual(state.pendingCount, 2)
@@ -232,7 +234,40 @@ extension CoordinatorStateTests {
       actions.contains(
         .persist(.requeued(lost: first, next: AttemptID(trial: 1, attempt: 2), reason: "handed back by w1"))),
       "\(actions)")
-    XCTAssertEqual(assigned(actions).map(\.1), [AttemptID(trial: 1, attempt: 2)])
+    XCTAssertTrue(assigned(actions).isEmpty, "not back to the worker that handed it back at once")
+    XCTAssertEqual(
+      assigned(state.handle(.tick, now: 2.1)).map(\.1), [AttemptID(trial: 1, attempt: 2)],
+      "after a heartbeat interval it may take it again")
+  }
+
+  /// A draining worker (SIGTERM; it says DRAINING) takes nothing new: what it hands back
+  /// goes to another worker, or waits — never back and forth (the defect: a 2-slot worker
+  /// stopped by systemd got the same trial back hundreds of times a second, attempt 702).
+  func testADrainingWorkerGetsNothingNew() {
+    var state = CoordinatorState()
+    _ = state.handle(.trialsAdded(sweep: "a", trials: [1, 2, 3], maxAttempts: 3), now: 0)
+    let first = state.handle(.message("p1", ready("w1", slots: 2)), now: 0)
+    XCTAssertEqual(assigned(first).count, 2)
+    XCTAssertEqual(state.handle(.message("p1", .draining), now: 1), [.draining("p1", name: "w1", running: 2)])
+    XCTAssertEqual(state.handle(.message("p1", .draining), now: 1), [], "said once")
+    var sent: [(String, AttemptID)] = []
+    var now = 1.0
+    while now < 30 {
+      now += 0.1
+      sent += assigned(state.handle(.tick, now: now))
+      _ = state.handle(.message("p1", .heartbeat), now: now)
+    }
+    XCTAssertTrue(sent.isEmpty, "a draining worker was given \(sent)")
+    // Its running trials finish there; the trial it never started goes to the next worker.
+    let running = state.trials.filter { $0.value.running }.map(\.key).sorted()
+    XCTAssertEqual(running.count, 2)
+    let other = assigned(state.handle(.message("p2", ready("w2", slots: 1)), now: now))
+    XCTAssertEqual(other.map(\.0), ["p2"])
+    XCTAssertEqual(state.trials[3]?.attempt, 1, "no attempt was used up on the draining worker")
+    for id in running {
+      _ = state.handle(.message("p1", done(AttemptID(trial: id, attempt: 1))), now: now)
+    }
+    XCTAssertEqual(state.trials.count, 1)
   }
 
   func metric(_ attempt: AttemptID, _ epoch: Int) -> WorkerMessage {

@@ -365,6 +365,45 @@ final class DaemonTests: DaemonTestCase {
     XCTAssertFalse(log.contains("silent"), log)
   }
 
+  /// SIGTERM to a 2-slot worker mid-trial — what systemd sends: the worker says it drains,
+  /// takes nothing new, finishes both running trials, reports them and exits 0; no trial
+  /// bounces between it and the coordinator (the defect: `attempt 702` within 0.6 s) and no
+  /// attempt is used up.
+  func testSIGTERMDrainsATwoSlotWorkerWithoutALoop() throws {
+    let db = directory.appendingPathComponent("drain.db").path
+    let (_, coordinator) = try startCoordinator(db: db)
+    let coordinatorLog = directory.appendingPathComponent("coordinator-0.log")
+    let (worker, workerLog) = try launch(
+      ["worker", "--connect", coordinator, "--slots", "2", "--name", "drained"], name: "drained")
+    let submitted = try SweepdProcess.run([
+      "submit", try writeSweep(trials: 6, epochs: 12), "--coordinator", coordinator,
+    ])
+    let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    var running = false
+    let deadline = Date().addingTimeInterval(60)
+    while !running && Date() < deadline {
+      running = try SweepdProcess.run(["status", sweep, "--coordinator", coordinator]).stdout.contains(
+        ", 2 running")
+      usleep(50_000)
+    }
+    XCTAssertTrue(running)
+    kill(worker.processIdentifier, SIGTERM)
+    let exited = Date().addingTimeInterval(120)
+    while worker.isRunning && Date() < exited { usleep(50_000) }
+    XCTAssertFalse(worker.isRunning, "the worker did not exit")
+    XCTAssertEqual(worker.terminationStatus, 0)
+    _ = try wait(for: "shutting down after the running trials (2 running", in: workerLog, seconds: 5)
+    _ = try wait(for: "worker drained draining", in: coordinatorLog, seconds: 5)
+    let board = try leaderboard(coordinator, sweep)
+    XCTAssertEqual(board.filter { $0["status"] as? String == "completed" }.count, 2, "\(board)")
+    let store = try Store(readingOnly: db)
+    let attempts = try store.trials(sweep: sweep).map(\.attempt)
+    XCTAssertLessThanOrEqual(attempts.max() ?? 0, 2, "attempts \(attempts)")
+    let requeues = ((try? String(contentsOfFile: coordinatorLog.path, encoding: .utf8)) ?? "")
+      .components(separatedBy: "requeued").count - 1
+    XCTAssertLessThanOrEqual(requeues, 4, "trials bounced: \(requeues) requeues")
+  }
+
   /// Cancel drops pending trials; an unreachable coordinator is one clear error, not a hang.
   func testCancelAndUnreachableCoordinator() throws {
     let (_, coordinator) = try startCoordinator(db: directory.appendingPathComponent("x.db").path)

@@ -93,6 +93,50 @@ final class SecurityTests: DaemonTestCase {
     XCTAssertNotEqual(plain.terminationStatus, 0)
   }
 
+  /// The whole first line of `log` that holds `text`.
+  func line(containing text: String, in log: URL) throws -> String {
+    try String(contentsOf: log, encoding: .utf8).split(separator: "\n").first { $0.contains(text) }.map(String.init)
+      ?? ""
+  }
+
+  /// What the operator reads about keys: the coordinator logs each worker's join with its
+  /// key, a second worker on the same key, and an unknown key at error level; a worker whose
+  /// key is refused says so at error level (not the cut-link line), and with
+  /// `--exit-on-auth-failure` ends non-zero at once.
+  func testKeyProblemsAreErrorsAndJoinsNameTheirKeys() throws {
+    let (endpoint, log, worker, _, keys) = try startSecureSweepd()
+    let workerKey = try String(contentsOfFile: worker.public, encoding: .utf8)
+      .split(separator: "\n").first { !$0.hasPrefix("#") }.map(String.init) ?? ""
+    XCTAssertEqual(workerKey.count, 40)
+    let joined = try wait(for: "worker trusted joined from", in: log, seconds: 30)
+    XCTAssertTrue(joined.contains("key \(workerKey)"), joined)
+    _ = try launch(
+      ["worker", "--connect", endpoint, "--slots", "1", "--name", "twin"] + keys(worker), name: "twin")
+    let twin = try wait(for: "worker twin uses the same key as worker trusted", in: log, seconds: 30)
+    XCTAssertTrue(twin.contains(workerKey), twin)
+
+    let stranger = try keygen("stranger-worker")
+    let (patient, patientLog) = try launch(
+      ["worker", "--connect", endpoint, "--name", "patient"] + keys(stranger), name: "patient")
+    _ = try wait(for: "the CURVE handshake with the coordinator", in: patientLog, seconds: 30)
+    let error = try line(containing: "the CURVE handshake with the coordinator", in: patientLog)
+    XCTAssertTrue(error.contains(" error "), error)
+    XCTAssertTrue(error.contains("--authorized-keys"), error)
+    XCTAssertTrue(patient.isRunning, "without --exit-on-auth-failure the worker keeps trying")
+    _ = try wait(for: "is not among the authorized worker or operator keys", in: log, seconds: 30)
+    let refused = try line(containing: "is not among the authorized worker or operator keys", in: log)
+    XCTAssertTrue(refused.contains(" error "), refused)
+
+    let (strict, strictLog) = try launch(
+      ["worker", "--connect", endpoint, "--name", "strict", "--exit-on-auth-failure"] + keys(stranger),
+      name: "strict")
+    let started = Date()
+    strict.waitUntilExit()
+    XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+    XCTAssertNotEqual(strict.terminationStatus, 0)
+    _ = try wait(for: "the CURVE handshake with the coordinator", in: strictLog, seconds: 5)
+  }
+
   /// A CSV travels over CURVE: a worker key may not upload it, an operator key may, and the
   /// worker fetches it by digest over its authenticated, encrypted connection.
   func testDataTravelsOverCurveAndOnlyOperatorsUpload() throws {

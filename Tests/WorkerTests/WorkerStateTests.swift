@@ -148,7 +148,7 @@ final class WorkerStateTests: XCTestCase {
     let queued = AttemptID(trial: 3, attempt: 1)
     XCTAssertEqual(
       worker.handle(.shutdown, now: 1),
-      [.stopTrial(queued, reason: "worker shutting down"), .send(.handBack([queued]))],
+      [.send(.draining), .stopTrial(queued, reason: "worker shutting down"), .send(.handBack([queued]))],
       "first request: hand back what is queued, finish what runs")
     XCTAssertEqual(
       worker.handle(.received(.assign(assignment(2))), now: 1.1),
@@ -160,10 +160,34 @@ final class WorkerStateTests: XCTestCase {
     var impatient = started()
     _ = impatient.handle(.received(.assign(assignment(5))), now: 0)
     _ = impatient.handle(.began(AttemptID(trial: 5, attempt: 1)), now: 0)
-    XCTAssertEqual(impatient.handle(.shutdown, now: 1), [])
+    XCTAssertEqual(impatient.handle(.shutdown, now: 1), [.send(.draining)])
     let attempt = AttemptID(trial: 5, attempt: 1)
     XCTAssertEqual(
       impatient.handle(.shutdown, now: 1.5),
       [.stopTrial(attempt, reason: "worker shutting down"), .send(.handBack([attempt])), .send(.bye), .exit])
+  }
+
+  /// A draining worker tells the coordinator first (DRAINING, again on a new connection),
+  /// lets its running trial finish within the grace, and past the grace hands it back and
+  /// leaves.
+  func testDrainingIsSaidAndEndsAtTheGrace() {
+    var settings = WorkerState.Settings()
+    settings.drainGrace = 10
+    var worker = WorkerState(name: "w1", host: "h", slots: 2, version: "test", settings: settings)
+    _ = worker.handle(.start, now: 0)
+    _ = worker.handle(.received(.assign(assignment(1))), now: 0)
+    _ = worker.handle(.began(AttemptID(trial: 1, attempt: 1)), now: 0)
+    XCTAssertEqual(worker.handle(.shutdown, now: 1), [.send(.draining)])
+    // The link drops and comes back: the new connection hears DRAINING right after READY.
+    _ = worker.handle(.received(.heartbeat), now: 5)
+    let reconnect = worker.handle(.tick, now: 9)
+    XCTAssertEqual(Array(reconnect.prefix(3)).last, .send(.draining), "\(reconnect)")
+    _ = worker.handle(.received(.heartbeat), now: 9)
+    // Within the grace the trial runs on; at the grace it is handed back and the worker leaves.
+    XCTAssertFalse(worker.handle(.tick, now: 10.9).contains(.exit))
+    let attempt = AttemptID(trial: 1, attempt: 1)
+    let atGrace = worker.handle(.tick, now: 11)
+    XCTAssertEqual(
+      atGrace, [.stopTrial(attempt, reason: "worker shutting down"), .send(.handBack([attempt])), .send(.bye), .exit])
   }
 }

@@ -73,6 +73,12 @@ public struct CoordinatorState: Sendable {
     case disconnect(Peer, reason: String)
     case recordMetric(MetricReport)
     case recordLog(LogChunk)
+    /// For the operator's log: a worker joined (a READY from a peer not known yet)…
+    case joined(Peer, name: String, host: String, version: String, slots: Int)
+    /// …is draining (it finishes `running` trials and takes nothing new)…
+    case draining(Peer, name: String, running: Int)
+    /// …or left (said BYE, fell silent, reconnected under a new id, or was disconnected).
+    case left(Peer, name: String, reason: String)
   }
 
   public enum Event: Hashable, Sendable {
@@ -110,6 +116,8 @@ public struct CoordinatorState: Sendable {
 
   struct Worker: Sendable {
     var name: String
+    var host = ""
+    var version = ""
     /// Cores it offers (`--slots`).
     var slots: Int
     /// Whether it runs program trials, and how many GPUs it has.
@@ -122,6 +130,11 @@ public struct CoordinatorState: Sendable {
     var offences = 0
     /// The worker process's session id (`Ready.session`).
     var session: String?
+    /// Draining (it said DRAINING): it takes nothing new; its running trials finish.
+    var draining = false
+    /// No trial is placed on it before this time: it handed one back (a worker that is full
+    /// or draining must not get the same trial again in a tight loop).
+    var restUntil = 0.0
   }
 
   struct Trial: Sendable {
@@ -312,15 +325,22 @@ public struct CoordinatorState: Sendable {
       actions.append(.acknowledge(peer, done.attempt))
       return actions
     case .handBack(let attempts):
-      // A handed-back attempt did not fail: it does not count against max_attempts.
+      // A handed-back attempt did not fail: it does not count against max_attempts. The
+      // worker gets nothing for a heartbeat interval, so a trial never bounces between the
+      // coordinator and a worker that cannot take it.
       var actions: [Action] = []
+      workers[peer]?.restUntil = now + settings.heartbeatInterval
       for attempt in attempts where isCurrent(attempt, on: peer) {
         trials[attempt.trial]?.maxAttempts += 1
         actions += requeue(attempt, reason: "handed back by \(workers[peer]!.name)")
       }
       return actions
+    case .draining:
+      guard workers[peer]?.draining == false else { return [] }
+      workers[peer]?.draining = true
+      return [.draining(peer, name: workers[peer]!.name, running: workers[peer]!.running.count)]
     case .bye:
-      return drop(peer, reason: "worker \(workers[peer]!.name) left")
+      return drop(peer, reason: "worker \(workers[peer]!.name) left", said: "said BYE")
     }
   }
 
@@ -340,10 +360,16 @@ public struct CoordinatorState: Sendable {
       }
       actions += drop(other, reason: "worker \(ready.worker) reconnected")
     }
+    if workers[peer] == nil {
+      actions.append(
+        .joined(peer, name: ready.worker, host: ready.host, version: ready.version, slots: ready.slots))
+    }
     var worker =
       workers[peer]
       ?? Worker(name: ready.worker, slots: ready.slots, lastHeard: now, lastSent: now, running: [])
     worker.slots = ready.slots
+    worker.host = ready.host
+    worker.version = ready.version
     worker.programs = ready.programs ?? false
     worker.gpus = ready.gpus ?? 0
     worker.session = ready.session
@@ -417,9 +443,11 @@ public struct CoordinatorState: Sendable {
     ]
   }
 
-  mutating func drop(_ peer: Peer, reason: String) -> [Action] {
+  /// The worker is gone: its attempts are requeued (`reason`), and the log hears why
+  /// (`said`, else `reason`).
+  mutating func drop(_ peer: Peer, reason: String, said: String? = nil) -> [Action] {
     guard let worker = workers.removeValue(forKey: peer) else { return [] }
-    var actions: [Action] = []
+    var actions: [Action] = [.left(peer, name: worker.name, reason: said ?? reason)]
     for attempt in worker.running.sorted(by: { $0.trial < $1.trial }) {
       if trials[attempt.trial]?.worker == peer { actions += requeue(attempt, reason: reason) }
     }
@@ -504,14 +532,14 @@ public struct CoordinatorState: Sendable {
   /// The next trial to start and the worker to start it on: sweeps take turns; each
   /// sweep's oldest pending trial goes to the least-loaded worker that fits it, and a sweep
   /// no worker fits now waits without holding up the others.
-  mutating func nextPlacement() -> (Peer, Int64)? {
+  mutating func nextPlacement(now: Double) -> (Peer, Int64)? {
     guard !sweepOrder.isEmpty else { return nil }
     for offset in 0..<sweepOrder.count {
       let index = (nextSweep + offset) % sweepOrder.count
       let sweep = sweepOrder[index]
       guard !paused.contains(sweep), let queue = pending[sweep], let id = queue.first else { continue }
       let needs = requirements[sweep] ?? Requirements()
-      let fitting = workers.filter { fits(needs, $0.value) }
+      let fitting = workers.filter { !$0.value.draining && $0.value.restUntil <= now && fits(needs, $0.value) }
       guard
         let (peer, _) = fitting.min(by: {
           (Double($0.value.running.count) / Double($0.value.slots), $0.key)
@@ -529,7 +557,7 @@ public struct CoordinatorState: Sendable {
   /// workers first.
   mutating func schedule(now: Double) -> [Action] {
     var actions: [Action] = []
-    while let (peer, id) = nextPlacement() {
+    while let (peer, id) = nextPlacement(now: now) {
       guard var trial = trials[id] else { continue }
       trial.attempt += 1
       trial.running = true

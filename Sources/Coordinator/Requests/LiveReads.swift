@@ -61,6 +61,9 @@ extension CoordinatorState {
   /// A connected worker as the dashboard shows it.
   public struct WorkerSummary: Sendable, Codable, Hashable {
     public var name: String
+    /// The host and sweepd version it said in READY.
+    public var host: String
+    public var version: String
     public var slots: Int
     public var programs: Bool
     public var gpus: Int
@@ -68,14 +71,17 @@ extension CoordinatorState {
     public var running: [Int64]
     /// Seconds since it was last heard from, when the view was published.
     public var heardSecondsAgo: Double
+    /// Draining (SIGTERM): it finishes its running trials and takes no new one.
+    public var draining: Bool
   }
 
   /// The connected workers by name, as of `now` (the lease machine's clock).
   public func workerSummaries(now: Double) -> [WorkerSummary] {
     workers.values.map {
       WorkerSummary(
-        name: $0.name, slots: $0.slots, programs: $0.programs, gpus: $0.gpus,
-        running: $0.running.map(\.trial).sorted(), heardSecondsAgo: max(0, now - $0.lastHeard))
+        name: $0.name, host: $0.host, version: $0.version, slots: $0.slots, programs: $0.programs,
+        gpus: $0.gpus, running: $0.running.map(\.trial).sorted(), heardSecondsAgo: max(0, now - $0.lastHeard),
+        draining: $0.draining)
     }.sorted { $0.name < $1.name }
   }
 }

@@ -42,6 +42,8 @@ public final class CoordinatorServer: @unchecked Sendable {
   var outbox: [(peer: String, frames: [[UInt8]])] = []
   /// Sweeps to refill (or end) after the next write.
   var refillQueue: Set<String> = []
+  /// The CURVE public key each worker connection came with (for the log).
+  var peerKeys: [String: String] = [:]
 
   let started = DispatchTime.now().uptimeNanoseconds
   /// Set by `stop`; a byte on `wake` interrupts the poll at once.
@@ -254,6 +256,9 @@ public final class CoordinatorServer: @unchecked Sendable {
       publishMetrics()
       publishLive()
     }
+    logger.info(
+      "coordinator stopping: \(leases.workerCount) worker\(leases.workerCount == 1 ? "" : "s") connected, \(leases.runningCount) trial\(leases.runningCount == 1 ? "" : "s") running (their workers keep them for the next coordinator)"
+    )
     flush(final: true)
     // Everything in the database file itself: a copy of that file alone is complete.
     store.checkpoint()
@@ -266,11 +271,13 @@ public final class CoordinatorServer: @unchecked Sendable {
 
   /// Handles one message; `role` is the sender's ZAP user id when the coordinator runs
   /// CURVE, and decides what the sender may do.
-  func handle(_ frames: [[UInt8]], role: String? = nil) {
+  func handle(_ frames: [[UInt8]], role userID: String? = nil) {
     guard frames.count >= 2 else { return }
     let peer = String(decoding: frames[0], as: UTF8.self)
     let body = Array(frames.dropFirst())
-    let role = role.flatMap(Security.Role.init(rawValue:))
+    let identity = Security.identity(userID)
+    let role = identity?.role
+    if let key = identity?.key, role == .worker, peerKeys[peer] == nil { peerKeys[peer] = key }
     switch WireCodec.decodeWorkerMessage(body) {
     case .success(let message):
       if security != nil && role != .worker {
@@ -386,6 +393,23 @@ public final class CoordinatorServer: @unchecked Sendable {
       case .heartbeat(let peer): send(peer, .heartbeat)
       case .disconnect(let peer, let reason): send(peer, .disconnect(reason))
       case .recordMetric(let metric): record(metric)
+      case .joined(let peer, let name, let host, let version, let slots):
+        let key = peerKeys[peer]
+        logger.info(
+          "worker \(name) joined from \(host): sweepd \(version), \(slots) slot\(slots == 1 ? "" : "s")\(key.map { ", key \($0)" } ?? "")",
+          metadata: ["worker": "\(name)", "host": "\(host)", "version": "\(version)"])
+        if let key, let other = leases.workers.first(where: { $0.key != peer && peerKeys[$0.key] == key }) {
+          logger.warning(
+            "worker \(name) uses the same key as worker \(other.value.name) (\(key)): give each worker box its own key pair, so one can be revoked alone",
+            metadata: ["worker": "\(name)", "key": "\(key)"])
+        }
+      case .draining(_, let name, let running):
+        logger.info(
+          "worker \(name) draining: its \(running) running trial\(running == 1 ? "" : "s") finish there, it gets no new one",
+          metadata: ["worker": "\(name)"])
+      case .left(let peer, let name, let reason):
+        peerKeys[peer] = nil
+        logger.info("worker \(name) left: \(reason)", metadata: ["worker": "\(name)"])
       case .recordLog(let chunk):
         commit.add(
           LogRecord(

@@ -18,9 +18,17 @@ public struct CoordinatorSecurity: Sendable {
     self.operatorKeys = operatorKeys
   }
 
-  /// A connection's role, as its ZAP user id.
+  /// A connection's role; its ZAP user id is `role:public key`.
   public enum Role: String, Sendable {
     case `operator`, worker
+  }
+
+  /// The role and public key a ZAP user id names (`worker:KEY`).
+  static func identity(_ userID: String?) -> (role: Role, key: String)? {
+    guard let userID, let colon = userID.firstIndex(of: ":"),
+      let role = Role(rawValue: String(userID[..<colon]))
+    else { return nil }
+    return (role, String(userID[userID.index(after: colon)...]))
   }
 
   /// The role of a public key (nil: refused).
@@ -42,11 +50,12 @@ extension CoordinatorSecurity {
     if let security {
       let handler = ZAPHandler(context: context) { [logger] key, address in
         guard let role = security.role(of: key) else {
-          logger.warning(
-            "refused a connection from \(address): unknown key \(key)", metadata: ["address": "\(address)"])
+          logger.error(
+            "refused a connection from \(address): its key \(key) is not among the authorized worker or operator keys",
+            metadata: ["address": "\(address)", "key": "\(key)"])
           return nil
         }
-        return role.rawValue
+        return "\(role.rawValue):\(key)"
       }
       try handler.start()
       zapHandler = handler
