@@ -27,8 +27,9 @@ final class CoordinatorServerTests: XCTestCase {
     let server: CoordinatorServer
     let done = DispatchSemaphore(value: 0)
 
-    init(bind: String, store: Store) throws {
+    init(bind: String, store: Store, configure: (CoordinatorServer) -> Void = { _ in }) throws {
       server = try CoordinatorServer(bind: bind, store: store)
+      configure(server)
       Thread { [server, done] in
         try? server.run()
         done.signal()
@@ -411,5 +412,60 @@ final class CoordinatorServerTests: XCTestCase {
     guard case .ok = try WireCodec.decodeClientReply(try receive(client)).get() else {
       return XCTFail("the coordinator stopped answering")
     }
+  }
+
+  /// While the store cannot be written, workers still hear heartbeats (so they keep their
+  /// connection and their running trials: the defect was reconnects and restarted trials,
+  /// `attempt 5` with `max_attempts: 3`), and what is held stays bounded: past `holdLimit`
+  /// rows the coordinator stops reading until the store takes them, then reads on.
+  func testAFullStoreKeepsWorkersAliveAndBoundsWhatItHolds() throws {
+    let store = try Store(path: directory.appendingPathComponent("hold.db").path)
+    let context = try ZMQContext()
+    let running = try Running(bind: "tcp://127.0.0.1:*", store: store) { $0.holdLimit = 50 }
+    defer { running.stop() }
+    let client = try context.socket(.dealer)
+    try client.connect(running.server.endpoint)
+    try submit(client, rosenbrockSweep(epochs: 1000))
+    let worker = try context.socket(.dealer)
+    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
+    try worker.connect(running.server.endpoint)
+    try worker.send(
+      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    let attempt = try nextAssignment(worker).attempt
+    try store.capSize(pages: try store.pageCount())
+    for epoch in 1...400 { try worker.send(metric(attempt, epoch, 1.0 / Double(epoch))) }
+    // 4 s is past the workers' liveness (3 heartbeat intervals): heartbeats keep coming.
+    var heartbeats = 0
+    let until = Date().addingTimeInterval(4)
+    while Date() < until {
+      if try ZMQPoller.readable([worker], timeoutMilliseconds: 100)[0], let message = try worker.receive(),
+        case .heartbeat = try WireCodec.decodeCoordinatorMessage(message.frames).get()
+      {
+        heartbeats += 1
+      }
+    }
+    XCTAssertGreaterThanOrEqual(heartbeats, 3, "workers would take the coordinator for dead")
+    XCTAssertTrue(running.server.metricsSnapshot().storeFailing)
+    XCTAssertEqual(running.server.metricsSnapshot().workersConnected, 1, "the worker was dropped")
+    // Space is back: everything is read and written, nothing lost.
+    try store.capSize(pages: nil)
+    let deadline = Date().addingTimeInterval(10)
+    while try store.metrics(trial: attempt.trial, attempt: 1).count < 400 && Date() < deadline {
+      usleep(20_000)
+    }
+    XCTAssertEqual(try store.metrics(trial: attempt.trial, attempt: 1).map(\.epoch), Array(1...400))
+    XCTAssertEqual(try store.trial(attempt.trial)?.attempt, 1, "the running trial was never restarted")
+  }
+
+  /// Back-pressure is pure arithmetic on the buffer: the loop reads no more once the store
+  /// fails and `holdLimit` rows wait.
+  func testBackPressureStartsAtTheHoldLimit() throws {
+    let server = try CoordinatorServer(
+      bind: "tcp://127.0.0.1:*", store: try Store(path: directory.appendingPathComponent("b.db").path))
+    server.holdLimit = 3
+    for epoch in 1...3 { server.commit.add(MetricRecord(trialID: 1, attempt: 1, epoch: epoch, values: "{}"), now: 0) }
+    XCTAssertFalse(server.backPressured, "the store is not failing")
+    server.storeFailingSince = 0
+    XCTAssertTrue(server.backPressured)
   }
 }

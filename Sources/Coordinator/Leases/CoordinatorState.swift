@@ -454,6 +454,12 @@ public struct CoordinatorState: Sendable {
     return actions
   }
 
+  /// The coordinator stopped reading (back-pressure while its store is full): every worker
+  /// counts as heard now, so none is taken for dead for a silence that is not its own.
+  public mutating func excuseSilence(now: Double) {
+    for peer in workers.keys { workers[peer]?.lastHeard = now }
+  }
+
   mutating func expire(now: Double) -> [Action] {
     var actions: [Action] = []
     for (peer, worker) in workers.sorted(by: { $0.key < $1.key }) where now - worker.lastHeard > deadTime {

@@ -221,26 +221,38 @@ public final class CoordinatorServer: @unchecked Sendable {
     leases.require(Self.requirements(of: live.plan.spec), for: id)
   }
 
+  /// Rows held in memory while the store cannot be written, past which the coordinator
+  /// stops reading its socket (back-pressure: workers' sends wait in their own bounded
+  /// queues) until the store takes them. Default 200,000 (about 40 MB of METRIC rows).
+  var holdLimit = 200_000
+
+  /// Whether the loop stops reading: the store fails and holds `holdLimit` rows already.
+  var backPressured: Bool { storeFailingSince != nil && commit.rowCount >= holdLimit }
+
   /// Serves until `stop` is called.
   public func run() throws {
     var lastTick = now
     while !stopRequested.load(ordering: .relaxed) {
+      let reading = !backPressured
       let polled = try ZMQPoller.readable(
-        [socket], fileDescriptors: [wake.read],
+        reading ? [socket] : [], fileDescriptors: [wake.read],
         timeoutMilliseconds: commit.metrics.isEmpty ? 50 : Int(GroupCommit.metricDelay * 1000))
       if polled.fileDescriptors[0] {
         var sink = [UInt8](repeating: 0, count: 64)
         while read(wake.read, &sink, sink.count) > 0 {}
       }
-      if polled.sockets[0] {
+      if reading, polled.sockets[0] {
         // Drain what is waiting (at most 1,000, so stop and ticks are not starved), then tick.
         var handled = 0
-        while handled < 1000, !stopRequested.load(ordering: .relaxed),
+        while handled < 1000, !stopRequested.load(ordering: .relaxed), !backPressured,
           let message = try socket.receive(dontWait: true)
         {
           handle(message.frames, role: message.userID)
           handled += 1
         }
+      } else if !reading {
+        // Not listening is our doing: no worker is taken for dead meanwhile.
+        leases.excuseSilence(now: now)
       }
       // The dashboard's requests, answered like a client's.
       let asked = inbox.withLock { queue in
@@ -390,7 +402,10 @@ public final class CoordinatorServer: @unchecked Sendable {
       case .stop(let peer, let attempt, let reason):
         send(peer, .stop(StopOrder(attempt: attempt, reason: reason)))
       case .acknowledge(let peer, let attempt): send(peer, .acknowledge(attempt))
-      case .heartbeat(let peer): send(peer, .heartbeat)
+      case .heartbeat(let peer):
+        // Liveness does not wait for the store: a heartbeat leaves at once, so workers keep
+        // their connection (and their running trials) while writes are held.
+        sendNow(peer, WireCodec.encode(CoordinatorMessage.heartbeat))
       case .disconnect(let peer, let reason): send(peer, .disconnect(reason))
       case .recordMetric(let metric): record(metric)
       case .joined(let peer, let name, let host, let version, let slots):
@@ -444,6 +459,15 @@ public final class CoordinatorServer: @unchecked Sendable {
         trialID: metric.attempt.trial, attempt: metric.attempt.attempt, epoch: metric.epoch,
         values: MetricJSON.encode(values: metric.values)),
       now: now)
+  }
+
+  /// Sends past the outbox (for what depends on nothing stored).
+  func sendNow(_ peer: String, _ frames: [[UInt8]]) {
+    do {
+      try socket.send([Array(peer.utf8)] + frames, dontWait: true)
+    } catch {
+      logger.debug("could not send to \(Self.readable(peer)): \(error)")
+    }
   }
 
   func send(_ peer: String, _ message: CoordinatorMessage) {
@@ -535,13 +559,7 @@ public final class CoordinatorServer: @unchecked Sendable {
   }
 
   func sendQueued() {
-    for (peer, frames) in outbox {
-      do {
-        try socket.send([Array(peer.utf8)] + frames, dontWait: true)
-      } catch {
-        logger.debug("could not send to \(Self.readable(peer)): \(error)")
-      }
-    }
+    for (peer, frames) in outbox { sendNow(peer, frames) }
     outbox.removeAll(keepingCapacity: true)
   }
 
