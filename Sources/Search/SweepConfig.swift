@@ -40,6 +40,17 @@ public enum SweepConfig {
   static let trainingKeys = ["epochs", "batch_size"]
 
   /// Reads and parses a file.
+  /// Why `path` could not be read, naming it (not Foundation's sentence without a path).
+  static func unreadable(_ path: String, _ error: Error) -> String {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      return "no such file: \(path)"
+    }
+    if isDirectory.boolValue { return "\(path) is a directory, not a sweep config" }
+    if !FileManager.default.isReadableFile(atPath: path) { return "\(path) cannot be read (permission denied)" }
+    return "\(path) cannot be read: \(error.localizedDescription)"
+  }
+
   public static func load(path: String, limits: ConfigLimits = ConfigLimits()) throws -> SweepSpec {
     let data: Data
     do {
@@ -58,7 +69,7 @@ public enum SweepConfig {
       throw ConfigErrors(issues: [
         ConfigIssue(
           file: path, location: SourceLocation(line: 1, column: 1), keyPath: "",
-          message: "cannot read the file: \(error.localizedDescription)")
+          message: unreadable(path, error))
       ])
     }
     guard let text = String(data: data, encoding: .utf8) else {

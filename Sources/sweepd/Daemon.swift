@@ -344,8 +344,8 @@ struct Cancel: ParsableCommand {
   @OptionGroup var keys: ClientKeyOptions
 
   func run() throws {
-    _ = try connect(coordinator, curve: try keys.load()).cancel(sweep: sweep)
-    print("cancelled \(sweep)")
+    let reply = try connect(coordinator, curve: try keys.load()).cancel(sweep: sweep)
+    print(reply.already == true ? "\(sweep) is already cancelled" : "cancelled \(sweep)")
   }
 }
 

@@ -8,8 +8,9 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
   /// swift-log's plain lines: `2026-11-22T20:00:00+0000 info sweepd.coordinator: [sweepd] …`.
   case text
   /// One JSON object per line, for log shippers: `time` (ISO 8601, UTC, milliseconds),
-  /// `level`, `logger` (the label), `message`, and every metadata key as a string field
-  /// (`trial`, `attempt`, `sweep`, `worker`, `peer`, … where the line is about one).
+  /// `level`, `logger` (the label), `message`, and every metadata key as a field (`sweep`,
+  /// `worker`, `peer`, … where the line is about one): strings, except the counts and ids
+  /// in `JSONLogHandler.numericKeys` (`trial`, `attempt`, …), which are numbers.
   case json
 }
 
@@ -27,15 +28,37 @@ struct JSONLogHandler: LogHandler {
     set { metadata[key] = newValue }
   }
 
-  func log(event: LogEvent) {
-    var fields: [String: String] = [:]
-    for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
-      fields[key] = "\(value)"
+  /// Metadata keys whose values are whole numbers, written as JSON numbers.
+  static let numericKeys: Set<String> = ["trial", "attempt", "epoch", "slots", "trials", "running"]
+
+  /// A field's value: text, or a whole number.
+  enum Field: Encodable {
+    case text(String)
+    case number(Int64)
+
+    func encode(to encoder: Encoder) throws {
+      var container = encoder.singleValueContainer()
+      switch self {
+      case .text(let text): try container.encode(text)
+      case .number(let number): try container.encode(number)
+      }
     }
-    fields["time"] = Self.timestamp()
-    fields["level"] = event.level.rawValue
-    fields["logger"] = label
-    fields["message"] = "\(event.message)"
+  }
+
+  func log(event: LogEvent) {
+    var fields: [String: Field] = [:]
+    for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+      let text = "\(value)"
+      if Self.numericKeys.contains(key), let number = Int64(text) {
+        fields[key] = .number(number)
+      } else {
+        fields[key] = .text(text)
+      }
+    }
+    fields["time"] = .text(Self.timestamp())
+    fields["level"] = .text(event.level.rawValue)
+    fields["logger"] = .text(label)
+    fields["message"] = .text("\(event.message)")
     // Sorted keys: the same line for the same event, easy to diff.
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

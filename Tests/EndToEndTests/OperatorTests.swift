@@ -19,14 +19,28 @@ final class OperatorTests: DaemonTestCase {
     XCTAssertEqual(submitted.status, 0, submitted.stderr)
     let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     try waitUntilComplete(endpoint, sweep, seconds: 60)
-    _ = try SweepdProcess.run(["cancel", sweep, "--coordinator", endpoint])
+    // A long trial cancelled while it runs: the worker's "stopping" line names its trial and
+    // attempt, as numbers.
+    let long = try SweepdProcess.run([
+      "submit", try writeRosenbrockSweep(epochs: 50_000_000, rates: ["0.0001"]).path, "--coordinator", endpoint,
+    ])
+    let longSweep = long.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    var running = false
+    let deadline = Date().addingTimeInterval(30)
+    while !running && Date() < deadline {
+      running = try SweepdProcess.run(["status", longSweep, "--coordinator", endpoint]).stdout.contains(
+        ", 1 running")
+      usleep(50_000)
+    }
+    XCTAssertEqual(try SweepdProcess.run(["cancel", longSweep, "--coordinator", endpoint]).status, 0)
+    _ = try wait(for: "stopping trial", in: workerLog, seconds: 30)
     kill(worker.processIdentifier, SIGTERM)
     worker.waitUntilExit()
     kill(coordinator.processIdentifier, SIGTERM)
     coordinator.waitUntilExit()
-    func objects(_ log: URL) throws -> [[String: String]] {
+    func objects(_ log: URL) throws -> [[String: Any]] {
       try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map { line in
-        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         return try XCTUnwrap(object, "not a JSON object: \(line)")
       }
     }
@@ -38,11 +52,53 @@ final class OperatorTests: DaemonTestCase {
         XCTAssertNotNil(line[key], "\(key) missing: \(line)")
       }
     }
-    XCTAssertTrue(workerLines.allSatisfy { $0["worker"] == "logger-w" }, "\(workerLines)")
+    XCTAssertTrue(workerLines.allSatisfy { $0["worker"] as? String == "logger-w" }, "\(workerLines)")
     XCTAssertTrue(
-      coordinatorLines.contains { $0["message"]?.contains("completed") == true && $0["sweep"] == sweep },
+      coordinatorLines.contains {
+        ($0["message"] as? String)?.contains("completed") == true && $0["sweep"] as? String == sweep
+      },
       "\(coordinatorLines)")
-    XCTAssertTrue(coordinatorLines.first?["time"]?.hasSuffix("Z") ?? false)
+    XCTAssertTrue((coordinatorLines.first?["time"] as? String)?.hasSuffix("Z") ?? false)
+    let stopping = try XCTUnwrap(
+      workerLines.first { ($0["message"] as? String)?.hasPrefix("stopping trial") == true })
+    XCTAssertTrue(stopping["attempt"] is Int && !(stopping["attempt"] is String), "\(stopping)")
+    XCTAssertEqual(stopping["attempt"] as? Int, 1)
+    XCTAssertNotNil(stopping["trial"] as? Int, "\(stopping)")
+    XCTAssertTrue(
+      coordinatorLines.contains { ($0["message"] as? String)?.hasPrefix("worker logger-w joined") == true },
+      "the join is logged")
+  }
+
+  /// A cancelled 420-trial grid is shown whole (`0/420 done, 420 cancelled`, not the few
+  /// trials it had created); a second cancel says so and exits 0; submitting a missing file
+  /// names the path.
+  func testCancelShowsTheWholeSweepAndIsIdempotent() throws {
+    let (_, endpoint, _) = try launchCoordinator(["--db", directory.appendingPathComponent("c.db").path])
+    let file = directory.appendingPathComponent("grid.yaml")
+    try """
+    method: grid
+    metric: {name: val_loss, goal: minimize}
+    model: {kind: rosenbrock}
+    training: {epochs: 3}
+    parameters:
+      lr: {values: [\((1...20).map { "0.00\($0)" }.joined(separator: ", "))]}
+      momentum: {values: [\((0..<21).map { "0.\($0 + 10)" }.joined(separator: ", "))]}
+    optimizer: {name: momentum}
+    """.write(to: file, atomically: true, encoding: .utf8)
+    let submitted = try SweepdProcess.run(["submit", file.path, "--coordinator", endpoint])
+    XCTAssertEqual(submitted.status, 0, submitted.stderr)
+    let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let first = try SweepdProcess.run(["cancel", sweep, "--coordinator", endpoint])
+    XCTAssertEqual(first.status, 0, first.stderr)
+    let status = try SweepdProcess.run(["status", sweep, "--coordinator", endpoint]).stdout
+    XCTAssertTrue(status.contains("\(sweep) cancelled: 0/420 done, 420 cancelled"), status)
+    let second = try SweepdProcess.run(["cancel", sweep, "--coordinator", endpoint])
+    XCTAssertEqual(second.status, 0, second.stderr)
+    XCTAssertTrue(second.stdout.contains("already cancelled"), second.stdout)
+    let missing = directory.appendingPathComponent("no-such.yaml").path
+    let refused = try SweepdProcess.run(["submit", missing, "--coordinator", endpoint])
+    XCTAssertNotEqual(refused.status, 0)
+    XCTAssertTrue(refused.stderr.contains("no such file: \(missing)"), refused.stderr)
   }
 
   /// Fetches a URL's body with Python's standard library (the test machine has python3).

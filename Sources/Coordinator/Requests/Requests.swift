@@ -87,7 +87,11 @@ struct Requests {
             storedEpochs: rows.map { ($0.trialID, $0.epoch, $0.values) })))
     case .cancel(let sweep):
       guard let record = try? store.sweep(sweep) else { return Self.refuse("unknown sweep '\(sweep)'") }
-      guard record.state == .running else {
+      // Asking twice is not an error: the sweep is as the operator wants it.
+      if record.state == .cancelled {
+        return Answer(reply: WireCodec.reply(CancelReply(cancelled: sweep, already: true)))
+      }
+      guard record.state == .running || record.state == .paused else {
         return Self.refuse("sweep \(sweep) is already \(record.state.rawValue)")
       }
       do {
@@ -340,7 +344,7 @@ struct Requests {
     if let sweep, chosen.isEmpty { return Self.refuse("unknown sweep '\(sweep)'") }
     var list: [SweepStatus] = []
     for record in chosen {
-      let counts: [String: Int]
+      var counts: [String: Int]
       let best: Double?
       if let live = book.sweeps[record.id] {
         counts = Dictionary(
@@ -350,11 +354,20 @@ struct Requests {
         (counts, best) =
           (try? store.progress(sweep: record.id, maximize: record.metricGoal == "maximize")) ?? ([:], nil)
       }
+      var total = book.sweeps[record.id]?.plan.totalTrials
+      if total == nil && record.state != .running {
+        total = counts.values.reduce(0, +)
+        // A cancelled sweep is shown whole: the trials it never created count as cancelled
+        // (70/420 done, 350 cancelled — not 70/84).
+        if record.state == .cancelled, let planned = plannedTrials(record), planned > total! {
+          counts["cancelled", default: 0] += planned - total!
+          total = planned
+        }
+      }
       list.append(
         SweepStatus(
           sweep: record.id, name: record.name, state: record.state.rawValue, trials: counts,
-          total: book.sweeps[record.id]?.plan.totalTrials
-            ?? (record.state == .running ? nil : counts.values.reduce(0, +)),
+          total: total,
           best: best, metric: record.metric, workers: workers,
           stops: book.sweeps[record.id]?.recentStops ?? (sweep == nil ? nil : try? latestStops(record.id)),
           waiting: record.state == .running ? leases.unplaceable(sweep: record.id) : nil,
@@ -362,6 +375,17 @@ struct Requests {
       list[list.count - 1].finalRun = finalRunLine(book.sweeps[record.id], book: book)
     }
     return Answer(reply: WireCodec.reply(SweepStatus.List(sweeps: list)))
+  }
+
+  /// The trials a stored sweep's plan has in all (its grid or run_cap, as extended), if its
+  /// config still parses and the number is bounded.
+  func plannedTrials(_ record: SweepRecord) -> Int? {
+    do {
+      return SweepPlan(spec: try record.spec()).totalTrials
+    } catch {
+      logger.debug("sweep \(record.id): its config no longer parses (\(error)); its total is what it created")
+      return nil
+    }
   }
 
   /// What `status` says about a live sweep's final run, from the book (no read).

@@ -10,7 +10,12 @@ public struct SubmitReply: Codable, Hashable, Sendable {
 /// CANCEL's reply: the sweep that was cancelled.
 public struct CancelReply: Codable, Hashable, Sendable {
   public var cancelled: String
-  public init(cancelled: String) { self.cancelled = cancelled }
+  /// True when the sweep was cancelled before this request (nothing changed).
+  public var already: Bool?
+  public init(cancelled: String, already: Bool? = nil) {
+    self.cancelled = cancelled
+    self.already = already
+  }
 }
 
 /// HAVE's reply: the digests the coordinator lacks, each with the bytes it already holds of
