@@ -38,6 +38,8 @@ let package = Package(
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+    // Hummingbird's own transport: a channel handler caps the dashboard's connections.
+    .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
   ],
   targets: [
     // System libraries (Debian packages installed by scripts/setup).
@@ -86,6 +88,8 @@ let package = Package(
       dependencies: [
         "Coordinator", "Report", "Wire", "Store", "Search", "Vocabulary",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     // Data sets that travel with a sweep: SHA-256 content addresses (swift-crypto), the

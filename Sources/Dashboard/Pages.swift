@@ -153,15 +153,16 @@ enum Pages {
     let actions =
       role == .operator && state != nil
       ? """
-      <div class="actions">\
+      <div class="actions" data-sweep="\(escape(id))">\
       \(state == .paused ? "<button data-act=\"resume\">Resume</button>" : "<button data-act=\"pause\">Pause</button>")\
       <button data-act="cancel">Cancel</button> <span id="acted" class="note"></span></div>
       <script>
       document.querySelectorAll(".actions button").forEach(function (button) {
         button.addEventListener("click", function () {
           var act = button.dataset.act;
-          if (act === "cancel" && !window.confirm("Cancel sweep \(escape(id))?")) { return; }
-          fetch("/api/sweeps/\(escape(id))/" + act, {method: "POST", credentials: "same-origin"})
+          var sweep = button.parentElement.dataset.sweep;
+          if (act === "cancel" && !window.confirm("Cancel sweep " + sweep + "?")) { return; }
+          fetch("/api/sweeps/" + encodeURIComponent(sweep) + "/" + act, {method: "POST", credentials: "same-origin"})
             .then(function (r) { return r.json(); })
             .then(function (reply) {
               document.getElementById("acted").textContent = reply.error || (reply.detail || act + "ed");
@@ -232,6 +233,18 @@ enum Pages {
   }
 
   // MARK: Workers
+
+  /// The login form (`POST /login` with `token`); `failed`: the last token was not valid.
+  static func login(failed: Bool) -> String {
+    let body = """
+      <h1>Log in</h1>\
+      \(failed ? "<p class=\"empty\">That token is not one this dashboard accepts.</p>" : "")\
+      <form method="post" action="/login"><label>Token <input type="password" name="token" \
+      autocomplete="current-password" size="40" autofocus></label> <button type="submit">Log in</button></form>\
+      <p class="note">A token from the coordinator's --http-token-file; the session lasts 12 hours.</p>
+      """
+    return page(title: "sweepd: log in", body: body, liveURL: nil, version: 0)
+  }
 
   static func workers(_ view: CoordinatorServer.LiveView) -> String {
     let age = Date().timeIntervalSince(view.publishedAt)

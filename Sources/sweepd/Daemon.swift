@@ -174,6 +174,7 @@ struct CoordinatorCommand: ParsableCommand {
   func run() throws {
     Sweepd.bootstrapLogging(format: logFormat)
     let logger = Logger(label: "sweepd.coordinator")
+    raiseDescriptorLimit(logger: logger)
     var security: CoordinatorServer.Security?
     if let curveSecretKey {
       guard ZMQContext.has("curve") else { throw ValidationError("this libzmq is built without CURVE") }
@@ -577,5 +578,23 @@ struct Run: ParsableCommand {
       )
       throw ExitCode(1)
     }
+  }
+}
+
+/// Raises the soft limit on open files to the hard one (systemd's default soft limit is
+/// 1,024): a coordinator holds a descriptor per worker connection, dashboard connection and
+/// store file, and running out of them ends a process inside libdispatch. Logged when it
+/// changes; the dashboard's own cap (`--http-max-connections`) stays well below it.
+func raiseDescriptorLimit(logger: Logger) {
+  var limit = rlimit()
+  guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+  let wanted = min(limit.rlim_max, 1 << 20)
+  guard limit.rlim_cur < wanted else { return }
+  let before = limit.rlim_cur
+  limit.rlim_cur = wanted
+  if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+    logger.info("open files: soft limit raised from \(before) to \(wanted)")
+  } else {
+    logger.warning("open files: cannot raise the soft limit from \(before) (errno \(errno))")
   }
 }

@@ -17,6 +17,8 @@ struct DashboardFlags: ParsableArguments {
     help:
       "Tokens the dashboard accepts: one per line, `operator` after one that may pause, resume and cancel.")
   var httpTokenFile: String?
+  @Option(help: "Dashboard connections open at once; past it new ones are closed at once.")
+  var httpMaxConnections: Int = 256
 
   /// HOST and PORT of `--http` (`8080`, `:8080`, `0.0.0.0:8080`, `[::1]:8080`).
   static func split(_ address: String) throws -> (host: String, port: Int) {
@@ -38,6 +40,9 @@ struct DashboardFlags: ParsableArguments {
 
   func validate() throws {
     if let http { _ = try Self.split(http) }
+    if !(1...100_000).contains(httpMaxConnections) {
+      throw ValidationError("--http-max-connections must be 1 to 100000, got \(httpMaxConnections)")
+    }
     if httpTokenFile != nil && http == nil {
       throw ValidationError("--http-token-file goes with --http ADDR")
     }
@@ -55,8 +60,11 @@ struct DashboardFlags: ParsableArguments {
     } catch let problem as DashboardAccess.Problem {
       throw CommandFailure(problem.description)
     }
+    var limits = DashboardServer.Limits()
+    limits.connections = httpMaxConnections
     let dashboard = DashboardServer(
-      coordinator: server, access: access, logger: logger, metrics: { server.metricsSnapshot().text })
+      coordinator: server, access: access, logger: logger, metrics: { server.metricsSnapshot().text },
+      limits: limits)
     let bound = try Self.serveInBackground(what: "--http \(http)", logger: logger) { started in
       try await dashboard.run(host: host, port: port, started: started)
     }

@@ -22,10 +22,11 @@ class DaemonTestCase: XCTestCase {
 
   /// Starts `sweepd` in the background with output to files.
   func launch(
-    _ arguments: [String], name: String, in workingDirectory: URL? = nil, environment: [String: String] = [:]
+    _ arguments: [String], name: String, in workingDirectory: URL? = nil, environment: [String: String] = [:],
+    executable: String? = nil
   ) throws -> (Process, URL) {
     let process = Process()
-    process.executableURL = SweepdProcess.binary
+    process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? SweepdProcess.binary
     process.arguments = arguments
     if let workingDirectory { process.currentDirectoryURL = workingDirectory }
     if !environment.isEmpty {

@@ -234,7 +234,10 @@ final class DashboardTests: DaemonTestCase {
     XCTAssertEqual(try curl(["\(http)/api/sweeps"]).status, 401, "no token")
     XCTAssertEqual(
       try curl(["-H", "Authorization: Bearer wrong-token-0123456789", "\(http)/api/sweeps"]).status, 401)
-    XCTAssertEqual(try curl(["-b", "sweepd_token=wrong-token-0123456789", "\(http)/"]).status, 401)
+    XCTAssertEqual(try curl(["-b", "sweepd_session=wrong-session", "\(http)/"]).status, 401)
+    // One error shape under /api/, 401 included.
+    let unauthorized = try curl(["\(http)/api/sweeps"])
+    XCTAssertTrue(unauthorized.body.hasPrefix(#"{"error":""#), unauthorized.body)
     let reader = ["-H", "Authorization: Bearer reader-token-0123456789"]
     XCTAssertEqual(try curl(reader + ["\(http)/api/sweeps"]).status, 200)
     XCTAssertEqual(try curl(reader + ["-X", "POST", "\(http)/api/sweeps/\(sweep)/pause"]).status, 403)
@@ -245,11 +248,114 @@ final class DashboardTests: DaemonTestCase {
     XCTAssertTrue(
       try curl(reader + ["\(http)/api/sweeps/\(sweep)"]).body.contains(#""state":"paused""#),
       "the store has it")
-    // The login link sets the cookie once.
+    // The login link sets a session cookie once; it carries no token and expires.
     let jar = directory.appendingPathComponent("cookies").path
     let first = try curl(["-c", jar, link])
     XCTAssertEqual(first.status, 303)
-    XCTAssertEqual(try curl(["-b", jar, "\(http)/api/sweeps"]).status, 200, "the cookie carries the token")
+    let cookies = try String(contentsOfFile: jar, encoding: .utf8)
+    XCTAssertTrue(cookies.contains("sweepd_session"), cookies)
+    XCTAssertFalse(cookies.contains("token-0123456789"), "a token went into a cookie")
+    XCTAssertEqual(try curl(["-b", jar, "\(http)/api/sweeps"]).status, 200, "the session lets it in")
     XCTAssertEqual(try curl([link]).status, 401, "a login link works once")
+    // Any valid token logs a browser in, as often as needed: a link with it, or the form.
+    for attempt in 0..<2 {
+      let other = directory.appendingPathComponent("cookies-\(attempt)").path
+      XCTAssertEqual(try curl(["-c", other, "\(http)/login?token=reader-token-0123456789"]).status, 303)
+      XCTAssertEqual(try curl(["-b", other, "\(http)/api/sweeps"]).status, 200)
+      XCTAssertEqual(
+        try curl(["-b", other, "-X", "POST", "\(http)/api/sweeps/\(sweep)/resume"]).status, 403,
+        "a reader's session reads only")
+    }
+    let form = directory.appendingPathComponent("cookies-form").path
+    XCTAssertTrue(try curl(["\(http)/login"]).body.contains(#"name="token""#), "the login form")
+    XCTAssertEqual(
+      try curl(["-c", form, "--data-urlencode", "token=operator-token-0123456789", "\(http)/login"]).status, 303)
+    XCTAssertEqual(try curl(["-b", form, "-X", "POST", "\(http)/api/sweeps/\(sweep)/resume"]).status, 200)
+    XCTAssertEqual(
+      try curl(["--data-urlencode", "token=wrong-token-0123456789", "\(http)/login"]).status, 401)
+    let log = try String(contentsOf: started.log, encoding: .utf8)
+    XCTAssertFalse(log.contains("token-0123456789"), "a token was logged")
+  }
+
+  /// Hostile requests to a token-less loopback dashboard: numbers out of range are 400s
+  /// naming the field (the defect: `top=-1` trapped the coordinator); a foreign `Host` is
+  /// refused (DNS rebinding); a cross-site POST — even as text/plain, the kind a form on
+  /// any page may send — changes nothing (CSRF); same-origin and non-browser clients act.
+  func testHostileRequestsAreRefusedAndChangeNothing() throws {
+    let (coordinator, http) = try startWithDashboard()
+    let sweep = try SweepdProcess.run([
+      "submit", try sweepFile(trials: 2, epochs: 200), "--coordinator", coordinator,
+    ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    for (query, field) in [("top=-1", "top: -1"), ("top=abc", "top: 'abc'"), ("top=0", "top: 0")] {
+      let reply = try curl(["\(http)/api/sweeps/\(sweep)/leaderboard?\(query)"])
+      XCTAssertEqual(reply.status, 400, query)
+      XCTAssertTrue(reply.body.hasPrefix(#"{"error":"\#(field)"#), reply.body)
+    }
+    XCTAssertEqual(try curl(["\(http)/api/trials/1/logs?attempt=-4"]).status, 400)
+    XCTAssertEqual(try curl(["\(http)/api/sweeps/..%2Fx"]).status, 400)
+    let rebound = try curl(["-H", "Host: attacker.rebind.example", "\(http)/api/sweeps"])
+    XCTAssertEqual(rebound.status, 421, rebound.body)
+    XCTAssertFalse(rebound.body.contains(sweep), "a rebound name read the sweeps")
+    XCTAssertEqual(try curl(["-H", "Host: 127.0.0.1.example.com", "\(http)/"]).status, 421)
+    for headers in [
+      ["-H", "Origin: http://evil.example.com", "-H", "Content-Type: text/plain"],
+      ["-H", "Sec-Fetch-Site: cross-site"],
+    ] {
+      let forged = try curl(headers + ["-X", "POST", "-d", "x", "\(http)/api/sweeps/\(sweep)/cancel"])
+      XCTAssertEqual(forged.status, 403, forged.body)
+    }
+    XCTAssertTrue(try curl(["\(http)/api/sweeps/\(sweep)"]).body.contains(#""state":"running""#))
+    let origin = "http://" + http.dropFirst("http://".count).prefix { $0 != "/" }
+    let same = try curl(["-H", "Origin: \(origin)", "-X", "POST", "\(http)/api/sweeps/\(sweep)/pause"])
+    XCTAssertEqual(same.status, 200, same.body)
+    XCTAssertEqual(try curl(["-X", "POST", "\(http)/api/sweeps/\(sweep)/resume"]).status, 200, "curl acts")
+    XCTAssertEqual(try curl(["\(http)/api/sweeps"]).status, 200, "the coordinator still serves")
+  }
+
+  /// More idle connections than the process has descriptors (the defect: 1,100 silent
+  /// connections under `ulimit -n 1024` ended the coordinator): past the cap new ones are
+  /// closed at once, and the dashboard answers again as soon as they go.
+  func testIdleConnectionsBeyondTheCapDoNotEndTheCoordinator() throws {
+    let db = directory.appendingPathComponent("cap.db").path
+    let (process, log) = try launch(
+      [
+        "-c",
+        "ulimit -n 300 && exec \"$0\" coordinator --bind tcp://127.0.0.1:* --db \"$1\" --http 127.0.0.1:0 --http-max-connections 100",
+        SweepdProcess.binary.path, db,
+      ], name: "capped", executable: "/bin/sh")
+    let line = try wait(for: "dashboard at http://", in: log, seconds: 30)
+    let http = String(line.dropFirst("dashboard at ".count).prefix { !$0.isWhitespace }.dropLast())
+    let port = UInt16(http.split(separator: ":").last ?? "") ?? 0
+    var sockets: [Int32] = []
+    defer { for fd in sockets { close(fd) } }
+    for _ in 0..<400 {
+      let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+      guard fd >= 0 else { break }
+      var address = sockaddr_in()
+      address.sin_family = sa_family_t(AF_INET)
+      address.sin_port = port.bigEndian
+      address.sin_addr.s_addr = inet_addr("127.0.0.1")
+      _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+      }
+      sockets.append(fd)
+    }
+    XCTAssertEqual(sockets.count, 400)
+    // Give the server time to accept (and refuse) them all, then check it is alive.
+    let settle = Date().addingTimeInterval(3)
+    while Date() < settle && process.isRunning { usleep(100_000) }
+    XCTAssertTrue(process.isRunning, "the coordinator died: \((try? String(contentsOf: log, encoding: .utf8))?.suffix(800) ?? "")")
+    for fd in sockets { close(fd) }
+    sockets = []
+    var answered = 0
+    let deadline = Date().addingTimeInterval(15)
+    while answered != 200 && Date() < deadline {
+      answered = try curl(["-m", "2", "\(http)/api/sweeps"]).status
+      if answered != 200 { usleep(200_000) }
+    }
+    XCTAssertEqual(answered, 200, "the dashboard did not answer again")
+    XCTAssertTrue(process.isRunning)
   }
 }
