@@ -18,8 +18,16 @@ public final class Store: Sendable {
   /// The database file (nil for one in memory).
   public let path: String?
 
-  public init(path: String) throws {
-    self.path = path == ":memory:" || path.isEmpty ? nil : path
+  /// The writer's lock, when this store was opened with `lockedBy` (see `StoreLock`).
+  public let lock: StoreLock?
+
+  /// `lockedBy`: the writer this process is (`sweepd coordinator`): its `StoreLock` is taken
+  /// before anything touches the file, migrations included, so a second coordinator on the
+  /// same file is refused before it changes a byte.
+  public init(path: String, lockedBy role: String? = nil) throws {
+    let file = path == ":memory:" || path.isEmpty ? nil : path
+    self.path = file
+    if let role, let file { lock = try StoreLock(store: file, role: role) } else { lock = nil }
     var configuration = Configuration()
     configuration.busyMode = .timeout(5)
     // WAL with synchronous=NORMAL: a killed process loses nothing committed; only an OS
@@ -37,6 +45,21 @@ public final class Store: Sendable {
     try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
   }
 
+  /// Writes a consistent copy of the store to `path` (SQLite's `VACUUM INTO`): one
+  /// transaction's snapshot, the write-ahead log's committed changes included, in a single
+  /// file (rollback journal mode, so reading the copy creates no `-wal` or `-shm` beside
+  /// it). Safe while a coordinator writes the store; `path` must not exist.
+  public func backup(to path: String) throws {
+    guard !FileManager.default.fileExists(atPath: path) else {
+      throw StoreError("\(path) exists already; a backup is written to a new file")
+    }
+    try pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+    // The copy is a plain file: no write-ahead log to carry along with it.
+    let copy = try DatabaseQueue(path: path)
+    try copy.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+    try copy.close()
+  }
+
   /// Opens an existing database only to read it: while a coordinator writes it (SQLite's WAL
   /// readers see each committed transaction, and never block the writer), or a copy taken
   /// elsewhere. Nothing is created or migrated; a file that is not a sweepd store, or one
@@ -46,6 +69,7 @@ public final class Store: Sendable {
       throw StoreError("\(path): no such file (a store is the --db file a coordinator or `sweepd run` wrote)")
     }
     self.path = path
+    lock = nil
     var configuration = Configuration()
     configuration.readonly = true
     configuration.busyMode = .timeout(5)

@@ -193,7 +193,7 @@ struct CoordinatorCommand: ParsableCommand {
       limits: ContentStore.Limits(
         maximumFileBytes: Int64(dataMaxFileMb) << 20, maximumTotalBytes: Int64(dataMaxTotalMb) << 20))
     let server = try CoordinatorServer(
-      bind: bind, store: try Store(path: db), logger: logger, security: security, dataStore: dataStore)
+      bind: bind, store: try Store(path: db, lockedBy: "sweepd coordinator"), logger: logger, security: security, dataStore: dataStore)
     logger.info("coordinator at \(server.endpoint), store \(db)")
     if let metricsPort {
       let address = metricsAddress
@@ -496,7 +496,7 @@ struct Run: ParsableCommand {
     let server: CoordinatorServer
     do {
       server = try CoordinatorServer(
-        bind: "inproc://sweepd-run-\(getpid())", store: try Store(path: path), logger: quiet,
+        bind: "inproc://sweepd-run-\(getpid())", store: try Store(path: path, lockedBy: "sweepd run"), logger: quiet,
         context: context,
         dataStore: try ContentStore(directory: scratch.appendingPathComponent("store").path),
         role: "sweepd run")
@@ -596,5 +596,23 @@ func raiseDescriptorLimit(logger: Logger) {
     logger.info("open files: soft limit raised from \(before) to \(wanted)")
   } else {
     logger.warning("open files: cannot raise the soft limit from \(before) (errno \(errno))")
+  }
+}
+
+struct Backup: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Copy a store consistently, even while a coordinator writes it (docs/results.md).")
+  @Option(help: "The store to copy (a coordinator's --db).") var db: String
+  @Argument(help: "The copy to write (must not exist).") var out: String
+
+  func run() throws {
+    do {
+      let store = try Store(readingOnly: db)
+      try store.backup(to: out)
+      let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+      print("backed up \(db) to \(out) (\(size) bytes, every committed change)")
+    } catch let error as StoreError {
+      throw CommandFailure(error.description)
+    }
   }
 }

@@ -23,7 +23,8 @@ struct Sweepd: ParsableCommand {
           Cancel.self,
           Delete.self,
         ]),
-      CommandGroup(name: "Boxes", subcommands: [CoordinatorCommand.self, WorkerCommand.self, Keygen.self]),
+      CommandGroup(
+        name: "Boxes", subcommands: [CoordinatorCommand.self, WorkerCommand.self, Keygen.self, Backup.self]),
       CommandGroup(name: "One model", subcommands: [Train.self, Trace.self, Paths.self, Doctor.self]),
     ]
   )

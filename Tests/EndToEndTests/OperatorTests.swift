@@ -101,6 +101,32 @@ final class OperatorTests: DaemonTestCase {
     XCTAssertTrue(refused.stderr.contains("no such file: \(missing)"), refused.stderr)
   }
 
+  /// `sweepd backup` copies a store while its coordinator runs, write-ahead log included
+  /// (a plain copy of the file can miss every change since the last checkpoint), into one
+  /// file that reads with `--db` and leaves no `-wal` or `-shm` beside it.
+  func testBackupOfALiveStoreIsComplete() throws {
+    let db = directory.appendingPathComponent("live.db").path
+    let (_, endpoint, _) = try launchCoordinator(["--db", db])
+    _ = try launch(["worker", "--connect", endpoint, "--slots", "2"], name: "worker")
+    let file = try writeRosenbrockSweep(epochs: 3, rates: ["0.001", "0.0001", "0.00001"])
+    let sweep = try SweepdProcess.run(["submit", file.path, "--coordinator", endpoint]).stdout
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    try waitUntilComplete(endpoint, sweep, seconds: 60)
+    let copies = directory.appendingPathComponent("copies")
+    try FileManager.default.createDirectory(at: copies, withIntermediateDirectories: true)
+    let out = copies.appendingPathComponent("copy.db").path
+    let backup = try SweepdProcess.run(["backup", "--db", db, out])
+    XCTAssertEqual(backup.status, 0, backup.stderr)
+    let status = try SweepdProcess.run(["status", sweep, "--db", out])
+    XCTAssertTrue(status.stdout.contains("\(sweep) completed: 3/3 done"), status.stdout + status.stderr)
+    XCTAssertEqual(
+      try FileManager.default.contentsOfDirectory(atPath: copies.path).sorted(), ["copy.db"],
+      "reading the copy left files beside it")
+    let again = try SweepdProcess.run(["backup", "--db", db, out])
+    XCTAssertNotEqual(again.status, 0, "an existing file is never overwritten")
+    XCTAssertTrue(again.stderr.contains("exists already"), again.stderr)
+  }
+
   /// Fetches a URL's body with Python's standard library (the test machine has python3).
   func fetch(_ url: String) throws -> (status: Int, body: String) {
     let process = Process()

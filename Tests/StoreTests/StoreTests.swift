@@ -209,4 +209,19 @@ extension StoreTests {
     try store.deleteSweep("s-1")
     XCTAssertEqual(try store.logs(trial: trial, attempt: nil), [])
   }
+
+  /// A second writer is refused before it touches the file: the lock is taken first, so
+  /// no migration runs on a store another coordinator holds (here: none is even created).
+  func testTheLockIsTakenBeforeAnyMigration() throws {
+    let path = directory.appendingPathComponent("locked.db").path
+    let holder = try StoreLock(store: path, role: "the test")
+    XCTAssertThrowsError(try Store(path: path, lockedBy: "sweepd coordinator")) { error in
+      XCTAssertTrue(error is StoreLock.InUse, "\(error)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path), "the refused writer created the store")
+    holder.release()
+    let store = try Store(path: path, lockedBy: "sweepd coordinator")
+    XCTAssertNotNil(store.lock)
+    XCTAssertEqual(try store.sweeps().count, 0)
+  }
 }

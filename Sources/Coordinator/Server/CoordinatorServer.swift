@@ -137,7 +137,7 @@ public final class CoordinatorServer: @unchecked Sendable {
     context: ZMQContext? = nil, security: Security? = nil, dataStore: ContentStore? = nil,
     role: String = "sweepd coordinator"
   ) throws {
-    storeLock = try store.path.map { try StoreLock(store: $0, role: role) }
+    storeLock = try store.lock ?? store.path.map { try StoreLock(store: $0, role: role) }
     self.dataStore = dataStore
     self.context = try context ?? ZMQContext()
     self.security = security
