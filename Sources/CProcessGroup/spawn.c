@@ -13,6 +13,13 @@
 // program started survives it, then reports the program's wait status and exits. The worker
 // stops a program by signalling the group itself (SIGTERM, then SIGKILL after a grace period).
 //
+// A program can leave its group (setsid, setpgid) and so escape the group's SIGKILL. The
+// supervisor is therefore a child subreaper (PR_SET_CHILD_SUBREAPER): every process the
+// program leaves behind, however it detached, is re-parented to the supervisor instead of
+// init, and when the program ends (or the worker goes) the supervisor kills and reaps each
+// of its children until none is left (`reap_descendants`). A cgroup per attempt would also
+// do; it needs a delegated cgroup tree, which a worker run by hand does not have.
+//
 // After fork only async-signal-safe calls are made (the worker is multithreaded); both
 // children close every descriptor they do not need, so one trial's supervisor never holds
 // another trial's lifeline open.
@@ -27,6 +34,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +67,82 @@ static int read_all(int fd, void *bytes, size_t count) {
     got += (size_t)n;
   }
   return (int)got;
+}
+
+/// The parent pid in /proc/PID/stat's text (the field after the command's closing ')').
+static long parent_in_stat(const char *text, ssize_t length) {
+  ssize_t close_paren = -1;
+  for (ssize_t i = 0; i < length; i++)
+    if (text[i] == ')') close_paren = i;
+  if (close_paren < 0) return -1;
+  // ") S PPID ..."
+  ssize_t i = close_paren + 1;
+  while (i < length && text[i] == ' ') i++;
+  while (i < length && text[i] != ' ') i++;
+  while (i < length && text[i] == ' ') i++;
+  long parent = 0;
+  int digits = 0;
+  while (i < length && text[i] >= '0' && text[i] <= '9') {
+    parent = parent * 10 + (text[i] - '0');
+    i++;
+    digits++;
+  }
+  return digits ? parent : -1;
+}
+
+/// SIGKILLs every process whose parent is this one, scanning /proc with raw system calls
+/// (open, getdents64, read: async-signal-safe, no allocation). Returns how many it found.
+static int kill_children(pid_t self) {
+  int found = 0;
+  int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc < 0) return 0;
+  char entries[4096];
+  for (;;) {
+    long got = syscall(SYS_getdents64, proc, entries, sizeof entries);
+    if (got <= 0) break;
+    for (long offset = 0; offset < got;) {
+      // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
+      unsigned short length;
+      memcpy(&length, entries + offset + 16, sizeof length);
+      const char *name = entries + offset + 19;
+      offset += length;
+      if (name[0] < '1' || name[0] > '9') continue;
+      char path[64] = "/proc/";
+      size_t at = 6;
+      for (const char *c = name; *c && at < sizeof path - 6; c++) path[at++] = *c;
+      memcpy(path + at, "/stat", 6);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      char text[512];
+      ssize_t n = read(fd, text, sizeof text);
+      close(fd);
+      if (n <= 0 || parent_in_stat(text, n) != (long)self) continue;
+      long pid = 0;
+      for (const char *c = name; *c >= '0' && *c <= '9'; c++) pid = pid * 10 + (*c - '0');
+      kill((pid_t)pid, SIGKILL);
+      found++;
+    }
+  }
+  close(proc);
+  return found;
+}
+
+/// Kills and reaps every descendant left (re-parented here, the supervisor being a
+/// subreaper) until none is: each round kills this process's children; their own children
+/// come here as they die, and the next round finds them. Bounded rounds (a fork bomb ends
+/// too: a SIGKILLed process forks no more).
+static void reap_descendants(void) {
+  pid_t self = getpid();
+  for (int round = 0; round < 10000; round++) {
+    kill_children(self);
+    int status;
+    pid_t reaped;
+    while ((reaped = waitpid(-1, &status, WNOHANG)) > 0) {}
+    // -1 (ECHILD): no child is left. 0: some are still dying; look again shortly.
+    if (reaped < 0 && errno == ECHILD) return;
+    struct timespec pause = {0, 1000000};
+    nanosleep(&pause, NULL);
+  }
 }
 
 /// Moves `fd` to exactly `target` (without CLOEXEC).
@@ -180,6 +265,8 @@ int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[
     sigaction(SIGINT, &ignore, NULL);
     sigaction(SIGHUP, &ignore, NULL);
     sigaction(SIGPIPE, &ignore, NULL);
+    // Orphans of the program's tree come here, not to init (see the top of this file).
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     program_start start = {path, argv, envp, directory, stdout_fd, stderr_fd, metrics_fd, metrics_target,
                            exec_pipe[1]};
     pid_t program = clone(start_program, program_stack + program_stack_bytes, CLONE_VM | CLONE_VFORK | SIGCHLD,
@@ -217,6 +304,7 @@ int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[
           // The worker is gone: nothing of the program may outlive it.
           kill(-program, SIGKILL);
           waitpid(program, &status, 0);
+          reap_descendants();
           _exit(0);
         }
       }
@@ -229,6 +317,8 @@ int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[
             info.si_pid == program) {
           kill(-program, SIGKILL);
           waitpid(program, &status, 0);
+          // And whatever left the group (setsid): it was re-parented here.
+          reap_descendants();
           break;
         }
       }

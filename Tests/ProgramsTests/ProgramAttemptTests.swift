@@ -143,6 +143,23 @@ final class ProgramAttemptTests: XCTestCase {
     XCTAssertTrue(waitUntilGone(child, within: 5))
   }
 
+  /// A program whose children leave its process group (`setsid`, twice, the parent gone)
+  /// still loses them when it ends: the supervisor is their subreaper and kills them (the
+  /// defect: two `sleep 120` escaped with PPID 1 and outlived the sweep).
+  func testChildrenThatLeaveTheGroupWithSetsidAreKilledToo() throws {
+    let pidFile = directory + "/escaped.pid"
+    let script =
+      "setsid sh -c 'sleep 120 >/dev/null 2>&1 & echo $! >> \(pidFile)' ; "
+      + "setsid sleep 120 >/dev/null 2>&1 & echo $! >> \(pidFile); sleep 0.3; exit 0"
+    let (end, _, _) = run(try start(script))
+    XCTAssertEqual(end.exit, .status(0))
+    let pids = try String(contentsOfFile: pidFile, encoding: .utf8).split(separator: "\n").compactMap {
+      Int32($0.trimmingCharacters(in: .whitespaces))
+    }
+    XCTAssertEqual(pids.count, 2)
+    for pid in pids { XCTAssertTrue(waitUntilGone(pid, within: 5), "process \(pid) escaped its trial") }
+  }
+
   func testAMissingExecutableIsAClearError() {
     XCTAssertThrowsError(
       try ProgramProcess(
