@@ -13,13 +13,33 @@ public final class CodeCache: @unchecked Sendable {
     self.directory = URL(fileURLWithPath: directory)
   }
 
-  /// The unpacked tree of the archive at `archive` with `digest`.
+  /// Unpacked snapshots kept (the least recently used beyond it go, once unused for
+  /// `idleBeforeEviction` seconds). Default 16.
+  public var keptTrees = 16
+  /// Seconds a tree must have gone unused before it may be evicted (an attempt may be
+  /// copying it). Default 600.
+  public var idleBeforeEviction: Double = 600
+  /// What one snapshot may hold unpacked (`TarCheck`).
+  public var limits = TarCheck.Limits()
+
+  /// The unpacked tree of the archive at `archive` with `digest`. The archive is checked
+  /// first (`TarCheck`: only files, directories and links inside the tree, within the
+  /// limits); the tree's time is touched on each use, and old trees are evicted.
   func unpacked(_ digest: String, archive: String) throws -> URL {
     lock.lock()
     defer { lock.unlock() }
     let target = directory.appendingPathComponent(digest)
-    if FileManager.default.fileExists(atPath: target.path) { return target }
+    if FileManager.default.fileExists(atPath: target.path) {
+      utimes(target.path, nil)
+      return target
+    }
+    do {
+      _ = try TarCheck.check(path: archive, limits: limits)
+    } catch let refusal as TarCheck.Refusal {
+      throw WorkerError("the code snapshot \(digest.prefix(12))… is refused: \(refusal)")
+    }
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    evict(keeping: digest)
     let partial = directory.appendingPathComponent(digest + ".part")
     try? FileManager.default.removeItem(at: partial)
     try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
@@ -43,6 +63,29 @@ public final class CodeCache: @unchecked Sendable {
     }
     try FileManager.default.moveItem(at: partial, to: target)
     return target
+  }
+
+  /// Removes the least recently used trees beyond `keptTrees` (and unfinished unpacks)
+  /// that nothing used for `idleBeforeEviction` seconds.
+  func evict(keeping digest: String) {
+    let files = FileManager.default
+    guard let names = try? files.contentsOfDirectory(atPath: directory.path) else { return }
+    let now = Date()
+    var trees: [(name: String, used: Date)] = []
+    for name in names where name != digest {
+      let path = directory.appendingPathComponent(name).path
+      guard let used = (try? files.attributesOfItem(atPath: path))?[.modificationDate] as? Date else { continue }
+      if name.hasSuffix(".part") {
+        if now.timeIntervalSince(used) > idleBeforeEviction { try? files.removeItem(atPath: path) }
+      } else {
+        trees.append((name, used))
+      }
+    }
+    let oldestFirst = trees.sorted { $0.used < $1.used }
+    for tree in oldestFirst.prefix(max(0, trees.count + 1 - keptTrees))
+    where now.timeIntervalSince(tree.used) > idleBeforeEviction {
+      try? files.removeItem(at: directory.appendingPathComponent(tree.name))
+    }
   }
 
   /// Makes `directory` anew (an earlier run's is removed), and `parent` if it is missing.
@@ -99,8 +142,11 @@ public final class CodeCache: @unchecked Sendable {
       case S_IFLNK:
         try files.createSymbolicLink(
           atPath: to, withDestinationPath: files.destinationOfSymbolicLink(atPath: from))
-      default:
+      case S_IFREG:
         copied[relative] = try copyFile(from, to, mode: info.st_mode & 0o777)
+      default:
+        // Never opened: a FIFO would block the slot for good.
+        throw POSIXFailure(operation: "copy (not a regular file)", path: from, code: EINVAL)
       }
     }
     return copied
