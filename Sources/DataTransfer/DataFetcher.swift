@@ -26,6 +26,10 @@ public final class DataFetcher: @unchecked Sendable {
   var channel: RequestChannel?
   let lock = NSLock()
   var verified = Set<String>()
+  /// The only directory a trial from the coordinator may read a data file from by path
+  /// (nil: none — every data file must travel by digest). A coordinator can name any path;
+  /// without this, a trial could read (and echo into its messages) any file the worker can.
+  public var dataRoot: String?
   /// What happened, for logs and tests: chunks fetched, and downloads discarded because
   /// their digest did not match.
   public private(set) var chunksFetched = 0
@@ -73,10 +77,28 @@ public final class DataFetcher: @unchecked Sendable {
   public func resolve(_ data: DataSpec) throws -> DataSpec {
     var resolved = data
     for file in data.filesRead {
-      guard let digest = file.sha256 else { continue }
+      guard let digest = file.sha256 else {
+        try checkLocal(file.path, key: file.key)
+        continue
+      }
       resolved.relocate(file.key, to: try localFile(digest, displayName: file.path))
     }
     return resolved
+  }
+
+  /// A data file named by path alone (no digest: it did not travel with the sweep) may be
+  /// read only under `dataRoot`, after resolving links and `..`.
+  func checkLocal(_ path: String, key: String) throws {
+    guard let dataRoot else {
+      throw TransferError(
+        "data.\(key) \(path) did not travel with the sweep (no digest), and this worker reads no local files; submit the sweep with `sweepd submit` (which uploads it), or start the worker with --data-root DIR"
+      )
+    }
+    let root = URL(fileURLWithPath: dataRoot).resolvingSymlinksInPath().path
+    let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+    guard real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+      throw TransferError("data.\(key) \(path) is not under this worker's --data-root \(dataRoot)")
+    }
   }
 
   /// The local path of the file with `digest`, fetched now if it is not cached.

@@ -94,7 +94,7 @@ public final class WorkerAgent: @unchecked Sendable {
     cores: CoreAllowance = CoreAllowance(total: ProcessInfo.processInfo.activeProcessorCount),
     dataCache: DataCache = DataCache(), context: ZMQContext? = nil, curve: CurveClientKeys? = nil,
     dataCacheDirectory: String = DataFetcher.defaultDirectory, dataCacheBytes: Int64 = 4 << 30,
-    programs: ProgramOptions = ProgramOptions(), drainGrace: Double? = nil
+    programs: ProgramOptions = ProgramOptions(), drainGrace: Double? = nil, dataRoot: String? = nil
   ) throws {
     programOptions = programs
     self.name = name
@@ -119,6 +119,7 @@ public final class WorkerAgent: @unchecked Sendable {
       return client
     }
     dataFetcher.log = { [named] line in named.info("\(line)") }
+    dataFetcher.dataRoot = dataRoot
     let host = ProcessInfo.processInfo.hostName
     var settings = WorkerState.Settings()
     settings.drainGrace = drainGrace

@@ -242,6 +242,11 @@ struct WorkerCommand: ParsableCommand {
       "Exit non-zero when the coordinator refuses this worker's key (or the server key is wrong), instead of logging the error and retrying."
   )
   var exitOnAuthFailure = false
+  @Option(
+    help:
+      "A directory trials may read data files from by path (files that did not travel with the sweep); default: none."
+  )
+  var dataRoot: String?
 
   func validate() throws {
     if dataCacheMb < 1 { throw ValidationError("--data-cache-mb must be ≥ 1") }
@@ -263,7 +268,7 @@ struct WorkerCommand: ParsableCommand {
       logger: logger, cores: CoreAllowance(total: cores ?? ProcessInfo.processInfo.activeProcessorCount),
       curve: curve, dataCacheDirectory: dataCache ?? DataFetcher.defaultDirectory,
       dataCacheBytes: Int64(dataCacheMb) << 20, programs: try programs.options(allowed: allowPrograms),
-      drainGrace: drainGrace > 0 ? drainGrace : nil)
+      drainGrace: drainGrace > 0 ? drainGrace : nil, dataRoot: dataRoot)
     agent.exitOnAuthFailure = exitOnAuthFailure
     // The first SIGTERM lets running trials finish; a second hands them back and exits.
     let sources = onTerminationSignals { agent.requestShutdown() }

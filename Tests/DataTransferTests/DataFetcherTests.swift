@@ -163,8 +163,23 @@ final class DataFetcherTests: XCTestCase {
     XCTAssertEqual(resolved.path, directory.appendingPathComponent(digest).path)
     XCTAssertEqual(resolved.pathSHA256, digest)
     XCTAssertEqual(try fetcher.resolve(DataSpec(dataset: .digits)), DataSpec(dataset: .digits))
-    let local = DataSpec(dataset: .csv, path: "here.csv")
-    XCTAssertEqual(try fetcher.resolve(local), local, "a file without a digest is read where it is")
+    // A file without a digest did not travel with the sweep: refused unless under --data-root
+    // (the defect: any file the worker could read, /dev/zero and secrets included).
+    for path in ["here.csv", "/etc/passwd", "/dev/zero"] {
+      XCTAssertThrowsError(try fetcher.resolve(DataSpec(dataset: .csv, path: path))) { error in
+        XCTAssertTrue("\(error)".contains("did not travel with the sweep"), "\(error)")
+      }
+    }
+    let root = directory.appendingPathComponent("root")
+    try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    fetcher.dataRoot = root.path
+    let inside = DataSpec(dataset: .csv, path: root.appendingPathComponent("here.csv").path)
+    XCTAssertEqual(try fetcher.resolve(inside), inside, "under --data-root it is read where it is")
+    for path in ["/etc/passwd", root.appendingPathComponent("../x.csv").path, root.path + "-sibling/x.csv"] {
+      XCTAssertThrowsError(try fetcher.resolve(DataSpec(dataset: .csv, path: path))) { error in
+        XCTAssertTrue("\(error)".contains("is not under this worker's --data-root"), "\(error)")
+      }
+    }
   }
 
   /// A search's trial never fetches the test file; the final run (refit) does.

@@ -4,6 +4,16 @@ import XCTest
 @testable import Training
 
 final class DataTests: XCTestCase {
+  /// A data file is a regular file of bounded size: `/dev/zero` (which read until memory ran
+  /// out) and a directory are refused at once, naming the path.
+  func testOnlyRegularFilesAreRead() {
+    for path in ["/dev/zero", "/tmp"] {
+      XCTAssertThrowsError(try CSVLoader.load(path: path, target: nil, task: nil)) { error in
+        XCTAssertEqual("\(error)", "\(path): not a regular file (a directory, device or FIFO is not data)")
+      }
+    }
+  }
+
   func testDigitsShipsWithThePackage() throws {
     let digits = try Digits.load()
     XCTAssertEqual(digits.rows, 1797)
@@ -95,7 +105,7 @@ final class DataTests: XCTestCase {
       } catch { return "\(error)" }
     }
     XCTAssertEqual(
-      error("a,b,label\n1,2,0\n3,x,1\n"), "bad.csv:3: column 'b' = 'x' is not a finite number")
+      error("a,b,label\n1,2,0\n3,x,1\n"), "bad.csv:3: column 'b' is not a finite number in this row (a cell's text is not shown)")
     XCTAssertEqual(
       error("a,b,label\n1,2,0\n\n3,4\n"), "bad.csv:4: expected 3 fields as in the header, found 2")
     XCTAssertEqual(
@@ -103,7 +113,7 @@ final class DataTests: XCTestCase {
       "bad.csv:2: target 'y' is missing ('nan'); remove the row or give its value")
     XCTAssertEqual(
       error("a,b,y\n1,2,inf\n3,4,1\n", task: .regression),
-      "bad.csv:2: target 'y' = 'inf' is not a finite number (data.task is regression)")
+      "bad.csv:2: target 'y' is not a finite number in this row (data.task is regression; a cell's text is not shown)")
     // A NaN label is not a class; a file without a header is not silently one row short.
     XCTAssertEqual(
       error("a,b,label\n1,2,0\n3,4,NaN\n"),

@@ -11,12 +11,7 @@ public enum CSVLoader {
   public static func load(
     path: String, target: String?, task: DataSpec.CSVTask?, classes: [String]? = nil, maxBytes: Int = 1 << 31
   ) throws -> (Dataset, classNames: [String]) {
-    var data: Data
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-      throw DataError(source: path, message: "cannot read: \(error.localizedDescription)")
-    }
+    var data = try DataFile.read(path, maxBytes: maxBytes)
     if Gzip.isCompressed(data) {
       do { data = try Gzip.decompress(data, limit: maxBytes) } catch {
         throw DataError(source: path, message: "\(error)")
@@ -96,7 +91,7 @@ public enum CSVLoader {
           guard let number = number(value), number.isFinite else {
             throw DataError(
               source: source, line: line.number,
-              message: "column '\(columns[index])' = '\(value)' is not a finite number")
+              message: "column '\(columns[index])' is not a finite number in this row (a cell's text is not shown)")
           }
           features.append(number)
         }
@@ -138,7 +133,7 @@ public enum CSVLoader {
           throw DataError(
             source: source, line: line,
             message:
-              "target '\(columns[targetIndex])' = '\(wordTargets[targets.count])' is not a finite number (data.task is regression)"
+              "target '\(columns[targetIndex])' is not a finite number in this row (data.task is regression; a cell's text is not shown)"
           )
         }
         targets.append(Float(value))

@@ -11,10 +11,7 @@ public enum IDXLoader {
   }
 
   public static func read(path: String, maxBytes: Int = 1 << 31) throws -> Array {
-    var data: Data
-    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-      throw DataError(source: path, message: "cannot read: \(error.localizedDescription)")
-    }
+    var data = try DataFile.read(path, maxBytes: maxBytes)
     if Gzip.isCompressed(data) {
       do { data = try Gzip.decompress(data, limit: maxBytes) } catch {
         throw DataError(source: path, message: "\(error)")
