@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -170,7 +171,8 @@ static void reset_signals(void) {
 /// In the program's process (after the supervisor's fork): its own group, plain signals,
 /// its descriptors, its directory, then exec. On failure the errno goes to `exec_fd`.
 static void become_program(const char *path, char *const argv[], char *const envp[], const char *directory,
-                           int stdout_fd, int stderr_fd, int metrics_fd, int metrics_target, int exec_fd) {
+                           int stdout_fd, int stderr_fd, int metrics_fd, int metrics_target, int exec_fd,
+                           long uid, long gid) {
   setpgid(0, 0);
   reset_signals();
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -184,6 +186,10 @@ static void become_program(const char *path, char *const argv[], char *const env
   int code = 0;
   if (out < 0 || err < 0 || met < 0 || exe < 0 || nul < 0) code = errno ? errno : EBADF;
   if (code == 0 && (place(nul, 0) || place(out, 1) || place(err, 2) || place(met, metrics_target))) code = errno;
+  // Another user (`--program-user`): no supplementary groups, its group, then its user —
+  // after which the program cannot read what only the worker's user may (its keys).
+  if (code == 0 && gid >= 0 && (setgroups(0, NULL) != 0 || setgid((gid_t)gid) != 0)) code = errno;
+  if (code == 0 && uid >= 0 && setuid((uid_t)uid) != 0) code = errno;
   if (code == 0) {
     // Everything else closes: below the parked copies (but not the ones placed), and above.
     for (int fd = 3; fd < high; fd++)
@@ -215,12 +221,13 @@ typedef struct {
   char *const *envp;
   const char *directory;
   int stdout_fd, stderr_fd, metrics_fd, metrics_target, exec_fd;
+  long uid, gid;
 } program_start;
 
 static int start_program(void *argument) {
   program_start *start = argument;
   become_program(start->path, start->argv, start->envp, start->directory, start->stdout_fd, start->stderr_fd,
-                 start->metrics_fd, start->metrics_target, start->exec_fd);
+                 start->metrics_fd, start->metrics_target, start->exec_fd, start->uid, start->gid);
   return 127;
 }
 
@@ -236,7 +243,7 @@ static int close_pipes(int pipes[6], int code) {
 enum { program_stack_bytes = 64 * 1024 };
 
 int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[], const char *directory,
-                         int stdout_fd, int stderr_fd, int metrics_fd, int metrics_target,
+                         int stdout_fd, int stderr_fd, int metrics_fd, int metrics_target, long uid, long gid,
                          sweepd_program *out) {
   // Three pipes, held in one array so every failure closes what was made: the lifeline
   // (read end to the supervisor), the report (write end to the supervisor) and the exec
@@ -267,8 +274,8 @@ int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[
     sigaction(SIGPIPE, &ignore, NULL);
     // Orphans of the program's tree come here, not to init (see the top of this file).
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    program_start start = {path, argv, envp, directory, stdout_fd, stderr_fd, metrics_fd, metrics_target,
-                           exec_pipe[1]};
+    program_start start = {path,       argv,      envp,           directory,    stdout_fd, stderr_fd,
+                           metrics_fd, metrics_target, exec_pipe[1], uid, gid};
     pid_t program = clone(start_program, program_stack + program_stack_bytes, CLONE_VM | CLONE_VFORK | SIGCHLD,
                           &start);
     // Keep only the lifeline's read end, the report's write end and the exec pipe's read

@@ -27,9 +27,10 @@ public final class ProgramProcess: @unchecked Sendable {
 
   /// Starts `executable` (a path; see `resolve`) with `arguments` (without argv[0]).
   /// The metrics channel is open in the program as descriptor `metricsFD`.
+  /// `user`: run as this user and group instead of the worker's (`--program-user`).
   public init(
     executable: String, arguments: [String], environment: [String: String], directory: String,
-    metricsFD: Int32
+    metricsFD: Int32, user: (uid: UInt32, gid: UInt32)? = nil
   ) throws {
     var pipes: [[Int32]] = []
     defer { for pair in pipes { close(pair[1]) } }
@@ -49,7 +50,7 @@ public final class ProgramProcess: @unchecked Sendable {
       withCStrings(envp) { envPointers in
         sweepd_spawn_program(
           executable, argvPointers, envPointers, directory, pipes[0][1], pipes[1][1], pipes[2][1], metricsFD,
-          &spawned)
+          user.map { Int($0.uid) } ?? -1, user.map { Int($0.gid) } ?? -1, &spawned)
       }
     }
     guard code == 0 else {

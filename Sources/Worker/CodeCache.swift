@@ -88,6 +88,16 @@ public final class CodeCache: @unchecked Sendable {
     }
   }
 
+  /// Gives `root` and everything under it to `uid`:`gid` (links themselves, not targets).
+  static func chownTree(_ root: URL, uid: UInt32, gid: UInt32) throws {
+    guard lchown(root.path, uid, gid) == 0 else { throw POSIXFailure(operation: "chown", path: root.path, code: errno) }
+    guard let walker = FileManager.default.enumerator(atPath: root.path) else { return }
+    while let relative = walker.nextObject() as? String {
+      let path = root.appendingPathComponent(relative).path
+      guard lchown(path, uid, gid) == 0 else { throw POSIXFailure(operation: "chown", path: path, code: errno) }
+    }
+  }
+
   /// Makes `directory` anew (an earlier run's is removed), and `parent` if it is missing.
   static func makeFreshDirectory(_ directory: URL, parent: URL) throws {
     if mkdir(directory.path, 0o755) == 0 { return }

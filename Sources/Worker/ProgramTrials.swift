@@ -5,6 +5,49 @@ import Vocabulary
 import Wire
 
 /// How a worker runs program trials (`sweepd worker --allow-programs …`).
+/// A user that program trials run as (`sweepd worker --program-user NAME`).
+public struct ProgramUser: Sendable, Equatable {
+  public var name: String
+  public var uid: UInt32
+  public var gid: UInt32
+
+  public init(name: String, uid: UInt32, gid: UInt32) {
+    self.name = name
+    self.uid = uid
+    self.gid = gid
+  }
+
+  /// The user called `name` (its primary group), from the system's user database; only a
+  /// worker running as root can start programs as another user.
+  public static func lookup(_ name: String) throws -> ProgramUser {
+    guard let entry = getpwnam(name) else { throw WorkerError("--program-user \(name): no such user") }
+    guard geteuid() == 0 else {
+      throw WorkerError(
+        "--program-user \(name): only a worker running as root can start programs as another user")
+    }
+    return ProgramUser(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
+  }
+
+  /// Why this user cannot reach `directory` (nil: it can): every existing directory on the
+  /// way must be searchable by it.
+  public func cannotReach(_ directory: String) -> String? {
+    var path = URL(fileURLWithPath: directory).standardized.path
+    while true {
+      var info = stat()
+      if stat(path, &info) == 0 {
+        let searchable =
+          info.st_uid == uid ? info.st_mode & S_IXUSR != 0
+          : info.st_gid == gid ? info.st_mode & S_IXGRP != 0 : info.st_mode & S_IXOTH != 0
+        if !searchable {
+          return "user \(name) cannot enter \(path) (mode \(String(info.st_mode & 0o777, radix: 8))); choose a --work-dir it can reach, e.g. /var/lib/sweepd-runs"
+        }
+      }
+      if path == "/" { return nil }
+      path = (path as NSString).deletingLastPathComponent
+    }
+  }
+}
+
 public struct ProgramOptions: Sendable {
   /// Whether this worker runs program trials at all: a program sweep runs whatever code its
   /// submitter sent, so a worker must be started to allow it.
@@ -18,11 +61,15 @@ public struct ProgramOptions: Sendable {
   /// Whether Python programs get sweepd's `wandb` module first on `PYTHONPATH` (unless
   /// their sweep says `wandb: real`); `--no-wandb-shim` turns it off for the worker.
   public var wandbShim: Bool
+  /// The user programs run as (`--program-user`), instead of the worker's own: then a
+  /// program cannot read the worker's CURVE secret key, nor write its caches.
+  public var user: ProgramUser?
 
   public init(
     allowed: Bool = false, killGrace: Double = 30, gpus: [String] = [], workDirectory: String? = nil,
-    wandbShim: Bool = true
+    wandbShim: Bool = true, user: ProgramUser? = nil
   ) {
+    self.user = user
     self.wandbShim = wandbShim
     self.allowed = allowed
     self.killGrace = killGrace
@@ -96,6 +143,14 @@ extension WorkerAgent {
       let leftover = copied
       codeCache.janitor.async { CodeCache.removeUnchanged(leftover, in: directory) }
     }
+    // Another user's program owns its attempt's directory (and nothing else of the worker's).
+    if let user = programOptions.user {
+      do {
+        try CodeCache.chownTree(directory, uid: user.uid, gid: user.gid)
+      } catch {
+        return failed("cannot give the trial's directory to user \(user.name): \(error)")
+      }
+    }
     let parametersFile = directory.appendingPathComponent(".sweepd-params.json").path
     let argsFile = directory.appendingPathComponent(".sweepd-args.json").path
     let json = ProgramCommand.argsJSON(spec.assignment)
@@ -151,7 +206,8 @@ extension WorkerAgent {
     do {
       process = try ProgramProcess(
         executable: executable, arguments: Array(arguments.dropFirst()), environment: environment,
-        directory: directory.path, metricsFD: Self.metricsFD)
+        directory: directory.path, metricsFD: Self.metricsFD,
+        user: programOptions.user.map { ($0.uid, $0.gid) })
     } catch {
       return failed("\(error)")
     }

@@ -66,7 +66,9 @@ public final class WorkerAgent: @unchecked Sendable {
   func wandbShimDirectory() throws -> String {
     try shimDirectory.withLock { cached in
       if let cached { return cached }
-      let made = try WandbShim.directory(under: codeCache.directory.deletingLastPathComponent().path)
+      // Under the work directory: a program run as another user (`--program-user`) reaches
+      // it there, as it reaches its attempt's directory.
+      let made = try WandbShim.directory(under: programOptions.workDirectory)
       cached = made
       return made
     }

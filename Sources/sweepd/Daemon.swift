@@ -86,6 +86,11 @@ struct ProgramFlags: ParsableArguments {
   var workDir: String?
   @Flag(help: "Python programs import W&B's own wandb package, not sweepd's wandb module.")
   var noWandbShim = false
+  @Option(
+    help:
+      "Run program trials as this user (the worker runs as root): they cannot read the worker's keys nor write its caches (docs/programs.md)."
+  )
+  var programUser: String?
 
   func validate() throws {
     if !(killGrace >= 0) || !killGrace.isFinite {
@@ -95,8 +100,12 @@ struct ProgramFlags: ParsableArguments {
   }
 
   func options(allowed: Bool) throws -> ProgramOptions {
-    ProgramOptions(
-      allowed: allowed, killGrace: killGrace, gpus: try GPUList.parse(gpus), workDirectory: workDir)
+    let user = try programUser.map(ProgramUser.lookup)
+    var options = ProgramOptions(
+      allowed: allowed, killGrace: killGrace, gpus: try GPUList.parse(gpus), workDirectory: workDir, user: user)
+    if let user, let problem = user.cannotReach(options.workDirectory) { throw CommandFailure(problem) }
+    options.wandbShim = !noWandbShim
+    return options
   }
 }
 

@@ -160,6 +160,29 @@ final class ProgramAttemptTests: XCTestCase {
     for pid in pids { XCTAssertTrue(waitUntilGone(pid, within: 5), "process \(pid) escaped its trial") }
   }
 
+  /// `--program-user`: the program runs as that user (here `nobody`), and cannot read a
+  /// file only the worker's user may (as the worker's CURVE secret key is).
+  func testAProgramRunsAsAnotherUserAndCannotReadTheWorkersSecrets() throws {
+    guard geteuid() == 0 else { throw XCTSkip("switching users needs root (CI runs as root)") }
+    guard let nobody = getpwnam("nobody") else { return XCTFail("no user nobody on this machine") }
+    let secret = NSTemporaryDirectory() + "worker-\(UUID().uuidString).key"
+    try Data("secret".utf8).write(to: URL(fileURLWithPath: secret))
+    chmod(secret, 0o600)
+    defer { try? FileManager.default.removeItem(atPath: secret) }
+    chmod(directory, 0o777)
+    let process = try ProgramProcess(
+      executable: "/bin/sh",
+      arguments: ["-c", "id -u; id -G; cat \(secret) >/dev/null 2>&1 && echo read || echo refused"],
+      environment: ["PATH": "/usr/bin:/bin"], directory: directory, metricsFD: 3,
+      user: (nobody.pointee.pw_uid, nobody.pointee.pw_gid))
+    let (end, _, output) = run(process)
+    XCTAssertEqual(end.exit, .status(0))
+    let lines = output.split(separator: "\n").map(String.init)
+    XCTAssertEqual(lines.first, String(nobody.pointee.pw_uid))
+    XCTAssertEqual(lines.dropFirst().first, String(nobody.pointee.pw_gid), "no supplementary groups")
+    XCTAssertEqual(lines.last, "refused")
+  }
+
   func testAMissingExecutableIsAClearError() {
     XCTAssertThrowsError(
       try ProgramProcess(

@@ -24,8 +24,10 @@ typedef struct {
 /// `metrics_fd` open in the program as descriptor `metrics_target` (every other descriptor
 /// closed). Returns 0, or an errno value (the program did not start: `exec` failed, for
 /// example ENOENT); on failure nothing is left running.
+/// `uid`, `gid` ≥ 0: the program runs as that user and group (no supplementary groups);
+/// -1: as the worker.
 int sweepd_spawn_program(const char *path, char *const argv[], char *const envp[], const char *directory,
-                         int stdout_fd, int stderr_fd, int metrics_fd, int metrics_target,
+                         int stdout_fd, int stderr_fd, int metrics_fd, int metrics_target, long uid, long gid,
                          sweepd_program *out);
 
 /// pipe2(fds, O_CLOEXEC): a pipe no other program inherits. Returns 0 or an errno value.
