@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// What a program reports on the metrics channel: one JSON object per line, written to the
 /// file descriptor whose number is in `SWEEPD_METRICS_FD` (`{"val_loss": 0.31, "step": 3}`;
@@ -49,6 +50,11 @@ public enum MetricsChannel {
     }
     var report = Report(step: nil, values: [:], ignored: [])
     for (key, member) in members.sorted(by: { $0.key < $1.key }) {
+      if MetricName.problem(key) != nil {
+        // Never a column anyone exports: ignored, and named (shown safely).
+        report.ignored.append(String(key.unicodeScalars.prefix(40).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" }))
+        continue
+      }
       if key == "step" {
         guard case .number(let value) = member, let step = Int(exactly: value), step >= 0 else {
           return .failure(.badStep(member.text))

@@ -68,7 +68,19 @@ public struct ExportTable: Sendable {
       Column(name: "seconds", kind: .double, cells: trials.map { .double($0.seconds) }),
       Column(name: "message", kind: .string, cells: trials.map { $0.message.map { .string($0) } ?? .null }),
     ]
-    return ExportTable(columns: columns)
+    return ExportTable(columns: unique(columns))
+  }
+
+  /// The columns with distinct names: a name already taken gets `param.` in front (again,
+  /// until it is free), so `best` and a parameter called `param.best` never collide.
+  static func unique(_ columns: [Column]) -> [Column] {
+    var taken = Set<String>()
+    return columns.map { column in
+      var column = column
+      while taken.contains(column.name) { column.name = "param." + column.name }
+      taken.insert(column.name)
+      return column
+    }
   }
 
   /// Every trial's curve in long form, trials in rank order and epochs in order: `trial`,
@@ -92,13 +104,14 @@ public struct ExportTable: Sendable {
     }
     let taken: Set<String> = ["trial", "attempt", "epoch"]
     return ExportTable(
-      columns: [
-        Column(name: "trial", kind: .int, cells: trial), Column(name: "attempt", kind: .int, cells: attempt),
-        Column(name: "epoch", kind: .int, cells: epoch),
-      ]
-        + zip(metrics, values).map {
-          Column(name: taken.contains($0) ? "metric.\($0)" : $0, kind: .double, cells: $1)
-        })
+      columns: unique(
+        [
+          Column(name: "trial", kind: .int, cells: trial), Column(name: "attempt", kind: .int, cells: attempt),
+          Column(name: "epoch", kind: .int, cells: epoch),
+        ]
+          + zip(metrics, values).map {
+            Column(name: taken.contains($0) ? "metric.\($0)" : $0, kind: .double, cells: $1)
+          }))
   }
 
   static func number(_ value: Double?) -> Cell { value.map { .double($0) } ?? .null }
@@ -142,21 +155,33 @@ public struct ExportTable: Sendable {
   /// RFC 4180 CSV with a header row: null is an empty field, booleans `True`/`False`,
   /// doubles in their shortest round-trip form (`nan`, `inf`, `-inf` when not finite); a
   /// field with a comma, quote, line break or outer space is quoted.
-  public func csv() -> String {
-    var out = columns.map { Self.csvField($0.name) }.joined(separator: ",") + "\r\n"
+  ///
+  /// `spreadsheetSafe`: a text field (or column name) that a spreadsheet would take for a
+  /// formula — starting with `=`, `+`, `-`, `@`, a tab or a carriage return — gets a `'` in
+  /// front (OWASP's advice for CSV injection); numbers are never changed.
+  public func csv(spreadsheetSafe: Bool = false) -> String {
+    var out =
+      columns.map { Self.csvField(.string($0.name), spreadsheetSafe: spreadsheetSafe) }.joined(separator: ",")
+      + "\r\n"
     for row in 0..<rowCount {
-      out += columns.map { Self.csvField($0.cells[row]) }.joined(separator: ",") + "\r\n"
+      out +=
+        columns.map { Self.csvField($0.cells[row], spreadsheetSafe: spreadsheetSafe) }.joined(separator: ",")
+        + "\r\n"
     }
     return out
   }
 
-  static func csvField(_ cell: Cell) -> String {
+  static func csvField(_ cell: Cell, spreadsheetSafe: Bool = false) -> String {
     switch cell {
     case .null: return ""
     case .int(let x): return String(x)
     case .double(let x): return doubleText(x)
     case .bool(let flag): return flag ? "True" : "False"
-    case .string(let text): return csvField(text)
+    case .string(let text):
+      if spreadsheetSafe, let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
+        return csvField("'" + text)
+      }
+      return csvField(text)
     }
   }
 

@@ -7,30 +7,36 @@ import Foundation
 /// allowed ones writes Parquet, and this subset is about two hundred lines of a stable,
 /// documented format (parquet-format's `parquet.thrift`).
 ///
-/// Layout: `PAR1`, the column chunks (each a page header then its page: definition levels
-/// as RLE runs behind a 4-byte length, then the non-null values PLAIN-encoded), the
-/// `FileMetaData`, its length (4 bytes, little-endian) and `PAR1`.
+/// Layout: `PAR1`, the column chunks (each one or more pages, a page header then its page:
+/// definition levels as RLE runs behind a 4-byte length, then the non-null values
+/// PLAIN-encoded), the `FileMetaData`, its length (4 bytes, little-endian) and `PAR1`.
+/// A column is cut into pages of at most `pageBytes` bytes and `pageRows` rows, so every
+/// page size and count fits the format's 32-bit fields however large the export.
 extension ExportTable {
-  public func parquet(createdBy: String = "sweepd") -> [UInt8] {
+  public func parquet(createdBy: String = "sweepd", pageBytes: Int = 64 << 20, pageRows: Int = 1 << 20)
+    -> [UInt8]
+  {
     var file: [UInt8] = Array("PAR1".utf8)
     var chunks: [ThriftCompact] = []
     var totalBytes = 0
     for column in columns {
-      let page = Self.page(column)
-      var header = ThriftCompact()
-      header.i32(1, 0)  // type: DATA_PAGE
-      header.i32(2, Int32(page.count))  // uncompressed_page_size
-      header.i32(3, Int32(page.count))  // compressed_page_size
-      header.structure(5) { data in  // data_page_header
-        data.i32(1, Int32(column.cells.count))  // num_values (nulls included)
-        data.i32(2, 0)  // encoding: PLAIN
-        data.i32(3, 3)  // definition_level_encoding: RLE
-        data.i32(4, 3)  // repetition_level_encoding: RLE
-      }
-      header.stop()
       let offset = file.count
-      file += header.bytes + page
-      let size = header.bytes.count + page.count
+      for slice in Self.slices(column, pageBytes: pageBytes, pageRows: pageRows) {
+        let page = Self.page(Column(name: column.name, kind: column.kind, cells: Array(column.cells[slice])))
+        var header = ThriftCompact()
+        header.i32(1, 0)  // type: DATA_PAGE
+        header.i32(2, Int32(page.count))  // uncompressed_page_size
+        header.i32(3, Int32(page.count))  // compressed_page_size
+        header.structure(5) { data in  // data_page_header
+          data.i32(1, Int32(slice.count))  // num_values (nulls included)
+          data.i32(2, 0)  // encoding: PLAIN
+          data.i32(3, 3)  // definition_level_encoding: RLE
+          data.i32(4, 3)  // repetition_level_encoding: RLE
+        }
+        header.stop()
+        file += header.bytes + page
+      }
+      let size = file.count - offset
       totalBytes += size
       var chunk = ThriftCompact()
       chunk.i64(2, Int64(offset))  // file_offset
@@ -77,6 +83,29 @@ extension ExportTable {
     file += (0..<4).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) }
     file += Array("PAR1".utf8)
     return file
+  }
+
+  /// The row ranges of a column's pages: each at most `pageRows` rows and, but for a single
+  /// row larger than it, about `pageBytes` bytes of values.
+  static func slices(_ column: Column, pageBytes: Int, pageRows: Int) -> [Range<Int>] {
+    var slices: [Range<Int>] = []
+    var start = 0
+    var bytes = 0
+    for (row, cell) in column.cells.enumerated() {
+      let size: Int
+      switch cell {
+      case .null, .bool: size = 1
+      case .int, .double: size = 8
+      case .string(let text): size = 4 + text.utf8.count
+      }
+      if row > start && (row - start >= pageRows || bytes + size > pageBytes) {
+        slices.append(start..<row)
+        (start, bytes) = (row, 0)
+      }
+      bytes += size
+    }
+    slices.append(start..<column.cells.count)
+    return slices
   }
 
   /// A column's data page: definition levels (1 present, 0 null) as RLE runs behind their

@@ -15,6 +15,27 @@ public struct MetricName: RawRepresentable, Hashable, Sendable, Codable, Express
   public var rawValue: String
 
   public init(rawValue: String) { self.rawValue = rawValue }
+
+  /// The most characters a metric's name may have.
+  public static let maximumLength = 128
+
+  /// Why `name` cannot name a metric (nil: it can). A name is 1 to 128 printable ASCII
+  /// characters (no `"` or `\`), starting with a letter, a digit or `_`: so it never starts a
+  /// spreadsheet formula (`=`, `+`, `-`, `@`) in an exported column, and stays one cell.
+  public static func problem(_ name: String) -> String? {
+    guard !name.isEmpty, name.utf8.count <= maximumLength else {
+      return "a metric name is 1 to \(maximumLength) characters"
+    }
+    let bytes = Array(name.utf8)
+    let first = bytes[0]
+    guard (65...90).contains(first) || (97...122).contains(first) || (48...57).contains(first) || first == 95 else {
+      return "a metric name starts with a letter, a digit or '_'"
+    }
+    guard bytes.allSatisfy({ (0x20...0x7e).contains($0) && $0 != 0x22 && $0 != 0x5c }) else {
+      return "a metric name is printable ASCII without '\"' or '\\'"
+    }
+    return nil
+  }
   public init(_ name: String) { rawValue = name }
   public init(stringLiteral value: String) { rawValue = value }
 

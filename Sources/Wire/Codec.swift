@@ -214,6 +214,11 @@ public enum WireCodec {
         MetricJSON.decode(bytes).map { Result.success($0) } ?? body(MetricReport.self, bytes, command)
       return decoded.flatMap { metric in
         if let bad = checked(metric.attempt, command) { return .failure(bad) }
+        var metric = metric
+        // A name outside the documented set never reaches the store (nor an export).
+        if metric.values.keys.contains(where: { MetricName.problem($0) != nil }) {
+          metric.values = metric.values.filter { MetricName.problem($0.key) == nil }
+        }
         guard metric.epoch >= 1 else {
           return .failure(.invalid(command: command, reason: "epoch \(metric.epoch) is not ≥ 1"))
         }

@@ -32,6 +32,11 @@ struct Export: ParsableCommand {
     Format?
   @Option(name: .shortAndLong, help: "The file to write (default: standard output).") var output: String?
   @OptionGroup var source: ReadSource
+  @Flag(
+    help:
+      "CSV for spreadsheets: a text cell starting with =, +, -, @, a tab or a carriage return gets a ' in front, so it is never run as a formula."
+  )
+  var spreadsheetSafe = false
 
   /// The format to write: as given, else the output file's extension, else CSV.
   var resolvedFormat: Format {
@@ -58,7 +63,7 @@ struct Export: ParsableCommand {
     }
     let bytes: [UInt8]
     switch resolvedFormat {
-    case .csv: bytes = Array(table.csv().utf8)
+    case .csv: bytes = Array(table.csv(spreadsheetSafe: spreadsheetSafe).utf8)
     case .jsonl: bytes = Array(table.jsonLines().utf8)
     case .parquet: bytes = table.parquet()
     }

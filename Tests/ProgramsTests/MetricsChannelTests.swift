@@ -49,4 +49,15 @@ final class MetricsChannelTests: XCTestCase {
     small.maximumLine = 4
     XCTAssertEqual(small.feed(Array("abcdefgh".utf8)), ["abcd", "efgh"])
   }
+
+  /// Metric names outside the documented set (a leading `=`, `+`, `-` or `@`, control
+  /// characters, more than 128 characters) are ignored and named, never stored: an exported
+  /// column can then never start a spreadsheet formula.
+  func testNamesOutsideTheSetAreIgnored() throws {
+    guard case .success(let report)? = MetricsChannel.parse(
+      #"{"val_loss": 0.5, "=HYPERLINK(1)": 1, "-x": 2, "@a": 3, "train/loss acc.1": 4}"#)
+    else { return XCTFail("the line was refused") }
+    XCTAssertEqual(report.values, ["val_loss": 0.5, "train/loss acc.1": 4])
+    XCTAssertEqual(report.ignored.sorted(), ["-x", "=HYPERLINK(1)", "@a"])
+  }
 }
