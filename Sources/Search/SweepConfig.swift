@@ -51,6 +51,11 @@ public enum SweepConfig {
     return "\(path) cannot be read: \(error.localizedDescription)"
   }
 
+  /// The most trials a sweep may plan (run_cap, and `sweepd extend`): a billion.
+  public static let maximumRunCap = 1_000_000_000
+  /// The most repeats (seeds) of one configuration.
+  public static let maximumRepeats = 100_000
+
   public static func load(path: String, limits: ConfigLimits = ConfigLimits()) throws -> SweepSpec {
     let data: Data
     do {
@@ -228,7 +233,7 @@ public enum SweepConfig {
           "\(methodName) search models the metric, and this config names none (W&B requires one too): add `metric: {name: val_loss, goal: minimize}`"
         )
       }
-      let runCap = integer(byKey["run_cap"], "run_cap", minimum: 1)
+      let runCap = integer(byKey["run_cap"], "run_cap", minimum: 1, maximum: SweepConfig.maximumRunCap)
       let seed = integer(byKey["seed"], "seed", minimum: 0).map { UInt64($0) } ?? 0
       var repeats = 1
       var sharedSeeds = false
@@ -241,7 +246,7 @@ public enum SweepConfig {
             repeats =
               integer(
                 ConfigTree.Entry(key: "count", keyLocation: count.location, value: count), "repeats.count",
-                minimum: 1)
+                minimum: 1, maximum: SweepConfig.maximumRepeats)
               ?? 1
           } else {
             issue(entry.keyLocation, "repeats", "needs `count` (how many seeds per configuration)")
@@ -257,10 +262,10 @@ public enum SweepConfig {
             }
           }
         } else {
-          repeats = integer(entry, "repeats", minimum: 1) ?? 1
+          repeats = integer(entry, "repeats", minimum: 1, maximum: SweepConfig.maximumRepeats) ?? 1
         }
       }
-      let maxAttempts = integer(byKey["max_attempts"], "max_attempts", minimum: 1) ?? 3
+      let maxAttempts = integer(byKey["max_attempts"], "max_attempts", minimum: 1, maximum: 1000) ?? 3
       let earlyTerminate = byKey["early_terminate"].flatMap { parseEarlyTermination($0.value) }
       var deterministicLag: Int? = nil
       if let entry = byKey["deterministic"] { deterministicLag = parseDeterministic(entry) }
@@ -416,7 +421,7 @@ public enum SweepConfig {
       return nil
     }
 
-    mutating func integer(_ entry: ConfigTree.Entry?, _ path: String, minimum: Int) -> Int? {
+    mutating func integer(_ entry: ConfigTree.Entry?, _ path: String, minimum: Int, maximum: Int = Int.max) -> Int? {
       guard let entry else { return nil }
       guard case .scalar(.int(let value), _) = entry.value else {
         issue(
@@ -426,6 +431,10 @@ public enum SweepConfig {
       }
       guard value >= minimum else {
         issue(entry.value.location, path, "must be ≥ \(minimum), got \(value)")
+        return nil
+      }
+      guard value <= maximum else {
+        issue(entry.value.location, path, "must be at most \(maximum), got \(value)")
         return nil
       }
       return value

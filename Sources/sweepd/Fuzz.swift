@@ -23,6 +23,9 @@ struct Fuzz: ParsableCommand {
   @Option(help: "Frames to generate.") var frames: Int = 1_000_000
   @Option(help: "Seed of the generator.") var seed: UInt64 = 1
   @Option(help: "Most the resident set may grow (MiB).") var memoryLimit: Int = 64
+  @Option(help: "Hostile client requests to a real coordinator over ZeroMQ (after the frames).")
+  var requests: Int = 0
+  @Option(help: "Hostile HTTP requests to its dashboard.") var httpRequests: Int = 0
 
   func run() throws {
     var random = RandomSource(seed: seed)
@@ -72,6 +75,7 @@ struct Fuzz: ParsableCommand {
     guard growth <= memoryLimit else {
       throw ValidationError("memory grew by \(growth) MiB (limit \(memoryLimit) MiB)")
     }
+    try fuzzRequests(count: requests, httpCount: httpRequests)
   }
 
   /// Valid frames of every message kind, to mutate.
@@ -97,6 +101,10 @@ struct Fuzz: ParsableCommand {
       .upload(
         UploadChunk(sha256: String(repeating: "cd", count: 32), size: 4, offset: 0, bytes: [1, 2, 3, 4])),
       .fetch(FetchRequest(sha256: String(repeating: "ef", count: 32), offset: 0, length: 4096)),
+      .logs(LogsRequest(trial: 3, attempt: 1, after: 0)),
+      .manage(ManageRequest(sweep: "s", action: .extend, runCap: 20)),
+      .manage(ManageRequest(sweep: "s", action: .enqueue, values: ["lr": "0.1"])),
+      .submit(SubmitRequest(file: "f.yaml", text: "method: grid\n", data: ["x": String(repeating: "ab", count: 32)])),
     ]
     return worker.map { WireCodec.encode($0) } + coordinator.map { WireCodec.encode($0) }
       + requests.map { WireCodec.encode($0) }

@@ -233,7 +233,7 @@ public struct SweepBook: Sendable {
       return nil
     }
     let spec = live.plan.spec
-    let startup = live.plan.tpe.startupTrials * spec.repeats
+    let startup = live.plan.tpe.startupTrials.multipliedReportingOverflow(by: spec.repeats).partialValue
     let wanted = spec.method == .tpe ? (live.created < startup ? startup : capacity) : 2 * capacity + 8
     let pending = live.counts[.pending] ?? 0
     let total = live.plan.totalTrials
