@@ -55,11 +55,19 @@ class Soak:
         self.sweepd, self.work, self.trials, self.epochs = sweepd, work, trials, epochs
         self.rng = random.Random(seed)
         self.endpoint = "tcp://10.78.0.1:5556"
-        self.db = os.path.join(work, "chaos.db")
+        # The store on a small tmpfs of its own, so the soak can fill the disk and free it.
+        self.store_dir = os.path.join(work, "store")
+        os.makedirs(self.store_dir)
+        self.tmpfs = sh("mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", self.store_dir, check=False).returncode == 0
+        self.db = os.path.join(self.store_dir, "chaos.db")
+        self.sweep = None
+        self.decoy = None
+        self.drained = None
         self.keys = os.path.join(work, "keys")
         self.processes = {}
         self.logs = []
-        self.faults = {"worker kill -9": 0, "coordinator kill -9": 0, "link cut": 0}
+        self.faults = {"worker kill -9": 0, "coordinator kill -9": 0, "link cut": 0,
+                       "running sweep deleted": 0, "worker SIGTERM": 0, "store filled": 0}
         os.makedirs(os.path.join(self.keys, "workers"))
         for name in ["coordinator", "operator"] + HOSTS[1:]:
             sh(sweepd, "keygen", "--out", self.keys, "--name", name)
@@ -113,10 +121,56 @@ parameters:
             capture_output=True, text=True, env=self.client_env, timeout=timeout)
 
     def counts(self):
-        if not os.path.exists(self.db):
+        if not os.path.exists(self.db) or self.sweep is None:
             return {}
         with sqlite3.connect(self.db, timeout=10) as db:
-            return dict(db.execute("select state, count(*) from trial group by state").fetchall())
+            return dict(db.execute("select state, count(*) from trial where sweepID = ? group by state",
+                                   (self.sweep,)).fetchall())
+
+    def delete_a_running_sweep(self):
+        """A second sweep, deleted while its trials run: the coordinator must go on."""
+        decoy = os.path.join(self.work, "decoy.yaml")
+        with open(decoy, "w") as handle:
+            handle.write("method: random\nrun_cap: 40\nmetric: {name: val_error}\ndata: {dataset: digits}\n"
+                         "model: {kind: mlp, hidden: [512, 256]}\ntraining: {epochs: 400}\n"
+                         "parameters:\n  lr: {distribution: log_uniform_values, min: 1.0e-4, max: 0.1}\n")
+        submitted = self.client("submit", decoy)
+        assert submitted.returncode == 0, f"decoy submit failed: {submitted.stderr}"
+        self.decoy = submitted.stdout.strip()
+        for _ in range(40):
+            if " 0 running" not in self.client("status", self.decoy).stdout:
+                break
+            time.sleep(0.25)
+        deleted = self.client("delete", self.decoy)
+        assert deleted.returncode == 0, f"delete failed: {deleted.stderr}"
+        self.faults["running sweep deleted"] += 1
+
+    def drain_a_worker(self, name):
+        """SIGTERM, as systemd sends: the worker finishes what it runs and exits 0."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"worker {name} did not exit within 120 s of SIGTERM")
+        assert code == 0, f"worker {name} exited {code} after SIGTERM"
+        self.drained = name
+        self.faults["worker SIGTERM"] += 1
+
+    def fill_the_store(self):
+        """Fills the store's tmpfs, holds it full for 5 s, frees it."""
+        time.sleep(3.5)  # earlier faults' requeues settle first (a silent worker is dead after 3 s)
+        filler = os.path.join(self.store_dir, "filler")
+        with open(filler, "wb") as handle:
+            try:
+                while True:
+                    handle.write(b"\0" * (1 << 20))
+                    handle.flush()
+            except OSError:
+                pass
+        time.sleep(5)
+        os.remove(filler)
+        self.faults["store filled"] += 1
 
     def run(self, deadline_seconds):
         self.start_coordinator()
@@ -131,8 +185,10 @@ parameters:
             time.sleep(0.5)
         assert submitted.returncode == 0, f"submit failed: {submitted.stderr}"
         sweep = submitted.stdout.strip()
+        self.sweep = sweep
         started = time.time()
         coordinator_restarts, cut_done = 0, False
+        deleted, drained, filled = False, False, not self.tmpfs
         while time.time() - started < deadline_seconds:
             counts = self.counts()
             finished = sum(v for k, v in counts.items() if k not in ("pending", "running"))
@@ -146,6 +202,17 @@ parameters:
                 time.sleep(0.3)
                 self.start_coordinator()
                 coordinator_restarts += 1
+            elif not deleted and progress > 0.15:
+                self.delete_a_running_sweep()
+                deleted = True
+            elif not drained and progress > 0.5:
+                victim = self.rng.choice(HOSTS[1:])
+                self.drain_a_worker(victim)
+                self.start_worker(victim)
+                drained = True
+            elif not filled and progress > 0.7:
+                self.fill_the_store()
+                filled = True
             elif not cut_done and progress > 0.4:
                 victim = self.rng.choice(HOSTS[1:])
                 sh("ip", "-n", namespace(victim), "link", "set", "eth0", "down")
@@ -175,6 +242,8 @@ parameters:
         for process in self.processes.values():
             process.send_signal(signal.SIGKILL)
             process.wait()
+        if self.tmpfs:
+            sh("umount", self.store_dir, check=False)
 
 
 def reference(sweepd, config, work):
@@ -221,6 +290,28 @@ def main():
                      if row[1] == "completed" and expected.get(index) != row[:5]]
         duplicates = len(ids) - len(set(ids))
         lost = args.trials - len(set(ids))
+        # The deleted sweep left nothing, and the coordinator never held the store for it.
+        with sqlite3.connect(soak.db) as db:
+            leftover = db.execute("select count(*) from trial where sweepID = ?", (soak.decoy,)).fetchone()[0]
+        coordinator_log = "".join(open(log).read() for log in soak.logs if "coordinator" in os.path.basename(log))
+        held = coordinator_log.count("holding every change and message")
+        # While the store was full, no worker was taken for dead (no trial requeued).
+        requeued_while_full = 0
+        for log in soak.logs:
+            if "coordinator" not in os.path.basename(log):
+                continue
+            holding = False
+            for line in open(log):
+                if "holding every change and message" in line:
+                    holding = True
+                elif "writing again after" in line:
+                    holding = False
+                elif holding and "requeued" in line:
+                    requeued_while_full += 1
+        print(f"chaos: deleted sweep's trials left {leftover}; store held {held} time(s), "
+              f"trials requeued while it was full {requeued_while_full}")
+        assert leftover == 0, "the deleted sweep left trials behind"
+        assert requeued_while_full == 0, "workers were taken for dead while the store was full"
         print(f"chaos: faults injected {soak.faults}; {requeued} trials requeued; "
               f"duplicates {duplicates}, lost {lost}, zombies {zombies}, "
               f"completed trials with missing epochs {len(missing)}, differing from a fault-free run {len(differing)}")

@@ -73,8 +73,15 @@ public final class CoordinatorClient: RequestChannel {
   /// A fresh connection (after an error, so a late answer is not taken for the next
   /// request's).
   func reconnect() throws {
+    // The old connection's monitor stops before its reader goes (see `stopMonitor`).
+    if monitor != nil { socket.stopMonitor() }
+    monitor = nil
     (socket, monitor) = try Self.connect(context, endpoint, curve: curve)
     handshaken = false
+  }
+
+  deinit {
+    if monitor != nil { socket.stopMonitor() }
   }
 
   /// What the monitor says went wrong, if anything has: the error to throw.

@@ -54,7 +54,7 @@ public enum SweepConfig {
   /// The most trials a sweep may plan (run_cap, and `sweepd extend`): a billion.
   public static let maximumRunCap = 1_000_000_000
   /// The most repeats (seeds) of one configuration.
-  public static let maximumRepeats = 100_000
+  public static let maximumRepeats = 10_000_000
 
   public static func load(path: String, limits: ConfigLimits = ConfigLimits()) throws -> SweepSpec {
     let data: Data

@@ -198,6 +198,7 @@ public final class WorkerAgent: @unchecked Sendable {
       }
     }
     // Close the socket and wait (up to its linger) for the last messages to leave.
+    if monitor != nil { socket?.stopMonitor() }
     monitor = nil
     socket = nil
     // Every socket must be closed before the context can terminate.
@@ -216,6 +217,8 @@ public final class WorkerAgent: @unchecked Sendable {
         // A fresh routing id per connection (the coordinator knows the worker by name).
         try fresh.setOption(ZMQ_ROUTING_ID_OPTION, "\(state.name)#\(connection)")
         if let curve { try fresh.makeCurveClient(curve) }
+        // The old connection's monitor stops before its reader goes (see `stopMonitor`).
+        if monitor != nil { socket?.stopMonitor() }
         monitor = nil
         let watcher = endpoint.hasPrefix("inproc://") ? nil : try fresh.monitor()
         try fresh.connect(endpoint)

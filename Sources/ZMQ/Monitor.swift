@@ -60,4 +60,11 @@ extension ZMQSocket {
     try pair.connect(address)
     return pair
   }
+
+  /// Stops this socket's monitor. Call it before the monitor's PAIR socket goes: a monitor
+  /// left without its reader blocks libzmq's I/O thread on the next event (the socket's
+  /// close is one), and with it every socket of the context.
+  public func stopMonitor() {
+    _ = zmq_socket_monitor(handle, nil, 0)
+  }
 }

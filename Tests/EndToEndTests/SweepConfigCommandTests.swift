@@ -39,6 +39,7 @@ final class SweepConfigCommandTests: XCTestCase {
     XCTAssertTrue(output.stderr.contains("2 errors in"), output.stderr)
     let missing = try SweepdProcess.run(["validate", directory.appendingPathComponent("nope.yaml").path])
     XCTAssertEqual(missing.status, 2)
-    XCTAssertTrue(missing.stderr.contains("cannot read the file"), missing.stderr)
+    XCTAssertTrue(
+      missing.stderr.contains("no such file: \(directory.appendingPathComponent("nope.yaml").path)"), missing.stderr)
   }
 }
