@@ -158,19 +158,28 @@ parameters:
         self.faults["worker SIGTERM"] += 1
 
     def fill_the_store(self):
-        """Fills the store's tmpfs, holds it full for 5 s, frees it."""
+        """Fills the store's tmpfs until the coordinator holds its writes, keeps it full past
+        the workers' liveness, frees it."""
         time.sleep(3.5)  # earlier faults' requeues settle first (a silent worker is dead after 3 s)
         filler = os.path.join(self.store_dir, "filler")
-        with open(filler, "wb") as handle:
+        with open(filler, "wb", buffering=0) as handle:
             try:
                 while True:
-                    handle.write(b"\0" * (1 << 20))
-                    handle.flush()
+                    handle.write(b"\0" * 4096)  # a page at a time: nothing is left free
             except OSError:
                 pass
-        time.sleep(5)
+        # SQLite reuses its write-ahead log's space, so a write fails only once the log must
+        # grow: wait (up to 60 s) until the coordinator holds, then keep it full past the
+        # workers' 3 s liveness, and free it.
+        deadline = time.time() + 60
+        while time.time() < deadline and not self.coordinator_says("holding every change and message"):
+            time.sleep(0.2)
+        time.sleep(4)
         os.remove(filler)
         self.faults["store filled"] += 1
+
+    def coordinator_says(self, text):
+        return any(text in open(log).read() for log in self.logs if "coordinator" in os.path.basename(log))
 
     def run(self, deadline_seconds):
         self.start_coordinator()
@@ -202,17 +211,18 @@ parameters:
                 time.sleep(0.3)
                 self.start_coordinator()
                 coordinator_restarts += 1
+            elif not filled and progress > 0.05:
+                # Before the delete, whose freed pages would let the store grow without space.
+                self.fill_the_store()
+                filled = True
             elif not deleted and progress > 0.15:
                 self.delete_a_running_sweep()
                 deleted = True
-            elif not drained and progress > 0.5:
+            elif not drained and progress > 0.45:
                 victim = self.rng.choice(HOSTS[1:])
                 self.drain_a_worker(victim)
                 self.start_worker(victim)
                 drained = True
-            elif not filled and progress > 0.7:
-                self.fill_the_store()
-                filled = True
             elif not cut_done and progress > 0.4:
                 victim = self.rng.choice(HOSTS[1:])
                 sh("ip", "-n", namespace(victim), "link", "set", "eth0", "down")
@@ -310,6 +320,8 @@ def main():
                     requeued_while_full += 1
         print(f"chaos: deleted sweep's trials left {leftover}; store held {held} time(s), "
               f"trials requeued while it was full {requeued_while_full}")
+        if soak.tmpfs:
+            assert held >= 1, "the full store never refused a write: the fault was not injected"
         assert leftover == 0, "the deleted sweep left trials behind"
         assert requeued_while_full == 0, "workers were taken for dead while the store was full"
         print(f"chaos: faults injected {soak.faults}; {requeued} trials requeued; "

@@ -32,7 +32,13 @@ public final class Store: Sendable {
     configuration.busyMode = .timeout(5)
     // WAL with synchronous=NORMAL: a killed process loses nothing committed; only an OS
     // crash or power loss can roll back the last transactions (never corrupt the file).
-    configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+    // The write-ahead log is cut back to 1 MiB each time a checkpoint empties it (it grows
+    // to about 4 MiB, SQLite's 1,000-page checkpoint, between them): a full disk then shows
+    // at the next growth rather than never, and the log's footprint stays small.
+    configuration.prepareDatabase { db in
+      try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      try db.execute(sql: "PRAGMA journal_size_limit = 1048576")
+    }
     pool = try DatabasePool(path: path, configuration: configuration)
     try Self.migrator.migrate(pool)
   }
