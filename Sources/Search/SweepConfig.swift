@@ -90,8 +90,12 @@ public enum SweepConfig {
   /// Parses config text; `file` names it in errors. `dataDigests` (path → SHA-256) are the
   /// data files the submitting client uploaded: they need not exist here, and trials refer
   /// to them by digest.
+  /// `checkingCombinations`: try the swept values' combinations against the trainer and
+  /// warn (`warnAboutCombinations`, up to 512 trial specs built) — for a config a user wrote
+  /// (`validate`, `submit`); a stored config read back (recovery, status, extend) skips it.
   public static func parse(
-    text: String, file: String, limits: ConfigLimits = ConfigLimits(), dataDigests: [String: String] = [:]
+    text: String, file: String, limits: ConfigLimits = ConfigLimits(), dataDigests: [String: String] = [:],
+    checkingCombinations: Bool = true
   ) throws -> SweepSpec {
     let tree: ConfigTree
     do {
@@ -102,6 +106,7 @@ public enum SweepConfig {
       ])
     }
     var parser = Parser(file: file)
+    parser.checkingCombinations = checkingCombinations
     parser.lines = text.split(separator: "\n", omittingEmptySubsequences: false)
     var digests = dataDigests
     let codeDigest = digests.removeValue(forKey: SweepSpec.codeDigestKey)
@@ -119,6 +124,7 @@ public enum SweepConfig {
 
   struct Parser {
     let file: String
+    var checkingCombinations = true
     var issues: [ConfigIssue] = []
     var warnings: [ConfigIssue] = []
     var digests: [String: String] = [:]
@@ -321,7 +327,7 @@ public enum SweepConfig {
       warnAboutSize(
         spec, at: byKey["repeats"]?.keyLocation ?? byKey["parameters"]?.keyLocation ?? tree.location)
       if let entry = byKey["early_terminate"] { warnIfNothingStops(spec, at: entry.keyLocation) }
-      if !isProgram, issues.isEmpty, let entry = byKey["parameters"] {
+      if checkingCombinations, !isProgram, issues.isEmpty, let entry = byKey["parameters"] {
         warnAboutCombinations(spec, at: entry.keyLocation)
       }
       spec.warnings = warnings

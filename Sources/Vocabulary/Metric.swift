@@ -23,11 +23,10 @@ public struct MetricName: RawRepresentable, Hashable, Sendable, Codable, Express
   /// characters (no `"` or `\`), starting with a letter, a digit or `_`: so it never starts a
   /// spreadsheet formula (`=`, `+`, `-`, `@`) in an exported column, and stays one cell.
   public static func problem(_ name: String) -> String? {
-    guard !name.isEmpty, name.utf8.count <= maximumLength else {
+    let bytes = name.utf8
+    guard let first = bytes.first, bytes.count <= maximumLength else {
       return "a metric name is 1 to \(maximumLength) characters"
     }
-    let bytes = Array(name.utf8)
-    let first = bytes[0]
     guard (65...90).contains(first) || (97...122).contains(first) || (48...57).contains(first) || first == 95 else {
       return "a metric name starts with a letter, a digit or '_'"
     }
@@ -36,6 +35,10 @@ public struct MetricName: RawRepresentable, Hashable, Sendable, Codable, Express
     }
     return nil
   }
+
+  /// Whether `name` may name a metric (`problem` is nil): checked on every METRIC, so it
+  /// walks the UTF-8 view without copying it.
+  public static func isAllowed(_ name: String) -> Bool { problem(name) == nil }
   public init(_ name: String) { rawValue = name }
   public init(stringLiteral value: String) { rawValue = value }
 

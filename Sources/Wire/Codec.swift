@@ -216,8 +216,8 @@ public enum WireCodec {
         if let bad = checked(metric.attempt, command) { return .failure(bad) }
         var metric = metric
         // A name outside the documented set never reaches the store (nor an export).
-        if metric.values.keys.contains(where: { MetricName.problem($0) != nil }) {
-          metric.values = metric.values.filter { MetricName.problem($0.key) == nil }
+        if !metric.values.keys.allSatisfy(MetricName.isAllowed) {
+          metric.values = metric.values.filter { MetricName.isAllowed($0.key) }
         }
         guard metric.epoch >= 1 else {
           return .failure(.invalid(command: command, reason: "epoch \(metric.epoch) is not ≥ 1"))

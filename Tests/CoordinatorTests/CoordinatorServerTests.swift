@@ -53,6 +53,16 @@ final class CoordinatorServerTests: XCTestCase {
     return message.frames
   }
 
+  /// A worker "w1" with one slot on a DEALER of its own (routing id `w1#1`), READY sent.
+  func readyWorker(_ context: ZMQContext, _ endpoint: String) throws -> ZMQSocket {
+    let worker = try context.socket(.dealer)
+    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
+    try worker.connect(endpoint)
+    try worker.send(
+      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    return worker
+  }
+
   /// Waits for the next ASSIGN (skipping heartbeats).
   func nextAssignment(_ worker: ZMQSocket) throws -> Assignment {
     for _ in 0..<50 {
@@ -180,11 +190,7 @@ final class CoordinatorServerTests: XCTestCase {
       return XCTFail("submit refused")
     }
     let sweep = try DocumentJSON.decode(SubmitReply.self, from: json).sweep
-    let worker = try context.socket(.dealer)
-    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
-    try worker.connect(running.server.endpoint)
-    try worker.send(
-      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    let worker = try readyWorker(context, running.server.endpoint)
     let assignment = try nextAssignment(worker)
 
     try store.pool.write { db in
@@ -241,11 +247,7 @@ final class CoordinatorServerTests: XCTestCase {
     defer { running.stop() }
     let client = try context.socket(.dealer)
     try client.connect(running.server.endpoint)
-    let worker = try context.socket(.dealer)
-    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
-    try worker.connect(running.server.endpoint)
-    try worker.send(
-      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    let worker = try readyWorker(context, running.server.endpoint)
     for (stopping, expected) in [("", nil), ("early_terminate: {type: median}\n", true as Bool?)] {
       try submit(client, rosenbrockSweep(epochs: 2, extra: stopping))
       let assignment = try nextAssignment(worker)
@@ -268,11 +270,7 @@ final class CoordinatorServerTests: XCTestCase {
     let client = try context.socket(.dealer)
     try client.connect(running.server.endpoint)
     try submit(client, rosenbrockSweep(epochs: 400))
-    let worker = try context.socket(.dealer)
-    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
-    try worker.connect(running.server.endpoint)
-    try worker.send(
-      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    let worker = try readyWorker(context, running.server.endpoint)
     let attempt = try nextAssignment(worker).attempt
     try store.capSize(pages: try store.pageCount())
     for epoch in 1...400 { try worker.send(metric(attempt, epoch, 1.0 / Double(epoch))) }
@@ -319,11 +317,7 @@ final class CoordinatorServerTests: XCTestCase {
     defer { running.stop() }
     let client = try context.socket(.dealer)
     try client.connect(running.server.endpoint)
-    let worker = try context.socket(.dealer)
-    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
-    try worker.connect(running.server.endpoint)
-    try worker.send(
-      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    let worker = try readyWorker(context, running.server.endpoint)
     for pausedFirst in [false, true] {
       try submit(client, rosenbrockSweep(epochs: 100))
       let assignment = try nextAssignment(worker)
@@ -426,11 +420,7 @@ final class CoordinatorServerTests: XCTestCase {
     let client = try context.socket(.dealer)
     try client.connect(running.server.endpoint)
     try submit(client, rosenbrockSweep(epochs: 1000))
-    let worker = try context.socket(.dealer)
-    try worker.setOption(ZMQ_ROUTING_ID_OPTION, "w1#1")
-    try worker.connect(running.server.endpoint)
-    try worker.send(
-      WireCodec.encode(WorkerMessage.ready(Ready(worker: "w1", host: "h", slots: 1, version: "t"))))
+    let worker = try readyWorker(context, running.server.endpoint)
     let attempt = try nextAssignment(worker).attempt
     try store.capSize(pages: try store.pageCount())
     for epoch in 1...400 { try worker.send(metric(attempt, epoch, 1.0 / Double(epoch))) }

@@ -88,6 +88,21 @@ class DaemonTestCase: XCTestCase {
     return object?["trials"] as? [[String: Any]] ?? []
   }
 
+  /// Polls `sweepd status` until `count` of the sweep's trials run at once (60 s at most);
+  /// whether they did.
+  func waitUntilRunning(_ coordinator: String, _ sweep: String, count: Int) throws -> Bool {
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+      if try SweepdProcess.run(["status", sweep, "--coordinator", coordinator]).stdout.contains(
+        ", \(count) running")
+      {
+        return true
+      }
+      usleep(50_000)
+    }
+    return false
+  }
+
   /// Polls `sweepd status` until the sweep completes; returns the last status line(s).
   /// `options` are added to each call (e.g. CURVE keys).
   @discardableResult
@@ -341,14 +356,7 @@ final class DaemonTests: DaemonTestCase {
       "submit", try writeSweep(trials: 4, epochs: 4), "--coordinator", coordinator,
     ])
     let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    var running = false
-    let deadline = Date().addingTimeInterval(60)
-    while !running && Date() < deadline {
-      running = try SweepdProcess.run(["status", sweep, "--coordinator", coordinator]).stdout.contains(
-        ", 1 running")
-      usleep(100_000)
-    }
-    XCTAssertTrue(running)
+    XCTAssertTrue(try waitUntilRunning(coordinator, sweep, count: 1))
     kill(worker.processIdentifier, SIGTERM)
     let exited = Date().addingTimeInterval(120)
     while worker.isRunning && Date() < exited { usleep(100_000) }
@@ -380,14 +388,7 @@ final class DaemonTests: DaemonTestCase {
       "submit", try writeSweep(trials: 6, epochs: 12), "--coordinator", coordinator,
     ])
     let sweep = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    var running = false
-    let deadline = Date().addingTimeInterval(60)
-    while !running && Date() < deadline {
-      running = try SweepdProcess.run(["status", sweep, "--coordinator", coordinator]).stdout.contains(
-        ", 2 running")
-      usleep(50_000)
-    }
-    XCTAssertTrue(running)
+    XCTAssertTrue(try waitUntilRunning(coordinator, sweep, count: 2))
     kill(worker.processIdentifier, SIGTERM)
     let exited = Date().addingTimeInterval(120)
     while worker.isRunning && Date() < exited { usleep(50_000) }

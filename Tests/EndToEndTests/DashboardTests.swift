@@ -148,6 +148,9 @@ final class DashboardTests: DaemonTestCase {
     let workers = try curl(["\(http)/api/workers"])
     XCTAssertTrue(
       workers.body.contains(#""name":"box-a:1""#) && workers.body.contains(#""slots":2"#), workers.body)
+    XCTAssertTrue(
+      workers.body.contains(#""host":""#) && workers.body.contains(#""version":""#)
+        && workers.body.contains(#""draining":false"#), workers.body)
     XCTAssertEqual(try curl(["\(http)/api/sweeps/nope-1"]).status, 404)
     let list = try curl(["\(http)/"])
     XCTAssertTrue(

@@ -25,13 +25,7 @@ final class OperatorTests: DaemonTestCase {
       "submit", try writeRosenbrockSweep(epochs: 50_000_000, rates: ["0.0001"]).path, "--coordinator", endpoint,
     ])
     let longSweep = long.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    var running = false
-    let deadline = Date().addingTimeInterval(30)
-    while !running && Date() < deadline {
-      running = try SweepdProcess.run(["status", longSweep, "--coordinator", endpoint]).stdout.contains(
-        ", 1 running")
-      usleep(50_000)
-    }
+    XCTAssertTrue(try waitUntilRunning(endpoint, longSweep, count: 1))
     XCTAssertEqual(try SweepdProcess.run(["cancel", longSweep, "--coordinator", endpoint]).status, 0)
     _ = try wait(for: "stopping trial", in: workerLog, seconds: 30)
     kill(worker.processIdentifier, SIGTERM)
