@@ -32,13 +32,7 @@ public final class Store: Sendable {
     configuration.busyMode = .timeout(5)
     // WAL with synchronous=NORMAL: a killed process loses nothing committed; only an OS
     // crash or power loss can roll back the last transactions (never corrupt the file).
-    // The write-ahead log is truncated each time a checkpoint empties it (it grows to about
-    // 4 MiB, SQLite's 1,000-page checkpoint, between them), so every write extends it: a
-    // full disk shows at the next write rather than, with the log's space reused, never.
-    configuration.prepareDatabase { db in
-      try db.execute(sql: "PRAGMA synchronous = NORMAL")
-      try db.execute(sql: "PRAGMA journal_size_limit = 0")
-    }
+    configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
     pool = try DatabasePool(path: path, configuration: configuration)
     try Self.migrator.migrate(pool)
   }

@@ -355,6 +355,9 @@ final class CoordinatorServerTests: XCTestCase {
     }
     XCTAssertTrue(acknowledged, "the DONE of the next sweep's trial was never acknowledged")
     XCTAssertEqual(try store.trial(next.attempt.trial)?.state, .completed)
+    // The sweep is marked completed after the trial's ACK has gone (at that flush's end).
+    let completedBy = Date().addingTimeInterval(10)
+    while try store.sweep(next.sweep)?.state != .completed && Date() < completedBy { usleep(10_000) }
     XCTAssertEqual(try store.sweep(next.sweep)?.state, .completed)
     XCTAssertFalse(running.server.metricsSnapshot().storeFailing)
   }
